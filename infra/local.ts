@@ -1,0 +1,260 @@
+// The local, Docker-free infrastructure: one Apache Kafka 3.9 node (KRaft) and FerretDB 1.24 on SQLite.
+// Binaries are fetched once into a cache outside the work tree (Kafka jars through Maven, FerretDB built
+// with Go); data, logs and pid files live in the repo's ignored `.data/`.
+// Services never import this file: they only read KAFKA_BROKERS and MONGODB_URI.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
+import mongoose from 'mongoose';
+
+export const KAFKA_VERSION = '3.9.1';
+export const FERRETDB_VERSION = '1.24.2';
+export const DEFAULT_KAFKA_BROKERS = '127.0.0.1:9092';
+export const DEFAULT_MONGODB_URI = 'mongodb://127.0.0.1:27017';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const cacheDir = process.env.HUYING_CACHE ?? join(homedir(), '.cache', 'huying');
+const dataDir = join(repoRoot, '.data');
+const kafkaLibs = join(cacheDir, `kafka-${KAFKA_VERSION}`, 'libs');
+const ferretBinary = join(cacheDir, 'bin', `ferretdb-${FERRETDB_VERSION}`);
+
+export type Say = (line: string) => void;
+
+/** Resolve the broker's jars from Maven Central into the cache, once. */
+export function installKafka(say: Say): void {
+  if (existsSync(join(kafkaLibs, `kafka_2.13-${KAFKA_VERSION}.jar`))) return;
+  say(`installing Apache Kafka ${KAFKA_VERSION} jars into ${kafkaLibs} (mvn)`);
+  execFileSync(
+    'mvn',
+    [
+      '-q',
+      '-B',
+      '-f',
+      join(repoRoot, 'infra/kafka/pom.xml'),
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${kafkaLibs}`,
+      '-DincludeScope=runtime',
+    ],
+    { stdio: 'inherit' },
+  );
+}
+
+/** Build the FerretDB server (infra/ferretdb, pinned by its go.mod) into the cache, once. */
+export function installFerretDB(say: Say): void {
+  if (existsSync(ferretBinary)) return;
+  say(`building FerretDB ${FERRETDB_VERSION} into ${ferretBinary} (go build)`);
+  mkdirSync(dirname(ferretBinary), { recursive: true });
+  execFileSync('go', ['build', '-o', ferretBinary, '.'], {
+    cwd: join(repoRoot, 'infra/ferretdb'),
+    stdio: 'inherit',
+    env: { ...process.env, CGO_ENABLED: '0' },
+  });
+}
+
+/** True when a Kafka broker answers a metadata request at `brokers`. */
+export async function kafkaAnswers(brokers: string, timeoutMs = 1500): Promise<boolean> {
+  const admin = new Kafka({
+    clientId: 'huying-infra-probe',
+    brokers: brokers.split(','),
+    connectionTimeout: timeoutMs,
+    requestTimeout: timeoutMs,
+    retry: { retries: 0 },
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  try {
+    await admin.connect();
+    await admin.describeCluster();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** True when a MongoDB-protocol server answers `ping` at `uri`. */
+export async function mongoAnswers(uri: string, timeoutMs = 1500): Promise<boolean> {
+  const conn = mongoose.createConnection(uri, {
+    serverSelectionTimeoutMS: timeoutMs,
+    connectTimeoutMS: timeoutMs,
+  });
+  try {
+    await conn.asPromise();
+    await conn.db?.admin().ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
+
+async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, logFile: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n') : '';
+  throw new Error(`${what} did not answer within ${timeoutMs / 1000}s; last lines of ${logFile}:\n${tail}`);
+}
+
+function pidFile(name: string) {
+  return join(dataDir, `${name}.pid`);
+}
+
+function startDetached(name: string, command: string, args: string[]): void {
+  mkdirSync(join(dataDir, 'logs'), { recursive: true });
+  const out = openSync(join(dataDir, 'logs', `${name}.log`), 'a');
+  const child = spawn(command, args, { cwd: repoRoot, detached: true, stdio: ['ignore', out, out] });
+  if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
+  writeFileSync(pidFile(name), String(child.pid));
+  child.unref();
+}
+
+function kafkaProperties(dir: string): string {
+  // One node that is both broker and controller. Replication factors of 1 and no initial rebalance
+  // delay keep a single-node cluster quick; topics are created by the services, never implicitly.
+  return [
+    'process.roles=broker,controller',
+    'node.id=1',
+    'controller.quorum.voters=1@127.0.0.1:9093',
+    'listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093',
+    'advertised.listeners=PLAINTEXT://127.0.0.1:9092',
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name=PLAINTEXT',
+    `log.dirs=${join(dir, 'logs')}`,
+    'num.partitions=3',
+    'auto.create.topics.enable=false',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=10',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    'log.retention.hours=168',
+    'log.segment.bytes=67108864',
+    '',
+  ].join('\n');
+}
+
+async function startKafka(say: Say): Promise<boolean> {
+  if (await kafkaAnswers(DEFAULT_KAFKA_BROKERS)) {
+    say(`Kafka already answers at ${DEFAULT_KAFKA_BROKERS}; reusing it`);
+    return false;
+  }
+  installKafka(say);
+  const dir = join(dataDir, 'kafka');
+  mkdirSync(dir, { recursive: true });
+  const props = join(dir, 'server.properties');
+  writeFileSync(props, kafkaProperties(dir));
+  const log4j = join(repoRoot, 'infra/kafka/log4j.properties');
+  const java = ['-Xms256m', '-Xmx768m', `-Dlog4j.configuration=file:${log4j}`, '-cp', join(kafkaLibs, '*')];
+  if (!existsSync(join(dir, 'logs', 'meta.properties'))) {
+    say('formatting Kafka storage (first start)');
+    execFileSync(
+      'java',
+      [
+        ...java,
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        randomUUID().replaceAll('-', '').slice(0, 22),
+        '-c',
+        props,
+      ],
+      { stdio: 'ignore' },
+    );
+  }
+  say(`starting Apache Kafka ${KAFKA_VERSION} (KRaft) at ${DEFAULT_KAFKA_BROKERS}`);
+  startDetached('kafka', 'java', [...java, 'kafka.Kafka', props]);
+  return true;
+}
+
+async function startFerretDB(say: Say): Promise<boolean> {
+  if (await mongoAnswers(DEFAULT_MONGODB_URI)) {
+    say(`FerretDB/MongoDB already answers at ${DEFAULT_MONGODB_URI}; reusing it`);
+    return false;
+  }
+  installFerretDB(say);
+  const dir = join(dataDir, 'ferretdb');
+  mkdirSync(dir, { recursive: true });
+  say(`starting FerretDB ${FERRETDB_VERSION} (SQLite) at ${DEFAULT_MONGODB_URI}`);
+  startDetached('ferretdb', ferretBinary, ['-listen-addr', '127.0.0.1:27017', '-sqlite-url', `file:${dir}/`]);
+  return true;
+}
+
+export interface Endpoints {
+  kafkaBrokers: string;
+  mongodbUri: string;
+  /** Which local processes this call started (and so may stop again). */
+  started: Array<'kafka' | 'ferretdb'>;
+}
+
+/**
+ * Start (or reuse) the local Kafka and FerretDB and wait until each really answers.
+ * With KAFKA_BROKERS or MONGODB_URI set, that side is not started: it is only waited for.
+ */
+export async function up(say: Say = console.log): Promise<Endpoints> {
+  const kafkaBrokers = process.env.KAFKA_BROKERS ?? DEFAULT_KAFKA_BROKERS;
+  const mongodbUri = process.env.MONGODB_URI ?? DEFAULT_MONGODB_URI;
+  const started: Endpoints['started'] = [];
+  const [kafkaStarted, ferretStarted] = await Promise.all([
+    process.env.KAFKA_BROKERS ? false : startKafka(say),
+    process.env.MONGODB_URI ? false : startFerretDB(say),
+  ]);
+  if (kafkaStarted) started.push('kafka');
+  if (ferretStarted) started.push('ferretdb');
+  await Promise.all([
+    waitUntil('Kafka', () => kafkaAnswers(kafkaBrokers), 90_000, join(dataDir, 'logs', 'kafka.log')),
+    waitUntil('FerretDB', () => mongoAnswers(mongodbUri), 30_000, join(dataDir, 'logs', 'ferretdb.log')),
+  ]);
+  say(`ready: KAFKA_BROKERS=${kafkaBrokers} MONGODB_URI=${mongodbUri}`);
+  return { kafkaBrokers, mongodbUri, started };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stop local processes started by `up` (all of them, or the ones named) and wait for them to exit. */
+export async function down(
+  say: Say = console.log,
+  which: Array<'kafka' | 'ferretdb'> = ['kafka', 'ferretdb'],
+) {
+  await Promise.all(
+    which.map(async (name) => {
+      const file = pidFile(name);
+      if (!existsSync(file)) return;
+      const pid = Number(readFileSync(file, 'utf8'));
+      if (alive(pid)) {
+        say(`stopping ${name} (pid ${pid})`);
+        process.kill(pid, 'SIGTERM');
+        const deadline = Date.now() + 30_000;
+        while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        if (alive(pid)) {
+          say(`${name} did not stop within 30s; killing it`);
+          process.kill(pid, 'SIGKILL');
+        }
+      }
+      rmSync(file, { force: true });
+    }),
+  );
+}
+
+export async function status(): Promise<{ kafka: boolean; mongodb: boolean }> {
+  const [kafka, mongodb] = await Promise.all([
+    kafkaAnswers(process.env.KAFKA_BROKERS ?? DEFAULT_KAFKA_BROKERS),
+    mongoAnswers(process.env.MONGODB_URI ?? DEFAULT_MONGODB_URI),
+  ]);
+  return { kafka, mongodb };
+}

@@ -1,0 +1,58 @@
+import { type Admin, type ITopicConfig, Kafka, type LogEntry, logLevel } from 'kafkajs';
+import type { BaseConfig } from './config.ts';
+import type { Logger } from './logger.ts';
+
+export type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+
+const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** A kafkajs client whose own logs go through the service's logger. */
+export function createKafka(
+  config: Pick<BaseConfig, 'KAFKA_BROKERS'>,
+  clientId: string,
+  logger: Logger,
+): Kafka {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId,
+    brokers: config.KAFKA_BROKERS,
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log }: LogEntry) => {
+        const { message, ...extra } = log;
+        kafkaLogger[levels[level] ?? 'info'](extra, message);
+      },
+  });
+}
+
+/** The full name of a hub topic or consumer group, with the configured prefix. */
+export function topicName(config: Pick<BaseConfig, 'TOPIC_PREFIX'>, name: string): string {
+  return `${config.TOPIC_PREFIX}${name}`;
+}
+
+/** Create the topics that do not exist yet; existing ones are left as they are. */
+export async function ensureTopics(admin: Admin, topics: ITopicConfig[]): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t.topic));
+  if (missing.length === 0) return;
+  try {
+    await admin.createTopics({ topics: missing, waitForLeaders: true });
+  } catch (err) {
+    // Another copy of the service may have created them a moment ago.
+    const now = new Set(await admin.listTopics());
+    if (missing.some((t) => !now.has(t.topic))) throw err;
+  }
+}
+
+/** Readiness: the cluster answers a metadata request. */
+export function kafkaReadiness(admin: Admin): () => Promise<void> {
+  return async () => {
+    await admin.describeCluster();
+  };
+}

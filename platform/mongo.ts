@@ -1,0 +1,30 @@
+import mongoose, { type Connection } from 'mongoose';
+import type { BaseConfig } from './config.ts';
+
+export type { Connection } from 'mongoose';
+
+/**
+ * A mongoose connection to one service's own database. Code written against it targets what MongoDB 7
+ * and FerretDB 1.24 both support: single-document atomic updates, no transactions, no change streams.
+ */
+export async function connectMongo(
+  config: Pick<BaseConfig, 'MONGODB_URI'>,
+  dbName: string,
+): Promise<Connection> {
+  const conn = mongoose.createConnection(config.MONGODB_URI, {
+    dbName,
+    serverSelectionTimeoutMS: 10_000,
+    // Indexes are created explicitly at start-up (syncIndexes), not lazily on first use.
+    autoIndex: false,
+  });
+  await conn.asPromise();
+  return conn;
+}
+
+/** Readiness: the database answers `ping`. */
+export function mongoReadiness(conn: Connection): () => Promise<void> {
+  return async () => {
+    if (!conn.db) throw new Error('not connected');
+    await conn.db.admin().ping();
+  };
+}

@@ -1,0 +1,82 @@
+// FerretDB (MongoDB wire protocol on SQLite), through mongoose and the platform's connection helper.
+
+import { Schema } from 'mongoose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Connection, connectMongo, mongoReadiness } from '../../platform/mongo.ts';
+import { testScope } from '../support/isolation.ts';
+
+const scope = testScope('mongo');
+let conn: Connection;
+
+const callSchema = new Schema({
+  _id: String,
+  title: { type: String, required: true },
+  status: { type: String, required: true },
+  version: { type: Number, default: 0 },
+  raisedAt: { type: Date, required: true },
+  tags: [String],
+  location: { lng: Number, lat: Number },
+});
+callSchema.index({ status: 1, raisedAt: -1 });
+
+beforeAll(async () => {
+  conn = await connectMongo(scope.config, scope.dbName);
+});
+
+afterAll(async () => {
+  await conn.close();
+  await scope.cleanup();
+});
+
+describe('local FerretDB', () => {
+  it('answers ping', async () => {
+    await expect(mongoReadiness(conn)()).resolves.toBeUndefined();
+  });
+
+  it('writes and reads documents through mongoose, Chinese text and dates intact', async () => {
+    const Call = conn.model('SmokeCall', callSchema);
+    await Call.syncIndexes();
+    const raisedAt = new Date('2026-06-19T02:30:00Z');
+    await Call.create({
+      _id: 'c-1',
+      title: '龙船饭聚餐食品安全隐患',
+      status: 'raised',
+      raisedAt,
+      tags: ['食品安全', '龙舟'],
+      location: { lng: 113.45, lat: 23.1 },
+    });
+    const found = await Call.findById('c-1').lean();
+    expect(found).toMatchObject({
+      title: '龙船饭聚餐食品安全隐患',
+      status: 'raised',
+      tags: ['食品安全', '龙舟'],
+    });
+    expect(found?.raisedAt.toISOString()).toBe(raisedAt.toISOString());
+    expect(await Call.countDocuments({ status: 'raised' })).toBe(1);
+  });
+
+  it('applies a conditional single-document update atomically, so a stale writer loses', async () => {
+    const Call = conn.model('SmokeCall', callSchema);
+    await Call.create({ _id: 'c-2', title: '僵尸车', status: 'raised', raisedAt: new Date() });
+    const first = await Call.findOneAndUpdate(
+      { _id: 'c-2', version: 0 },
+      { $set: { status: 'signed' }, $inc: { version: 1 } },
+      { new: true },
+    ).lean();
+    const stale = await Call.findOneAndUpdate(
+      { _id: 'c-2', version: 0 },
+      { $set: { status: 'completed' }, $inc: { version: 1 } },
+      { new: true },
+    ).lean();
+    expect(first?.status).toBe('signed');
+    expect(stale).toBeNull();
+    expect((await Call.findById('c-2').lean())?.version).toBe(1);
+  });
+
+  it('rejects a duplicate key with code 11000', async () => {
+    const Call = conn.model('SmokeCall', callSchema);
+    await expect(
+      Call.create({ _id: 'c-1', title: 'again', status: 'raised', raisedAt: new Date() }),
+    ).rejects.toMatchObject({ code: 11000 });
+  });
+});
