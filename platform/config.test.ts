@@ -36,7 +36,7 @@ describe('loadConfig', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toContain('PORT="70000": expected a port from 1 to 65535');
+    expect((error as Error).message).toContain('PORT="70000": expected a port from 0 to 65535');
     expect((error as Error).message).toContain('LOG_LEVEL="loud"');
   });
 

@@ -29,11 +29,12 @@ export const brokerList = z.string().transform((value, ctx) => {
   return brokers;
 });
 
+/** A TCP port to listen on; 0 picks a free one (tests). */
 export const port = z.coerce
   .number({ message: 'expected a port number' })
   .int('expected a whole number')
-  .min(1, 'expected a port from 1 to 65535')
-  .max(65535, 'expected a port from 1 to 65535');
+  .min(0, 'expected a port from 0 to 65535')
+  .max(65535, 'expected a port from 0 to 65535');
 
 /** What every Huying service reads. Services extend it with their own variables. */
 export const baseConfig = z.object({

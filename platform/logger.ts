@@ -25,6 +25,12 @@ export function createLogger(service: string, level = 'info', destination?: pino
         },
       },
       serializers: {
+        // Only the path of a request: query strings can carry GraphQL variables with personal data.
+        req: (req: { id?: string; method?: string; url?: string }) => ({
+          id: req.id,
+          method: req.method,
+          path: req.url?.split('?')[0],
+        }),
         err: (err: unknown) => {
           const serialized = pino.stdSerializers.err(err as Error);
           if (serialized.message) serialized.message = scrubText(serialized.message);

@@ -1,7 +1,7 @@
 // The runtime every Huying service stands on: Fastify with /healthz, /readyz and Prometheus /metrics,
 // JSON logs, and a graceful shutdown on SIGTERM that stops intake, finishes in-flight work, lets
 // consumers commit their offsets and closes connections in the reverse order they were opened.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { BaseConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -16,6 +16,8 @@ export interface ServiceOptions {
 }
 
 type Check = () => Promise<void>;
+
+const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 function withTimeout(check: Check, ms: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -51,7 +53,10 @@ export class Service {
     this.logger = options.logger ?? createLogger(options.name, options.config.LOG_LEVEL);
     this.app = Fastify({
       loggerInstance: this.logger as FastifyBaseLogger,
-      disableRequestLogging: true,
+      // Probes and scrapes would drown the request log.
+      logController: new LogController({
+        disableRequestLogging: (request) => PROBE_PATHS.has(request.url),
+      }),
       requestIdHeader: 'x-request-id',
       bodyLimit: 1_048_576,
     });

@@ -1,0 +1,24 @@
+// Every Kafka topic the hub uses, in one place. Services prefix them with TOPIC_PREFIX (topicName).
+export const TOPICS = {
+  /** Normalized intake commands from every connector to the calls subgraph. */
+  intake: 'hub.intake',
+  /** Every call state change, keyed by call id. */
+  callEvents: 'hub.call-events',
+  /** The unit directory (party-map), compacted, keyed by unit id. */
+  units: 'hub.units',
+  /** Compact dashboard counter updates from the evaluation subgraph. */
+  counters: 'hub.counters',
+  /** 12345 hotline work orders and their updates, in the hotline's own layout. */
+  hotlineOrders: 'src.12345.orders',
+  /** Handling results written back to the 12345 hotline (办理结果). */
+  hotlineFeedback: 'src.12345.feedback',
+  /** 三防 flood-prevention warnings and incidents. */
+  floodWarnings: 'src.sanfang.warnings',
+  floodIncidents: 'src.sanfang.incidents',
+  /** 信访 petitions and their progress. */
+  petitions: 'src.xinfang.petitions',
+  /** Replies written back to the petition platform. */
+  petitionFeedback: 'src.xinfang.feedback',
+} as const;
+
+export type TopicKey = keyof typeof TOPICS;
