@@ -1,0 +1,10 @@
+// The hub's services: what `scripts/service.ts <name>` runs, what `npm start` brings up (in this order),
+// and the port each listens on by default (DESIGN.md: gateway 4000, subgraphs 4001–4004).
+export interface ServiceEntry {
+  /** Default PORT. */
+  port: number;
+  /** The module whose `main()` runs the service until SIGTERM. */
+  load: () => Promise<{ main: () => Promise<void> }>;
+}
+
+export const SERVICES: Record<string, ServiceEntry> = {};
