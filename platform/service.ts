@@ -29,7 +29,7 @@ function withTimeout(check: Check, ms: number): Promise<void> {
       },
       (err: unknown) => {
         clearTimeout(timer);
-        reject(err);
+        reject(err instanceof Error ? err : new Error(String(err)));
       },
     );
   });
@@ -52,6 +52,8 @@ export class Service {
     this.readinessTimeoutMs = options.readinessTimeoutMs ?? 2000;
     this.logger = options.logger ?? createLogger(options.name, options.config.LOG_LEVEL);
     this.app = Fastify({
+      // pino's Logger is wider than Fastify's base logger type; Fastify uses it as is.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
       loggerInstance: this.logger as FastifyBaseLogger,
       // Probes and scrapes would drown the request log.
       logController: new LogController({
@@ -95,7 +97,7 @@ export class Service {
       const checks: Record<string, string> = {};
       results.forEach((result, i) => {
         checks[names[i] as string] =
-          result.status === 'fulfilled' ? 'ok' : `failed: ${String(result.reason?.message ?? result.reason)}`;
+          result.status === 'fulfilled' ? 'ok' : `failed: ${(result.reason as Error).message}`;
       });
       const ready = results.every((r) => r.status === 'fulfilled');
       return reply
