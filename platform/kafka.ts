@@ -17,6 +17,8 @@ export function createKafka(
   clientId: string,
   logger: Logger,
 ): Kafka {
+  // The hub relies on kafkajs 2's default (murmur2, Java-compatible) partitioner: no need to warn.
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId,

@@ -61,12 +61,12 @@ describe('local FerretDB', () => {
     const first = await Call.findOneAndUpdate(
       { _id: 'c-2', version: 0 },
       { $set: { status: 'signed' }, $inc: { version: 1 } },
-      { new: true },
+      { returnDocument: 'after' },
     ).lean();
     const stale = await Call.findOneAndUpdate(
       { _id: 'c-2', version: 0 },
       { $set: { status: 'completed' }, $inc: { version: 1 } },
-      { new: true },
+      { returnDocument: 'after' },
     ).lean();
     expect(first?.status).toBe('signed');
     expect(stale).toBeNull();

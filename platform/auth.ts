@@ -1,0 +1,102 @@
+// Identity: every request carries a bearer JWT naming the subject, their unit and their role. The
+// gateway verifies it and forwards it; each subgraph verifies it again itself, so a request that
+// reaches a subgraph directly without a valid token is refused.
+import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import { GraphQLError } from 'graphql';
+
+/** Roles, from the grid up; `service_account` is an agency system acting with scopes. */
+export const ROLES = [
+  'grid_worker', // 网格员
+  'community', // 社区
+  'street', // 街道 / 镇
+  'street_command', // 街镇指挥中心
+  'department', // 区属职能部门
+  'district_command', // 区指挥中心
+  'leader', // 区领导 (提级呼叫)
+  'enterprise_officer', // 首席服务官
+  'service_account', // agency system
+] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Identity {
+  subject: string;
+  unitId: string;
+  role: Role;
+  scopes: string[];
+}
+
+export const authConfig = z.object({
+  /** HS256 key for development and tests. */
+  JWT_SECRET: z.string().min(16, 'expected at least 16 characters').optional(),
+  /** RS256/ES256 keys for production. */
+  JWKS_URL: z.url({ message: 'expected an https URL of a JSON Web Key Set' }).optional(),
+  JWT_ISSUER: z.string().min(1).default('huying'),
+  JWT_AUDIENCE: z.string().min(1).default('huying'),
+});
+export type AuthConfig = z.infer<typeof authConfig>;
+
+/** The development key: used only when neither JWT_SECRET nor JWKS_URL is set outside production. */
+export const DEVELOPMENT_JWT_SECRET = 'huying-development-key-not-for-production';
+
+export class AuthError extends GraphQLError {
+  constructor(message: string) {
+    super(message, { extensions: { code: 'UNAUTHENTICATED' } });
+  }
+}
+
+const claims = z.object({
+  sub: z.string().min(1),
+  unit: z.string().min(1),
+  role: z.enum(ROLES),
+  scope: z.string().optional(),
+});
+
+function jwtVerifier(config: AuthConfig & { NODE_ENV: string }): (token: string) => Promise<JWTPayload> {
+  const claimsOptions = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
+  if (config.JWKS_URL) {
+    const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(config.JWKS_URL));
+    return async (token) => (await jwtVerify(token, keys, { ...claimsOptions, algorithms: ['RS256', 'ES256'] })).payload;
+  }
+  if (!config.JWT_SECRET && config.NODE_ENV === 'production') {
+    throw new Error('JWT_SECRET or JWKS_URL must be set in production');
+  }
+  const secret = new TextEncoder().encode(config.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET);
+  return async (token) => (await jwtVerify(token, secret, { ...claimsOptions, algorithms: ['HS256'] })).payload;
+}
+
+export type Verifier = (authorization: string | undefined) => Promise<Identity>;
+
+export function createVerifier(config: AuthConfig & { NODE_ENV: string }): Verifier {
+  const verify = jwtVerifier(config);
+  return async (authorization) => {
+    const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+    if (!token) throw new AuthError('缺少身份令牌 (missing bearer token)');
+    let payload: JWTPayload;
+    try {
+      payload = await verify(token);
+    } catch (err) {
+      const expired = (err as { code?: string }).code === 'ERR_JWT_EXPIRED';
+      throw new AuthError(expired ? '身份令牌已过期 (token expired)' : '身份令牌无效 (invalid token)');
+    }
+    const parsed = claims.safeParse(payload);
+    if (!parsed.success) throw new AuthError('身份令牌缺少单位或角色 (token lacks unit or role)');
+    const { sub, unit, role, scope } = parsed.data;
+    return { subject: sub, unitId: unit, role, scopes: scope ? scope.split(' ') : [] };
+  };
+}
+
+/** Mints an HS256 token: the development command and tests. */
+export async function mintToken(
+  identity: Omit<Identity, 'scopes'> & { scopes?: string[] },
+  options: { secret?: string; expiresIn?: string; issuer?: string; audience?: string } = {},
+): Promise<string> {
+  return new SignJWT({ unit: identity.unitId, role: identity.role, scope: identity.scopes?.join(' ') || undefined })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(identity.subject)
+    .setIssuer(options.issuer ?? 'huying')
+    .setAudience(options.audience ?? 'huying')
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? '12h')
+    .sign(new TextEncoder().encode(options.secret ?? DEVELOPMENT_JWT_SECRET));
+}

@@ -1,0 +1,20 @@
+// GraphQL errors that clients act on carry `extensions.code`; messages shown to staff are in Chinese.
+import { GraphQLError } from 'graphql';
+
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'DEADLINE_RULE'
+  | 'INTERNAL_SERVER_ERROR';
+
+export function userError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { ...extensions, code } });
+}
+
+/** True for errors raised on purpose (with a code); anything else is internal and gets masked. */
+export function isUserError(err: unknown): err is GraphQLError {
+  return err instanceof GraphQLError && typeof err.extensions?.code === 'string';
+}
