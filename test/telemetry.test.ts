@@ -26,6 +26,6 @@ describe('APOLLO_TELEMETRY_DISABLED', () => {
     const services = compose.split(/^services:$/m)[1] ?? '';
     const hubServices = [...services.matchAll(/^ {2}([a-z0-9-]+):\n {4}<<: \*hub-service$/gm)].map((m) => m[1]);
     expect(hubServices.length).toBeGreaterThan(0);
-    expect(services.match(/<<: \*hub-env/g)?.length).toBe(hubServices.length);
+    expect(services.match(/^ {6}<<: \*hub-env$/gm)?.length).toBe(hubServices.length);
   });
 });
