@@ -1,0 +1,144 @@
+// Publishes the events that actions left in their aggregate's own document (the transactional
+// outbox) to Kafka, keyed by the aggregate id so one aggregate's events stay in order.
+//
+// Several copies of a service may run: a copy takes a short lease on a document before publishing
+// its events, so two copies never publish the same events at once. A crash between sending and
+// recording leaves the events to be sent again after the lease ends: delivery is at-least-once, and
+// consumers drop repeats by (aggregate id, sequence).
+import type { Model } from 'mongoose';
+import type { Producer } from 'kafkajs';
+import type { Logger } from './logger.ts';
+
+export interface OutboxEvent {
+  eventId: string;
+  type: string;
+  sequence: number;
+  occurredAt: Date;
+  data: Record<string, unknown>;
+}
+
+export interface Outboxed {
+  _id: string;
+  version: number;
+  outbox: OutboxEvent[];
+  outboxPending: boolean;
+  publishedSeq: number;
+  outboxLeaseUntil?: Date;
+}
+
+export interface OutboxOptions {
+  producer: Producer;
+  topic: string;
+  logger: Logger;
+  /** How often to look for events that were not published right after their action. */
+  pollMs?: number;
+  leaseMs?: number;
+  /** Turns a stored event into the published record (adds the aggregate id, drops internals). */
+  envelope: (aggregateId: string, event: OutboxEvent) => Record<string, unknown>;
+}
+
+export class OutboxPublisher<T extends Outboxed> {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly pollMs: number;
+  private readonly leaseMs: number;
+
+  constructor(
+    private readonly model: Model<T>,
+    private readonly options: OutboxOptions,
+  ) {
+    this.pollMs = options.pollMs ?? 500;
+    this.leaseMs = options.leaseMs ?? 15_000;
+  }
+
+  start(): void {
+    this.running = true;
+    const tick = async () => {
+      if (!this.running) return;
+      try {
+        await this.sweep();
+      } catch (err) {
+        this.options.logger.warn({ err }, 'outbox sweep failed; will retry');
+      }
+      if (this.running) this.timer = setTimeout(() => void tick(), this.pollMs);
+    };
+    void tick();
+  }
+
+  /** Stops polling and waits for publishes in flight. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Publish one aggregate's pending events now (called right after an action, for low latency). */
+  kick(id: string): Promise<void> {
+    const work = this.publish(id).then(
+      () => undefined,
+      (err: unknown) => {
+        this.options.logger.warn({ err, id }, 'outbox publish failed; the sweep will retry');
+      },
+    );
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+    return work;
+  }
+
+  /** Publishes every aggregate with pending events; returns how many it published. */
+  async sweep(limit = 200): Promise<number> {
+    const pending = await this.model
+      .find({ outboxPending: true }, { _id: 1 })
+      .limit(limit)
+      .lean<Array<{ _id: string }>>();
+    let published = 0;
+    for (const { _id } of pending) {
+      if (!this.running) break;
+      published += await this.publish(_id);
+    }
+    return published;
+  }
+
+  private async publish(id: string): Promise<number> {
+    const now = new Date();
+    // Take the lease; another copy holding an unexpired lease keeps it.
+    const leased = await this.model
+      .findOneAndUpdate(
+        {
+          _id: id,
+          outboxPending: true,
+          $or: [{ outboxLeaseUntil: { $exists: false } }, { outboxLeaseUntil: null }, { outboxLeaseUntil: { $lt: now } }],
+        },
+        { $set: { outboxLeaseUntil: new Date(now.getTime() + this.leaseMs) } },
+        { returnDocument: 'after' },
+      )
+      .lean<Outboxed>();
+    if (!leased) return 0;
+    const events = leased.outbox
+      .filter((e) => e.sequence > leased.publishedSeq)
+      .sort((a, b) => a.sequence - b.sequence);
+    const upTo = events.at(-1)?.sequence ?? leased.publishedSeq;
+    if (events.length > 0) {
+      await this.options.producer.send({
+        topic: this.options.topic,
+        messages: events.map((event) => ({
+          key: id,
+          value: JSON.stringify(this.options.envelope(id, event)),
+          headers: { 'event-id': event.eventId, 'event-type': event.type },
+        })),
+      });
+    }
+    // Nothing new since the lease was taken: drop the published events. Otherwise keep them and
+    // record how far publishing got; the next round sends the rest.
+    const settled = await this.model.updateOne(
+      { _id: id, version: leased.version },
+      { $set: { outbox: [], outboxPending: false, publishedSeq: upTo }, $unset: { outboxLeaseUntil: 1 } },
+    );
+    if (settled.modifiedCount === 0) {
+      await this.model.updateOne({ _id: id }, { $max: { publishedSeq: upTo }, $unset: { outboxLeaseUntil: 1 } });
+      if (this.running) void this.kick(id);
+    }
+    return events.length;
+  }
+}
