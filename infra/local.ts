@@ -3,7 +3,7 @@
 // with Go); data, logs and pid files live in the repo's ignored `.data/`.
 // Services never import this file: they only read KAFKA_BROKERS and MONGODB_URI.
 import { execFileSync, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -20,7 +20,13 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cacheDir = process.env.HUYING_CACHE ?? join(homedir(), '.cache', 'huying');
 const dataDir = join(repoRoot, '.data');
 const kafkaLibs = join(cacheDir, `kafka-${KAFKA_VERSION}`, 'libs');
-const ferretBinary = join(cacheDir, 'bin', `ferretdb-${FERRETDB_VERSION}`);
+// The binary's name carries a hash of its source, so a change to infra/ferretdb rebuilds it.
+const ferretSource = ['main.go', 'go.mod', 'go.sum'].map((f) => readFileSync(join(repoRoot, 'infra/ferretdb', f)));
+const ferretBinary = join(
+  cacheDir,
+  'bin',
+  `ferretdb-${FERRETDB_VERSION}-${createHash('sha256').update(Buffer.concat(ferretSource)).digest('hex').slice(0, 12)}`,
+);
 
 export type Say = (line: string) => void;
 

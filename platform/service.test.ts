@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testScope } from '../test/support/isolation.ts';
+import { waitFor } from '../test/support/wait.ts';
 import { baseConfig, loadConfig } from './config.ts';
 import { createKafka, ensureTopics, kafkaReadiness, topicName } from './kafka.ts';
 import { createLogger } from './logger.ts';
@@ -13,16 +14,6 @@ const scope = testScope('service');
 const logger = createLogger('test', 'silent');
 
 afterAll(() => scope.cleanup());
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('service probes', () => {
   it('is healthy at once, ready only while Kafka and the database answer, and exposes metrics', async () => {

@@ -26,20 +26,43 @@ export interface SubgraphOptions {
   verifier: Verifier;
 }
 
+const identities = new WeakMap<object, Identity>();
+
 export async function mountSubgraph(service: Service, options: SubgraphOptions): Promise<void> {
+  // Identity first: a request without a valid token never reaches GraphQL execution.
+  service.app.addHook('preHandler', async (request, reply) => {
+    if (!request.url.startsWith('/graphql')) return;
+    try {
+      identities.set(request, await options.verifier(request.headers.authorization));
+    } catch (err) {
+      const message = err instanceof Error ? err.message : 'unauthenticated';
+      return reply.code(401).send({ data: null, errors: [{ message, extensions: { code: 'UNAUTHENTICATED' } }] });
+    }
+  });
+
   const schema = buildSubgraphSchema([{ typeDefs: parse(readFileSync(options.sdlPath, 'utf8')), resolvers: options.resolvers }]);
   await service.app.register(mercurius, {
     schema,
     path: '/graphql',
     graphiql: false,
-    context: async (request): Promise<SubgraphContext> => ({
-      identity: await options.verifier(request.headers.authorization),
+    context: (request): SubgraphContext => ({
+      identity: identities.get(request) as Identity,
       requestId: request.id,
       logger: request.log as unknown as Logger,
     }),
     errorFormatter: (execution, context) => {
       const requestId = (context as { reply?: { request?: { id?: string } } }).reply?.request?.id ?? 'unknown';
-      const errors = (execution.errors ?? []).map((error) => {
+      // Mercurius wraps parse and validation failures in one error that carries them in `errors`.
+      const flat = (execution.errors ?? []).flatMap((error) => {
+        const inner = (error.originalError as { errors?: unknown } | undefined)?.errors;
+        return Array.isArray(inner)
+          ? inner.map(
+              (e: { message: string; locations?: unknown }) =>
+                new GraphQLError(e.message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
+            )
+          : [error];
+      });
+      const errors = flat.map((error) => {
         const original = error.originalError;
         const deliberate = isUserError(original) ? original : original ? undefined : error;
         // Deliberate errors, and parse and validation errors (no original error), keep their message.

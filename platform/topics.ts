@@ -4,6 +4,8 @@ export const TOPICS = {
   intake: 'hub.intake',
   /** Every call state change, keyed by call id. */
   callEvents: 'hub.call-events',
+  /** Every change of a top-down order (令), keyed by order id. */
+  orderEvents: 'hub.order-events',
   /** The unit directory (party-map), compacted, keyed by unit id. */
   units: 'hub.units',
   /** Compact dashboard counter updates from the evaluation subgraph. */

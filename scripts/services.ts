@@ -7,4 +7,6 @@ export interface ServiceEntry {
   load: () => Promise<{ main: () => Promise<void> }>;
 }
 
-export const SERVICES: Record<string, ServiceEntry> = {};
+export const SERVICES: Record<string, ServiceEntry> = {
+  calls: { port: 4001, load: () => import('../subgraphs/calls/main.ts') },
+};

@@ -73,6 +73,19 @@ describe('local FerretDB', () => {
     expect((await Call.findById('c-2').lean())?.version).toBe(1);
   });
 
+  it('keeps concurrent single-document updates from different connections atomic', async () => {
+    // FerretDB 1.24 on SQLite loses such updates by itself; infra/ferretdb serializes write commands.
+    const other = await connectMongo(scope.config, scope.dbName);
+    const Counter = conn.model('SmokeCounter', new Schema({ _id: String, n: Number, m: Number }));
+    const OtherCounter = other.model('SmokeCounter', new Schema({ _id: String, n: Number, m: Number }));
+    await Counter.create({ _id: 'k', n: 0, m: 0 });
+    const bump = (model: typeof Counter, field: 'n' | 'm') =>
+      Promise.all(Array.from({ length: 100 }, () => model.updateOne({ _id: 'k' }, { $inc: { [field]: 1 } })));
+    await Promise.all([bump(Counter, 'n'), bump(OtherCounter, 'm'), bump(OtherCounter, 'n')]);
+    expect(await Counter.findById('k').lean()).toMatchObject({ n: 200, m: 100 });
+    await other.close();
+  });
+
   it('rejects a duplicate key with code 11000', async () => {
     const Call = conn.model('SmokeCall', callSchema);
     await expect(

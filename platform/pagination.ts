@@ -1,0 +1,42 @@
+// Relay-style connections: every list is paged (first/after), never unbounded.
+import { userError } from './errors.ts';
+
+export const MAX_PAGE = 100;
+
+/** `first` checked and bounded: 1..MAX_PAGE. */
+export function pageSize(first: number | null | undefined, fallback = 20): number {
+  const size = first ?? fallback;
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) {
+    throw userError('BAD_USER_INPUT', `first 须为 1 至 ${MAX_PAGE} (first must be from 1 to ${MAX_PAGE})`, { field: 'first' });
+  }
+  return size;
+}
+
+/** An opaque cursor over the sort key of the last item seen. */
+export function encodeCursor(values: Array<string | number>): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): Array<string | number> {
+  try {
+    const values: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(values) && values.every((v) => typeof v === 'string' || typeof v === 'number')) {
+      return values;
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw userError('BAD_USER_INPUT', '分页游标无效 (invalid cursor)', { field: 'after' });
+}
+
+export interface Connection<T> {
+  edges: Array<{ cursor: string; node: T }>;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+/** Builds a connection from one page fetched with `size + 1` items (the extra says there is more). */
+export function connectionOf<T>(items: T[], size: number, cursorOf: (item: T) => string): Connection<T> {
+  const page = items.slice(0, size);
+  const edges = page.map((node) => ({ cursor: cursorOf(node), node }));
+  return { edges, pageInfo: { hasNextPage: items.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
+}

@@ -1,0 +1,19 @@
+// Custom scalars shared by the subgraphs.
+import { GraphQLScalarType, Kind } from 'graphql';
+import { userError } from './errors.ts';
+
+function parseInstant(value: unknown): Date {
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
+    const date = new Date(value);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
+  throw userError('BAD_USER_INPUT', `时间格式无效：${String(value)}，应为 ISO-8601，如 2026-06-19T10:30:00+08:00 (invalid DateTime)`);
+}
+
+/** An instant: ISO-8601 with an offset in, UTC ISO-8601 out. */
+export const DateTime = new GraphQLScalarType<Date, string>({
+  name: 'DateTime',
+  serialize: (value) => (value instanceof Date ? value : new Date(value as string)).toISOString(),
+  parseValue: parseInstant,
+  parseLiteral: (ast) => parseInstant(ast.kind === Kind.STRING ? ast.value : undefined),
+});

@@ -1,0 +1,167 @@
+// The calls subgraph assembled: storage, rules, the GraphQL endpoint, the intake consumer, the outbox
+// publishers and the supervision scheduler. `main.ts` runs it; tests start it in-process on port 0.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { demoUnits } from '../../demo/district.ts';
+import { authConfig, createVerifier } from '../../platform/auth.ts';
+import { baseConfig, port } from '../../platform/config.ts';
+import { runConsumer } from '../../platform/consumer.ts';
+import { createKafka, ensureTopics, kafkaReadiness, topicName } from '../../platform/kafka.ts';
+import { connectMongo, mongoReadiness } from '../../platform/mongo.ts';
+import { OutboxPublisher } from '../../platform/outbox.ts';
+import { Service } from '../../platform/service.ts';
+import { mountSubgraph } from '../../platform/subgraph.ts';
+import { TOPICS } from '../../platform/topics.ts';
+import { loadDemoCalls } from './demo.ts';
+import { UnitDirectory } from './directory.ts';
+import { validateOverrides, WorkCalendar } from './domain/calendar.ts';
+import { computeDeadlines, DEFAULT_POLICY, type DeadlinePolicy, validatePolicy } from './domain/deadlines.ts';
+import { DuplicateFinder } from './duplicates.ts';
+import { IntakeProcessor } from './intake.ts';
+import { CallableItems } from './items.ts';
+import { callsModels, type CallDoc, type OrderDoc } from './model.ts';
+import { OrderService } from './orders.ts';
+import { createResolvers } from './resolvers.ts';
+import { callEventEnvelope, CallStore, type CallRules } from './store.ts';
+import { nextCheckAt, SupervisionScheduler } from './supervision.ts';
+
+const shares = z
+  .string()
+  .transform((value, ctx) => {
+    const list = value.split(',').map(Number);
+    if (list.length === 0 || list.some((n) => !(n > 0 && n <= 1))) {
+      ctx.addIssue({ code: 'custom', message: 'expected comma-separated shares in (0, 1], e.g. 0.5,0.8' });
+      return z.NEVER;
+    }
+    return list.sort();
+  });
+
+export const callsConfig = baseConfig.extend({
+  ...authConfig.shape,
+  PORT: port.default(4001),
+  CALLS_DB: z.string().regex(/^[A-Za-z0-9_-]+$/).default('huying_calls'),
+  DEMO_DATA: z.enum(['0', '1']).default('0'),
+  SUPERVISION_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
+  /** Due-soon warnings (将到期预警) at these shares of each step's limit. */
+  WARNING_SHARES: shares.default([0.5, 0.8]),
+  /** A JSON deadline policy table (tier × priority → sign, respond, complete); the default otherwise. */
+  DEADLINE_POLICY_PATH: z.string().optional(),
+  /** A JSON holiday override table for years the calendar package lacks (e.g. 2027's notice). */
+  HOLIDAY_OVERRIDES_PATH: z.string().optional(),
+});
+export type CallsConfig = z.infer<typeof callsConfig>;
+
+function readJson(path: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read ${what} from ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export async function startCalls(config: CallsConfig) {
+  const service = new Service({ name: 'calls', config });
+  const log = service.logger;
+  const policy: DeadlinePolicy = config.DEADLINE_POLICY_PATH
+    ? validatePolicy(readJson(config.DEADLINE_POLICY_PATH, 'the deadline policy'))
+    : DEFAULT_POLICY;
+  const calendar = new WorkCalendar({
+    overrides: config.HOLIDAY_OVERRIDES_PATH ? validateOverrides(readJson(config.HOLIDAY_OVERRIDES_PATH, 'the holiday overrides')) : [],
+  });
+
+  const conn = await connectMongo(config, config.CALLS_DB);
+  service.onShutdown('mongodb', () => conn.close());
+  const models = await callsModels(conn);
+
+  const kafka = createKafka(config, 'calls', log);
+  const admin = kafka.admin();
+  await admin.connect();
+  service.onShutdown('kafka admin', () => admin.disconnect());
+  const topics = {
+    intake: topicName(config, TOPICS.intake),
+    intakeDlq: topicName(config, `${TOPICS.intake}.dlq`),
+    callEvents: topicName(config, TOPICS.callEvents),
+    orderEvents: topicName(config, TOPICS.orderEvents),
+  };
+  await ensureTopics(admin, [
+    { topic: topics.intake, numPartitions: 6 },
+    { topic: topics.intakeDlq, numPartitions: 1 },
+    { topic: topics.callEvents, numPartitions: 6 },
+    { topic: topics.orderEvents, numPartitions: 3 },
+  ]);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  service.onShutdown('kafka producer', () => producer.disconnect());
+
+  const callPublisher = new OutboxPublisher<CallDoc>(models.Call, {
+    producer,
+    topic: topics.callEvents,
+    logger: log,
+    envelope: callEventEnvelope,
+  });
+  const orderPublisher = new OutboxPublisher<OrderDoc>(models.Order, {
+    producer,
+    topic: topics.orderEvents,
+    logger: log,
+    envelope: (orderId, event) => ({ ...event, orderId, occurredAt: new Date(event.occurredAt).toISOString() }),
+  });
+
+  const directory = new UnitDirectory(demoUnits());
+  const items = new CallableItems();
+  const rules: CallRules = {
+    directory,
+    items,
+    deadlinesFor: (tier, priority, from, signedAt) => {
+      const d = computeDeadlines(
+        policy,
+        tier.toLowerCase() as Lowercase<typeof tier>,
+        priority.toLowerCase() as Lowercase<typeof priority>,
+        from,
+        calendar,
+        signedAt,
+      );
+      return { sign: d.sign, respond: d.respond, complete: d.complete, notes: d.notes };
+    },
+    addWorkingDays: (from, days) => calendar.addWorkingDays(from, days, 'next_day'),
+    nextCheckAt: (call) => nextCheckAt(call, config.WARNING_SHARES),
+  };
+  const store = new CallStore(models, rules, (id) => void callPublisher.kick(id));
+  const orders = new OrderService(models, directory, (id) => void orderPublisher.kick(id));
+  const duplicates = new DuplicateFinder(models, directory);
+  const scheduler = new SupervisionScheduler(models, store, log, {
+    intervalMs: config.SUPERVISION_INTERVAL_MS,
+    shares: config.WARNING_SHARES,
+  });
+
+  if (config.DEMO_DATA === '1' && (await models.Call.estimatedDocumentCount()) === 0) {
+    const loaded = await loadDemoCalls(store, orders, directory, items);
+    log.info(loaded, 'demo calls loaded');
+  }
+
+  await mountSubgraph(service, {
+    sdlPath: 'schemas/calls.graphql',
+    resolvers: createResolvers({ models, store, directory, items, duplicates, orders }),
+    verifier: createVerifier(config),
+  });
+
+  service.addReadinessCheck('kafka', kafkaReadiness(admin));
+  service.addReadinessCheck('mongodb', mongoReadiness(conn));
+
+  // Closers run in reverse: first stop taking intake and supervising, then drain the outboxes.
+  callPublisher.start();
+  orderPublisher.start();
+  service.onShutdown('outbox publishers', () => Promise.all([callPublisher.stop(), orderPublisher.stop()]));
+  scheduler.start();
+  service.onShutdown('supervision', () => scheduler.stop());
+
+  const intake = new IntakeProcessor(store, orders, directory, producer, topics.intakeDlq, log);
+  const consumer = kafka.consumer({ groupId: topicName(config, 'calls-intake') });
+  await consumer.connect();
+  service.onShutdown('intake consumer', () => consumer.disconnect());
+  await runConsumer({ consumer, topics: [topics.intake], fromBeginning: true, handle: (record) => intake.handle(record) });
+
+  const url = await service.listen();
+  return { service, url, models, store, orders, scheduler, callPublisher, intake, directory, topics, calendar };
+}
+
+export type CallsApp = Awaited<ReturnType<typeof startCalls>>;

@@ -1,0 +1,359 @@
+// The call-and-respond lifecycle through the calls subgraph's GraphQL endpoint, over the real local
+// Kafka and FerretDB: tiers, actions, who may take them, errors, and the events they publish.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Collected, collect, startTestCalls } from '../../test/support/calls.ts';
+import { codeOf, gql, ok, tokenFor } from '../../test/support/graphql.ts';
+import { testScope } from '../../test/support/isolation.ts';
+import { waitFor } from '../../test/support/wait.ts';
+import type { CallsApp } from './app.ts';
+
+const scope = testScope('calls-lifecycle');
+let app: CallsApp;
+let events: Collected;
+let url: string;
+
+// The demo district: 长洲街 (changzhou) → 深井社区 (changzhou-c1) → its first grid.
+const GRID = 'changzhou-c1-g1';
+const COMMUNITY = 'changzhou-c1';
+const STREET = 'changzhou';
+const tokens: Record<string, string> = {};
+
+beforeAll(async () => {
+  app = await startTestCalls(scope);
+  url = `${app.url}/graphql`;
+  events = await collect(scope, app.topics.callEvents);
+  tokens.grid = await tokenFor(GRID, 'grid_worker', 'gw-li');
+  tokens.community = await tokenFor(COMMUNITY, 'community', 'sq-wang');
+  tokens.street = await tokenFor(STREET, 'street', 'jd-chen');
+  tokens.streetCommand = await tokenFor(`${STREET}-command`, 'street_command', 'zh-zhao');
+  tokens.urban = await tokenFor('dept-urban', 'department', 'cg-liu');
+  tokens.market = await tokenFor('dept-market', 'department', 'sj-he');
+  tokens.command = await tokenFor('huangpu-command', 'district_command', 'qzh-xu');
+  tokens.otherStreet = await tokenFor('yuzhu', 'street', 'yz-lin');
+});
+
+afterAll(async () => {
+  await events.stop();
+  await app.service.shutdown('test');
+  await scope.cleanup();
+});
+
+const CALL_FIELDS = `id status tier version originUnit { id } handlingUnit { id } callerUnit { id }
+  coHandlingUnits { id } deadlines { sign respond complete notes } overdueSteps reopenCount escalated
+  rating { stars satisfaction } result category item { code leadUnit { id } }`;
+
+async function raise(token: string, input: Record<string, unknown>, idempotencyKey?: string) {
+  return gql(url, token, `mutation($input: RaiseCallInput!, $key: String) {
+      raiseCall(input: $input, idempotencyKey: $key) { call { ${CALL_FIELDS} } possibleDuplicates { call { id } score reasons } } }`, {
+    input,
+    key: idempotencyKey,
+  });
+}
+
+async function mutate(token: string, field: string, args: Record<string, unknown>) {
+  const decl = Object.keys(args)
+    .map((k) => `$${k}: ${argType(k)}`)
+    .join(', ');
+  const pass = Object.keys(args)
+    .map((k) => `${k}: $${k}`)
+    .join(', ');
+  return gql(url, token, `mutation(${decl}) { ${field}(${pass}) { ${CALL_FIELDS} } }`, args);
+}
+
+function argType(name: string): string {
+  const types: Record<string, string> = {
+    id: 'ID!',
+    intoId: 'ID!',
+    itemCode: 'ID!',
+    reassignTo: 'ID',
+    stars: 'Int!',
+    workingDays: 'Int!',
+    expectedVersion: 'Int',
+    grant: 'Boolean!',
+    attachments: '[String!]',
+    idempotencyKey: 'String',
+  };
+  return types[name] ?? 'String!';
+}
+
+const noise = {
+  title: '工地夜间施工噪音扰民',
+  description: '科学城某工地夜间施工，凌晨两点还在打桩，噪音影响周边居民休息。',
+  category: '城市管理',
+  location: { lng: 113.4025, lat: 23.0651 },
+};
+
+describe('a call from the grid up to a department and back', () => {
+  it('is answered tier by tier, rated by the street, and every step is recorded and published', async () => {
+    const raised = ok(await raise(tokens.grid as string, noise)).raiseCall.call;
+    expect(raised).toMatchObject({ status: 'RAISED', tier: 'GRID', originUnit: { id: GRID }, handlingUnit: { id: GRID } });
+    const id = raised.id as string;
+
+    // 网格呼、社区应
+    let call = ok(await mutate(tokens.grid as string, 'callUp', { id, note: '网格无法协调施工单位' })).callUp;
+    expect(call).toMatchObject({ status: 'DISPATCHED', tier: 'COMMUNITY', handlingUnit: { id: COMMUNITY }, callerUnit: { id: GRID } });
+    call = ok(await mutate(tokens.community as string, 'signCall', { id })).signCall;
+    // 社区呼、街道应
+    call = ok(await mutate(tokens.community as string, 'callUp', { id })).callUp;
+    expect(call).toMatchObject({ tier: 'STREET', handlingUnit: { id: STREET }, callerUnit: { id: COMMUNITY } });
+    call = ok(await mutate(tokens.streetCommand as string, 'signCall', { id })).signCall;
+    expect(call.status).toBe('SIGNED');
+    // 街道呼、部门应: only for an item of the list, after the street leadership's review.
+    call = ok(
+      await mutate(tokens.street as string, 'dispatchToDepartment', { id, itemCode: 'CG-03', reviewedBy: '陈副主任' }),
+    ).dispatchToDepartment;
+    expect(call).toMatchObject({
+      status: 'DISPATCHED',
+      tier: 'DEPARTMENT',
+      handlingUnit: { id: 'dept-urban' },
+      callerUnit: { id: STREET },
+      item: { code: 'CG-03', leadUnit: { id: 'dept-urban' } },
+    });
+    expect(call.coHandlingUnits.map((u: { id: string }) => u.id)).toEqual(['dept-ecology', 'dept-housing']);
+    expect(call.deadlines.sign && call.deadlines.respond && call.deadlines.complete).toBeTruthy();
+
+    call = ok(await mutate(tokens.urban as string, 'signCall', { id })).signCall;
+    call = ok(await mutate(tokens.urban as string, 'respondCall', { id, note: '已约谈施工单位，夜间停止打桩' })).respondCall;
+    call = ok(
+      await mutate(tokens.urban as string, 'completeCall', {
+        id,
+        result: '已责令夜间停工，办理夜间施工许可前不得施工',
+        attachments: ['https://files.example/evidence/1.jpg'],
+      }),
+    ).completeCall;
+    expect(call.status).toBe('COMPLETED');
+    // Only the caller (the street) rates; 5 stars scores in full.
+    expect(codeOf(await mutate(tokens.urban as string, 'confirmCall', { id, stars: 5 }))).toBe('FORBIDDEN');
+    call = ok(await mutate(tokens.street as string, 'confirmCall', { id, stars: 5, comment: '响应及时' })).confirmCall;
+    expect(call).toMatchObject({ status: 'CLOSED', rating: { stars: 5, satisfaction: 'VERY_SATISFIED' } });
+
+    const history = ok(
+      await gql(url, tokens.street as string, `query($id: ID!) { call(id: $id) { timeline(first: 50) { totalCount edges { node {
+        action status actor { subject unit { id } } toUnit { id } } } } } }`, { id }),
+    ).call.timeline;
+    expect(history.edges.map((e: any) => e.node.action)).toEqual([
+      'raise', 'call_up', 'sign', 'call_up', 'sign', 'dispatch', 'sign', 'respond', 'complete', 'confirm',
+    ]);
+    expect(history.edges[6].node.actor).toEqual({ subject: 'cg-liu', unit: { id: 'dept-urban' } });
+
+    // Every change was published once, in order, keyed by the call, with no personal data.
+    const published = await waitFor('the call events', () => {
+      const mine = events.records.filter((r) => r.callId === id);
+      return mine.length >= 10 ? mine : undefined;
+    });
+    expect(published.map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(published.map((e) => e.type)).toEqual([
+      'call.raised', 'call.called_up', 'call.signed', 'call.called_up', 'call.signed', 'call.dispatched',
+      'call.signed', 'call.responded', 'call.completed', 'call.closed',
+    ]);
+    expect(published.every((e) => e.key === id)).toBe(true);
+    expect(published.at(-1)?.call).toMatchObject({ status: 'CLOSED', handlingUnitId: 'dept-urban', rating: { stars: 5 } });
+  });
+});
+
+describe('bad input and illegal steps', () => {
+  let id: string;
+  beforeAll(async () => {
+    id = ok(await raise(tokens.grid as string, { ...noise, title: '路口信号灯损坏', category: '交通管理' })).raiseCall.call.id;
+    ok(await mutate(tokens.grid as string, 'callUp', { id }));
+  });
+
+  it('refuses to complete before signing, and says so', async () => {
+    const result = await mutate(tokens.community as string, 'completeCall', { id, result: '已处理' });
+    expect(codeOf(result)).toBe('CONFLICT');
+    expect(result.errors?.[0]?.message).toContain('待签收');
+  });
+
+  it('refuses an actor outside the handling unit, and hides calls outside the jurisdiction', async () => {
+    expect(codeOf(await mutate(tokens.street as string, 'signCall', { id }))).toBe('FORBIDDEN');
+    expect(codeOf(await mutate(tokens.otherStreet as string, 'signCall', { id }))).toBe('NOT_FOUND');
+    const seen = await gql(url, tokens.otherStreet as string, 'query($id: ID!) { call(id: $id) { id } }', { id });
+    expect(seen.data?.call).toBeNull();
+    // A department sees only what was dispatched to it.
+    const dept = await gql(url, tokens.market as string, 'query($id: ID!) { call(id: $id) { id } }', { id });
+    expect(dept.data?.call).toBeNull();
+  });
+
+  it('rejects bad arguments with BAD_USER_INPUT and changes nothing', async () => {
+    const before = ok(await gql(url, tokens.community as string, 'query($id: ID!) { call(id: $id) { version status } }', { id })).call;
+    ok(await mutate(tokens.community as string, 'signCall', { id }));
+    ok(await mutate(tokens.community as string, 'callUp', { id }));
+    ok(await mutate(tokens.street as string, 'signCall', { id }));
+    const version = before.version + 3;
+    const cases = [
+      mutate(tokens.street as string, 'dispatchToDepartment', { id, itemCode: 'NOPE-1', reviewedBy: '陈副主任' }),
+      mutate(tokens.street as string, 'dispatchToDepartment', { id, itemCode: 'JT-02', reviewedBy: '' }),
+      mutate(tokens.street as string, 'completeCall', { id, result: '好'.repeat(5001) }),
+      mutate(tokens.street as string, 'completeCall', {
+        id,
+        result: '已处理',
+        attachments: Array.from({ length: 10 }, (_, i) => `https://files.example/${i}.jpg`),
+      }),
+      mutate(tokens.street as string, 'completeCall', { id, result: '已处理', attachments: ['javascript:alert(1)'] }),
+    ];
+    for (const result of await Promise.all(cases)) expect(codeOf(result)).toBe('BAD_USER_INPUT');
+    const after = ok(await gql(url, tokens.street as string, 'query($id: ID!) { call(id: $id) { version status } }', { id })).call;
+    expect(after).toEqual({ version, status: 'SIGNED' });
+    expect(codeOf(await raise(tokens.grid as string, { ...noise, category: '不存在的类别' }))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await raise(tokens.grid as string, { ...noise, location: { lng: 23.06, lat: 113.4 } }))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await mutate(tokens.street as string, 'signCall', { id: 'C-NO-SUCH-CALL' }))).toBe('NOT_FOUND');
+  });
+
+  it('rates once, with 1 to 5 stars only', async () => {
+    ok(await mutate(tokens.street as string, 'completeCall', { id, result: '已修复信号灯' }));
+    expect(codeOf(await mutate(tokens.community as string, 'confirmCall', { id, stars: 6 }))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await mutate(tokens.community as string, 'confirmCall', { id, stars: 0 }))).toBe('BAD_USER_INPUT');
+    ok(await mutate(tokens.community as string, 'confirmCall', { id, stars: 3 }));
+    expect(codeOf(await mutate(tokens.community as string, 'confirmCall', { id, stars: 5 }))).toBe('CONFLICT');
+  });
+
+  it('refuses a request without a valid identity', async () => {
+    const missing = await gql(url, undefined, '{ callableItems { code } }');
+    expect(missing.status).toBe(401);
+    expect(codeOf(missing)).toBe('UNAUTHENTICATED');
+    const forged = await gql(url, `${tokens.grid}x`, '{ callableItems { code } }');
+    expect(codeOf(forged)).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('concurrency and retries', () => {
+  it('returns the same call for a retried raise with the same idempotency key', async () => {
+    const first = ok(await raise(tokens.grid as string, noise, 'mobile-retry-1')).raiseCall.call;
+    const again = ok(await raise(tokens.grid as string, noise, 'mobile-retry-1')).raiseCall.call;
+    expect(again.id).toBe(first.id);
+    const retried = await Promise.all([
+      mutate(tokens.grid as string, 'callUp', { id: first.id, idempotencyKey: 'up-1' }),
+      mutate(tokens.grid as string, 'callUp', { id: first.id, idempotencyKey: 'up-1' }),
+    ]);
+    for (const r of retried) expect(ok(r).callUp.handlingUnit.id).toBe(COMMUNITY);
+  });
+
+  it('lets one of two simultaneous sign-offs win; the other gets CONFLICT, nothing is lost', async () => {
+    const call = ok(await raise(tokens.grid as string, noise)).raiseCall.call;
+    ok(await mutate(tokens.grid as string, 'callUp', { id: call.id }));
+    const other = await tokenFor(COMMUNITY, 'community', 'sq-zhang');
+    const results = await Promise.all([
+      mutate(tokens.community as string, 'signCall', { id: call.id }),
+      mutate(other, 'signCall', { id: call.id }),
+    ]);
+    expect(results.filter((r) => !r.errors).length).toBe(1);
+    expect(results.map(codeOf).filter(Boolean)).toEqual(['CONFLICT']);
+    const stale = await mutate(tokens.community as string, 'respondCall', { id: call.id, note: '处理中', expectedVersion: 2 });
+    expect(codeOf(stale)).toBe('CONFLICT');
+  });
+});
+
+describe('escalation and adjudication', () => {
+  it('takes a failing department call up to district leadership, keeping the department as co-handler', async () => {
+    const id = ok(await raise(tokens.street as string, { ...noise, title: '僵尸车停放十年无人处理', category: '交通管理' })).raiseCall.call.id;
+    ok(await mutate(tokens.street as string, 'dispatchToDepartment', { id, itemCode: 'JT-01', reviewedBy: '陈副主任' }));
+    ok(await mutate(tokens.command as string, 'superviseCall', { id, note: '请交警大队尽快处置' }));
+    const traffic = await tokenFor('dept-traffic', 'department', 'jj-guo');
+    ok(await mutate(traffic, 'signCall', { id }));
+    // It may not refuse; it may ask the command centre, which keeps it with the department.
+    ok(await mutate(traffic, 'requestAdjudication', { id, reason: '车辆归属不明，需城管协助' }));
+    const kept = ok(await mutate(tokens.command as string, 'adjudicate', { id, note: '由交警主办，城管协办' })).adjudicate;
+    expect(kept.handlingUnit.id).toBe('dept-traffic');
+    const escalated = ok(await mutate(tokens.street as string, 'escalateCall', { id, reason: '部门逾期未处置' })).escalateCall;
+    expect(escalated).toMatchObject({ tier: 'LEADERSHIP', handlingUnit: { id: 'huangpu-leaders' }, escalated: true, status: 'DISPATCHED' });
+    expect(escalated.coHandlingUnits.map((u: { id: string }) => u.id)).toContain('dept-traffic');
+  });
+
+  it('reassigns (改派) on the command centre’s decision and extends a deadline it grants', async () => {
+    const id = ok(await raise(tokens.street as string, { ...noise, title: '河涌出现黑臭', category: '生态环境' })).raiseCall.call.id;
+    ok(await mutate(tokens.street as string, 'dispatchToDepartment', { id, itemCode: 'ST-02', reviewedBy: '陈副主任' }));
+    const ecology = await tokenFor('dept-ecology', 'department', 'st-wu');
+    ok(await mutate(ecology, 'signCall', { id }));
+    ok(await mutate(ecology, 'requestAdjudication', { id, reason: '排污口属水务管理' }));
+    expect(codeOf(await mutate(tokens.street as string, 'adjudicate', { id, reassignTo: 'dept-water', note: '改派' }))).toBe('FORBIDDEN');
+    const moved = ok(await mutate(tokens.command as string, 'adjudicate', { id, reassignTo: 'dept-water', note: '改派水务局' })).adjudicate;
+    expect(moved).toMatchObject({ handlingUnit: { id: 'dept-water' }, status: 'DISPATCHED' });
+    const water = await tokenFor('dept-water', 'department', 'sw-fang');
+    const signed = ok(await mutate(water, 'signCall', { id })).signCall;
+    ok(await mutate(water, 'requestExtension', { id, workingDays: 3, reason: '需清淤' }));
+    const granted = ok(await mutate(tokens.command as string, 'decideExtension', { id, grant: true, note: '同意延期' })).decideExtension;
+    expect(new Date(granted.deadlines.complete).getTime()).toBeGreaterThan(new Date(signed.deadlines.complete).getTime());
+  });
+});
+
+describe('duplicates and merging', () => {
+  it('offers the open call about the same site, and resolving one resolves both', async () => {
+    const first = ok(await raise(tokens.grid as string, noise)).raiseCall.call;
+    const second = ok(
+      await raise(tokens.grid as string, {
+        title: '工地晚上打桩噪音太大',
+        description: '工地晚上打桩噪音太大，影响休息，科学城那边，请尽快处理。',
+        category: '城市管理',
+        location: { lng: 113.4027, lat: 23.0653 },
+      }),
+    ).raiseCall;
+    expect(second.possibleDuplicates.map((d: any) => d.call.id)).toContain(first.id);
+    const candidate = second.possibleDuplicates.find((d: any) => d.call.id === first.id);
+    expect(candidate.reasons.join(' ')).toContain('同一类别');
+    const unrelated = ok(
+      await raise(tokens.grid as string, { ...noise, title: '僵尸车', description: '小区门口僵尸车停放十年无人处理' }),
+    ).raiseCall;
+    expect(unrelated.possibleDuplicates.map((d: any) => d.call.id)).not.toContain(first.id);
+
+    const merged = ok(await mutate(tokens.grid as string, 'mergeCall', { id: second.call.id, intoId: first.id })).mergeCall;
+    expect(merged.status).toBe('MERGED');
+    ok(await mutate(tokens.grid as string, 'completeCall', { id: first.id, result: '已联系施工方停工' }));
+    const after = ok(
+      await gql(url, tokens.grid as string, 'query($id: ID!) { call(id: $id) { status result mergedInto { id } } }', { id: second.call.id }),
+    ).call;
+    expect(after).toEqual({ status: 'CLOSED', result: '已联系施工方停工', mergedInto: { id: first.id } });
+  });
+});
+
+describe('inbox, counters and orders', () => {
+  it('shows each unit its own work and the district its figures', async () => {
+    const id = ok(await raise(tokens.grid as string, { ...noise, title: '消防通道堵塞', category: '安全生产' })).raiseCall.call.id;
+    ok(await mutate(tokens.grid as string, 'callUp', { id }));
+    const inbox = ok(
+      await gql(url, tokens.community as string, '{ inbox(box: TO_SIGN, first: 50) { edges { node { id } } } }'),
+    ).inbox;
+    expect(inbox.edges.map((e: any) => e.node.id)).toContain(id);
+    const counters = ok(
+      await gql(url, tokens.command as string, `query($from: DateTime!, $to: DateTime!) { callCounters(scopeUnitId: "changzhou", from: $from, to: $to) {
+        raised completed calledUpToDepartments completionRate satisfactionRate raisedByTier { tier count } } }`, {
+        from: new Date(Date.now() - 3_600_000).toISOString(),
+        to: new Date(Date.now() + 60_000).toISOString(),
+      }),
+    ).callCounters;
+    expect(counters.raised).toBeGreaterThanOrEqual(8);
+    expect(counters.calledUpToDepartments).toBeGreaterThanOrEqual(3);
+    expect(counters.completionRate).toBeGreaterThan(0);
+    const forbidden = await gql(url, tokens.otherStreet as string, `query($from: DateTime!, $to: DateTime!) {
+      callCounters(scopeUnitId: "changzhou", from: $from, to: $to) { raised } }`, {
+      from: new Date(Date.now() - 3_600_000).toISOString(),
+      to: new Date().toISOString(),
+    });
+    expect(codeOf(forbidden)).toBe('FORBIDDEN');
+    const badPage = await gql(url, tokens.community as string, '{ calls(first: 1000) { edges { cursor } } }');
+    expect(codeOf(badPage)).toBe('BAD_USER_INPUT');
+  });
+
+  it('pushes an order down to streets and shows the issuer who has not finished', async () => {
+    const issued = ok(
+      await gql(url, tokens.command as string, `mutation($input: IssueOrderInput!) { issueOrder(input: $input) { id outstanding { unit { id } } } }`, {
+        input: {
+          title: '暴雨橙色预警巡查',
+          description: '各街道2小时内完成水浸黑点巡查',
+          kind: 'INSPECTION',
+          priority: 'URGENT',
+          unitIds: ['changzhou', 'yuzhu'],
+          deadline: new Date(Date.now() + 2 * 3_600_000).toISOString(),
+        },
+      }),
+    ).issueOrder;
+    expect(issued.outstanding).toHaveLength(2);
+    const order = (field: string, token: string, extra = '') =>
+      gql(url, token, `mutation($id: ID!) { ${field}(id: $id${extra}) { status outstanding { unit { id } status } } }`, { id: issued.id });
+    expect(codeOf(await order('completeOrder', tokens.street as string, ', note: "完成"'))).toBe('CONFLICT');
+    ok(await order('signOrder', tokens.street as string));
+    const done = ok(await order('completeOrder', tokens.street as string, ', note: "已巡查12处"')).completeOrder;
+    expect(done.outstanding).toEqual([{ unit: { id: 'yuzhu' }, status: 'ISSUED' }]);
+    // A unit the order was not given does not even see it.
+    expect(codeOf(await order('signOrder', tokens.grid as string))).toBe('NOT_FOUND');
+  });
+});

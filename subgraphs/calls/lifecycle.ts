@@ -1,0 +1,445 @@
+// The life of a call (呼应事项), as pure decisions: given a call, an action and who takes it, either a
+// transition (the fields that change, the timeline entry, the event) or a GraphQL error that says why
+// not. Nothing here reads or writes storage; CallStore applies transitions atomically.
+//
+//   raise ─► RAISED ──complete──► CLOSED                     (handled at its own tier)
+//              │ call up (网格→社区→街道) / dispatch to department (街道→部门) / escalate (→领导)
+//              ▼
+//           DISPATCHED ─sign─► SIGNED ─respond─► RESPONDED ─complete─► COMPLETED ─confirm─► CLOSED
+//                                 ▲                                       │
+//                                 └──────────── REOPENED ◄──reopen────────┘
+//   any open state ─withdraw─► WITHDRAWN;  ─merge─► MERGED (closed with the call it joined)
+import type { Identity } from '../../platform/auth.ts';
+import { type ErrorCode, userError } from '../../platform/errors.ts';
+import { LEADERSHIP_ID } from '../../demo/district.ts';
+import { actsFor, isDistrictCommand, jurisdictionOf } from './access.ts';
+import type { UnitDirectory } from './directory.ts';
+import type { CallableItems } from './items.ts';
+import {
+  type ActorRef,
+  type CallDoc,
+  type CallStatus,
+  type Deadlines,
+  OPEN_STATUSES,
+  type Priority,
+  type Satisfaction,
+  type Step,
+  type Tier,
+  type TimelineEntry,
+} from './model.ts';
+
+export const LIMITS = {
+  titleLength: 100,
+  textLength: 5000,
+  noteLength: 2000,
+  attachments: 9,
+  attachmentUrlLength: 1000,
+  extensionWorkingDays: 30,
+};
+
+export interface DecisionContext {
+  now: Date;
+  identity: Identity;
+  directory: UnitDirectory;
+  items: CallableItems;
+  /**
+   * Deadlines of an assignment at a tier: sign-off counts from `from` (dispatch); respond and complete
+   * from `signedAt` once signed (signing starts the unit's clock), provisionally from `from` before.
+   */
+  deadlinesFor: (tier: Tier, priority: Priority, from: Date, signedAt?: Date) => Deadlines;
+  /** A deadline moved by a number of working days (extensions). */
+  addWorkingDays: (from: Date, days: number) => Date;
+}
+
+export interface Transition {
+  set: Partial<CallDoc>;
+  unset?: Array<keyof CallDoc>;
+  entry: Omit<TimelineEntry, 'at' | 'status'>;
+  event: { type: string; data?: Record<string, unknown> };
+}
+
+export type CallAction =
+  | { kind: 'call_up'; note?: string }
+  | { kind: 'dispatch_to_department'; itemCode: string; reviewedBy: string; note?: string }
+  | { kind: 'sign' }
+  | { kind: 'respond'; note: string }
+  | { kind: 'complete'; result: string; attachments?: string[] }
+  | { kind: 'confirm'; stars: number; comment?: string }
+  | { kind: 'reopen'; reason: string }
+  | { kind: 'merge'; intoId: string; note?: string }
+  | { kind: 'withdraw'; reason: string }
+  | { kind: 'request_adjudication'; reason: string }
+  | { kind: 'adjudicate'; reassignTo?: string; note: string }
+  | { kind: 'request_extension'; workingDays: number; reason: string }
+  | { kind: 'decide_extension'; grant: boolean; note: string }
+  | { kind: 'escalate'; reason: string }
+  | { kind: 'supervise'; note: string };
+
+const STATUS_NAMES: Record<CallStatus, string> = {
+  RAISED: '已上报',
+  DISPATCHED: '待签收',
+  SIGNED: '已签收',
+  RESPONDED: '已响应',
+  COMPLETED: '已办结待评价',
+  REOPENED: '返工中',
+  CLOSED: '已归档',
+  WITHDRAWN: '已撤回',
+  MERGED: '已并单',
+};
+
+function refuse(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): never {
+  throw userError(code, message, extensions);
+}
+
+function requireStatus(call: CallDoc, allowed: CallStatus[], what: string): void {
+  if (!allowed.includes(call.status)) {
+    refuse('CONFLICT', `事项当前状态为「${STATUS_NAMES[call.status]}」，不能${what} (not allowed in status ${call.status})`, {
+      status: call.status,
+    });
+  }
+}
+
+function requireActor(ok: boolean, what: string): void {
+  if (!ok) refuse('FORBIDDEN', `本单位无权${what} (your unit may not do this)`);
+}
+
+export function requireText(value: string | undefined, field: string, max = LIMITS.noteLength): string {
+  const text = value?.trim() ?? '';
+  if (!text) refuse('BAD_USER_INPUT', `${field} 不能为空 (${field} is required)`, { field });
+  if ([...text].length > max) {
+    refuse('BAD_USER_INPUT', `${field} 超过 ${max} 字 (${field} is longer than ${max} characters)`, { field });
+  }
+  return text;
+}
+
+export function requireAttachments(urls: string[] | undefined): string[] {
+  const list = urls ?? [];
+  if (list.length > LIMITS.attachments) {
+    refuse('BAD_USER_INPUT', `附件最多 ${LIMITS.attachments} 个 (at most ${LIMITS.attachments} attachments)`, {
+      field: 'attachments',
+    });
+  }
+  for (const url of list) {
+    if (url.length > LIMITS.attachmentUrlLength || !/^https?:\/\/\S+$/.test(url)) {
+      refuse('BAD_USER_INPUT', `附件地址无效：${url.slice(0, 80)} (attachments are http(s) URLs)`, { field: 'attachments' });
+    }
+  }
+  return list;
+}
+
+export function satisfactionOf(stars: number): Satisfaction {
+  if (stars === 5) return 'VERY_SATISFIED';
+  if (stars === 4) return 'SATISFIED';
+  if (stars === 3) return 'BASIC';
+  return 'UNSATISFIED';
+}
+
+/** Fields of a fresh assignment to `unitId`: its clock starts now. */
+function assignment(call: CallDoc, unitId: string, tier: Tier, ctx: DecisionContext): Partial<CallDoc> {
+  const deadlines = ctx.deadlinesFor(tier, call.priority, ctx.now);
+  const visibleTo = new Set(call.visibleTo);
+  for (const id of ctx.directory.get(unitId)?.path ?? [unitId]) visibleTo.add(id);
+  return {
+    status: 'DISPATCHED',
+    tier,
+    handlingUnitId: unitId,
+    assignedAt: ctx.now,
+    deadlines,
+    overdueSteps: [],
+    warnings: [],
+    visibleTo: [...visibleTo],
+  };
+}
+
+const RESET_STEPS: Array<keyof CallDoc> = ['signedAt', 'respondedAt', 'completedAt', 'pendingRequest'];
+
+const WORKING: CallStatus[] = ['SIGNED', 'RESPONDED', 'REOPENED'];
+
+export function decide(call: CallDoc, action: CallAction, ctx: DecisionContext): Transition {
+  const { identity, directory, now } = ctx;
+  switch (action.kind) {
+    case 'call_up': {
+      requireStatus(call, ['RAISED', ...WORKING], '向上呼叫');
+      requireActor(actsFor(identity, call.handlingUnitId, directory), '代表处理单位向上呼叫');
+      const target = directory.callUpTarget(call.handlingUnitId);
+      if (!target) {
+        refuse('CONFLICT', '街道应按呼应事项清单呼叫部门，或提级呼叫 (a street calls departments through the list)');
+      }
+      const tier = directory.tierOf(target.id) as Tier;
+      return {
+        set: { ...assignment(call, target.id, tier, ctx), callerUnitId: call.handlingUnitId },
+        unset: RESET_STEPS,
+        entry: { action: 'call_up', actor: actorOf(identity), note: action.note, attachments: [], fromUnitId: call.handlingUnitId, toUnitId: target.id },
+        event: { type: 'call.called_up' },
+      };
+    }
+    case 'dispatch_to_department': {
+      requireStatus(call, ['RAISED', ...WORKING], '呼叫部门');
+      if (call.tier !== 'STREET') refuse('CONFLICT', '只有街道可以呼叫部门 (only a street calls a department)');
+      requireActor(actsFor(identity, call.handlingUnitId, directory), '代表街道呼叫部门');
+      const item = ctx.items.require(action.itemCode);
+      const reviewedBy = requireText(action.reviewedBy, 'reviewedBy', 50);
+      const lead = assignment(call, item.leadUnitId, 'DEPARTMENT', ctx);
+      return {
+        set: {
+          ...lead,
+          callerUnitId: call.handlingUnitId,
+          coHandlingUnitIds: item.coUnitIds,
+          itemCode: item.code,
+          category: item.category,
+          reachedDepartment: true,
+          visibleTo: [...new Set([...(lead.visibleTo ?? []), ...item.coUnitIds])],
+        },
+        unset: RESET_STEPS,
+        entry: {
+          action: 'dispatch',
+          actor: actorOf(identity),
+          note: [`街道领导审核：${reviewedBy}`, action.note].filter(Boolean).join('；'),
+          attachments: [],
+          fromUnitId: call.handlingUnitId,
+          toUnitId: item.leadUnitId,
+        },
+        event: { type: 'call.dispatched', data: { itemCode: item.code, reviewedBy } },
+      };
+    }
+    case 'sign': {
+      requireStatus(call, ['DISPATCHED'], '签收');
+      requireActor(actsFor(identity, call.handlingUnitId, directory), '签收');
+      const counted = ctx.deadlinesFor(call.tier, call.priority, call.assignedAt, now);
+      return {
+        set: {
+          status: 'SIGNED',
+          signedAt: now,
+          deadlines: { ...counted, sign: call.deadlines.sign },
+        },
+        entry: { action: 'sign', actor: actorOf(identity), attachments: [] },
+        event: { type: 'call.signed' },
+      };
+    }
+    case 'respond': {
+      requireStatus(call, ['SIGNED'], '响应');
+      requireActor(actsFor(identity, call.handlingUnitId, directory), '响应');
+      const note = requireText(action.note, 'note');
+      return {
+        set: { status: 'RESPONDED', respondedAt: now },
+        entry: { action: 'respond', actor: actorOf(identity), note, attachments: [] },
+        event: { type: 'call.responded' },
+      };
+    }
+    case 'complete': {
+      const selfHandled = call.status === 'RAISED';
+      requireStatus(call, ['RAISED', ...WORKING], '办结（须先签收）');
+      requireActor(actsFor(identity, call.handlingUnitId, directory), '办结');
+      const result = requireText(action.result, 'result', LIMITS.textLength);
+      const attachments = requireAttachments(action.attachments);
+      // Handled at its own tier, a call has nobody above to confirm it: it closes at once.
+      return {
+        set: selfHandled
+          ? { status: 'CLOSED', completedAt: now, closedAt: now, result, resultAttachments: attachments }
+          : { status: 'COMPLETED', completedAt: now, result, resultAttachments: attachments },
+        entry: { action: 'complete', actor: actorOf(identity), note: result, attachments },
+        event: { type: selfHandled ? 'call.closed' : 'call.completed', data: { result } },
+      };
+    }
+    case 'confirm': {
+      if (!Number.isInteger(action.stars) || action.stars < 1 || action.stars > 5) {
+        refuse('BAD_USER_INPUT', '评价须为 1 至 5 星 (stars must be a whole number from 1 to 5)', { field: 'stars' });
+      }
+      if (call.rating) refuse('CONFLICT', '该事项已评价，不能重复评价 (already rated)');
+      requireStatus(call, ['COMPLETED'], '评价');
+      requireActor(actsFor(identity, call.callerUnitId, directory), '评价（只有呼叫单位可以评价）');
+      const comment = action.comment ? requireText(action.comment, 'comment') : undefined;
+      const satisfaction = satisfactionOf(action.stars);
+      return {
+        set: {
+          status: 'CLOSED',
+          closedAt: now,
+          rating: { stars: action.stars, satisfaction, comment, ratedAt: now, ratedBy: actorOf(identity) },
+        },
+        entry: { action: 'confirm', actor: actorOf(identity), note: `${action.stars}星 ${comment ?? ''}`.trim(), attachments: [] },
+        event: { type: 'call.closed', data: { stars: action.stars, satisfaction } },
+      };
+    }
+    case 'reopen': {
+      requireStatus(call, ['COMPLETED'], '返工');
+      requireActor(actsFor(identity, call.callerUnitId, directory), '要求返工（只有呼叫单位可以）');
+      const reason = requireText(action.reason, 'reason');
+      const complete = ctx.deadlinesFor(call.tier, call.priority, now).complete;
+      return {
+        set: {
+          status: 'REOPENED',
+          reopenCount: call.reopenCount + 1,
+          deadlines: { ...call.deadlines, complete },
+          overdueSteps: call.overdueSteps.filter((s) => s !== 'COMPLETE'),
+          warnings: call.warnings.filter((w) => !w.startsWith('COMPLETE@')),
+        },
+        unset: ['completedAt'],
+        entry: { action: 'reopen', actor: actorOf(identity), note: reason, attachments: [] },
+        event: { type: 'call.reopened', data: { reason } },
+      };
+    }
+    case 'merge': {
+      requireStatus(call, OPEN_STATUSES, '并单');
+      if (action.intoId === call._id) refuse('BAD_USER_INPUT', '不能并入自身 (cannot merge a call into itself)');
+      requireActor(
+        isDistrictCommand(identity) ||
+          [call.handlingUnitId, call.callerUnitId, call.originUnitId].some((u) => actsFor(identity, u, directory)),
+        '并单',
+      );
+      return {
+        set: { status: 'MERGED', mergedInto: action.intoId },
+        entry: { action: 'merge', actor: actorOf(identity), note: action.note, attachments: [] },
+        event: { type: 'call.merged', data: { intoId: action.intoId } },
+      };
+    }
+    case 'withdraw': {
+      requireStatus(call, OPEN_STATUSES, '撤回');
+      requireActor(
+        isDistrictCommand(identity) || identity.role === 'service_account' || actsFor(identity, call.originUnitId, directory),
+        '撤回（只有上报单位或来源系统可以）',
+      );
+      const reason = requireText(action.reason, 'reason');
+      return {
+        set: { status: 'WITHDRAWN', closedAt: now },
+        entry: { action: 'withdraw', actor: actorOf(identity), note: reason, attachments: [] },
+        event: { type: 'call.withdrawn', data: { reason } },
+      };
+    }
+    case 'request_adjudication': {
+      // 接单后不拒绝、不解释: a department signs first; then it may ask the command centre to decide.
+      requireStatus(call, WORKING, '申请协调（须先签收）');
+      if (call.tier !== 'DEPARTMENT') refuse('CONFLICT', '只有部门可以申请协调 (only a department asks for adjudication)');
+      requireActor(actsFor(identity, call.handlingUnitId, directory), '申请协调');
+      if (call.pendingRequest) refuse('CONFLICT', '已有待决申请 (a request is already pending)');
+      const reason = requireText(action.reason, 'reason');
+      return {
+        set: { pendingRequest: { kind: 'ADJUDICATION', reason, requestedAt: now, requestedBy: actorOf(identity) } },
+        entry: { action: 'request_adjudication', actor: actorOf(identity), note: reason, attachments: [] },
+        event: { type: 'call.adjudication_requested', data: { reason } },
+      };
+    }
+    case 'adjudicate': {
+      requireActor(isDistrictCommand(identity), '协调改派（区指挥中心）');
+      if (call.pendingRequest?.kind !== 'ADJUDICATION') refuse('CONFLICT', '没有待决的协调申请 (no adjudication pending)');
+      const note = requireText(action.note, 'note');
+      if (action.reassignTo) {
+        const target = directory.require(action.reassignTo);
+        if (target.kind !== 'department') refuse('BAD_USER_INPUT', '只能改派给部门 (reassign to a department)');
+        if (target.id === call.handlingUnitId) refuse('BAD_USER_INPUT', '改派对象与原承办部门相同 (same department)');
+        return {
+          set: assignment(call, target.id, 'DEPARTMENT', ctx),
+          unset: RESET_STEPS,
+          entry: { action: 'reassign', actor: actorOf(identity), note, attachments: [], fromUnitId: call.handlingUnitId, toUnitId: target.id },
+          event: { type: 'call.adjudicated', data: { decision: 'reassigned', from: call.handlingUnitId, to: target.id } },
+        };
+      }
+      return {
+        set: {},
+        unset: ['pendingRequest'],
+        entry: { action: 'adjudicate_keep', actor: actorOf(identity), note, attachments: [] },
+        event: { type: 'call.adjudicated', data: { decision: 'kept', unitId: call.handlingUnitId } },
+      };
+    }
+    case 'request_extension': {
+      requireStatus(call, WORKING, '申请延期');
+      requireActor(actsFor(identity, call.handlingUnitId, directory), '申请延期');
+      if (call.pendingRequest) refuse('CONFLICT', '已有待决申请 (a request is already pending)');
+      if (!Number.isInteger(action.workingDays) || action.workingDays < 1 || action.workingDays > LIMITS.extensionWorkingDays) {
+        refuse('BAD_USER_INPUT', `延期须为 1 至 ${LIMITS.extensionWorkingDays} 个工作日`, { field: 'workingDays' });
+      }
+      const reason = requireText(action.reason, 'reason');
+      return {
+        set: {
+          pendingRequest: { kind: 'EXTENSION', reason, days: action.workingDays, requestedAt: now, requestedBy: actorOf(identity) },
+        },
+        entry: { action: 'request_extension', actor: actorOf(identity), note: `${action.workingDays}个工作日：${reason}`, attachments: [] },
+        event: { type: 'call.extension_requested', data: { workingDays: action.workingDays } },
+      };
+    }
+    case 'decide_extension': {
+      requireActor(isDistrictCommand(identity), '审批延期（区指挥中心）');
+      const pending = call.pendingRequest;
+      if (pending?.kind !== 'EXTENSION') refuse('CONFLICT', '没有待决的延期申请 (no extension pending)');
+      const note = requireText(action.note, 'note');
+      if (!action.grant) {
+        return {
+          set: {},
+          unset: ['pendingRequest'],
+          entry: { action: 'deny_extension', actor: actorOf(identity), note, attachments: [] },
+          event: { type: 'call.extension_decided', data: { granted: false } },
+        };
+      }
+      const base = call.deadlines.complete ?? now;
+      const complete = ctx.addWorkingDays(base, pending.days ?? 1);
+      return {
+        set: {
+          deadlines: { ...call.deadlines, complete },
+          overdueSteps: complete > now ? call.overdueSteps.filter((s) => s !== 'COMPLETE') : call.overdueSteps,
+          warnings: call.warnings.filter((w) => !w.startsWith('COMPLETE@')),
+        },
+        unset: ['pendingRequest'],
+        entry: { action: 'grant_extension', actor: actorOf(identity), note, attachments: [] },
+        event: { type: 'call.extension_decided', data: { granted: true, workingDays: pending.days, complete } },
+      };
+    }
+    case 'escalate': {
+      requireStatus(call, ['DISPATCHED', ...WORKING], '提级呼叫');
+      if (call.tier === 'LEADERSHIP') refuse('CONFLICT', '已提级至区领导 (already escalated)');
+      if (call.tier !== 'DEPARTMENT' && call.tier !== 'STREET') {
+        refuse('CONFLICT', '网格和社区应逐级呼叫 (grids and communities call one tier up)');
+      }
+      const callerSide = call.tier === 'DEPARTMENT' ? call.callerUnitId : call.handlingUnitId;
+      requireActor(isDistrictCommand(identity) || actsFor(identity, callerSide, directory), '提级呼叫');
+      const reason = requireText(action.reason, 'reason');
+      // The departments that were handling it stay on as co-handlers, under leadership's lead.
+      const co = call.tier === 'DEPARTMENT' ? [call.handlingUnitId, ...call.coHandlingUnitIds] : call.coHandlingUnitIds;
+      return {
+        set: {
+          ...assignment(call, LEADERSHIP_ID, 'LEADERSHIP', ctx),
+          callerUnitId: callerSide,
+          coHandlingUnitIds: [...new Set(co)],
+          escalated: true,
+        },
+        unset: RESET_STEPS,
+        entry: { action: 'escalate', actor: actorOf(identity), note: reason, attachments: [], fromUnitId: call.handlingUnitId, toUnitId: LEADERSHIP_ID },
+        event: { type: 'call.escalated', data: { reason } },
+      };
+    }
+    case 'supervise': {
+      requireStatus(call, OPEN_STATUSES, '督办');
+      const street = directory.streetOf(call.originUnitId)?.id;
+      requireActor(
+        isDistrictCommand(identity) ||
+          identity.role === 'leader' ||
+          (identity.role === 'street_command' && jurisdictionOf(identity, directory) === street),
+        '督办（指挥中心）',
+      );
+      const note = requireText(action.note, 'note');
+      return {
+        set: { supervisionCount: call.supervisionCount + 1 },
+        entry: { action: 'supervise', actor: actorOf(identity), note, attachments: [] },
+        event: { type: 'call.supervised', data: { note } },
+      };
+    }
+  }
+}
+
+export function actorOf(identity: Identity): ActorRef {
+  return { subject: identity.subject, unitId: identity.unitId, role: identity.role };
+}
+
+/** Which steps are still open for the current assignment. */
+export function openSteps(call: Pick<CallDoc, 'status' | 'signedAt' | 'respondedAt'>): Step[] {
+  switch (call.status) {
+    case 'DISPATCHED':
+      return ['SIGN', 'RESPOND', 'COMPLETE'];
+    case 'SIGNED':
+      return ['RESPOND', 'COMPLETE'];
+    case 'RESPONDED':
+    case 'REOPENED':
+    case 'RAISED':
+      return ['COMPLETE'];
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,288 @@
+// The calls subgraph's documents. A call keeps its whole record (timeline) and the events not yet
+// published (outbox) inside its own document, so a state change and its event are written by one
+// atomic single-document update: neither is ever lost without the other.
+import { type Connection, type Model, Schema } from 'mongoose';
+import type { Role } from '../../platform/auth.ts';
+import type { OutboxEvent, Outboxed } from '../../platform/outbox.ts';
+
+export type { OutboxEvent } from '../../platform/outbox.ts';
+
+export const TIERS = ['GRID', 'COMMUNITY', 'STREET', 'DEPARTMENT', 'LEADERSHIP'] as const;
+export type Tier = (typeof TIERS)[number];
+export const PRIORITIES = ['NORMAL', 'URGENT'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+export const SOURCES = ['UNIT', 'CITIZEN', 'HOTLINE', 'SANFANG', 'PETITION', 'ENTERPRISE'] as const;
+export type CallSource = (typeof SOURCES)[number];
+export const STATUSES = [
+  'RAISED',
+  'DISPATCHED',
+  'SIGNED',
+  'RESPONDED',
+  'COMPLETED',
+  'REOPENED',
+  'CLOSED',
+  'WITHDRAWN',
+  'MERGED',
+] as const;
+export type CallStatus = (typeof STATUSES)[number];
+/** Statuses in which a call is still being worked on. */
+export const OPEN_STATUSES: CallStatus[] = ['RAISED', 'DISPATCHED', 'SIGNED', 'RESPONDED', 'COMPLETED', 'REOPENED'];
+export const STEPS = ['SIGN', 'RESPOND', 'COMPLETE'] as const;
+export type Step = (typeof STEPS)[number];
+export type Satisfaction = 'VERY_SATISFIED' | 'SATISFIED' | 'BASIC' | 'UNSATISFIED';
+
+export interface ActorRef {
+  subject: string;
+  unitId: string;
+  role: Role | 'system';
+}
+
+export interface TimelineEntry {
+  at: Date;
+  /** raise, call_up, dispatch, sign, respond, complete, confirm, reopen, merge, withdraw, urge, … */
+  action: string;
+  actor?: ActorRef;
+  note?: string;
+  attachments: string[];
+  fromUnitId?: string;
+  toUnitId?: string;
+  /** The call's status after this entry. */
+  status: CallStatus;
+}
+
+export interface Deadlines {
+  sign?: Date;
+  respond?: Date;
+  complete?: Date;
+  notes: string[];
+}
+
+export interface CallDoc extends Outboxed {
+  _id: string;
+  title: string;
+  description: string;
+  itemCode?: string;
+  category: string;
+  priority: Priority;
+  source: CallSource;
+  sourceRef?: { system: string; externalId: string };
+  status: CallStatus;
+  tier: Tier;
+  originUnitId: string;
+  handlingUnitId: string;
+  callerUnitId?: string;
+  coHandlingUnitIds: string[];
+  /** Units whose staff may read the call: the origin's ancestors and every unit it was assigned to. */
+  visibleTo: string[];
+  location?: { lng: number; lat: number };
+  address?: string;
+  citizen?: { name?: string; phone?: string };
+  identityProtected: boolean;
+  attachments: string[];
+  raisedBy: ActorRef;
+  raisedAt: Date;
+  updatedAt: Date;
+  /** When the current assignment began: the start of its deadlines. */
+  assignedAt: Date;
+  deadlines: Deadlines;
+  signedAt?: Date;
+  respondedAt?: Date;
+  completedAt?: Date;
+  closedAt?: Date;
+  overdueSteps: Step[];
+  /** Due-soon warnings already given for this assignment, as `STEP@share`. */
+  warnings: string[];
+  /** When supervision must next look at this call (a warning share or a deadline); unset when closed. */
+  nextCheckAt?: Date;
+  result?: string;
+  resultAttachments: string[];
+  rating?: {
+    stars: number;
+    satisfaction: Satisfaction;
+    comment?: string;
+    ratedAt: Date;
+    ratedBy: ActorRef;
+  };
+  reopenCount: number;
+  urgeCount: number;
+  supervisionCount: number;
+  escalated: boolean;
+  pendingRequest?: {
+    kind: 'ADJUDICATION' | 'EXTENSION';
+    reason: string;
+    days?: number;
+    requestedAt: Date;
+    requestedBy: ActorRef;
+  };
+  mergedInto?: string;
+  mergedCallIds: string[];
+  /** Whether the call ever reached a department (for counters). */
+  reachedDepartment: boolean;
+  timeline: TimelineEntry[];
+  /** Idempotency keys (subject:key) and intake command ids already applied to this call. */
+  appliedKeys: string[];
+}
+
+const actor = new Schema<ActorRef>({ subject: String, unitId: String, role: String }, { _id: false });
+const timelineEntry = new Schema<TimelineEntry>(
+  { at: Date, action: String, actor, note: String, attachments: [String], fromUnitId: String, toUnitId: String, status: String },
+  { _id: false },
+);
+const outboxEvent = new Schema<OutboxEvent>(
+  { eventId: String, type: String, sequence: Number, occurredAt: Date, data: Schema.Types.Mixed },
+  { _id: false },
+);
+const sourceRef = new Schema({ system: String, externalId: String }, { _id: false });
+const outboxFields = {
+  outbox: { type: [outboxEvent], default: [] },
+  outboxPending: { type: Boolean, default: false },
+  publishedSeq: { type: Number, default: 0 },
+  outboxLeaseUntil: Date,
+};
+
+const callSchema = new Schema<CallDoc>(
+  {
+    _id: String,
+    title: { type: String, required: true },
+    description: { type: String, required: true },
+    itemCode: String,
+    category: { type: String, required: true },
+    priority: { type: String, enum: PRIORITIES, required: true },
+    source: { type: String, enum: SOURCES, required: true },
+    sourceRef: { type: sourceRef, default: undefined },
+    status: { type: String, enum: STATUSES, required: true },
+    tier: { type: String, enum: TIERS, required: true },
+    originUnitId: { type: String, required: true },
+    handlingUnitId: { type: String, required: true },
+    callerUnitId: String,
+    coHandlingUnitIds: { type: [String], default: [] },
+    visibleTo: { type: [String], default: [] },
+    location: { type: new Schema({ lng: Number, lat: Number }, { _id: false }), default: undefined },
+    address: String,
+    citizen: { type: new Schema({ name: String, phone: String }, { _id: false }), default: undefined },
+    identityProtected: { type: Boolean, default: false },
+    attachments: { type: [String], default: [] },
+    raisedBy: { type: actor, required: true },
+    raisedAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+    assignedAt: { type: Date, required: true },
+    deadlines: {
+      type: new Schema({ sign: Date, respond: Date, complete: Date, notes: [String] }, { _id: false }),
+      default: () => ({ notes: [] }),
+    },
+    signedAt: Date,
+    respondedAt: Date,
+    completedAt: Date,
+    closedAt: Date,
+    overdueSteps: { type: [String], default: [] },
+    warnings: { type: [String], default: [] },
+    nextCheckAt: Date,
+    result: String,
+    resultAttachments: { type: [String], default: [] },
+    rating: {
+      type: new Schema(
+        { stars: Number, satisfaction: String, comment: String, ratedAt: Date, ratedBy: actor },
+        { _id: false },
+      ),
+      default: undefined,
+    },
+    reopenCount: { type: Number, default: 0 },
+    urgeCount: { type: Number, default: 0 },
+    supervisionCount: { type: Number, default: 0 },
+    escalated: { type: Boolean, default: false },
+    pendingRequest: {
+      type: new Schema(
+        { kind: String, reason: String, days: Number, requestedAt: Date, requestedBy: actor },
+        { _id: false },
+      ),
+      default: undefined,
+    },
+    mergedInto: String,
+    mergedCallIds: { type: [String], default: [] },
+    reachedDepartment: { type: Boolean, default: false },
+    timeline: { type: [timelineEntry], default: [] },
+    ...outboxFields,
+    appliedKeys: { type: [String], default: [] },
+    version: { type: Number, required: true },
+  },
+  { versionKey: false, minimize: false },
+);
+
+callSchema.index({ visibleTo: 1, raisedAt: -1 });
+callSchema.index({ handlingUnitId: 1, status: 1 });
+callSchema.index({ callerUnitId: 1, status: 1 });
+callSchema.index({ status: 1, raisedAt: -1 });
+callSchema.index({ nextCheckAt: 1 });
+callSchema.index({ outboxPending: 1 });
+callSchema.index({ category: 1, status: 1, raisedAt: -1 });
+
+export type AssignmentStatus = 'ISSUED' | 'SIGNED' | 'IN_PROGRESS' | 'COMPLETED';
+export type OrderKind = 'KEY_TASK' | 'FIRST_AGENDA' | 'RED_LINE' | 'INSPECTION';
+
+export interface OrderAssignmentDoc {
+  unitId: string;
+  status: AssignmentStatus;
+  signedAt?: Date;
+  lastReport?: string;
+  progress: number;
+  reportedAt?: Date;
+  completedAt?: Date;
+}
+
+/** A top-down order (令). Assignments are a map by unit id, so one unit's step is one `$set`. */
+export interface OrderDoc extends Outboxed {
+  _id: string;
+  title: string;
+  description: string;
+  kind: OrderKind;
+  priority: Priority;
+  issuerUnitId: string;
+  issuedBy: ActorRef;
+  issuedAt: Date;
+  deadline: Date;
+  status: 'OPEN' | 'CLOSED' | 'CANCELLED';
+  sourceRef?: { system: string; externalId: string };
+  assignments: Record<string, OrderAssignmentDoc>;
+  assignedUnitIds: string[];
+  visibleTo: string[];
+  timeline: TimelineEntry[];
+  appliedKeys: string[];
+}
+
+const orderSchema = new Schema<OrderDoc>(
+  {
+    _id: String,
+    title: { type: String, required: true },
+    description: { type: String, required: true },
+    kind: { type: String, required: true },
+    priority: { type: String, required: true },
+    issuerUnitId: { type: String, required: true },
+    issuedBy: { type: actor, required: true },
+    issuedAt: { type: Date, required: true },
+    deadline: { type: Date, required: true },
+    status: { type: String, required: true },
+    sourceRef: { type: sourceRef, default: undefined },
+    assignments: { type: Schema.Types.Mixed, default: {} },
+    assignedUnitIds: { type: [String], default: [] },
+    visibleTo: { type: [String], default: [] },
+    timeline: { type: [timelineEntry], default: [] },
+    ...outboxFields,
+    appliedKeys: { type: [String], default: [] },
+    version: { type: Number, required: true },
+  },
+  { versionKey: false, minimize: false },
+);
+orderSchema.index({ visibleTo: 1, issuedAt: -1 });
+orderSchema.index({ outboxPending: 1 });
+orderSchema.index({ 'sourceRef.system': 1, 'sourceRef.externalId': 1 });
+
+export interface CallsModels {
+  Call: Model<CallDoc>;
+  Order: Model<OrderDoc>;
+}
+
+export async function callsModels(conn: Connection): Promise<CallsModels> {
+  const models = { Call: conn.model<CallDoc>('Call', callSchema), Order: conn.model<OrderDoc>('Order', orderSchema) };
+  await Promise.all([models.Call.createIndexes(), models.Order.createIndexes()]);
+  return models;
+}

@@ -1,0 +1,368 @@
+// GraphQL resolvers of the calls subgraph: reads go through the identity's visibility filter, every
+// action through CallStore (rules, concurrency, idempotency, outbox).
+import type { Identity } from '../../platform/auth.ts';
+import { userError } from '../../platform/errors.ts';
+import { connectionOf, decodeCursor, encodeCursor, pageSize } from '../../platform/pagination.ts';
+import { maskName, maskPhone } from '../../platform/personal-data.ts';
+import { DateTime } from '../../platform/scalars.ts';
+import type { SubgraphContext } from '../../platform/subgraph.ts';
+import { actsFor, canSeeCitizen, jurisdictionOf, visibilityFilter } from './access.ts';
+import type { UnitDirectory } from './directory.ts';
+import type { DuplicateFinder } from './duplicates.ts';
+import type { CallableItem, CallableItems } from './items.ts';
+import type { CallAction } from './lifecycle.ts';
+import { type CallDoc, type CallsModels, OPEN_STATUSES, type Priority, type Tier } from './model.ts';
+import type { OrderService } from './orders.ts';
+import { type CallStore, stableCallId } from './store.ts';
+
+export interface CallsDeps {
+  models: CallsModels;
+  store: CallStore;
+  directory: UnitDirectory;
+  items: CallableItems;
+  duplicates: DuplicateFinder;
+  orders: OrderService;
+}
+
+type Args = Record<string, unknown>;
+const unitRef = (id: string | undefined | null) => (id ? { __typename: 'Unit', id } : null);
+
+function itemView(item: CallableItem) {
+  return {
+    code: item.code,
+    category: item.category,
+    name: item.name,
+    leadUnit: unitRef(item.leadUnitId),
+    coUnits: item.coUnitIds.map(unitRef),
+    fallbackUnit: unitRef(item.fallbackUnitId),
+  };
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+interface CallFilterInput {
+  status?: string[];
+  tier?: string[];
+  unitId?: string;
+  category?: string;
+  source?: string[];
+  overdue?: boolean;
+  raisedFrom?: Date;
+  raisedTo?: Date;
+  text?: string;
+}
+
+export function createResolvers(deps: CallsDeps) {
+  const { models, store, directory, items, duplicates, orders } = deps;
+  const visible = (id: string, identity: Identity) => store.visible(id, identity);
+
+  async function page(filter: Record<string, unknown>, first: unknown, after: unknown) {
+    const size = pageSize(first as number | undefined);
+    const query: Record<string, unknown> = { ...filter };
+    if (typeof after === 'string') {
+      const [raisedAt, id] = decodeCursor(after);
+      const at = new Date(String(raisedAt));
+      query.$and = [
+        ...((filter.$and as unknown[]) ?? []),
+        { $or: [{ raisedAt: { $lt: at } }, { raisedAt: at, _id: { $lt: String(id) } }] },
+      ];
+    }
+    const calls = await models.Call.find(query, { timeline: 0, outbox: 0 })
+      .sort({ raisedAt: -1, _id: -1 })
+      .limit(size + 1)
+      .lean<CallDoc[]>();
+    return connectionOf(calls, size, (c) => encodeCursor([c.raisedAt.toISOString(), c._id]));
+  }
+
+  function filterOf(input: CallFilterInput | undefined, identity: Identity): Record<string, unknown> {
+    const and: Record<string, unknown>[] = [visibilityFilter(identity, directory)];
+    if (input?.status?.length) and.push({ status: { $in: input.status } });
+    if (input?.tier?.length) and.push({ tier: { $in: input.tier } });
+    if (input?.source?.length) and.push({ source: { $in: input.source } });
+    if (input?.category) and.push({ category: input.category });
+    if (input?.unitId) {
+      directory.require(input.unitId);
+      and.push({ $or: [{ visibleTo: input.unitId }, { handlingUnitId: input.unitId }] });
+    }
+    if (input?.overdue === true) and.push({ 'overdueSteps.0': { $exists: true }, status: { $in: OPEN_STATUSES } });
+    if (input?.overdue === false) and.push({ 'overdueSteps.0': { $exists: false } });
+    if (input?.raisedFrom) and.push({ raisedAt: { $gte: input.raisedFrom } });
+    if (input?.raisedTo) and.push({ raisedAt: { $lt: input.raisedTo } });
+    if (input?.text) {
+      const text = input.text.trim();
+      if (text.length > 50) throw userError('BAD_USER_INPUT', '搜索词最多 50 字 (text is at most 50 characters)');
+      const pattern = escapeRegex(text);
+      and.push({ $or: [{ title: { $regex: pattern } }, { description: { $regex: pattern } }] });
+    }
+    return { $and: and };
+  }
+
+  const act =
+    (build: (args: Args) => CallAction) =>
+    async (_: unknown, args: Args, ctx: SubgraphContext) =>
+      store.act(String(args.id), build(args), ctx.identity, {
+        key: args.idempotencyKey as string | undefined,
+        expectedVersion: args.expectedVersion as number | undefined,
+      });
+
+  return {
+    DateTime,
+    Query: {
+      call: async (_: unknown, { id }: { id: string }, ctx: SubgraphContext) => {
+        try {
+          return await visible(id, ctx.identity);
+        } catch (err) {
+          if ((err as { extensions?: { code?: string } }).extensions?.code === 'NOT_FOUND') return null;
+          throw err;
+        }
+      },
+      calls: async (_: unknown, args: Args, ctx: SubgraphContext) =>
+        page(filterOf(args.filter as CallFilterInput | undefined, ctx.identity), args.first, args.after),
+      inbox: async (_: unknown, args: Args, ctx: SubgraphContext) => {
+        const unit = jurisdictionOf(ctx.identity, directory);
+        const mine = { $or: [{ handlingUnitId: unit }, { coHandlingUnitIds: unit }] };
+        const boxes: Record<string, Record<string, unknown>> = {
+          TO_SIGN: { handlingUnitId: unit, status: 'DISPATCHED' },
+          IN_PROGRESS: { ...mine, status: { $in: ['RAISED', 'SIGNED', 'RESPONDED', 'REOPENED'] } },
+          OVERDUE: { ...mine, status: { $in: OPEN_STATUSES }, 'overdueSteps.0': { $exists: true } },
+          TO_CONFIRM: { callerUnitId: unit, status: 'COMPLETED' },
+        };
+        return page(boxes[String(args.box)] ?? {}, args.first, args.after);
+      },
+      callCounters: async (_: unknown, args: Args, ctx: SubgraphContext) => {
+        const scope = directory.require(String(args.scopeUnitId));
+        const from = args.from as Date;
+        const to = args.to as Date;
+        if (!(from < to)) throw userError('BAD_USER_INPUT', '起始时间须早于结束时间 (from must be before to)');
+        const own = jurisdictionOf(ctx.identity, directory);
+        const seesAll = Object.keys(visibilityFilter(ctx.identity, directory)).length === 0;
+        if (!seesAll && !directory.isWithin(scope.id, own)) {
+          throw userError('FORBIDDEN', '无权查看该范围的统计 (outside your jurisdiction)');
+        }
+        return counters(scope.id, from, to);
+      },
+      callableItems: () => items.items.map(itemView),
+      order: (_: unknown, { id }: { id: string }, ctx: SubgraphContext) => orders.find(id, ctx.identity),
+      orders: (_: unknown, args: Args, ctx: SubgraphContext) =>
+        orders.list(ctx.identity, args.status as string | undefined, args.first, args.after),
+    },
+    Mutation: {
+      raiseCall: async (_: unknown, args: Args, ctx: SubgraphContext) => {
+        const input = args.input as {
+          title: string;
+          description: string;
+          itemCode?: string;
+          category?: string;
+          priority?: Priority;
+          unitId?: string;
+          location?: { lng: number; lat: number };
+          address?: string;
+          attachments?: string[];
+        };
+        const identity = ctx.identity;
+        const originUnitId = originFor(identity, input.unitId, input.location);
+        const key = typeof args.idempotencyKey === 'string' ? args.idempotencyKey : undefined;
+        const { call } = await store.create(
+          {
+            title: input.title,
+            description: input.description,
+            itemCode: input.itemCode,
+            category: input.category,
+            priority: input.priority ?? 'NORMAL',
+            source: identity.role === 'enterprise_officer' ? 'ENTERPRISE' : 'UNIT',
+            originUnitId,
+            location: input.location,
+            address: input.address,
+            attachments: input.attachments,
+            raisedBy: { subject: identity.subject, unitId: identity.unitId, role: identity.role },
+          },
+          key ? stableKeyId(identity, key) : undefined,
+        );
+        return { call, possibleDuplicates: await duplicates.candidatesFor(call, identity) };
+      },
+      callUp: act((a) => ({ kind: 'call_up', note: a.note as string | undefined })),
+      dispatchToDepartment: act((a) => ({
+        kind: 'dispatch_to_department',
+        itemCode: String(a.itemCode),
+        reviewedBy: String(a.reviewedBy),
+        note: a.note as string | undefined,
+      })),
+      signCall: act(() => ({ kind: 'sign' })),
+      respondCall: act((a) => ({ kind: 'respond', note: String(a.note) })),
+      completeCall: act((a) => ({ kind: 'complete', result: String(a.result), attachments: a.attachments as string[] })),
+      confirmCall: act((a) => ({ kind: 'confirm', stars: a.stars as number, comment: a.comment as string | undefined })),
+      reopenCall: act((a) => ({ kind: 'reopen', reason: String(a.reason) })),
+      mergeCall: act((a) => ({ kind: 'merge', intoId: String(a.intoId), note: a.note as string | undefined })),
+      withdrawCall: act((a) => ({ kind: 'withdraw', reason: String(a.reason) })),
+      requestAdjudication: act((a) => ({ kind: 'request_adjudication', reason: String(a.reason) })),
+      adjudicate: act((a) => ({
+        kind: 'adjudicate',
+        reassignTo: a.reassignTo as string | undefined,
+        note: String(a.note),
+      })),
+      requestExtension: act((a) => ({
+        kind: 'request_extension',
+        workingDays: a.workingDays as number,
+        reason: String(a.reason),
+      })),
+      decideExtension: act((a) => ({ kind: 'decide_extension', grant: Boolean(a.grant), note: String(a.note) })),
+      escalateCall: act((a) => ({ kind: 'escalate', reason: String(a.reason) })),
+      superviseCall: act((a) => ({ kind: 'supervise', note: String(a.note) })),
+      issueOrder: (_: unknown, args: Args, ctx: SubgraphContext) =>
+        orders.issue(args.input as Parameters<OrderService['issue']>[0], ctx.identity, args.idempotencyKey as string),
+      signOrder: (_: unknown, args: Args, ctx: SubgraphContext) =>
+        orders.act(String(args.id), { kind: 'sign' }, ctx.identity, args.idempotencyKey as string),
+      reportOrderProgress: (_: unknown, args: Args, ctx: SubgraphContext) =>
+        orders.act(
+          String(args.id),
+          { kind: 'report', progress: args.progress as number, note: String(args.note) },
+          ctx.identity,
+          args.idempotencyKey as string,
+        ),
+      completeOrder: (_: unknown, args: Args, ctx: SubgraphContext) =>
+        orders.act(String(args.id), { kind: 'complete', note: String(args.note) }, ctx.identity, args.idempotencyKey as string),
+    },
+    Call: {
+      __resolveReference: async (ref: { id: string }, ctx: SubgraphContext) => {
+        try {
+          return await visible(ref.id, ctx.identity);
+        } catch {
+          return null;
+        }
+      },
+      id: (call: CallDoc) => call._id,
+      item: (call: CallDoc) => (call.itemCode ? itemView(items.require(call.itemCode)) : null),
+      originUnit: (call: CallDoc) => unitRef(call.originUnitId),
+      handlingUnit: (call: CallDoc) => unitRef(call.handlingUnitId),
+      callerUnit: (call: CallDoc) => unitRef(call.callerUnitId),
+      coHandlingUnits: (call: CallDoc) => call.coHandlingUnitIds.map(unitRef),
+      raisedBy: (call: CallDoc) => ({ ...call.raisedBy, unit: unitRef(call.raisedBy.unitId) }),
+      citizen: (call: CallDoc, _: Args, ctx: SubgraphContext) => {
+        if (!call.citizen) return null;
+        if (canSeeCitizen(ctx.identity, call, directory)) return { ...call.citizen, masked: false };
+        if (call.identityProtected) return { name: null, phone: null, masked: true };
+        return {
+          name: call.citizen.name ? maskName(call.citizen.name) : null,
+          phone: call.citizen.phone ? maskPhone(call.citizen.phone) : null,
+          masked: true,
+        };
+      },
+      deadlines: (call: CallDoc) => ({ ...call.deadlines, notes: call.deadlines.notes ?? [] }),
+      rating: (call: CallDoc) =>
+        call.rating ? { ...call.rating, ratedBy: { ...call.rating.ratedBy, unit: unitRef(call.rating.ratedBy.unitId) } } : null,
+      pendingRequest: (call: CallDoc) =>
+        call.pendingRequest
+          ? {
+              ...call.pendingRequest,
+              requestedBy: { ...call.pendingRequest.requestedBy, unit: unitRef(call.pendingRequest.requestedBy.unitId) },
+            }
+          : null,
+      mergedInto: (call: CallDoc, _: Args, ctx: SubgraphContext) =>
+        call.mergedInto ? visible(call.mergedInto, ctx.identity).catch(() => null) : null,
+      mergedCalls: async (call: CallDoc, _: Args, ctx: SubgraphContext) => {
+        const merged = await Promise.all(call.mergedCallIds.map((id) => visible(id, ctx.identity).catch(() => null)));
+        return merged.filter(Boolean);
+      },
+      possibleDuplicates: (call: CallDoc, _: Args, ctx: SubgraphContext) => duplicates.candidatesFor(call, ctx.identity),
+      timeline: async (call: CallDoc, args: Args) => {
+        const size = pageSize(args.first as number | undefined, 50);
+        // Listing pages leave the timeline out; load it for the call asked about.
+        const full = call.timeline ?? (await store.get(call._id))?.timeline ?? [];
+        const start = typeof args.after === 'string' ? Number(decodeCursor(args.after)[0]) + 1 : 0;
+        const slice = full.slice(start, start + size + 1).map((entry, i) => ({ entry, index: start + i }));
+        const connection = connectionOf(slice, size, ({ index }) => encodeCursor([index]));
+        return {
+          edges: connection.edges.map(({ cursor, node: { entry } }) => ({
+            cursor,
+            node: {
+              ...entry,
+              actor: entry.actor ? { ...entry.actor, unit: unitRef(entry.actor.unitId) } : null,
+              fromUnit: unitRef(entry.fromUnitId),
+              toUnit: unitRef(entry.toUnitId),
+              attachments: entry.attachments ?? [],
+            },
+          })),
+          pageInfo: connection.pageInfo,
+          totalCount: full.length,
+        };
+      },
+    },
+    Order: orders.resolvers,
+  };
+
+  /** The unit a call is raised at: explicit, or routed by place, or the caller's own area unit. */
+  function originFor(identity: Identity, unitId: string | undefined, location?: { lng: number; lat: number }): string {
+    if (unitId) {
+      const mayRaiseFor =
+        actsFor(identity, unitId, directory) ||
+        directory.isWithin(unitId, jurisdictionOf(identity, directory)) ||
+        identity.role === 'district_command' ||
+        identity.role === 'service_account';
+      if (!mayRaiseFor) throw userError('FORBIDDEN', '不能代其他单位上报 (you may not raise calls for that unit)');
+      return unitId;
+    }
+    const own = directory.tierOf(jurisdictionOf(identity, directory));
+    if (own === 'GRID' || own === 'COMMUNITY' || own === 'STREET') return jurisdictionOf(identity, directory);
+    if (location) {
+      const grid = directory.gridAt(location);
+      if (!grid) {
+        throw userError('BAD_USER_INPUT', '该位置不在本区任何网格内，请指定单位 (no grid here: give a unitId)', {
+          field: 'location',
+        });
+      }
+      return grid.id;
+    }
+    throw userError('BAD_USER_INPUT', '请指定上报单位或位置 (give a unitId or a location)', { field: 'unitId' });
+  }
+
+  async function counters(scopeId: string, from: Date, to: Date) {
+    const match = { visibleTo: scopeId, raisedAt: { $gte: from, $lt: to } };
+    const [groups, overdueNow] = await Promise.all([
+      models.Call.aggregate<{ _id: { origin: string; status: string; dept: boolean; sat?: string }; n: number }>([
+        { $match: match },
+        {
+          $group: {
+            _id: { origin: '$originUnitId', status: '$status', dept: '$reachedDepartment', sat: '$rating.satisfaction' },
+            n: { $sum: 1 },
+          },
+        },
+      ]),
+      models.Call.countDocuments({ visibleTo: scopeId, status: { $in: OPEN_STATUSES }, 'overdueSteps.0': { $exists: true } }),
+    ]);
+    let raised = 0;
+    let completed = 0;
+    let calledUp = 0;
+    let rated = 0;
+    let satisfied = 0;
+    const byTier = new Map<Tier, number>();
+    for (const { _id: g, n } of groups) {
+      raised += n;
+      if (g.status === 'CLOSED' || g.status === 'COMPLETED') completed += n;
+      if (g.dept) calledUp += n;
+      if (g.sat) rated += n;
+      if (g.sat === 'VERY_SATISFIED' || g.sat === 'SATISFIED') satisfied += n;
+      const tier = directory.tierOf(g.origin);
+      if (tier) byTier.set(tier, (byTier.get(tier) ?? 0) + n);
+    }
+    return {
+      scope: unitRef(scopeId),
+      from,
+      to,
+      raised,
+      raisedByTier: [...byTier].map(([tier, count]) => ({ tier, count })),
+      calledUpToDepartments: calledUp,
+      completed,
+      completionRate: raised ? completed / raised : null,
+      satisfactionRate: rated ? satisfied / rated : null,
+      overdueNow,
+    };
+  }
+}
+
+/** The call id for a person's idempotency key: the same key from the same person, the same call. */
+function stableKeyId(identity: Identity, key: string): string {
+  if (key.length > 100) throw userError('BAD_USER_INPUT', 'idempotencyKey 最长 100 字符', { field: 'idempotencyKey' });
+  return stableCallId(`key:${identity.subject}:${key}`);
+}

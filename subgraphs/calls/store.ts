@@ -1,0 +1,419 @@
+// Applies decisions to stored calls. Every change is one atomic update of the call's own document,
+// conditional on the version the decision was made from: the new fields, a timeline entry and the
+// event (outbox) land together or not at all. A lost race is decided again on the fresh document, and
+// becomes CONFLICT when the call has moved on. Idempotency keys make retried requests harmless.
+import { createHash, randomUUID } from 'node:crypto';
+import type { Identity } from '../../platform/auth.ts';
+import { userError } from '../../platform/errors.ts';
+import { scrubText } from '../../platform/personal-data.ts';
+import { canSee } from './access.ts';
+import type { UnitDirectory } from './directory.ts';
+import type { CallableItems } from './items.ts';
+import {
+  actorOf,
+  type CallAction,
+  type DecisionContext,
+  decide,
+  LIMITS,
+  requireAttachments,
+  requireText,
+  type Transition,
+} from './lifecycle.ts';
+import type { ActorRef, CallDoc, CallSource, CallsModels, OutboxEvent, Priority } from './model.ts';
+
+export interface CallRules {
+  directory: UnitDirectory;
+  items: CallableItems;
+  deadlinesFor: DecisionContext['deadlinesFor'];
+  addWorkingDays: (from: Date, days: number) => Date;
+  /** When supervision must next look at a call (earliest warning share or deadline of an open step). */
+  nextCheckAt: (call: CallDoc) => Date | undefined;
+  now?: () => Date;
+}
+
+export interface NewCall {
+  title: string;
+  description: string;
+  itemCode?: string;
+  category?: string;
+  priority: Priority;
+  source: CallSource;
+  sourceRef?: { system: string; externalId: string };
+  originUnitId: string;
+  location?: { lng: number; lat: number };
+  address?: string;
+  citizen?: { name?: string; phone?: string };
+  identityProtected?: boolean;
+  attachments?: string[];
+  raisedBy: ActorRef;
+  /** When the source received it (12345 receipt time); defaults to now. */
+  raisedAt?: Date;
+  /** A completion deadline set by the source (a 12345 work order's own limit). */
+  completeBy?: Date;
+}
+
+const RETRIES = 5;
+
+/** A call id that the same idempotency key (or source record) always maps to. */
+export function stableCallId(seed: string): string {
+  return `C${createHash('sha256').update(seed).digest('hex').slice(0, 20).toUpperCase()}`;
+}
+
+/**
+ * The published form of a call event (schemas/events/call-event.schema.json). The snapshot of the call
+ * after the change was taken when the event was written, so late publishing never shows a newer state.
+ */
+export function callEventEnvelope(callId: string, event: OutboxEvent) {
+  const { call, actor, ...data } = event.data;
+  return {
+    eventId: event.eventId,
+    type: event.type,
+    callId,
+    sequence: event.sequence,
+    occurredAt: new Date(event.occurredAt).toISOString(),
+    actor: actor ?? null,
+    call,
+    data,
+  };
+}
+
+export function callSnapshot(call: CallDoc) {
+  const iso = (d?: Date) => (d ? new Date(d).toISOString() : null);
+  return {
+    title: scrubText(call.title),
+    status: call.status,
+    tier: call.tier,
+    category: call.category,
+    itemCode: call.itemCode ?? null,
+    priority: call.priority,
+    source: call.source,
+    sourceRef: call.sourceRef ?? null,
+    originUnitId: call.originUnitId,
+    handlingUnitId: call.handlingUnitId,
+    callerUnitId: call.callerUnitId ?? null,
+    coHandlingUnitIds: call.coHandlingUnitIds,
+    raisedAt: iso(call.raisedAt),
+    assignedAt: iso(call.assignedAt),
+    deadlines: { sign: iso(call.deadlines.sign), respond: iso(call.deadlines.respond), complete: iso(call.deadlines.complete) },
+    signedAt: iso(call.signedAt),
+    respondedAt: iso(call.respondedAt),
+    completedAt: iso(call.completedAt),
+    closedAt: iso(call.closedAt),
+    overdueSteps: call.overdueSteps,
+    result: call.result ? scrubText(call.result) : null,
+    rating: call.rating ? { stars: call.rating.stars, satisfaction: call.rating.satisfaction } : null,
+    reopenCount: call.reopenCount,
+    urgeCount: call.urgeCount,
+    supervisionCount: call.supervisionCount,
+    escalated: call.escalated,
+    reachedDepartment: call.reachedDepartment,
+    mergedInto: call.mergedInto ?? null,
+    location: call.location ?? null,
+  };
+}
+
+export class CallStore {
+  constructor(
+    private readonly models: CallsModels,
+    private readonly rules: CallRules,
+    /** Told about every call that changed (the outbox publisher publishes at once). */
+    private readonly onChanged: (id: string) => void = () => undefined,
+  ) {}
+
+  /** The same store on another clock (demo data with a history); changes are left to the outbox sweep. */
+  withClock(now: () => Date): CallStore {
+    return new CallStore(this.models, { ...this.rules, now });
+  }
+
+  private now(): Date {
+    return this.rules.now?.() ?? new Date();
+  }
+
+  private context(identity: Identity): DecisionContext {
+    return {
+      now: this.now(),
+      identity,
+      directory: this.rules.directory,
+      items: this.rules.items,
+      deadlinesFor: this.rules.deadlinesFor,
+      addWorkingDays: this.rules.addWorkingDays,
+    };
+  }
+
+  async get(id: string): Promise<CallDoc | null> {
+    return this.models.Call.findById(id).lean<CallDoc>();
+  }
+
+  /** The call if it exists and the identity may see it; NOT_FOUND otherwise (never reveal others' calls). */
+  async visible(id: string, identity: Identity): Promise<CallDoc> {
+    const call = await this.get(id);
+    if (!call || !canSee(identity, call, this.rules.directory)) {
+      throw userError('NOT_FOUND', `事项不存在或无权查看：${id} (no such call)`, { callId: id });
+    }
+    return call;
+  }
+
+  /** Creates a call. With `id` given (idempotency key, source record), a repeat returns the first. */
+  async create(draft: NewCall, id?: string): Promise<{ call: CallDoc; created: boolean }> {
+    const call = this.draft(draft, id);
+    try {
+      await this.models.Call.create(call);
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) {
+        const existing = await this.get(call._id);
+        if (existing) return { call: existing, created: false };
+      }
+      throw err;
+    }
+    this.onChanged(call._id);
+    return { call, created: true };
+  }
+
+  /** A new call's document, checked against the rules, not yet stored. */
+  draft(draft: NewCall, id?: string): CallDoc {
+    const { directory, items } = this.rules;
+    const title = requireText(draft.title, 'title', LIMITS.titleLength);
+    const description = requireText(draft.description, 'description', LIMITS.textLength);
+    const attachments = requireAttachments(draft.attachments);
+    const origin = directory.require(draft.originUnitId);
+    const tier = directory.tierOf(origin.id);
+    if (tier !== 'GRID' && tier !== 'COMMUNITY' && tier !== 'STREET') {
+      throw userError('BAD_USER_INPUT', `呼叫须由网格、社区或街道发起：${origin.name} (a call starts at a grid, community or street)`, {
+        field: 'unitId',
+      });
+    }
+    const item = draft.itemCode ? items.require(draft.itemCode) : undefined;
+    const category = item?.category ?? draft.category;
+    if (!category || !items.isCategory(category)) {
+      throw userError('BAD_USER_INPUT', `类别无效：${category ?? '（空）'} (unknown category)`, { field: 'category' });
+    }
+    if (draft.location) validatePoint(draft.location);
+    const now = this.now();
+    const raisedAt = draft.raisedAt ?? now;
+    const deadlines = this.rules.deadlinesFor(tier, draft.priority, raisedAt);
+    if (draft.completeBy) deadlines.complete = draft.completeBy;
+    const callId = id ?? stableCallId(randomUUID());
+    const call: CallDoc = {
+      _id: callId,
+      title,
+      description,
+      itemCode: item?.code,
+      category,
+      priority: draft.priority,
+      source: draft.source,
+      sourceRef: draft.sourceRef,
+      status: 'RAISED',
+      tier,
+      originUnitId: origin.id,
+      handlingUnitId: origin.id,
+      coHandlingUnitIds: [],
+      visibleTo: [...origin.path],
+      location: draft.location,
+      address: draft.address,
+      citizen: draft.citizen,
+      identityProtected: draft.identityProtected ?? false,
+      attachments,
+      raisedBy: draft.raisedBy,
+      raisedAt,
+      updatedAt: now,
+      assignedAt: raisedAt,
+      deadlines,
+      overdueSteps: [],
+      warnings: [],
+      resultAttachments: [],
+      reopenCount: 0,
+      urgeCount: 0,
+      supervisionCount: 0,
+      escalated: false,
+      mergedCallIds: [],
+      reachedDepartment: false,
+      timeline: [
+        { at: now, action: 'raise', actor: draft.raisedBy, note: undefined, attachments, toUnitId: origin.id, status: 'RAISED' },
+      ],
+      outbox: [],
+      outboxPending: true,
+      publishedSeq: 0,
+      appliedKeys: [],
+      version: 1,
+    };
+    call.nextCheckAt = this.rules.nextCheckAt(call);
+    call.outbox = [
+      {
+        eventId: randomUUID(),
+        type: 'call.raised',
+        sequence: 1,
+        occurredAt: now,
+        data: { actor: draft.raisedBy, call: callSnapshot(call) },
+      },
+    ];
+    return call;
+  }
+
+  /**
+   * An action applied in memory only, by the same rules and with the same record and event as `act`
+   * would write: demo data is built this way and stored in bulk, since one update at a time is slow
+   * on FerretDB. Not for calls others may be changing.
+   */
+  simulate(call: CallDoc, action: CallAction, identity: Identity): CallDoc {
+    return this.updateFor(call, decide(call, action, this.context(identity)), actorOf(identity)).next;
+  }
+
+  /** Stores new calls in one bulk write (demo data). */
+  async insertMany(calls: CallDoc[]): Promise<void> {
+    await this.models.Call.insertMany(calls, { ordered: false });
+  }
+
+  /**
+   * Takes an action on a call for a person. `key` (idempotency) makes a retried request return the
+   * call as the first one left it; `expectedVersion` refuses to act on a call that has changed since.
+   */
+  async act(
+    id: string,
+    action: CallAction,
+    identity: Identity,
+    options: { key?: string; expectedVersion?: number } = {},
+  ): Promise<CallDoc> {
+    const appliedKey = options.key ? `${identity.subject}:${options.key}` : undefined;
+    if (action.kind === 'merge') await this.checkMergeTarget(id, action.intoId, identity);
+    const changed = await this.transact(
+      id,
+      (call) => {
+        if (!canSee(identity, call, this.rules.directory)) {
+          throw userError('NOT_FOUND', `事项不存在或无权查看：${id} (no such call)`, { callId: id });
+        }
+        if (appliedKey && call.appliedKeys.includes(appliedKey)) return undefined;
+        if (options.expectedVersion !== undefined && call.version !== options.expectedVersion) {
+          throw userError('CONFLICT', `事项已被更新（当前版本 ${call.version}），请刷新后重试 (the call changed)`, {
+            version: call.version,
+          });
+        }
+        // After a lost race the rules see the fresh call: an action it no longer allows is a CONFLICT.
+        return decide(call, action, this.context(identity));
+      },
+      { actor: actorOf(identity), appliedKey },
+    );
+    if (action.kind === 'merge') await this.linkMerged(action.intoId, id);
+    if (changed.status === 'CLOSED' && changed.mergedCallIds.length > 0) await this.closeMerged(changed);
+    return changed;
+  }
+
+  /**
+   * A change made by the hub itself (supervision, intake updates). `build` returns undefined when
+   * there is nothing to do any more (another copy did it first): then nothing is written.
+   */
+  async system(
+    id: string,
+    build: (call: CallDoc) => Transition | undefined,
+    options: { appliedKey?: string } = {},
+  ): Promise<CallDoc | null> {
+    const call = await this.get(id);
+    if (!call) return null;
+    return this.transact(id, (fresh) => build(fresh), { actor: SYSTEM, appliedKey: options.appliedKey });
+  }
+
+  private async transact(
+    id: string,
+    decideOn: (call: CallDoc) => Transition | undefined,
+    { actor, appliedKey }: { actor: ActorRef; appliedKey?: string },
+  ): Promise<CallDoc> {
+    for (let attempt = 0; attempt < RETRIES; attempt++) {
+      // The timeline and the outbox are only appended to: no decision needs them.
+      const call = await this.models.Call.findById(id, { timeline: 0, outbox: 0 }).lean<CallDoc>();
+      if (!call) throw userError('NOT_FOUND', `事项不存在：${id} (no such call)`, { callId: id });
+      if (appliedKey && call.appliedKeys.includes(appliedKey)) return call;
+      const transition = decideOn(call);
+      if (!transition) return call;
+      const { update, next } = this.updateFor(call, transition, actor, appliedKey);
+      const result = await this.models.Call.updateOne({ _id: id, version: call.version }, update);
+      if (result.modifiedCount === 1) {
+        this.onChanged(id);
+        return next;
+      }
+    }
+    throw userError('CONFLICT', '事项正被他人同时处理，请刷新后重试 (the call is being changed by someone else)', {
+      callId: id,
+    });
+  }
+
+  private updateFor(call: CallDoc, transition: Transition, actor: ActorRef, appliedKey?: string) {
+    const now = this.now();
+    const version = call.version + 1;
+    const next: CallDoc = { ...call, ...transition.set, version, updatedAt: now };
+    for (const field of transition.unset ?? []) delete next[field];
+    const entry = { ...transition.entry, at: now, status: next.status };
+    next.nextCheckAt = this.rules.nextCheckAt(next);
+    const event: OutboxEvent = {
+      eventId: randomUUID(),
+      type: transition.event.type,
+      sequence: version,
+      occurredAt: now,
+      data: { ...(transition.event.data ?? {}), actor: entry.actor ?? actor, call: callSnapshot(next) },
+    };
+    // Appended in memory only when the caller had them (simulate); a stored call's are loaded on demand.
+    if (call.timeline) next.timeline = [...call.timeline, entry];
+    if (call.outbox) next.outbox = [...call.outbox, event];
+    next.outboxPending = true;
+    if (appliedKey) next.appliedKeys = [...call.appliedKeys, appliedKey];
+
+    const $set: Record<string, unknown> = { ...transition.set, version, updatedAt: now, outboxPending: true };
+    const $unset: Record<string, 1> = {};
+    for (const field of transition.unset ?? []) $unset[field] = 1;
+    if (next.nextCheckAt) $set.nextCheckAt = next.nextCheckAt;
+    else $unset.nextCheckAt = 1;
+    const $push: Record<string, unknown> = { timeline: entry, outbox: event };
+    if (appliedKey) $push.appliedKeys = appliedKey;
+    const update: Record<string, unknown> = { $set, $push };
+    if (Object.keys($unset).length > 0) update.$unset = $unset;
+    return { update, next };
+  }
+
+  private async checkMergeTarget(id: string, intoId: string, identity: Identity): Promise<void> {
+    const target = await this.visible(intoId, identity);
+    if (target.status === 'MERGED' || target.status === 'WITHDRAWN' || target.status === 'CLOSED') {
+      throw userError('CONFLICT', `目标事项 ${intoId} 已${target.status === 'MERGED' ? '并单' : '办结'}，不能并入 (target is not open)`);
+    }
+    if (target.mergedInto === id) throw userError('BAD_USER_INPUT', '不能相互并单 (circular merge)');
+  }
+
+  private async linkMerged(intoId: string, mergedId: string): Promise<void> {
+    await this.system(intoId, (target) =>
+      target.mergedCallIds.includes(mergedId)
+        ? undefined
+        : {
+            set: { mergedCallIds: [...target.mergedCallIds, mergedId] },
+            entry: { action: 'merge_received', note: mergedId, attachments: [] },
+            event: { type: 'call.merge_received', data: { mergedId } },
+          },
+    );
+  }
+
+  /** Resolving one resolves all: calls merged into a closed call close with it. */
+  async closeMerged(target: CallDoc): Promise<void> {
+    for (const mergedId of target.mergedCallIds) {
+      await this.system(mergedId, (merged) =>
+        merged.status !== 'MERGED'
+          ? undefined
+          : {
+              set: { status: 'CLOSED', closedAt: this.now(), result: target.result },
+              entry: { action: 'close_with_merged', note: `随主单 ${target._id} 办结`, attachments: [] },
+              event: { type: 'call.closed', data: { via: target._id } },
+            },
+      );
+    }
+  }
+}
+
+export const SYSTEM: ActorRef = { subject: 'huying', unitId: 'huying', role: 'system' };
+
+export function validatePoint(point: { lng: number; lat: number }): void {
+  const { lng, lat } = point;
+  if (!Number.isFinite(lng) || !Number.isFinite(lat) || lng < -180 || lng > 180 || lat < -90 || lat > 90) {
+    throw userError('BAD_USER_INPUT', `坐标无效：${lng}, ${lat} (invalid coordinates)`, { field: 'location' });
+  }
+  // Guangzhou lies near 113°E, 23°N: a point the other way round is almost surely swapped.
+  if (lng < 60 && lat > 60) {
+    throw userError('BAD_USER_INPUT', `坐标的经纬度可能颠倒：${lng}, ${lat} (longitude and latitude swapped?)`, {
+      field: 'location',
+    });
+  }
+}
