@@ -92,7 +92,7 @@ describe('a call from the grid up to a department and back', () => {
     // 网格呼、社区应
     let call = ok(await mutate(tokens.grid as string, 'callUp', { id, note: '网格无法协调施工单位' })).callUp;
     expect(call).toMatchObject({ status: 'DISPATCHED', tier: 'COMMUNITY', handlingUnit: { id: COMMUNITY }, callerUnit: { id: GRID } });
-    call = ok(await mutate(tokens.community as string, 'signCall', { id })).signCall;
+    ok(await mutate(tokens.community as string, 'signCall', { id }));
     // 社区呼、街道应
     call = ok(await mutate(tokens.community as string, 'callUp', { id })).callUp;
     expect(call).toMatchObject({ tier: 'STREET', handlingUnit: { id: STREET }, callerUnit: { id: COMMUNITY } });
@@ -112,8 +112,8 @@ describe('a call from the grid up to a department and back', () => {
     expect(call.coHandlingUnits.map((u: { id: string }) => u.id)).toEqual(['dept-ecology', 'dept-housing']);
     expect(call.deadlines.sign && call.deadlines.respond && call.deadlines.complete).toBeTruthy();
 
-    call = ok(await mutate(tokens.urban as string, 'signCall', { id })).signCall;
-    call = ok(await mutate(tokens.urban as string, 'respondCall', { id, note: '已约谈施工单位，夜间停止打桩' })).respondCall;
+    ok(await mutate(tokens.urban as string, 'signCall', { id }));
+    ok(await mutate(tokens.urban as string, 'respondCall', { id, note: '已约谈施工单位，夜间停止打桩' }));
     call = ok(
       await mutate(tokens.urban as string, 'completeCall', {
         id,
