@@ -1,0 +1,185 @@
+// Intake from hub.intake (idempotent, dead letters) and supervision (warn, urge exactly once) with two
+// copies of the calls service on one database and one Kafka, as production runs them.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafka, type Producer } from '../../platform/kafka.ts';
+import { createLogger } from '../../platform/logger.ts';
+import { type Collected, collect, startTestCalls } from '../../test/support/calls.ts';
+import { gql, ok, tokenFor } from '../../test/support/graphql.ts';
+import { testScope } from '../../test/support/isolation.ts';
+import { waitFor } from '../../test/support/wait.ts';
+import type { CallsApp } from './app.ts';
+import { sourceCallId } from './intake.ts';
+
+const scope = testScope('calls-intake');
+let first: CallsApp;
+let second: CallsApp;
+let producer: Producer;
+let dlq: Collected;
+let events: Collected;
+
+beforeAll(async () => {
+  [first, second] = [await startTestCalls(scope), await startTestCalls(scope)];
+  producer = createKafka(scope.config, 'test-intake', createLogger('test', 'warn')).producer();
+  await producer.connect();
+  dlq = await collect(scope, first.topics.intakeDlq);
+  events = await collect(scope, first.topics.callEvents);
+});
+
+afterAll(async () => {
+  await Promise.all([dlq.stop(), events.stop(), producer.disconnect()]);
+  await Promise.all([first.service.shutdown('test'), second.service.shutdown('test')]);
+  await scope.cleanup();
+});
+
+function hotlineOrder(externalId: string, overrides: Record<string, unknown> = {}) {
+  return {
+    commandId: randomUUID(),
+    source: 'hotline',
+    externalId,
+    kind: 'create_call',
+    occurredAt: new Date().toISOString(),
+    call: {
+      title: '工地夜间施工噪音投诉',
+      description: '市民来电反映：科学城某工地夜间施工，凌晨还在打桩，严重影响休息。',
+      category: '城市管理',
+      priority: 'NORMAL',
+      location: { lng: 113.4025, lat: 23.0651 },
+      citizen: { name: '陈大文', phone: '13812345678' },
+      receivedAt: new Date().toISOString(),
+    },
+    ...overrides,
+  };
+}
+
+async function send(...records: Array<Record<string, unknown> | string>) {
+  await producer.send({
+    topic: first.topics.intake,
+    messages: records.map((r) => ({
+      key: typeof r === 'string' ? 'bad' : `${r.source as string}:${r.externalId as string}`,
+      value: typeof r === 'string' ? r : JSON.stringify(r),
+    })),
+  });
+}
+
+describe('intake from hub.intake', () => {
+  it('makes one call of a record delivered twice, routed to the grid that holds its point', async () => {
+    const order = hotlineOrder('GZ12345-20261122-0001');
+    await send(order, { ...order, commandId: randomUUID() });
+    const id = sourceCallId('hotline', 'GZ12345-20261122-0001');
+    const call = await waitFor('the hotline call', () => first.store.get(id).then((c) => c ?? undefined));
+    expect(call).toMatchObject({ source: 'HOTLINE', originUnitId: 'changzhou-c1-g1', status: 'RAISED' });
+    await waitFor('both records consumed', async () => {
+      const raised = events.records.filter((e) => e.callId === id && e.type === 'call.raised');
+      return raised.length === 1 ? raised : undefined;
+    });
+    expect(await first.models.Call.countDocuments({ 'sourceRef.externalId': 'GZ12345-20261122-0001' })).toBe(1);
+    // Personal data stays out of the published event.
+    const published = JSON.stringify(events.records.filter((e) => e.callId === id));
+    expect(published).not.toContain('13812345678');
+    expect(published).not.toContain('陈大文');
+  });
+
+  it('masks the citizen for a grid worker and shows the handling unit and command centre in full', async () => {
+    const id = sourceCallId('hotline', 'GZ12345-20261122-0001');
+    const query = 'query($id: ID!) { call(id: $id) { citizen { name phone masked } } }';
+    const grid = ok(await gql(`${first.url}/graphql`, await tokenFor('changzhou-c1-g1', 'grid_worker'), query, { id })).call;
+    expect(grid.citizen).toEqual({ name: '陈大文', phone: '13812345678', masked: false });
+    const community = ok(await gql(`${first.url}/graphql`, await tokenFor('changzhou-c1', 'community'), query, { id })).call;
+    expect(community.citizen).toEqual({ name: '陈**', phone: '138****5678', masked: true });
+  });
+
+  it('dead-letters a poison record between two good ones with its reason, and keeps consuming', async () => {
+    await send(
+      hotlineOrder('GZ12345-20261122-0002'),
+      '{"not json',
+      hotlineOrder('GZ12345-20261122-0003', { call: { title: 'x' } }),
+      hotlineOrder('GZ12345-20261122-0004', {
+        call: { ...hotlineOrder('x').call, location: { lng: 120.1, lat: 30.2 } },
+      }),
+      hotlineOrder('GZ12345-20261122-0005'),
+    );
+    await waitFor('the good records', async () =>
+      (await first.store.get(sourceCallId('hotline', 'GZ12345-20261122-0005'))) ? true : undefined,
+    );
+    expect(await first.store.get(sourceCallId('hotline', 'GZ12345-20261122-0002'))).not.toBeNull();
+    const dead = await waitFor('three dead letters', () => (dlq.records.length >= 3 ? dlq.records : undefined));
+    // Different keys land on different partitions, so the dead letters come in no fixed order.
+    expect(dead).toHaveLength(3);
+    expect(dead.map((d) => d.reason).sort()).toEqual([
+      expect.stringContaining('fails the intake contract'),
+      'invalid JSON',
+      expect.stringContaining('outside every grid'),
+    ]);
+    const poison = dead.find((d) => d.reason === 'invalid JSON');
+    expect(poison).toMatchObject({ record: '{"not json', topic: first.topics.intake });
+    expect(typeof poison?.offset).toBe('string');
+  });
+
+  it('records an update to a closed call without reopening it, and takes the call-back rating', async () => {
+    const id = sourceCallId('hotline', 'GZ12345-20261122-0002');
+    const grid = await tokenFor('changzhou-c1-g1', 'grid_worker');
+    ok(
+      await gql(`${first.url}/graphql`, grid, 'mutation($id: ID!) { completeCall(id: $id, result: "已责令停工") { status } }', { id }),
+    );
+    const base = { source: 'hotline', externalId: 'GZ12345-20261122-0002', occurredAt: new Date().toISOString() };
+    await send(
+      { ...base, commandId: randomUUID(), kind: 'update_call', update: { action: 'urge', note: '市民再次来电催办' } },
+      { ...base, commandId: randomUUID(), kind: 'rate_call', rating: { satisfaction: 'SATISFIED', contacted: true, resolved: true } },
+    );
+    const call = await waitFor('the update and rating', async () => {
+      const c = await first.models.Call.findById(id).lean();
+      return c?.rating ? c : undefined;
+    });
+    expect(call.status).toBe('CLOSED');
+    expect(call.rating).toMatchObject({ stars: 4, satisfaction: 'SATISFIED' });
+    expect(call.timeline.map((t) => t.action)).toEqual(['raise', 'complete', 'source_urge', 'source_rating']);
+  });
+
+  it('withdraws a call its source revokes', async () => {
+    await send({
+      commandId: randomUUID(),
+      source: 'hotline',
+      externalId: 'GZ12345-20261122-0005',
+      kind: 'revoke_call',
+      occurredAt: new Date().toISOString(),
+      reason: '市民撤诉',
+    });
+    await waitFor('the withdrawal', async () => {
+      const c = await first.store.get(sourceCallId('hotline', 'GZ12345-20261122-0005'));
+      return c?.status === 'WITHDRAWN' ? c : undefined;
+    });
+  });
+});
+
+describe('supervision with two copies of the service', () => {
+  it('warns before a step falls due and urges an overdue step exactly once', async () => {
+    const token = await tokenFor('yuzhu-c2-g3', 'grid_worker', 'gw-mo');
+    const raised = ok(
+      await gql(`${first.url}/graphql`, token, `mutation { raiseCall(input: {
+        title: "消防通道被堵", description: "小区消防通道堆放杂物", category: "安全生产" }) { call { id deadlines { complete } } } }`),
+    ).raiseCall.call;
+    const complete = new Date(raised.deadlines.complete);
+    const raisedAt = Date.now();
+    // 85% of the way to the deadline: both warnings (50%, 80%) are due; both copies look at once.
+    const nearly = new Date(raisedAt + 0.85 * (complete.getTime() - raisedAt));
+    await Promise.all([first.scheduler.tick(nearly), second.scheduler.tick(nearly)]);
+    // Past the deadline, many ticks from both copies at once: one urge.
+    const late = new Date(complete.getTime() + 60_000);
+    await Promise.all([0, 1, 2].flatMap(() => [first.scheduler.tick(late), second.scheduler.tick(late)]));
+    const call = await first.models.Call.findById(raised.id).lean();
+    expect(call?.overdueSteps).toEqual(['COMPLETE']);
+    expect(call?.urgeCount).toBe(1);
+    expect(call?.timeline.filter((t) => t.action === 'urge')).toHaveLength(1);
+    expect(call?.timeline.filter((t) => t.action === 'due_soon')).toHaveLength(1);
+    const overdue = ok(
+      await gql(`${first.url}/graphql`, token, '{ inbox(box: OVERDUE) { edges { node { id overdueSteps } } } }'),
+    ).inbox.edges;
+    expect(overdue).toEqual([{ node: { id: raised.id, overdueSteps: ['COMPLETE'] } }]);
+    const published = await waitFor('the urge event', () => {
+      const urges = events.records.filter((e) => e.callId === raised.id && e.type === 'call.urged');
+      return urges.length > 0 ? urges : undefined;
+    });
+    expect(published).toHaveLength(1);
+  });
+});
