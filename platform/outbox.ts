@@ -40,6 +40,7 @@ export interface OutboxOptions {
 export class OutboxPublisher<T extends Outboxed> {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private sweeping: Promise<void> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly pollMs: number;
   private readonly leaseMs: number;
@@ -61,16 +62,20 @@ export class OutboxPublisher<T extends Outboxed> {
       } catch (err) {
         this.options.logger.warn({ err }, 'outbox sweep failed; will retry');
       }
-      if (this.running) this.timer = setTimeout(() => void tick(), this.pollMs);
     };
-    void tick();
+    const loop = () => {
+      this.sweeping = tick().finally(() => {
+        if (this.running) this.timer = setTimeout(loop, this.pollMs);
+      });
+    };
+    loop();
   }
 
-  /** Stops polling and waits for publishes in flight. */
+  /** Stops polling and waits for the sweep and the publishes in flight. */
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
-    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([this.sweeping, ...this.inFlight]);
   }
 
   /** Publish one aggregate's pending events now (called right after an action, for low latency). */

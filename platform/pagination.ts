@@ -31,12 +31,28 @@ export function decodeCursor(cursor: string): Array<string | number> {
 
 export interface Connection<T> {
   edges: Array<{ cursor: string; node: T }>;
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
 }
 
-/** Builds a connection from one page fetched with `size + 1` items (the extra says there is more). */
-export function connectionOf<T>(items: T[], size: number, cursorOf: (item: T) => string): Connection<T> {
+/**
+ * Builds a connection from one page fetched with `size + 1` items (the extra says there is more).
+ * Paging is forward only: `hasPreviousPage` says whether this page started after a cursor.
+ */
+export function connectionOf<T>(
+  items: T[],
+  size: number,
+  cursorOf: (item: T) => string,
+  after?: unknown,
+): Connection<T> {
   const page = items.slice(0, size);
   const edges = page.map((node) => ({ cursor: cursorOf(node), node }));
-  return { edges, pageInfo: { hasNextPage: items.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: items.length > size,
+      hasPreviousPage: typeof after === 'string',
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
 }

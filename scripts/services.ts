@@ -8,5 +8,8 @@ export interface ServiceEntry {
 }
 
 export const SERVICES: Record<string, ServiceEntry> = {
+  'party-map': { port: 4003, load: () => import('../subgraphs/party-map/main.ts') },
   calls: { port: 4001, load: () => import('../subgraphs/calls/main.ts') },
+  // Last: it composes the subgraphs above.
+  gateway: { port: 4000, load: () => import('../gateway/main.ts') },
 };

@@ -41,7 +41,8 @@ export const callsConfig = baseConfig.extend({
   PORT: port.default(4001),
   CALLS_DB: z.string().regex(/^[A-Za-z0-9_-]+$/).default('huying_calls'),
   DEMO_DATA: z.enum(['0', '1']).default('0'),
-  SUPERVISION_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
+  SUPERVISION_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  OUTBOX_SWEEP_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   /** Due-soon warnings (将到期预警) at these shares of each step's limit. */
   WARNING_SHARES: shares.default([0.5, 0.8]),
   /** A JSON deadline policy table (tier × priority → sign, respond, complete); the default otherwise. */
@@ -93,14 +94,18 @@ export async function startCalls(config: CallsConfig) {
   await producer.connect();
   service.onShutdown('kafka producer', () => producer.disconnect());
 
+  // Actions publish their events at once (kick); the sweep only catches what a crash left behind,
+  // and every sweep scans the collection on FerretDB, so it runs seldom.
   const callPublisher = new OutboxPublisher<CallDoc>(models.Call, {
     producer,
+    pollMs: config.OUTBOX_SWEEP_MS,
     topic: topics.callEvents,
     logger: log,
     envelope: callEventEnvelope,
   });
   const orderPublisher = new OutboxPublisher<OrderDoc>(models.Order, {
     producer,
+    pollMs: config.OUTBOX_SWEEP_MS,
     topic: topics.orderEvents,
     logger: log,
     envelope: (orderId, event) => ({ ...event, orderId, occurredAt: new Date(event.occurredAt).toISOString() }),

@@ -6,15 +6,8 @@ import type { DemoUnit, UnitKind } from '../../demo/district.ts';
 import { userError } from '../../platform/errors.ts';
 import type { Tier } from './model.ts';
 
-export interface DirectoryUnit {
-  id: string;
-  name: string;
-  kind: UnitKind;
-  parentId: string | null;
-  path: string[];
-  /** [minLng, minLat, maxLng, maxLat], WGS-84, for areas (street, community, grid). */
-  bbox?: [number, number, number, number];
-}
+/** A unit as the directory keeps it: the same record the demo district and `hub.units` carry. */
+export type DirectoryUnit = DemoUnit;
 
 const TIER_OF_KIND: Partial<Record<UnitKind, Tier>> = {
   grid: 'GRID',
@@ -27,7 +20,7 @@ const TIER_OF_KIND: Partial<Record<UnitKind, Tier>> = {
 export class UnitDirectory {
   private readonly units = new Map<string, DirectoryUnit>();
 
-  constructor(units: Iterable<DirectoryUnit | DemoUnit> = []) {
+  constructor(units: Iterable<DirectoryUnit> = []) {
     for (const unit of units) this.upsert(unit);
   }
 

@@ -138,7 +138,7 @@ export class OrderService {
       .sort({ issuedAt: -1, _id: -1 })
       .limit(size + 1)
       .lean<OrderDoc[]>();
-    return connectionOf(orders, size, (o) => encodeCursor([o.issuedAt.toISOString(), o._id]));
+    return connectionOf(orders, size, (o) => encodeCursor([o.issuedAt.toISOString(), o._id]), after);
   }
 
   async act(id: string, action: OrderAction, identity: Identity, key?: string): Promise<OrderDoc> {

@@ -73,7 +73,7 @@ export function createResolvers(deps: CallsDeps) {
       .sort({ raisedAt: -1, _id: -1 })
       .limit(size + 1)
       .lean<CallDoc[]>();
-    return connectionOf(calls, size, (c) => encodeCursor([c.raisedAt.toISOString(), c._id]));
+    return connectionOf(calls, size, (c) => encodeCursor([c.raisedAt.toISOString(), c._id]), after);
   }
 
   function filterOf(input: CallFilterInput | undefined, identity: Identity): Record<string, unknown> {
@@ -272,7 +272,7 @@ export function createResolvers(deps: CallsDeps) {
         const full = call.timeline ?? (await store.get(call._id))?.timeline ?? [];
         const start = typeof args.after === 'string' ? Number(decodeCursor(args.after)[0]) + 1 : 0;
         const slice = full.slice(start, start + size + 1).map((entry, i) => ({ entry, index: start + i }));
-        const connection = connectionOf(slice, size, ({ index }) => encodeCursor([index]));
+        const connection = connectionOf(slice, size, ({ index }) => encodeCursor([index]), args.after);
         return {
           edges: connection.edges.map(({ cursor, node: { entry } }) => ({
             cursor,

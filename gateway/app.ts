@@ -1,0 +1,136 @@
+// The gateway: one federated graph over the subgraphs (@apollo/gateway executing the composed static
+// supergraph, served by @apollo/server on the platform's Fastify runtime). It verifies the caller's
+// bearer token and forwards it, so each subgraph verifies the same identity itself.
+import { readFileSync, watch } from 'node:fs';
+import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { GraphQLError } from 'graphql';
+import { z } from 'zod';
+import { authConfig, createVerifier, type Identity } from '../platform/auth.ts';
+import { baseConfig, port } from '../platform/config.ts';
+import { Service } from '../platform/service.ts';
+
+export const gatewayConfig = baseConfig.extend({
+  ...authConfig.shape,
+  PORT: port.default(4000),
+  /** The composed supergraph (`npm run compose`); reloaded when the file changes. */
+  SUPERGRAPH_PATH: z.string().min(1).default('schemas/supergraph.graphql'),
+  CALLS_URL: z.url().default('http://127.0.0.1:4001/graphql'),
+  EVALUATION_URL: z.url().default('http://127.0.0.1:4002/graphql'),
+  PARTY_MAP_URL: z.url().default('http://127.0.0.1:4003/graphql'),
+  ENTERPRISE_URL: z.url().default('http://127.0.0.1:4004/graphql'),
+  /** How long one subgraph fetch may take before its part of the answer fails. */
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+});
+export type GatewayConfig = z.infer<typeof gatewayConfig>;
+
+interface GatewayContext {
+  identity: Identity;
+  authorization: string;
+}
+
+/** A subgraph fetch that, when the subgraph does not answer, fails with an error that names it. */
+class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(
+    private readonly subgraph: string,
+    options: ConstructorParameters<typeof RemoteGraphQLDataSource<GatewayContext>>[0],
+  ) {
+    super(options);
+  }
+
+  override async process(options: Parameters<RemoteGraphQLDataSource<GatewayContext>['process']>[0]) {
+    try {
+      return await super.process(options);
+    } catch (err) {
+      if (err instanceof GraphQLError) throw err;
+      throw new GraphQLError(`子图 ${this.subgraph} 暂不可用 (subgraph ${this.subgraph} unavailable: ${(err as Error).message})`, {
+        extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: this.subgraph },
+      });
+    }
+  }
+}
+
+export async function startGateway(config: GatewayConfig) {
+  // Apollo reads this from the environment: never any telemetry (loadConfig pins it as well).
+  process.env.APOLLO_TELEMETRY_DISABLED = '1';
+  const service = new Service({ name: 'gateway', config });
+  const verify = createVerifier(config);
+  const urls: Record<string, string> = {
+    calls: config.CALLS_URL,
+    evaluation: config.EVALUATION_URL,
+    'party-map': config.PARTY_MAP_URL,
+    enterprise: config.ENTERPRISE_URL,
+  };
+  const readSupergraph = () => readFileSync(config.SUPERGRAPH_PATH, 'utf8');
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: async ({ update }) => {
+      // Hot reload: a newly composed supergraph replaces the running one without a restart.
+      const watcher = watch(config.SUPERGRAPH_PATH, () => {
+        try {
+          update(readSupergraph());
+          service.logger.info({ path: config.SUPERGRAPH_PATH }, 'supergraph reloaded');
+        } catch (err) {
+          service.logger.error({ err }, 'supergraph reload failed; keeping the running one');
+        }
+      });
+      return { supergraphSdl: readSupergraph(), cleanup: async () => watcher.close() };
+    },
+    buildService: ({ name, url }) =>
+      new SubgraphSource(name, {
+        url: urls[name] ?? url,
+        // Node's fetch keeps connections alive; a subgraph that hangs fails its part after the timeout.
+        fetcher: ((input: string, init: RequestInit) =>
+          fetch(input, { ...init, signal: AbortSignal.timeout(config.SUBGRAPH_TIMEOUT_MS) })) as never,
+        willSendRequest: ({ request, context }) => {
+          const { authorization } = context as Partial<GatewayContext>;
+          if (authorization) request.http?.headers.set('authorization', authorization);
+        },
+      }),
+  });
+
+  const server = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: config.NODE_ENV !== 'production',
+    includeStacktraceInErrorResponses: false,
+  });
+  await server.start();
+  service.onShutdown('apollo server', () => server.stop());
+
+  service.app.route({
+    method: ['GET', 'POST'],
+    url: '/graphql',
+    handler: async (request, reply) => {
+      let identity: Identity;
+      try {
+        identity = await verify(request.headers.authorization);
+      } catch (err) {
+        return reply.code(401).send({
+          data: null,
+          errors: [{ message: (err as Error).message, extensions: { code: 'UNAUTHENTICATED' } }],
+        });
+      }
+      const headers = new HeaderMap();
+      for (const [key, value] of Object.entries(request.headers)) {
+        if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+      }
+      const response = await server.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: {
+          method: request.method,
+          headers,
+          search: new URL(request.url, 'http://gateway').search,
+          body: request.body,
+        },
+        context: async () => ({ identity, authorization: request.headers.authorization ?? '' }),
+      });
+      for (const [key, value] of response.headers) reply.header(key, value);
+      reply.code(response.status ?? 200);
+      if (response.body.kind === 'complete') return reply.send(response.body.string);
+      // Incremental delivery (@defer) is not enabled; keep the contract explicit.
+      throw new Error('chunked responses are not supported');
+    },
+  });
+
+  const url = await service.listen();
+  return { service, url, gateway };
+}

@@ -1,0 +1,33 @@
+// `npm run token -- --unit <unit id> --role <role> [--subject <id>] [--scope "calls:read ..."] [--expires 12h]`
+// prints a development bearer token (HS256, the development key or JWT_SECRET) for the demo data.
+import { parseArgs } from 'node:util';
+import { mintToken, ROLES, type Role } from '../platform/auth.ts';
+import { demoUnits } from '../demo/district.ts';
+
+const { values } = parseArgs({
+  options: {
+    unit: { type: 'string' },
+    role: { type: 'string' },
+    subject: { type: 'string' },
+    scope: { type: 'string' },
+    expires: { type: 'string', default: '12h' },
+  },
+});
+const units = new Map(demoUnits().map((u) => [u.id, u]));
+const fail = (message: string) => {
+  console.error(`${message}\nusage: npm run token -- --unit <unit id> --role <${ROLES.join('|')}>`);
+  process.exit(2);
+};
+if (!values.unit || !units.has(values.unit)) fail(`unknown or missing --unit (e.g. changzhou-c1-g1, changzhou, dept-urban, huangpu-command)`);
+if (!values.role || !ROLES.includes(values.role as Role)) fail(`unknown or missing --role`);
+console.log(
+  await mintToken(
+    {
+      subject: values.subject ?? `${values.role}@${values.unit}`,
+      unitId: values.unit as string,
+      role: values.role as Role,
+      scopes: values.scope?.split(' ').filter(Boolean),
+    },
+    { secret: process.env.JWT_SECRET, expiresIn: values.expires },
+  ),
+);

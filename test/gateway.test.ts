@@ -1,0 +1,84 @@
+// The federated graph through the gateway, over the real calls and party-map subgraphs on the local
+// Kafka and FerretDB: a query joining both, identity checks, and a subgraph that goes away.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway } from '../gateway/app.ts';
+import { gatewayConfig } from '../gateway/app.ts';
+import { loadConfig } from '../platform/config.ts';
+import type { CallsApp } from '../subgraphs/calls/app.ts';
+import { buildPartyMap, partyMapConfig, type PartyMap } from '../subgraphs/party-map/app.ts';
+import { startTestCalls } from './support/calls.ts';
+import { codeOf, gql, ok, tokenFor } from './support/graphql.ts';
+import { testScope } from './support/isolation.ts';
+
+const scope = testScope('gateway');
+let calls: CallsApp;
+let partyMap: PartyMap;
+let gateway: Awaited<ReturnType<typeof startGateway>>;
+let url: string;
+
+beforeAll(async () => {
+  calls = await startTestCalls(scope);
+  partyMap = await buildPartyMap(loadConfig(partyMapConfig, { ...scope.env, PORT: '0', DEMO_DATA: '1' }), {
+    dbName: `${scope.dbName}_map`,
+  });
+  const partyMapUrl = await partyMap.service.listen();
+  gateway = await startGateway(
+    loadConfig(gatewayConfig, {
+      ...scope.env,
+      PORT: '0',
+      CALLS_URL: `${calls.url}/graphql`,
+      PARTY_MAP_URL: `${partyMapUrl}/graphql`,
+      SUBGRAPH_TIMEOUT_MS: '3000',
+    }),
+  );
+  url = `${gateway.url}/graphql`;
+}, 120_000);
+
+afterAll(async () => {
+  await gateway.service.shutdown('test');
+  await calls.service.shutdown('test');
+  await partyMap.service.shutdown('test');
+  await scope.cleanup();
+});
+
+describe('the gateway', () => {
+  it('joins a call (calls) with its units (party-map) in one query', async () => {
+    const token = await tokenFor('changzhou-c1-g1', 'grid_worker', 'gw-li');
+    const raised = ok(
+      await gql(url, token, `mutation { raiseCall(input: { title: "龙船饭食品安全", description: "端午龙船饭围餐，请求食品安全保障",
+        category: "市场监管" }) { call { id } } }`),
+    ).raiseCall.call;
+    const found = ok(
+      await gql(url, token, `query($id: ID!) { call(id: $id) { status originUnit { id name kind parent { name } } } }`, {
+        id: raised.id,
+      }),
+    ).call;
+    expect(found).toEqual({
+      status: 'RAISED',
+      originUnit: { id: 'changzhou-c1-g1', name: '深井社区第1网格', kind: 'GRID', parent: { name: '深井社区' } },
+    });
+  });
+
+  it('refuses a missing or forged token, and hides another street’s call', async () => {
+    expect(codeOf(await gql(url, undefined, '{ callableItems { code } }'))).toBe('UNAUTHENTICATED');
+    const token = await tokenFor('changzhou', 'street');
+    expect(codeOf(await gql(url, `${token.slice(0, -4)}AAAA`, '{ callableItems { code } }'))).toBe('UNAUTHENTICATED');
+    const own = ok(
+      await gql(url, token, `mutation { raiseCall(input: { title: "占道经营", description: "地铁口流动摊贩", category: "城市管理" }) { call { id } } }`),
+    ).raiseCall.call;
+    const other = await tokenFor('yuzhu', 'street');
+    const seen = await gql(url, other, 'query($id: ID!) { call(id: $id) { id } }', { id: own.id });
+    expect(seen.data?.call).toBeNull();
+  });
+
+  it('answers with partial data and an error naming the subgraph that is down', async () => {
+    const token = await tokenFor('huangpu-command', 'district_command');
+    await partyMap.service.shutdown('test: subgraph stopped');
+    const started = Date.now();
+    const result = await gql(url, token, '{ callableItems { code } unit(id: "changzhou") { name } }');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(result.data?.callableItems?.length).toBeGreaterThan(10);
+    expect(result.data?.unit).toBeNull();
+    expect(result.errors?.[0]?.extensions?.serviceName, JSON.stringify(result.errors)).toBe('party-map');
+  });
+});
