@@ -4,7 +4,7 @@
 // Services never import this file: they only read KAFKA_BROKERS and MONGODB_URI.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,11 @@ const cacheDir = process.env.HUYING_CACHE ?? join(homedir(), '.cache', 'huying')
 const dataDir = join(repoRoot, '.data');
 const kafkaLibs = join(cacheDir, `kafka-${KAFKA_VERSION}`, 'libs');
 // The binary's name carries a hash of its source, so a change to infra/ferretdb rebuilds it.
-const ferretSource = ['main.go', 'go.mod', 'go.sum'].map((f) => readFileSync(join(repoRoot, 'infra/ferretdb', f)));
+const ferretDir = join(repoRoot, 'infra/ferretdb');
+const ferretSource = readdirSync(ferretDir)
+  .filter((f) => f.endsWith('.go') || f === 'go.mod' || f === 'go.sum')
+  .sort()
+  .map((f) => readFileSync(join(ferretDir, f)));
 const ferretBinary = join(
   cacheDir,
   'bin',

@@ -5,7 +5,7 @@
 // its events, so two copies never publish the same events at once. A crash between sending and
 // recording leaves the events to be sent again after the lease ends: delivery is at-least-once, and
 // consumers drop repeats by (aggregate id, sequence).
-import type { Model } from 'mongoose';
+import { type Model, Schema } from 'mongoose';
 import type { Producer } from 'kafkajs';
 import type { Logger } from './logger.ts';
 
@@ -23,8 +23,25 @@ export interface Outboxed {
   outbox: OutboxEvent[];
   outboxPending: boolean;
   publishedSeq: number;
-  outboxLeaseUntil?: Date;
+  /** Until when (ms since the epoch) a publisher holds this document's events; 0 when nobody does. */
+  outboxLease?: number;
 }
+
+/** The outbox's fields for a mongoose schema: spread them into the aggregate's schema definition. */
+export const outboxSchemaFields = {
+  outbox: {
+    type: [
+      new Schema<OutboxEvent>(
+        { eventId: String, type: String, sequence: Number, occurredAt: Date, data: Schema.Types.Mixed },
+        { _id: false },
+      ),
+    ],
+    default: [],
+  },
+  outboxPending: { type: Boolean, default: false },
+  publishedSeq: { type: Number, default: 0 },
+  outboxLease: { type: Number, default: 0 },
+};
 
 export interface OutboxOptions {
   producer: Producer;
@@ -106,24 +123,19 @@ export class OutboxPublisher<T extends Outboxed> {
   }
 
   private async publish(id: string): Promise<number> {
-    const now = new Date();
-    // Take the lease; another copy holding an unexpired lease keeps it.
-    const leased = await this.model
-      .findOneAndUpdate(
-        {
-          _id: id,
-          outboxPending: true,
-          $or: [{ outboxLeaseUntil: { $exists: false } }, { outboxLeaseUntil: null }, { outboxLeaseUntil: { $lt: now } }],
-        },
-        { $set: { outboxLeaseUntil: new Date(now.getTime() + this.leaseMs) } },
-        { returnDocument: 'after' },
-      )
-      .lean<Outboxed>();
-    if (!leased) return 0;
-    const events = leased.outbox
-      .filter((e) => e.sequence > leased.publishedSeq)
-      .sort((a, b) => a.sequence - b.sequence);
-    const upTo = events.at(-1)?.sequence ?? leased.publishedSeq;
+    const doc = await this.model.findById(id).lean<Outboxed>();
+    const now = Date.now();
+    if (!doc?.outboxPending || (doc.outboxLease ?? 0) > now) return 0;
+    // Take the lease by compare-and-set on the value just read: of two copies, one wins. (Equality
+    // conditions keep the write cheap on FerretDB, whose proxy checks them without a scan.)
+    const leased = await this.model.updateOne(
+      // A document written without the field (an older one, a raw insert) is taken once the slow way.
+      { _id: id, outboxLease: doc.outboxLease === undefined ? { $exists: false } : doc.outboxLease },
+      { $set: { outboxLease: now + this.leaseMs } },
+    );
+    if (leased.modifiedCount === 0) return 0;
+    const events = doc.outbox.filter((e) => e.sequence > doc.publishedSeq).sort((a, b) => a.sequence - b.sequence);
+    const upTo = events.at(-1)?.sequence ?? doc.publishedSeq;
     if (events.length > 0) {
       await this.options.producer.send({
         topic: this.options.topic,
@@ -134,14 +146,14 @@ export class OutboxPublisher<T extends Outboxed> {
         })),
       });
     }
-    // Nothing new since the lease was taken: drop the published events. Otherwise keep them and
+    // Nothing new since the document was read: drop the published events. Otherwise keep them and
     // record how far publishing got; the next round sends the rest.
     const settled = await this.model.updateOne(
-      { _id: id, version: leased.version },
-      { $set: { outbox: [], outboxPending: false, publishedSeq: upTo }, $unset: { outboxLeaseUntil: 1 } },
+      { _id: id, version: doc.version },
+      { $set: { outbox: [], outboxPending: false, publishedSeq: upTo, outboxLease: 0 } },
     );
     if (settled.modifiedCount === 0) {
-      await this.model.updateOne({ _id: id }, { $max: { publishedSeq: upTo }, $unset: { outboxLeaseUntil: 1 } });
+      await this.model.updateOne({ _id: id }, { $max: { publishedSeq: upTo }, $set: { outboxLease: 0 } });
       if (this.running) void this.kick(id);
     }
     return events.length;

@@ -9,7 +9,8 @@
 // other (measured: 400 concurrent $inc on one document left 177). The hub relies on single-document
 // atomic updates, as MongoDB gives them. So clients connect to a small proxy in front of FerretDB
 // that lets only one write command (insert, update, delete, findAndModify …) run at a time; reads
-// pass freely. SQLite admits one writer at a time anyway, so little throughput is lost.
+// pass freely. SQLite admits one writer at a time anyway, so little throughput is lost. The proxy
+// also keeps conditional writes such as {_id, version} from scanning the collection (pushdown.go).
 package main
 
 import (
@@ -99,6 +100,8 @@ type proxy struct {
 	logger  *slog.Logger
 	// writes lets one write command at a time reach FerretDB.
 	writes sync.Mutex
+	// lookup is the proxy's own connection for conditional writes (pushdown.go); used under writes.
+	lookup net.Conn
 }
 
 const (
@@ -176,18 +179,34 @@ func (p *proxy) serve(client net.Conn) {
 			}
 			return
 		}
-		write := writeCommands[commandName(request)]
-		if write {
-			p.writes.Lock()
-		}
-		err = p.roundTrip(request, client, server)
-		if write {
-			p.writes.Unlock()
+		if writeCommands[commandName(request)] {
+			err = p.write(request, client, server)
+		} else {
+			err = p.roundTrip(request, client, server)
 		}
 		if err != nil {
 			p.logger.Debug("round trip", "error", err)
 			return
 		}
+	}
+}
+
+// write runs a write command alone, checking a plain-value condition itself where it can (pushdown.go).
+func (p *proxy) write(request []byte, client, server net.Conn) error {
+	p.writes.Lock()
+	defer p.writes.Unlock()
+	reply, rewritten, err := p.conditionalWrite(request)
+	switch {
+	case err != nil:
+		p.logger.Warn("conditional write check failed; passing the write through", "error", err)
+		return p.roundTrip(request, client, server)
+	case reply != nil:
+		_, err := client.Write(reply)
+		return err
+	case rewritten != nil:
+		return p.roundTrip(rewritten, client, server)
+	default:
+		return p.roundTrip(request, client, server)
 	}
 }
 

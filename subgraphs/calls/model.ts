@@ -3,7 +3,7 @@
 // atomic single-document update: neither is ever lost without the other.
 import { type Connection, type Model, Schema } from 'mongoose';
 import type { Role } from '../../platform/auth.ts';
-import type { OutboxEvent, Outboxed } from '../../platform/outbox.ts';
+import { type Outboxed, outboxSchemaFields } from '../../platform/outbox.ts';
 
 export type { OutboxEvent } from '../../platform/outbox.ts';
 
@@ -128,17 +128,7 @@ const timelineEntry = new Schema<TimelineEntry>(
   { at: Date, action: String, actor, note: String, attachments: [String], fromUnitId: String, toUnitId: String, status: String },
   { _id: false },
 );
-const outboxEvent = new Schema<OutboxEvent>(
-  { eventId: String, type: String, sequence: Number, occurredAt: Date, data: Schema.Types.Mixed },
-  { _id: false },
-);
 const sourceRef = new Schema({ system: String, externalId: String }, { _id: false });
-const outboxFields = {
-  outbox: { type: [outboxEvent], default: [] },
-  outboxPending: { type: Boolean, default: false },
-  publishedSeq: { type: Number, default: 0 },
-  outboxLeaseUntil: Date,
-};
 
 const callSchema = new Schema<CallDoc>(
   {
@@ -201,7 +191,7 @@ const callSchema = new Schema<CallDoc>(
     mergedCallIds: { type: [String], default: [] },
     reachedDepartment: { type: Boolean, default: false },
     timeline: { type: [timelineEntry], default: [] },
-    ...outboxFields,
+    ...outboxSchemaFields,
     appliedKeys: { type: [String], default: [] },
     version: { type: Number, required: true },
   },
@@ -266,7 +256,7 @@ const orderSchema = new Schema<OrderDoc>(
     assignedUnitIds: { type: [String], default: [] },
     visibleTo: { type: [String], default: [] },
     timeline: { type: [timelineEntry], default: [] },
-    ...outboxFields,
+    ...outboxSchemaFields,
     appliedKeys: { type: [String], default: [] },
     version: { type: Number, required: true },
   },

@@ -2,7 +2,7 @@
 // FerretDB 1.24 alike: no arrays nested in arrays, so geometry is kept as GeoJSON text beside its
 // bounding box and centre; coordinates are WGS-84 throughout.
 import { type Connection, type Model, Schema } from 'mongoose';
-import type { OutboxEvent } from '../../platform/outbox.ts';
+import { type OutboxEvent, outboxSchemaFields } from '../../platform/outbox.ts';
 
 export type UnitKind =
   | 'district' // 区
@@ -62,12 +62,12 @@ export interface UnitDoc {
   outbox: OutboxEvent[];
   outboxPending: boolean;
   publishedSeq: number;
-  outboxLeaseUntil?: Date;
+  outboxLease?: number;
   updatedAt: Date;
 }
 
 /** What a unit is, without its bookkeeping: the content of its hub.units record. */
-export type UnitState = Omit<UnitDoc, 'version' | 'outbox' | 'outboxPending' | 'publishedSeq' | 'outboxLeaseUntil' | 'updatedAt'>;
+export type UnitState = Omit<UnitDoc, 'version' | 'outbox' | 'outboxPending' | 'publishedSeq' | 'outboxLease' | 'updatedAt'>;
 
 /** Roles in a grid's team (网格团队). */
 export type TeamRole =
@@ -205,13 +205,7 @@ export function createModels(conn: Connection): Models {
       centre: { type: new Schema({ lng: Number, lat: Number }, { _id: false }), default: null },
       areaSqm: { type: Number, default: null },
       version: { type: Number, required: true, default: 1 },
-      outbox: {
-        type: [new Schema<OutboxEvent>({ eventId: String, type: String, sequence: Number, occurredAt: Date, data: Schema.Types.Mixed }, { _id: false })],
-        default: [],
-      },
-      outboxPending: { type: Boolean, default: false },
-      publishedSeq: { type: Number, default: 0 },
-      outboxLeaseUntil: Date,
+      ...outboxSchemaFields,
       updatedAt: { type: Date, required: true, default: () => new Date() },
     },
     options,
