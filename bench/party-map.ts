@@ -1,7 +1,8 @@
-// `npx tsx bench/party-map.ts`: the party-map subgraph's geo queries at 10,000 facilities and 2,000
+// `npm run bench:party-map`: the party-map subgraph's geo queries at 10,000 facilities and 2,000
 // grids, on the local Kafka and FerretDB (or KAFKA_BROKERS / MONGODB_URI). Prints one JSON line:
-// locate and nearest-10 latency (p50/p99) on the in-memory index and through the subgraph's HTTP
-// endpoint (loopback, sequential, bounded), and how long a rebuild of the directory takes.
+// locate and nearest-10 latency (p50/p99) on the in-memory index, through the subgraph's HTTP
+// endpoint and through the gateway (loopback, sequential, bounded), and how long a rebuild of the
+// directory takes.
 // Data go straight into a throw-away database (no imports, nothing to publish); both are removed after.
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
@@ -11,6 +12,7 @@ import { loadConfig } from '../platform/config.ts';
 import { createKafka } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
 import { connectMongo } from '../platform/mongo.ts';
+import { gatewayConfig, startGateway } from '../gateway/app.ts';
 import { buildPartyMap, partyMapConfig } from '../subgraphs/party-map/app.ts';
 import { ALL_FACILITIES } from '../subgraphs/party-map/directory.ts';
 import { distanceMeters } from '../subgraphs/party-map/geo/spatial-index.ts';
@@ -148,14 +150,14 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 const infra = await up(say);
 const run = randomUUID().slice(0, 8);
 const dbName = `bench_party_map_${run}`;
-const config = loadConfig(partyMapConfig, {
+const env = {
   KAFKA_BROKERS: infra.kafkaBrokers,
   MONGODB_URI: infra.mongodbUri,
   TOPIC_PREFIX: `bench.${run}.`,
   PORT: '0',
   LOG_LEVEL: 'error',
-  GEO_REFRESH_MS: '0',
-});
+};
+const config = loadConfig(partyMapConfig, { ...env, GEO_REFRESH_MS: '0' });
 
 try {
   say(`loading ${GRID_COLUMNS * GRID_ROWS} grids and ${FACILITIES} facilities into ${dbName}`);
@@ -202,8 +204,8 @@ try {
 
   // Through the subgraph: GraphQL over loopback HTTP, one request at a time.
   const token = await mintToken({ subject: 'bench', unitId: 'bench', role: 'district_command' });
-  const post = async (query: string, variables: Record<string, unknown>) => {
-    const response = await fetch(`${base}/graphql`, {
+  const post = async (url: string, query: string, variables: Record<string, unknown>) => {
+    const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ query, variables }),
@@ -213,18 +215,26 @@ try {
   };
   const LOCATE = 'query($p: PointInput!) { locate(point: $p) { grid { id name } community { id } street { id } } }';
   const NEAREST = 'query($p: PointInput!) { nearestFacilities(point: $p, first: 10) { edges { distanceMeters node { id name kind } } } }';
-  const overHttp = async (query: string) => {
+  const overHttp = async (url: string, query: string) => {
     const samples: number[] = [];
     for (let i = 0; i < WARM_UP + HTTP_QUERIES; i++) {
       const [lng, lat] = points[i % points.length] as [number, number];
       const start = performance.now();
-      await post(query, { p: { lng, lat } });
+      await post(url, query, { p: { lng, lat } });
       if (i >= WARM_UP) samples.push(performance.now() - start);
     }
     return samples;
   };
-  const httpLocate = await overHttp(LOCATE);
-  const httpNearest = await overHttp(NEAREST);
+  const httpLocate = await overHttp(`${base}/graphql`, LOCATE);
+  const httpNearest = await overHttp(`${base}/graphql`, NEAREST);
+
+  // Through the gateway (the composed supergraph), which sends these root fields to party-map alone.
+  const gateway = await startGateway(
+    loadConfig(gatewayConfig, { ...env, PORT: '0', PARTY_MAP_URL: `${base}/graphql`, LOG_LEVEL: 'error' }),
+  );
+  const gatewayLocate = await overHttp(`${gateway.url}/graphql`, LOCATE);
+  const gatewayNearest = await overHttp(`${gateway.url}/graphql`, NEAREST);
+  await gateway.service.shutdown('bench done');
 
   // A rebuild from memory (what a local change costs) and a full reload from the database.
   await app.directory.refresh();
@@ -239,6 +249,7 @@ try {
       positionsPerGrid: EDGE_STEPS * 4 + 1,
       inProcess_us: { locate: percentiles(located, 1), nearest10: percentiles(nearest, 1) },
       subgraphHttp_ms: { locate: percentiles(httpLocate, 2), nearest10: percentiles(httpNearest, 2) },
+      gatewayHttp_ms: { locate: percentiles(gatewayLocate, 2), nearest10: percentiles(gatewayNearest, 2) },
       directory_ms: { reloadFromDatabase: reloadMs, buildInMemory: buildMs },
       checks: { pointsWithoutGrid: misses, nearest10DisagreeingWithBruteForce: wrong },
       machine: { cpus: cpus().length, node: process.version },
