@@ -17,6 +17,7 @@ import { buildPartyMap, partyMapConfig } from '../subgraphs/party-map/app.ts';
 import { ALL_FACILITIES } from '../subgraphs/party-map/directory.ts';
 import { distanceMeters } from '../subgraphs/party-map/geo/spatial-index.ts';
 import { FACILITY_KINDS, type FacilityDoc, type ServiceCentreDoc, type UnitDoc, bumpRevision, createModels } from '../subgraphs/party-map/models.ts';
+import { seededRandom } from '../demo/random.ts';
 
 const GRID_COLUMNS = 50;
 const GRID_ROWS = 40; // 2,000 grids
@@ -28,17 +29,7 @@ const EXTENT = { minLng: 113.4, minLat: 23.06, maxLng: 113.56, maxLat: 23.22 };
 /** Positions per grid edge: real grid boundaries have tens of vertices, not four. */
 const EDGE_STEPS = 8;
 
-// Deterministic (mulberry32), so runs compare.
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = random(4003);
+const rand = seededRandom(4003);
 const r7 = (n: number) => Math.round(n * 1e7) / 1e7;
 
 /** A rectangle as a ring with EDGE_STEPS positions per edge; neighbours share their edges exactly. */

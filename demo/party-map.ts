@@ -4,6 +4,7 @@
 // belongs to, so the same id always gets the same data. Names, phone numbers and ID numbers are made
 // up; hospital and clinic names are plausible, their places are not real.
 import { DISTRICT_ID, type DemoUnit, bboxRing, demoUnits } from './district.ts';
+import { seededRandom } from './random.ts';
 
 export type Position = [number, number];
 export interface DemoPolygon {
@@ -104,18 +105,6 @@ export interface DemoPartyMap {
 
 // ---- deterministic randomness -------------------------------------------------------------------
 
-/** mulberry32, seeded by an FNV-1a hash of `seed`. */
-function random(seed: string): () => number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 0x01000193);
-  let a = h >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const int = (rand: Rand, min: number, max: number) => min + Math.floor(rand() * (max - min + 1));
@@ -226,14 +215,14 @@ export function demoPartyMap(): DemoPartyMap {
     ...unit,
     ...(unit.bbox && { boundary: rectangle(unit.bbox) }),
     ...(unit.kind === 'grid' && { gridType: 'basic' as const }),
-    contacts: contactsFor(unit, random(`contacts:${unit.id}`)),
+    contacts: contactsFor(unit, seededRandom(`contacts:${unit.id}`)),
   }));
   const byId = new Map(units.map((u) => [u.id, u]));
 
   for (const key of KEY_GRIDS) {
     const community = byId.get(`${key.street}-c${key.community}`);
     if (!community?.bbox) continue;
-    const rand = random(`key:${community.id}`);
+    const rand = seededRandom(`key:${community.id}`);
     const id = `${community.id}-k1`;
     const centre = centreOf(community.bbox);
     const shell = blob(centre, 0.0055, rand);
@@ -265,10 +254,10 @@ export function demoPartyMap(): DemoPartyMap {
 function teamOf(grid: DemoMapUnit, byId: Map<string, DemoMapUnit>): DemoMember[] {
   const community = byId.get(grid.parentId ?? '') as DemoMapUnit;
   const street = byId.get(community.parentId ?? '') as DemoMapUnit;
-  const rand = random(`team:${grid.id}`);
+  const rand = seededRandom(`team:${grid.id}`);
   // The street leader covers a whole community (包片), and the community head is the community's.
-  const leader = random(`leader:${community.id}`);
-  const head = random(`head:${community.id}`);
+  const leader = seededRandom(`leader:${community.id}`);
+  const head = seededRandom(`head:${community.id}`);
   const out: DemoMember[] = [];
   let n = 0;
   const add = (m: Omit<DemoMember, 'id' | 'gridId'>) => out.push({ id: `${grid.id}-m${++n}`, gridId: grid.id, ...m });
@@ -302,7 +291,7 @@ function partyOrganizationsOf(units: DemoMapUnit[], members: DemoMember[]): Demo
   const orgs: DemoPartyOrganization[] = [];
   const partyMembersIn = (gridIds: Set<string>) => members.filter((m) => m.partyMember && gridIds.has(m.gridId)).length;
   const org = (o: Omit<DemoPartyOrganization, 'secretaryName' | 'secretaryPhone' | 'memberBodies'> & { memberBodies?: string[] }) => {
-    const rand = random(`org:${o.id}`);
+    const rand = seededRandom(`org:${o.id}`);
     orgs.push({ memberBodies: [], ...o, secretaryName: personName(rand), secretaryPhone: mobile(rand) });
   };
   const gridsUnder = (id: string) => new Set(units.filter((u) => u.kind === 'grid' && u.path.includes(id)).map((u) => u.id));
@@ -360,7 +349,7 @@ function serviceCentresOf(units: DemoMapUnit[]): DemoServiceCentre[] {
   const byId = new Map(units.map((u) => [u.id, u]));
   const centres: DemoServiceCentre[] = [];
   const centre = (unit: DemoMapUnit, id: string, name: string, level: DemoServiceCentre['level'], hours: DemoOpeningHours[]) => {
-    const rand = random(`centre:${id}`);
+    const rand = seededRandom(`centre:${id}`);
     const [lng, lat] = pointIn(unit.bbox as Box, rand);
     centres.push({ id, name, level, unitId: unit.id, address: address(unit, byId, rand), lng, lat, phone: landline(rand), openingHours: hours, services: some(rand, SERVICES, 4, 7) });
   };
@@ -394,7 +383,7 @@ function facilitiesOf(units: DemoMapUnit[]): DemoFacility[] {
   const byId = new Map(units.map((u) => [u.id, u]));
   const out: DemoFacility[] = [];
   for (const grid of units.filter((u) => u.kind === 'grid' && u.gridType === 'basic')) {
-    const rand = random(`facilities:${grid.id}`);
+    const rand = seededRandom(`facilities:${grid.id}`);
     const box = grid.bbox as Box;
     for (let i = 1; i <= 3; i++) {
       const [lng, lat] = pointIn(box, rand);
@@ -442,7 +431,7 @@ function facilitiesOf(units: DemoMapUnit[]): DemoFacility[] {
     }
   }
   for (const community of units.filter((u) => u.kind === 'community')) {
-    const rand = random(`clinic:${community.id}`);
+    const rand = seededRandom(`clinic:${community.id}`);
     const [lng, lat] = pointIn(community.bbox as Box, rand);
     out.push({
       id: `${community.id}-clinic`,
@@ -460,7 +449,7 @@ function facilitiesOf(units: DemoMapUnit[]): DemoFacility[] {
     });
   }
   for (const street of units.filter((u) => u.kind === 'street')) {
-    const rand = random(`health:${street.id}`);
+    const rand = seededRandom(`health:${street.id}`);
     const [lng, lat] = pointIn(street.bbox as Box, rand);
     out.push({
       id: `${street.id}-health`,
@@ -475,7 +464,7 @@ function facilitiesOf(units: DemoMapUnit[]): DemoFacility[] {
     });
   }
   HOSPITALS.forEach(([name, grade, [lng, lat]], i) => {
-    const rand = random(`hospital:${i}`);
+    const rand = seededRandom(`hospital:${i}`);
     out.push({
       id: `hospital-${i + 1}`,
       kind: 'hospital',

@@ -212,6 +212,14 @@ func (p *proxy) conditionalWrite(request []byte) ([]byte, []byte, error) {
 	if collection == "" || db == "" {
 		return nil, nil, nil
 	}
+	// Per command: where its filter is, the reply when nothing matches, and the field rewritten with
+	// the narrowed filter.
+	var (
+		filter  bson.Raw
+		noMatch bson.D
+		field   string
+		narrow  func(id bson.RawValue) (interface{}, error)
+	)
 	switch name {
 	case "update":
 		updates, ok := command.Lookup("updates").ArrayOK()
@@ -229,68 +237,64 @@ func (p *proxy) conditionalWrite(request []byte) ([]byte, []byte, error) {
 		if upsert, _ := statement.Lookup("upsert").BooleanOK(); upsert {
 			return nil, nil, nil
 		}
-		filter, ok := statement.Lookup("q").DocumentOK()
-		if !ok {
+		if filter, ok = statement.Lookup("q").DocumentOK(); !ok {
 			return nil, nil, nil
 		}
-		id, conditions, ok := splitFilter(filter)
-		if !ok {
-			return nil, nil, nil
-		}
-		doc, err := p.current(db, collection, id)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !matches(doc, conditions) {
-			reply, err := bson.Marshal(bson.D{{Key: "n", Value: int32(0)}, {Key: "nModified", Value: int32(0)}, {Key: "ok", Value: 1.0}})
-			return message(requestIDs.Add(1), requestID(request), reply), nil, err
-		}
-		inner, err := statement.Elements()
-		if err != nil {
-			return nil, nil, nil
-		}
-		stmt := make(bson.D, 0, len(inner))
-		for _, e := range inner {
-			if e.Key() == "q" {
-				stmt = append(stmt, bson.E{Key: "q", Value: bson.D{{Key: "_id", Value: id}}})
-			} else {
-				stmt = append(stmt, bson.E{Key: e.Key(), Value: e.Value()})
+		noMatch = bson.D{{Key: "n", Value: int32(0)}, {Key: "nModified", Value: int32(0)}, {Key: "ok", Value: 1.0}}
+		field = "updates"
+		narrow = func(id bson.RawValue) (interface{}, error) {
+			inner, err := statement.Elements()
+			if err != nil {
+				return nil, err
 			}
+			stmt := make(bson.D, 0, len(inner))
+			for _, e := range inner {
+				if e.Key() == "q" {
+					stmt = append(stmt, bson.E{Key: "q", Value: bson.D{{Key: "_id", Value: id}}})
+				} else {
+					stmt = append(stmt, bson.E{Key: e.Key(), Value: e.Value()})
+				}
+			}
+			return bson.A{stmt}, nil
 		}
-		rewritten, err := replaceField(command, "updates", bson.A{stmt})
-		if err != nil {
-			return nil, nil, err
-		}
-		return nil, message(requestID(request), 0, rewritten), nil
 	case "findAndModify", "findandmodify":
 		if upsert, _ := command.Lookup("upsert").BooleanOK(); upsert {
 			return nil, nil, nil
 		}
-		filter, ok := command.Lookup("query").DocumentOK()
-		if !ok {
+		var ok bool
+		if filter, ok = command.Lookup("query").DocumentOK(); !ok {
 			return nil, nil, nil
 		}
-		id, conditions, ok := splitFilter(filter)
-		if !ok {
-			return nil, nil, nil
+		noMatch = bson.D{
+			{Key: "lastErrorObject", Value: bson.D{{Key: "n", Value: int32(0)}, {Key: "updatedExisting", Value: false}}},
+			{Key: "value", Value: nil},
+			{Key: "ok", Value: 1.0},
 		}
-		doc, err := p.current(db, collection, id)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !matches(doc, conditions) {
-			reply, err := bson.Marshal(bson.D{
-				{Key: "lastErrorObject", Value: bson.D{{Key: "n", Value: int32(0)}, {Key: "updatedExisting", Value: false}}},
-				{Key: "value", Value: nil},
-				{Key: "ok", Value: 1.0},
-			})
-			return message(requestIDs.Add(1), requestID(request), reply), nil, err
-		}
-		rewritten, err := replaceField(command, "query", bson.D{{Key: "_id", Value: id}})
-		if err != nil {
-			return nil, nil, err
-		}
-		return nil, message(requestID(request), 0, rewritten), nil
+		field = "query"
+		narrow = func(id bson.RawValue) (interface{}, error) { return bson.D{{Key: "_id", Value: id}}, nil }
+	default:
+		return nil, nil, nil
 	}
-	return nil, nil, nil
+
+	id, conditions, ok := splitFilter(filter)
+	if !ok {
+		return nil, nil, nil
+	}
+	doc, err := p.current(db, collection, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !matches(doc, conditions) {
+		reply, err := bson.Marshal(noMatch)
+		return message(requestIDs.Add(1), requestID(request), reply), nil, err
+	}
+	value, err := narrow(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	rewritten, err := replaceField(command, field, value)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nil, message(requestID(request), 0, rewritten), nil
 }

@@ -11,17 +11,8 @@ import type { CallAction } from './lifecycle.ts';
 import type { OrderService } from './orders.ts';
 import type { CallDoc } from './model.ts';
 import type { CallStore } from './store.ts';
+import { seededRandom } from '../../demo/random.ts';
 
-/** A small seeded PRNG (mulberry32): the demo must be the same on every machine. */
-function random(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STORIES: Array<{ itemCode: string; title: string; description: string }> = [
   { itemCode: 'SJ-01', title: '端午龙船饭食品安全保障', description: '端午赛龙舟后社区分4个点开席吃龙船饭，围餐规模大，食品安全需要市场监管部门派员巡查保障。' },
@@ -56,7 +47,7 @@ export async function loadDemoCalls(
   items: CallableItems,
   count = 300,
 ): Promise<{ calls: number; actions: number; orders: number }> {
-  const next = random(20190605);
+  const next = seededRandom(20190605);
   const pick = <T>(list: T[]): T => list[Math.floor(next() * list.length)] as T;
   // Walk each call forward on a clock that starts weeks ago, so the history and deadlines look real.
   let clock = Date.now() - 45 * 86_400_000;

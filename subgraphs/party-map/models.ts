@@ -2,17 +2,10 @@
 // FerretDB 1.24 alike: no arrays nested in arrays, so geometry is kept as GeoJSON text beside its
 // bounding box and centre; coordinates are WGS-84 throughout.
 import { type Connection, type Model, Schema } from 'mongoose';
+import type { UnitKind } from '../../demo/district.ts';
 import { type OutboxEvent, outboxSchemaFields } from '../../platform/outbox.ts';
 
-export type UnitKind =
-  | 'district' // 区
-  | 'street' // 街道 / 镇
-  | 'community' // 社区
-  | 'grid' // 网格
-  | 'department' // 区属职能部门
-  | 'district_command' // 区指挥中心
-  | 'street_command' // 街镇指挥中心
-  | 'leadership'; // 区领导
+export type { UnitKind } from '../../demo/district.ts';
 
 export const UNIT_KINDS: readonly UnitKind[] = [
   'district',

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Extent } from './crs.ts';
 import { extentOf } from './geometry.ts';
 import { type PointItem, type PolygonItem, SpatialIndex, distanceMeters } from './spatial-index.ts';
+import { seededRandom } from '../../../demo/random.ts';
 
 const rect = (id: string, [minLng, minLat, maxLng, maxLat]: Extent, holes: Extent[] = []): PolygonItem => {
   const ring = ([a, b, c, d]: Extent) => [[a, b], [c, b], [c, d], [a, d], [a, b]];
@@ -86,19 +87,9 @@ describe('locate', () => {
   });
 });
 
-// A small deterministic generator (mulberry32), so a failure can be replayed.
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('nearest-N', () => {
-  const rand = random(20240604);
+  const rand = seededRandom(20240604);
   const extent: Extent = [113.4, 23.06, 113.56, 23.22];
   const at = () => [extent[0] + rand() * (extent[2] - extent[0]), extent[1] + rand() * (extent[3] - extent[1])] as const;
   const points: Array<PointItem & { kind: string }> = Array.from({ length: 5000 }, (_, i) => {
