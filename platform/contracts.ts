@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 
 // ajv-formats is CommonJS with a default export.
@@ -20,9 +20,16 @@ function describe(errors: ErrorObject[] | null | undefined): string {
     .join('; ');
 }
 
-/** A validator for `schemas/events/<name>.schema.json`. */
+const compiled = new Map<string, ValidateFunction>();
+
+/** A validator for `schemas/events/<name>.schema.json` (compiled once per process: ajv keys schemas by $id). */
 export function contract<T>(name: string): (record: unknown) => Validation<T> {
-  const schema = JSON.parse(readFileSync(join(eventsDir, `${name}.schema.json`), 'utf8')) as object;
-  const validate = ajv.compile<T>(schema);
-  return (record) => (validate(record) ? { ok: true, value: record } : { ok: false, reason: describe(validate.errors) });
+  let validate = compiled.get(name);
+  if (!validate) {
+    const schema = JSON.parse(readFileSync(join(eventsDir, `${name}.schema.json`), 'utf8')) as object;
+    validate = ajv.compile(schema);
+    compiled.set(name, validate);
+  }
+  const check = validate;
+  return (record) => (check(record) ? { ok: true, value: record as T } : { ok: false, reason: describe(check.errors) });
 }

@@ -9,6 +9,7 @@ import { buildPartyMap, partyMapConfig, type PartyMap } from '../subgraphs/party
 import { startTestCalls } from './support/calls.ts';
 import { codeOf, gql, ok, tokenFor } from './support/graphql.ts';
 import { testScope } from './support/isolation.ts';
+import { waitFor } from './support/wait.ts';
 
 const scope = testScope('gateway');
 let calls: CallsApp;
@@ -57,6 +58,23 @@ describe('the gateway', () => {
       status: 'RAISED',
       originUnit: { id: 'changzhou-c1-g1', name: '深井社区第1网格', kind: 'GRID', parent: { name: '深井社区' } },
     });
+  });
+
+  it('routes a located call by the grids party-map publishes on hub.units', async () => {
+    // Key grids (重点网格) exist only in party-map's data: seeing one proves the copy came over Kafka.
+    await waitFor('the unit directory from hub.units', () => calls.directory.get('changzhou-c1-k1'));
+    const keyGrid = calls.directory.get('changzhou-c1-k1');
+    expect(keyGrid).toMatchObject({ kind: 'grid', gridType: 'key' });
+    const [minLng, minLat, maxLng, maxLat] = keyGrid?.bbox ?? [0, 0, 0, 0];
+    const centre = { lng: (minLng + maxLng) / 2, lat: (minLat + maxLat) / 2 };
+    const token = await tokenFor('huangpu-command', 'district_command');
+    const raised = ok(
+      await gql(url, token, `mutation($location: GeoPointInput) { raiseCall(input: { title: "井盖缺失", description: "人行道井盖缺失",
+        category: "城市管理", location: $location }) { call { originUnit { id kind } } } }`, { location: centre }),
+    ).raiseCall.call;
+    // A call goes to the basic grid that holds the point, never to the overlapping key grid.
+    expect(raised.originUnit.kind).toBe('GRID');
+    expect(raised.originUnit.id).toMatch(/^changzhou-c1-g\d$/);
   });
 
   it('refuses a missing or forged token, and hides another street’s call', async () => {

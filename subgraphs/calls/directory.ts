@@ -2,12 +2,38 @@
 // `hub.units`; the demo district at first start). It answers jurisdiction questions (is this unit in
 // that one's subtree?), the tier ladder (who is one tier up?) and routing by place (which grid holds
 // this point?) without reading another subgraph's database.
+import booleanPointInPolygon from '@turf/boolean-point-in-polygon';
+import type { MultiPolygon, Polygon } from 'geojson';
 import type { DemoUnit, UnitKind } from '../../demo/district.ts';
 import { userError } from '../../platform/errors.ts';
 import type { Tier } from './model.ts';
 
-/** A unit as the directory keeps it: the same record the demo district and `hub.units` carry. */
-export type DirectoryUnit = DemoUnit;
+/**
+ * A unit as the directory keeps it: the demo district's record, and from `hub.units` also the grid's
+ * type and its boundary (GeoJSON Polygon or MultiPolygon, WGS-84).
+ */
+export interface DirectoryUnit extends DemoUnit {
+  gridType?: 'basic' | 'key' | null;
+  boundary?: Polygon | MultiPolygon | null;
+  /** The hub.units version this copy came from (0 for the demo seed). */
+  version?: number;
+}
+
+/** A `hub.units` record (schemas/events/unit.schema.json), as far as the directory reads it. */
+export interface UnitRecord {
+  unitId: string;
+  version: number;
+  unit: {
+    id: string;
+    name: string;
+    kind: DemoUnit['kind'];
+    parentId: string | null;
+    path: string[];
+    gridType: 'basic' | 'key' | null;
+    bbox: [number, number, number, number] | null;
+    boundary: Polygon | MultiPolygon | null;
+  };
+}
 
 const TIER_OF_KIND: Partial<Record<UnitKind, Tier>> = {
   grid: 'GRID',
@@ -26,6 +52,15 @@ export class UnitDirectory {
 
   upsert(unit: DirectoryUnit): void {
     this.units.set(unit.id, unit);
+  }
+
+  /** Applies a `hub.units` record; an older or repeated version changes nothing. */
+  apply(record: UnitRecord): boolean {
+    const known = this.units.get(record.unitId);
+    if (known?.version !== undefined && known.version >= record.version) return false;
+    const { id, name, kind, parentId, path, gridType, bbox, boundary } = record.unit;
+    this.upsert({ id, name, kind, parentId, path, gridType, boundary, version: record.version, ...(bbox && { bbox }) });
+    return true;
   }
 
   get size(): number {
@@ -75,16 +110,21 @@ export class UnitDirectory {
     return [...this.units.values()].filter((u) => u.kind === kind);
   }
 
-  /** Routing by place (就近派单): the grid whose area holds the point, if any. */
+  /** Routing by place (就近派单): the basic grid whose boundary holds the point, if any. */
   gridAt(point: { lng: number; lat: number }): DirectoryUnit | undefined {
-    // Demo and imported grids carry their bounding box; boundaries are rectangles in the demo data.
-    // Where grids touch, the western/southern one wins (edges are half-open), so a point on a
-    // shared border lands in exactly one grid.
+    // Key grids (重点网格) overlap basic ones; calls route to the basic grid. Without a boundary (the
+    // demo seed before hub.units arrives) a grid is its bounding box, half-open so that a point on a
+    // shared edge lands in exactly one grid; with one, the first grid by id that holds it wins.
+    let found: DirectoryUnit | undefined;
     for (const unit of this.units.values()) {
-      if (unit.kind !== 'grid' || !unit.bbox) continue;
+      if (unit.kind !== 'grid' || unit.gridType === 'key' || !unit.bbox) continue;
       const [minLng, minLat, maxLng, maxLat] = unit.bbox;
-      if (point.lng >= minLng && point.lng < maxLng && point.lat >= minLat && point.lat < maxLat) return unit;
+      if (point.lng < minLng || point.lng > maxLng || point.lat < minLat || point.lat > maxLat) continue;
+      const inside = unit.boundary
+        ? booleanPointInPolygon([point.lng, point.lat], unit.boundary)
+        : point.lng < maxLng && point.lat < maxLat;
+      if (inside && (!found || unit.id < found.id)) found = unit;
     }
-    return undefined;
+    return found;
   }
 }
