@@ -3,11 +3,16 @@ import { userError } from './errors.ts';
 
 export const MAX_PAGE = 100;
 
-/** `first` checked and bounded: 1..MAX_PAGE. */
-export function pageSize(first: number | null | undefined, fallback = 20): number {
+/** `first` checked and bounded: 0..max (MAX_PAGE unless a list sets a lower one). */
+export function pageSize(
+  first: number | null | undefined,
+  { max = MAX_PAGE, fallback = 20 }: { max?: number; fallback?: number } = {},
+): number {
   const size = first ?? fallback;
-  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) {
-    throw userError('BAD_USER_INPUT', `first 须为 1 至 ${MAX_PAGE} (first must be from 1 to ${MAX_PAGE})`, { field: 'first' });
+  if (!Number.isInteger(size) || size < 0 || size > max) {
+    throw userError('BAD_USER_INPUT', `first 须为 0 至 ${max} 的整数 (first must be a whole number from 0 to ${max})`, {
+      field: 'first',
+    });
   }
   return size;
 }

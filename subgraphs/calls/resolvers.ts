@@ -267,7 +267,7 @@ export function createResolvers(deps: CallsDeps) {
       },
       possibleDuplicates: (call: CallDoc, _: Args, ctx: SubgraphContext) => duplicates.candidatesFor(call, ctx.identity),
       timeline: async (call: CallDoc, args: Args) => {
-        const size = pageSize(args.first as number | undefined, 50);
+        const size = pageSize(args.first as number | undefined, { fallback: 50 });
         // Listing pages leave the timeline out; load it for the call asked about.
         const full = call.timeline ?? (await store.get(call._id))?.timeline ?? [];
         const start = typeof args.after === 'string' ? Number(decodeCursor(args.after)[0]) + 1 : 0;

@@ -306,9 +306,12 @@ export class CallStore {
     build: (call: CallDoc) => Transition | undefined,
     options: { appliedKey?: string } = {},
   ): Promise<CallDoc | null> {
-    const call = await this.get(id);
-    if (!call) return null;
-    return this.transact(id, (fresh) => build(fresh), { actor: SYSTEM, appliedKey: options.appliedKey });
+    try {
+      return await this.transact(id, build, { actor: SYSTEM, appliedKey: options.appliedKey });
+    } catch (err) {
+      if ((err as { extensions?: { code?: string } }).extensions?.code === 'NOT_FOUND') return null;
+      throw err;
+    }
   }
 
   private async transact(

@@ -1,6 +1,7 @@
 // Relay-style connections (DESIGN.md: lists are never unbounded). Cursors are opaque to clients:
 // a key (an id) for lists ordered by id, an offset for lists ordered by distance.
 import { userError } from '../../platform/errors.ts';
+import { MAX_PAGE, pageSize } from '../../platform/pagination.ts';
 
 export interface PageInfo {
   hasNextPage: boolean;
@@ -20,23 +21,12 @@ export interface Connection<T, E extends Edge<T> = Edge<T>> {
   totalCount: number;
 }
 
-export const DEFAULT_FIRST = 20;
-export const MAX_FIRST = 100;
-
 const encode = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
 
 function decode(cursor: string, prefix: string): string {
   const raw = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!raw.startsWith(prefix)) throw userError('BAD_USER_INPUT', '分页游标无效 (invalid cursor)', { argument: 'after' });
   return raw.slice(prefix.length);
-}
-
-/** `first` checked and capped: at least 0, at most `max`. */
-export function pageSize(first: number | null | undefined, max = MAX_FIRST, fallback = DEFAULT_FIRST): number {
-  const n = first ?? fallback;
-  if (!Number.isInteger(n) || n < 0) throw userError('BAD_USER_INPUT', 'first 应为非负整数 (first must be a non-negative integer)', { argument: 'first' });
-  if (n > max) throw userError('BAD_USER_INPUT', `first 最大为 ${max} (first may be at most ${max})`, { argument: 'first' });
-  return n;
 }
 
 export const keyCursor = (key: string) => encode(`k:${key}`);
@@ -47,9 +37,9 @@ export function pageByKey<T>(
   sorted: readonly T[],
   key: (item: T) => string,
   args: { first?: number | null; after?: string | null },
-  max = MAX_FIRST,
+  max = MAX_PAGE,
 ): Connection<T> {
-  const first = pageSize(args.first, max);
+  const first = pageSize(args.first, { max });
   const after = afterKey(args.after);
   let start = 0;
   if (after !== undefined) {

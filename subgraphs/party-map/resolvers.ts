@@ -6,7 +6,8 @@ import { GraphQLScalarType } from 'graphql';
 import { userError } from '../../platform/errors.ts';
 import type { SubgraphContext } from '../../platform/subgraph.ts';
 import { personalView, requireWriter, showPerson, canWrite } from './access.ts';
-import { afterOffset, pageByKey, pageByOffset, pageSize } from './connections.ts';
+import { pageSize } from '../../platform/pagination.ts';
+import { afterOffset, pageByKey, pageByOffset } from './connections.ts';
 import { ALL_FACILITIES, CENTRES, type Directory, NO_COUNTS, type Placed, type Snapshot, type UnitRecord } from './directory.ts';
 import { COORDINATE_MESSAGES, type Crs, type Extent, type LngLat, convertGeometry, coordinateProblem, fromStored, grow, toStored } from './geo/crs.ts';
 import { MUTATION_LIMITS, importFacilities, importGrids } from './import.ts';
@@ -75,7 +76,7 @@ function searchRadius(maxDistanceMeters: number | null | undefined): number | un
 }
 
 function rankedPage(args: Page) {
-  const first = pageSize(args.first, NEAREST_MAX_FIRST, 10);
+  const first = pageSize(args.first, { max: NEAREST_MAX_FIRST, fallback: 10 });
   const offset = afterOffset(args.after);
   if (offset + first > NEAREST_MAX_DEPTH) {
     throw userError('BAD_USER_INPUT', `最近结果最多翻到第 ${NEAREST_MAX_DEPTH} 个 (at most ${NEAREST_MAX_DEPTH} nearest results)`, { argument: 'after' });
