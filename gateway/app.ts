@@ -3,7 +3,8 @@
 // bearer token and forwards it, so each subgraph verifies the same identity itself.
 import { readFileSync, watch } from 'node:fs';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
-import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin, HeaderMap } from '@apollo/server';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import { authConfig, createVerifier, type Identity } from '../platform/auth.ts';
@@ -21,6 +22,11 @@ export const gatewayConfig = baseConfig.extend({
   ENTERPRISE_URL: z.url().default('http://127.0.0.1:4004/graphql'),
   /** How long one subgraph fetch may take before its part of the answer fails. */
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** Query limits (GraphQL Armor): nesting depth, aliases, tokens and estimated cost per operation. */
+  MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(12),
+  MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(15),
+  MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(2000),
+  MAX_COST: z.coerce.number().int().min(100).max(1_000_000).default(5000),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfig>;
 
@@ -89,10 +95,31 @@ export async function startGateway(config: GatewayConfig) {
       }),
   });
 
+  // Depth, alias, token, directive and cost limits; field suggestions (which leak the schema) are
+  // blocked in production, where introspection is off too.
+  const armor = new ApolloArmor({
+    maxDepth: { n: config.MAX_DEPTH },
+    maxAliases: { n: config.MAX_ALIASES },
+    maxTokens: { n: config.MAX_TOKENS },
+    costLimit: { maxCost: config.MAX_COST },
+    maxDirectives: { n: 50 },
+    blockFieldSuggestion: { enabled: config.NODE_ENV === 'production' },
+  });
+  const protection = armor.protect();
   const server = new ApolloServer<GatewayContext>({
     gateway,
+    ...protection,
+    // Armor's plugins read no context, so they serve any context type.
+    plugins: [...protection.plugins] as ApolloServerPlugin<GatewayContext>[],
+    validationRules: [...protection.validationRules],
     introspection: config.NODE_ENV !== 'production',
     includeStacktraceInErrorResponses: false,
+    // Internal errors reach the client masked, with the request id to find them in the logs.
+    formatError: (formatted, error) => {
+      if (formatted.extensions?.code !== 'INTERNAL_SERVER_ERROR' || formatted.extensions.serviceName) return formatted;
+      service.logger.error({ err: error }, 'gateway error');
+      return { message: '内部错误 (internal error)', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    },
   });
   await server.start();
   service.onShutdown('apollo server', () => server.stop());

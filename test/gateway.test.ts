@@ -89,6 +89,19 @@ describe('the gateway', () => {
     expect(seen.data?.call).toBeNull();
   });
 
+  it('rejects a depth bomb and an alias flood with a clear error, before any subgraph is asked', async () => {
+    const token = await tokenFor('huangpu-command', 'district_command');
+    const nested = (depth: number): string => (depth === 0 ? 'id' : `parent { ${nested(depth - 1)} }`);
+    const deep = await gql(url, token, `{ unit(id: "changzhou-c1-g1") { ${nested(13)} } }`);
+    expect(deep.status).toBe(400);
+    expect(deep.errors?.[0]?.message).toMatch(/depth/i);
+    expect(deep.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const aliases = Array.from({ length: 30 }, (_, i) => `a${i}: callableItems { code }`).join(' ');
+    const flood = await gql(url, token, `{ ${aliases} }`);
+    expect(flood.errors?.[0]?.message).toMatch(/alias/i);
+    expect(flood.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
   it('answers with partial data and an error naming the subgraph that is down', async () => {
     const token = await tokenFor('huangpu-command', 'district_command');
     await partyMap.service.shutdown('test: subgraph stopped');
