@@ -1,6 +1,13 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
+// One graphql for everything: Node loads graphql's CommonJS build for the libraries (Apollo,
+// graphql-ws), so the code under test must get the same one, not the ES module build Vite prefers;
+// graphql refuses schemas made by "another realm".
+const graphql = createRequire(import.meta.url).resolve('graphql');
+
 export default defineConfig({
+  resolve: { alias: [{ find: /^graphql$/, replacement: graphql }] },
   test: {
     include: ['**/*.test.ts'],
     exclude: ['node_modules/**', '.data/**'],

@@ -5,11 +5,16 @@ import { readFileSync, watch } from 'node:fs';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin, HeaderMap } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { GraphQLError } from 'graphql';
+import { randomUUID } from 'node:crypto';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { z } from 'zod';
 import { authConfig, createVerifier, type Identity } from '../platform/auth.ts';
 import { baseConfig, port } from '../platform/config.ts';
+import { runConsumer } from '../platform/consumer.ts';
+import { createKafka, ensureTopics, kafkaReadiness, topicName } from '../platform/kafka.ts';
 import { Service } from '../platform/service.ts';
+import { TOPICS } from '../platform/topics.ts';
+import { type CallEvent, EventHub, serveSubscriptions } from './subscriptions.ts';
 
 export const gatewayConfig = baseConfig.extend({
   ...authConfig.shape,
@@ -95,6 +100,12 @@ export async function startGateway(config: GatewayConfig) {
       }),
   });
 
+  // The API schema the subscriptions extend; kept current when the supergraph reloads.
+  let apiSchema: GraphQLSchema | undefined;
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => {
+    apiSchema = schema;
+  });
+
   // Depth, alias, token, directive and cost limits; field suggestions (which leak the schema) are
   // blocked in production, where introspection is off too.
   const armor = new ApolloArmor({
@@ -158,6 +169,48 @@ export async function startGateway(config: GatewayConfig) {
     },
   });
 
+  // Live subscriptions: every gateway copy reads hub.call-events itself (a group of its own, from
+  // now on) and serves its own subscribers.
+  const events = new EventHub<CallEvent>();
+  const kafka = createKafka(config, 'gateway', service.logger);
+  const admin = kafka.admin();
+  await admin.connect();
+  service.onShutdown('kafka admin', () => admin.disconnect());
+  service.addReadinessCheck('kafka', kafkaReadiness(admin));
+  const callEventsTopic = topicName(config, TOPICS.callEvents);
+  await ensureTopics(admin, [{ topic: callEventsTopic, numPartitions: 6 }]);
+  const consumer = kafka.consumer({ groupId: topicName(config, `gateway-${randomUUID()}`) });
+  await consumer.connect();
+  service.onShutdown('call events consumer', () => consumer.disconnect());
+  // Serve only once the consumer has its partitions: a fresh group starts at the latest offset.
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  await runConsumer({
+    consumer,
+    topics: [callEventsTopic],
+    handle: async ({ message }) => {
+      if (message.value) events.publish(JSON.parse(message.value.toString('utf8')) as CallEvent);
+    },
+  });
+  const subscriptions = serveSubscriptions(
+    () => {
+      if (!apiSchema) throw new Error('the supergraph is not loaded yet');
+      return apiSchema;
+    },
+    events,
+    {
+      server: service.app.server,
+      verify,
+      logger: service.logger,
+      query: async (query, variables, identity, authorization) => {
+        const response = await server.executeOperation({ query, variables }, { contextValue: { identity, authorization } });
+        return response.body.kind === 'single' ? response.body.singleResult : { data: null };
+      },
+    },
+  );
+  await joined;
+  // Open sockets keep the HTTP server from closing: end the subscriptions before it closes.
+  service.app.addHook('preClose', () => subscriptions.close());
+
   const url = await service.listen();
-  return { service, url, gateway };
+  return { service, url, gateway, events };
 }

@@ -1,6 +1,8 @@
 // The federated graph through the gateway, over the real calls and party-map subgraphs on the local
 // Kafka and FerretDB: a query joining both, identity checks, and a subgraph that goes away.
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { startGateway } from '../gateway/app.ts';
 import { gatewayConfig } from '../gateway/app.ts';
 import { loadConfig } from '../platform/config.ts';
@@ -100,6 +102,56 @@ describe('the gateway', () => {
     const flood = await gql(url, token, `{ ${aliases} }`);
     expect(flood.errors?.[0]?.message).toMatch(/alias/i);
     expect(flood.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('streams a call’s status change to a graphql-ws subscriber within a second, and only to those who may see it', async () => {
+    const grid = await tokenFor('changzhou-c1-g1', 'grid_worker', 'gw-li');
+    const community = await tokenFor('changzhou-c1', 'community', 'sq-wang');
+    const outsider = await tokenFor('yuzhu', 'street', 'yz-lin');
+    const raised = ok(
+      await gql(url, grid, `mutation { raiseCall(input: { title: "消防通道堵塞", description: "消防通道堆放杂物",
+        category: "安全生产" }) { call { id } } }`),
+    ).raiseCall.call;
+    ok(await gql(url, grid, 'mutation($id: ID!) { callUp(id: $id) { status } }', { id: raised.id }));
+
+    const wsUrl = url.replace(/^http/, 'ws');
+    const subscriber = (token: string) =>
+      createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    const watching = subscriber(grid);
+    const stranger = subscriber(outsider);
+    const received: Array<{ at: number; data: any }> = [];
+    const strangerSaw: unknown[] = [];
+    const query = `subscription($id: ID) { callUpdated(id: $id) { id status handling: handlingUnit { id name } } }`;
+    const done = (async () => {
+      for await (const result of watching.iterate<{ callUpdated: { status: string } }>({ query, variables: { id: raised.id } })) {
+        received.push({ at: Date.now(), data: result.data });
+        if (result.data?.callUpdated?.status === 'SIGNED') break;
+      }
+    })();
+    void (async () => {
+      for await (const result of stranger.iterate({ query: 'subscription { callUpdated { id } }' })) strangerSaw.push(result);
+    })();
+    // Wait until both subscriptions are registered with the gateway's event hub.
+    await waitFor('two subscribers', () => (gateway.events.size >= 2 ? true : undefined));
+
+    const signedAt = Date.now();
+    ok(await gql(url, community, 'mutation($id: ID!) { signCall(id: $id) { status } }', { id: raised.id }));
+    await done;
+    const signed = received.find((r) => r.data.callUpdated.status === 'SIGNED');
+    expect(signed?.data.callUpdated).toEqual({ id: raised.id, status: 'SIGNED', handling: { id: 'changzhou-c1', name: '深井社区' } });
+    expect((signed?.at ?? Infinity) - signedAt).toBeLessThan(1000);
+    expect(strangerSaw).toEqual([]);
+    await Promise.all([watching.dispose(), stranger.dispose()]);
+  });
+
+  it('refuses a subscription without a valid token', async () => {
+    const client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: {}, retryAttempts: 0 });
+    const closed = await new Promise<{ code: number }>((resolve) => {
+      client.on('closed', (event) => resolve(event as { code: number }));
+      client.subscribe({ query: 'subscription { callUpdated { id } }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+    });
+    expect(closed.code).toBe(4403);
+    await client.dispose();
   });
 
   it('answers with partial data and an error naming the subgraph that is down', async () => {
