@@ -39,8 +39,13 @@ async function stopAll(code: number): Promise<never> {
   if (infra.started.length > 0) await down(say, infra.started);
   process.exit(code);
 }
-process.once('SIGINT', () => void stopAll(0));
-process.once('SIGTERM', () => void stopAll(0));
+// Ctrl-C reaches every process of the terminal's group, and tsx passes it on once more: the first
+// signal starts the shutdown, later ones must not cut it short.
+const onSignal = () => {
+  if (!stopping) void stopAll(0);
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
 
 function tail(name: string): string {
   return readFileSync(join(logDir, `${name}.log`), 'utf8')
