@@ -19,6 +19,9 @@ type Check = () => Promise<void>;
 
 const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
+/** The largest request body a service accepts (1 MiB). */
+export const REQUEST_LIMIT = 1_048_576;
+
 function withTimeout(check: Check, ms: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
@@ -60,7 +63,7 @@ export class Service {
         disableRequestLogging: (request) => PROBE_PATHS.has(request.url),
       }),
       requestIdHeader: 'x-request-id',
-      bodyLimit: 1_048_576,
+      bodyLimit: REQUEST_LIMIT,
     });
     this.metrics.setDefaultLabels({ service: options.name });
     collectDefaultMetrics({ register: this.metrics, prefix: 'huying_' });

@@ -9,7 +9,7 @@ import mercurius from 'mercurius';
 import type { Identity, Verifier } from './auth.ts';
 import { isUserError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import type { Service } from './service.ts';
+import { REQUEST_LIMIT, type Service } from './service.ts';
 
 export interface SubgraphContext {
   identity: Identity;
@@ -29,6 +29,21 @@ export interface SubgraphOptions {
 const identities = new WeakMap<object, Identity>();
 
 export async function mountSubgraph(service: Service, options: SubgraphOptions): Promise<void> {
+  // A body over the limit gets a plain GraphQL answer (Fastify's own 413 would surface as an internal error).
+  service.app.addHook('onRequest', async (request, reply) => {
+    const length = Number(request.headers['content-length'] ?? 0);
+    if (!request.url.startsWith('/graphql') || length <= REQUEST_LIMIT) return;
+    return reply.code(413).send({
+      data: null,
+      errors: [
+        {
+          message: `请求过大：${length} 字节，上限 ${REQUEST_LIMIT} 字节；大批量导入请用文件导入 (request too large)`,
+          extensions: { code: 'BAD_USER_INPUT' },
+        },
+      ],
+    });
+  });
+
   // Identity first: a request without a valid token never reaches GraphQL execution.
   service.app.addHook('preHandler', async (request, reply) => {
     if (!request.url.startsWith('/graphql')) return;

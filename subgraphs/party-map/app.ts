@@ -35,8 +35,6 @@ export const partyMapConfig = baseConfig.extend({
 export type PartyMapConfig = z.infer<typeof partyMapConfig>;
 
 export const DATABASE = 'huying_party_map';
-/** The platform's request body limit (platform/service.ts). */
-const REQUEST_LIMIT = 1_048_576;
 export const SDL_PATH = fileURLToPath(new URL('../../schemas/party-map.graphql', import.meta.url));
 
 export interface PartyMap {
@@ -80,24 +78,6 @@ export async function buildPartyMap(config: PartyMapConfig, options: { dbName?: 
     publisher.start();
     // Closers run in reverse: the publisher stops before the producer disconnects.
     service.onShutdown('units publisher', () => publisher.stop());
-
-    // An import over the platform's 1 MiB body limit would otherwise surface as a masked internal
-    // error (platform/subgraph.ts maps Fastify's 413 to INTERNAL_SERVER_ERROR): answer it plainly.
-    service.app.addHook('onRequest', async (request, reply) => {
-      const length = Number(request.headers['content-length'] ?? 0);
-      if (request.url.startsWith('/graphql') && length > REQUEST_LIMIT) {
-        return reply.code(413).send({
-          data: null,
-          errors: [
-            {
-              message: `请求过大：${length} 字节，上限 ${REQUEST_LIMIT} 字节；大批量导入请用文件导入 (request too large)`,
-              extensions: { code: 'BAD_USER_INPUT' },
-            },
-          ],
-        });
-      }
-      return undefined;
-    });
 
     await mountSubgraph(service, {
       sdlPath: SDL_PATH,
