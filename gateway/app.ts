@@ -5,8 +5,9 @@ import { readFileSync, watch } from 'node:fs';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin, HeaderMap } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { randomUUID } from 'node:crypto';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { GraphQLError, type GraphQLSchema, Kind } from 'graphql';
+import { Histogram, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { authConfig, createVerifier, type Identity } from '../platform/auth.ts';
 import { baseConfig, port } from '../platform/config.ts';
@@ -38,6 +39,49 @@ export type GatewayConfig = z.infer<typeof gatewayConfig>;
 interface GatewayContext {
   identity: Identity;
   authorization: string;
+  /** W3C trace context of the request: its trace id continues into every subgraph call. */
+  traceId: string;
+  requestId: string;
+}
+
+/** The trace id of an incoming W3C `traceparent`, or a new one. */
+function traceIdOf(traceparent: string | undefined): string {
+  const match = /^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent ?? '');
+  return match?.[1] ?? randomBytes(16).toString('hex');
+}
+
+/** Count, latency and errors per GraphQL operation (name bounded, so labels stay few). */
+function operationMetrics(registry: Registry): ApolloServerPlugin<GatewayContext> {
+  const duration = new Histogram({
+    name: 'huying_graphql_operation_duration_seconds',
+    help: 'GraphQL operations through the gateway, by operation name, type and outcome',
+    labelNames: ['operation', 'type', 'outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  return {
+    async requestDidStart() {
+      const started = performance.now();
+      return {
+        async willSendResponse({ request, operation, document, errors, response }) {
+          // The named operation, also for one that failed validation (parsed, but not resolved).
+          const parsed = document?.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+          const name = request.operationName ?? operation?.name?.value ?? parsed?.name?.value ?? 'anonymous';
+          const hasErrors =
+            (errors?.length ?? 0) > 0 ||
+            (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
+          duration.observe(
+            {
+              operation: /^[A-Za-z0-9_]{1,64}$/.test(name) ? name : 'other',
+              type: operation?.operation ?? 'unknown',
+              outcome: hasErrors ? 'error' : 'ok',
+            },
+            (performance.now() - started) / 1000,
+          );
+        },
+      };
+    },
+  };
 }
 
 /** A subgraph fetch that, when the subgraph does not answer, fails with an error that names it. */
@@ -94,8 +138,11 @@ export async function startGateway(config: GatewayConfig) {
         fetcher: ((input: string, init: RequestInit) =>
           fetch(input, { ...init, signal: AbortSignal.timeout(config.SUBGRAPH_TIMEOUT_MS) })) as never,
         willSendRequest: ({ request, context }) => {
-          const { authorization } = context as Partial<GatewayContext>;
+          const { authorization, traceId, requestId } = context as Partial<GatewayContext>;
           if (authorization) request.http?.headers.set('authorization', authorization);
+          // The subgraph's request continues the trace (a new span) and logs under the same request id.
+          if (traceId) request.http?.headers.set('traceparent', `00-${traceId}-${randomBytes(8).toString('hex')}-01`);
+          if (requestId) request.http?.headers.set('x-request-id', requestId);
         },
       }),
   });
@@ -121,7 +168,7 @@ export async function startGateway(config: GatewayConfig) {
     gateway,
     ...protection,
     // Armor's plugins read no context, so they serve any context type.
-    plugins: [...protection.plugins] as ApolloServerPlugin<GatewayContext>[],
+    plugins: [...(protection.plugins as ApolloServerPlugin<GatewayContext>[]), operationMetrics(service.metrics)],
     validationRules: [...protection.validationRules],
     introspection: config.NODE_ENV !== 'production',
     includeStacktraceInErrorResponses: false,
@@ -159,7 +206,12 @@ export async function startGateway(config: GatewayConfig) {
           search: new URL(request.url, 'http://gateway').search,
           body: request.body,
         },
-        context: async () => ({ identity, authorization: request.headers.authorization ?? '' }),
+        context: async () => ({
+          identity,
+          authorization: request.headers.authorization ?? '',
+          traceId: traceIdOf(request.headers.traceparent as string | undefined),
+          requestId: request.id,
+        }),
       });
       for (const [key, value] of response.headers) reply.header(key, value);
       reply.code(response.status ?? 200);
@@ -202,7 +254,10 @@ export async function startGateway(config: GatewayConfig) {
       verify,
       logger: service.logger,
       query: async (query, variables, identity, authorization) => {
-        const response = await server.executeOperation({ query, variables }, { contextValue: { identity, authorization } });
+        const response = await server.executeOperation(
+          { query, variables },
+          { contextValue: { identity, authorization, traceId: traceIdOf(undefined), requestId: randomUUID() } },
+        );
         return response.body.kind === 'single' ? response.body.singleResult : { data: null };
       },
     },

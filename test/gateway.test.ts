@@ -79,6 +79,15 @@ describe('the gateway', () => {
     expect(raised.originUnit.id).toMatch(/^changzhou-c1-g\d$/);
   });
 
+  it('counts every operation by name, type and outcome on /metrics', async () => {
+    const token = await tokenFor('changzhou', 'street');
+    ok(await gql(url, token, 'query StreetInbox { inbox(box: TO_SIGN) { edges { cursor } } }'));
+    await gql(url, token, 'query Broken { call(id: "x") { nope } }');
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(/huying_graphql_operation_duration_seconds_count\{service="gateway",operation="StreetInbox",type="query",outcome="ok"\} 1/);
+    expect(metrics).toMatch(/huying_graphql_operation_duration_seconds_count\{service="gateway",operation="Broken",type="unknown",outcome="error"\} 1/);
+  });
+
   it('refuses a missing or forged token, and hides another street’s call', async () => {
     expect(codeOf(await gql(url, undefined, '{ callableItems { code } }'))).toBe('UNAUTHENTICATED');
     const token = await tokenFor('changzhou', 'street');
