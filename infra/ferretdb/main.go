@@ -10,7 +10,8 @@
 // atomic updates, as MongoDB gives them. So clients connect to a small proxy in front of FerretDB
 // that lets only one write command (insert, update, delete, findAndModify …) run at a time; reads
 // pass freely. SQLite admits one writer at a time anyway, so little throughput is lost. The proxy
-// also keeps conditional writes such as {_id, version} from scanning the collection (pushdown.go).
+// also keeps conditional writes such as {_id, version} from scanning the collection (pushdown.go),
+// and gives every collection the _id index its queries can use (idindex.go).
 package main
 
 import (
@@ -28,6 +29,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -79,6 +81,11 @@ func main() {
 
 	logger.Info("ferretdb listening", "addr", *listen, "sqlite", *sqliteURL)
 	p := &proxy{backend: socket, logger: logger}
+	dir, err := dataDir(*sqliteURL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	go p.keepIndexed(dir, 2*time.Second)
 	for {
 		client, err := listener.Accept()
 		if err != nil {
