@@ -4,6 +4,7 @@
 import { readFileSync, watch } from 'node:fs';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin, HeaderMap } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { GraphQLError, type GraphQLSchema, Kind } from 'graphql';
@@ -168,7 +169,13 @@ export async function startGateway(config: GatewayConfig) {
     gateway,
     ...protection,
     // Armor's plugins read no context, so they serve any context type.
-    plugins: [...(protection.plugins as ApolloServerPlugin<GatewayContext>[]), operationMetrics(service.metrics)],
+    plugins: [
+      ...(protection.plugins as ApolloServerPlugin<GatewayContext>[]),
+      operationMetrics(service.metrics),
+      // Apollo's default landing page loads Apollo Sandbox from a CDN: government networks have no
+      // internet, and nothing may load from outside.
+      ApolloServerPluginLandingPageDisabled(),
+    ],
     validationRules: [...protection.validationRules],
     introspection: config.NODE_ENV !== 'production',
     includeStacktraceInErrorResponses: false,

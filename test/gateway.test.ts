@@ -88,6 +88,13 @@ describe('the gateway', () => {
     expect(metrics).toMatch(/huying_graphql_operation_duration_seconds_count\{service="gateway",operation="Broken",type="unknown",outcome="error"\} 1/);
   });
 
+  it('serves no page that loads anything from the internet', async () => {
+    const token = await tokenFor('changzhou', 'street');
+    const page = await fetch(url, { headers: { accept: 'text/html', authorization: `Bearer ${token}` } });
+    const body = await page.text();
+    expect(body).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)/);
+  });
+
   it('refuses a missing or forged token, and hides another street’s call', async () => {
     expect(codeOf(await gql(url, undefined, '{ callableItems { code } }'))).toBe('UNAUTHENTICATED');
     const token = await tokenFor('changzhou', 'street');
