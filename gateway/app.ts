@@ -16,6 +16,7 @@ import { runConsumer } from '../platform/consumer.ts';
 import { createKafka, ensureTopics, kafkaReadiness, topicName } from '../platform/kafka.ts';
 import { Service } from '../platform/service.ts';
 import { TOPICS } from '../platform/topics.ts';
+import { serveExplorer } from './explorer.ts';
 import { type CallEvent, EventHub, serveSubscriptions } from './subscriptions.ts';
 
 export const gatewayConfig = baseConfig.extend({
@@ -188,6 +189,8 @@ export async function startGateway(config: GatewayConfig) {
   });
   await server.start();
   service.onShutdown('apollo server', () => server.stop());
+
+  if (config.NODE_ENV !== 'production') serveExplorer(service.app);
 
   service.app.route({
     method: ['GET', 'POST'],

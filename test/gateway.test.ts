@@ -88,11 +88,19 @@ describe('the gateway', () => {
     expect(metrics).toMatch(/huying_graphql_operation_duration_seconds_count\{service="gateway",operation="Broken",type="unknown",outcome="error"\} 1/);
   });
 
-  it('serves no page that loads anything from the internet', async () => {
+  it('serves no page that loads anything from the internet, and an explorer from its own files', async () => {
     const token = await tokenFor('changzhou', 'street');
     const page = await fetch(url, { headers: { accept: 'text/html', authorization: `Bearer ${token}` } });
-    const body = await page.text();
-    expect(body).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)/);
+    expect(await page.text()).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)/);
+    const explorer = await (await fetch(`${gateway.url}/explorer`)).text();
+    expect(explorer).toContain('/explorer/assets/graphiql.js');
+    expect(explorer).not.toMatch(/(src|href)="https?:/);
+    for (const asset of ['react.js', 'react-dom.js', 'graphiql.js', 'graphiql.css']) {
+      const response = await fetch(`${gateway.url}/explorer/assets/${asset}`);
+      expect(response.status, asset).toBe(200);
+      expect((await response.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+    }
+    expect((await fetch(`${gateway.url}/explorer/assets/..%2Fpackage.json`)).status).toBe(404);
   });
 
   it('refuses a missing or forged token, and hides another street’s call', async () => {
