@@ -16,5 +16,11 @@ export function userError(code: ErrorCode, message: string, extensions: Record<s
 
 /** True for errors raised on purpose (with a code); anything else is internal and gets masked. */
 export function isUserError(err: unknown): err is GraphQLError {
-  return err instanceof GraphQLError && typeof err.extensions?.code === 'string';
+  return err instanceof GraphQLError && errorCode(err) !== undefined;
+}
+
+/** The `extensions.code` of an error, if it has one. */
+export function errorCode(err: unknown): string | undefined {
+  const code = (err as { extensions?: { code?: unknown } } | undefined)?.extensions?.code;
+  return typeof code === 'string' ? code : undefined;
 }

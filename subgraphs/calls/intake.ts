@@ -69,6 +69,8 @@ export function sourceCallId(source: string, externalId: string): string {
 
 class Rejected extends Error {}
 
+const unknownCall = (id: string) => new Rejected(`unknown call for this source record (${id})`);
+
 export class IntakeProcessor {
   constructor(
     private readonly store: CallStore,
@@ -150,8 +152,7 @@ export class IntakeProcessor {
       }
       case 'update_call': {
         const update = command.update as NonNullable<IntakeCommand['update']>;
-        await this.requireCall(id);
-        await this.store.system(
+        const updated = await this.store.system(
           id,
           (call) => {
             const open = OPEN_STATUSES.includes(call.status);
@@ -165,6 +166,7 @@ export class IntakeProcessor {
           },
           { appliedKey },
         );
+        if (!updated) throw unknownCall(id);
         return;
       }
       case 'revoke_call': {
@@ -180,9 +182,8 @@ export class IntakeProcessor {
       }
       case 'rate_call': {
         const rating = command.rating as NonNullable<IntakeCommand['rating']>;
-        await this.requireCall(id);
         const stars = STARS[rating.satisfaction];
-        await this.store.system(
+        const rated = await this.store.system(
           id,
           (call) => {
             const ratedAt = new Date(command.occurredAt);
@@ -210,6 +211,7 @@ export class IntakeProcessor {
           },
           { appliedKey },
         );
+        if (!rated) throw unknownCall(id);
         return;
       }
       case 'issue_order': {
@@ -225,7 +227,7 @@ export class IntakeProcessor {
 
   private async requireCall(id: string) {
     const call = await this.store.get(id);
-    if (!call) throw new Rejected(`unknown call for this source record (${id})`);
+    if (!call) throw unknownCall(id);
     return call;
   }
 

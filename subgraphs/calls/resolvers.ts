@@ -1,7 +1,7 @@
 // GraphQL resolvers of the calls subgraph: reads go through the identity's visibility filter, every
 // action through CallStore (rules, concurrency, idempotency, outbox).
 import type { Identity } from '../../platform/auth.ts';
-import { userError } from '../../platform/errors.ts';
+import { errorCode, userError } from '../../platform/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, pageSize } from '../../platform/pagination.ts';
 import { maskName, maskPhone } from '../../platform/personal-data.ts';
 import { DateTime } from '../../platform/scalars.ts';
@@ -114,7 +114,7 @@ export function createResolvers(deps: CallsDeps) {
         try {
           return await visible(id, ctx.identity);
         } catch (err) {
-          if ((err as { extensions?: { code?: string } }).extensions?.code === 'NOT_FOUND') return null;
+          if (errorCode(err) === 'NOT_FOUND') return null;
           throw err;
         }
       },

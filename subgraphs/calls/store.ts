@@ -4,7 +4,7 @@
 // becomes CONFLICT when the call has moved on. Idempotency keys make retried requests harmless.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Identity } from '../../platform/auth.ts';
-import { userError } from '../../platform/errors.ts';
+import { errorCode, userError } from '../../platform/errors.ts';
 import { scrubText } from '../../platform/personal-data.ts';
 import { canSee } from './access.ts';
 import type { UnitDirectory } from './directory.ts';
@@ -281,7 +281,6 @@ export class CallStore {
         if (!canSee(identity, call, this.rules.directory)) {
           throw userError('NOT_FOUND', `事项不存在或无权查看：${id} (no such call)`, { callId: id });
         }
-        if (appliedKey && call.appliedKeys.includes(appliedKey)) return undefined;
         if (options.expectedVersion !== undefined && call.version !== options.expectedVersion) {
           throw userError('CONFLICT', `事项已被更新（当前版本 ${call.version}），请刷新后重试 (the call changed)`, {
             version: call.version,
@@ -309,7 +308,7 @@ export class CallStore {
     try {
       return await this.transact(id, build, { actor: SYSTEM, appliedKey: options.appliedKey });
     } catch (err) {
-      if ((err as { extensions?: { code?: string } }).extensions?.code === 'NOT_FOUND') return null;
+      if (errorCode(err) === 'NOT_FOUND') return null;
       throw err;
     }
   }
