@@ -10,6 +10,8 @@ export const TOPICS = {
   units: 'hub.units',
   /** Compact dashboard counter updates from the evaluation subgraph. */
   counters: 'hub.counters',
+  /** 三防 alerts for dashboards (warnings raised and lifted, incidents), keyed by alert id. */
+  alerts: 'hub.alerts',
   /** 12345 hotline work orders and their updates, in the hotline's own layout. */
   hotlineOrders: 'src.12345.orders',
   /** Handling results written back to the 12345 hotline (办理结果). */
