@@ -2,7 +2,7 @@
 // calls it was given; the district command centre and leadership see everything. Each action checks
 // that the actor's unit may take it.
 import type { Identity } from '../../platform/auth.ts';
-import type { UnitDirectory } from './directory.ts';
+import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallDoc } from './model.ts';
 
 const SEE_ALL_ROLES = new Set(['district_command', 'leader']);

@@ -1,13 +1,10 @@
 // The calls subgraph assembled: storage, rules, the GraphQL endpoint, the intake consumer, the outbox
 // publishers and the supervision scheduler. `main.ts` runs it; tests start it in-process on port 0.
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { demoUnits } from '../../demo/district.ts';
 import { authConfig, createVerifier } from '../../platform/auth.ts';
 import { baseConfig, port } from '../../platform/config.ts';
 import { runConsumer } from '../../platform/consumer.ts';
-import { contract } from '../../platform/contracts.ts';
 import { createKafka, ensureTopics, kafkaReadiness, topicName } from '../../platform/kafka.ts';
 import { connectMongo, mongoReadiness } from '../../platform/mongo.ts';
 import { OutboxPublisher } from '../../platform/outbox.ts';
@@ -15,7 +12,7 @@ import { Service } from '../../platform/service.ts';
 import { mountSubgraph } from '../../platform/subgraph.ts';
 import { TOPICS } from '../../platform/topics.ts';
 import { loadDemoCalls } from './demo.ts';
-import { UnitDirectory, type UnitRecord } from './directory.ts';
+import { followUnits } from '../../platform/unit-directory.ts';
 import { validateOverrides, WorkCalendar } from './domain/calendar.ts';
 import { computeDeadlines, DEFAULT_POLICY, type DeadlinePolicy, validatePolicy } from './domain/deadlines.ts';
 import { DuplicateFinder } from './duplicates.ts';
@@ -113,34 +110,8 @@ export async function startCalls(config: CallsConfig) {
     envelope: (orderId, event) => ({ ...event, orderId, occurredAt: new Date(event.occurredAt).toISOString() }),
   });
 
-  // The unit directory: seeded with the demo district, kept current from hub.units (owned by the
-  // party-map subgraph). Every copy needs all of it, so each reads the topic in a group of its own.
-  const directory = new UnitDirectory(demoUnits());
-  const unitsTopic = topicName(config, TOPICS.units);
-  await ensureTopics(admin, [
-    { topic: unitsTopic, numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
-  ]);
-  const validateUnit = contract<UnitRecord>('unit');
-  const unitsConsumer = kafka.consumer({ groupId: topicName(config, `calls-units-${randomUUID()}`) });
-  await unitsConsumer.connect();
-  service.onShutdown('units consumer', () => unitsConsumer.disconnect());
-  await runConsumer({
-    consumer: unitsConsumer,
-    topics: [unitsTopic],
-    fromBeginning: true,
-    handle: async ({ message, partition }) => {
-      if (!message.value) return;
-      let record: unknown;
-      try {
-        record = JSON.parse(message.value.toString('utf8'));
-      } catch {
-        record = undefined;
-      }
-      const checked = validateUnit(record);
-      if (checked.ok) directory.apply(checked.value);
-      else log.warn({ partition, offset: message.offset, reason: checked.reason }, 'hub.units record ignored');
-    },
-  });
+  // The unit directory, owned by the party-map subgraph: a copy kept current from hub.units.
+  const directory = await followUnits({ kafka, admin, config, service, logger: log, name: 'calls' });
   const items = new CallableItems();
   const rules: CallRules = {
     directory,

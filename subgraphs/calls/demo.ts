@@ -5,7 +5,7 @@
 // ten-year 僵尸车, the power-capacity call, and construction noise reported to 12345 and 信访.
 import type { Identity, Role } from '../../platform/auth.ts';
 import { DISTRICT_COMMAND_ID } from '../../demo/district.ts';
-import type { UnitDirectory } from './directory.ts';
+import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallableItems } from './items.ts';
 import type { CallAction } from './lifecycle.ts';
 import type { OrderService } from './orders.ts';

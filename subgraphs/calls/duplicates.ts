@@ -2,7 +2,7 @@
 // with similar text (character bigrams, Chinese-aware), offered to the people handling the call.
 import type { Identity } from '../../platform/auth.ts';
 import { visibilityFilter } from './access.ts';
-import type { UnitDirectory } from './directory.ts';
+import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import { DEFAULT_DUPLICATE_OPTIONS, type DuplicateOptions, duplicateScore } from './domain/similarity.ts';
 import { type CallDoc, type CallsModels, OPEN_STATUSES } from './model.ts';
 

@@ -10,7 +10,7 @@ import { contract } from '../../platform/contracts.ts';
 import { isUserError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { DISTRICT_ID } from '../../demo/district.ts';
-import type { UnitDirectory } from './directory.ts';
+import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import { satisfactionOf } from './lifecycle.ts';
 import { type CallSource, OPEN_STATUSES, type Satisfaction } from './model.ts';
 import type { OrderService } from './orders.ts';

@@ -13,7 +13,7 @@ import type { Identity } from '../../platform/auth.ts';
 import { type ErrorCode, userError } from '../../platform/errors.ts';
 import { LEADERSHIP_ID } from '../../demo/district.ts';
 import { actsFor, isDistrictCommand, jurisdictionOf } from './access.ts';
-import type { UnitDirectory } from './directory.ts';
+import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallableItems } from './items.ts';
 import {
   type ActorRef,

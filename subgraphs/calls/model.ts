@@ -7,8 +7,9 @@ import { type Outboxed, outboxSchemaFields } from '../../platform/outbox.ts';
 
 export type { OutboxEvent } from '../../platform/outbox.ts';
 
-export const TIERS = ['GRID', 'COMMUNITY', 'STREET', 'DEPARTMENT', 'LEADERSHIP'] as const;
-export type Tier = (typeof TIERS)[number];
+import { TIERS, type Tier } from '../../platform/unit-directory.ts';
+
+export { TIERS, type Tier };
 export const PRIORITIES = ['NORMAL', 'URGENT'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 export const SOURCES = ['UNIT', 'CITIZEN', 'HOTLINE', 'SANFANG', 'PETITION', 'ENTERPRISE'] as const;

@@ -8,7 +8,7 @@ import { userError } from '../../platform/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, pageSize } from '../../platform/pagination.ts';
 import type { SubgraphContext } from '../../platform/subgraph.ts';
 import { actsFor, jurisdictionOf, visibilityFilter } from './access.ts';
-import type { UnitDirectory } from './directory.ts';
+import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import { actorOf, requireText } from './lifecycle.ts';
 import type { ActorRef, CallsModels, OrderAssignmentDoc, OrderDoc, OrderKind, Priority, TimelineEntry } from './model.ts';
 import { stableCallId, SYSTEM } from './store.ts';

@@ -7,7 +7,7 @@ import type { Identity } from '../../platform/auth.ts';
 import { errorCode, userError } from '../../platform/errors.ts';
 import { scrubText } from '../../platform/personal-data.ts';
 import { canSee } from './access.ts';
-import type { UnitDirectory } from './directory.ts';
+import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallableItems } from './items.ts';
 import {
   actorOf,

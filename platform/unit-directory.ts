@@ -1,12 +1,24 @@
-// The calls subgraph's own copy of the unit directory (owned by the party-map subgraph, received on
+// A service's own copy of the unit directory (owned by the party-map subgraph, received on
 // `hub.units`; the demo district at first start). It answers jurisdiction questions (is this unit in
 // that one's subtree?), the tier ladder (who is one tier up?) and routing by place (which grid holds
-// this point?) without reading another subgraph's database.
+// this point?) without reading another subgraph's database. `followUnits` keeps one current.
+import { randomUUID } from 'node:crypto';
 import booleanPointInPolygon from '@turf/boolean-point-in-polygon';
 import type { MultiPolygon, Polygon } from 'geojson';
-import type { DemoUnit, UnitKind } from '../../demo/district.ts';
-import { userError } from '../../platform/errors.ts';
-import type { Tier } from './model.ts';
+import type { Admin, Kafka } from 'kafkajs';
+import { type DemoUnit, demoUnits, type UnitKind } from '../demo/district.ts';
+import type { BaseConfig } from './config.ts';
+import { runConsumer } from './consumer.ts';
+import { contract } from './contracts.ts';
+import { userError } from './errors.ts';
+import { ensureTopics, topicName } from './kafka.ts';
+import type { Logger } from './logger.ts';
+import type { Service } from './service.ts';
+import { TOPICS } from './topics.ts';
+
+/** The tiers of the call ladder (网格 → 社区 → 街道 → 部门 → 领导). */
+export const TIERS = ['GRID', 'COMMUNITY', 'STREET', 'DEPARTMENT', 'LEADERSHIP'] as const;
+export type Tier = (typeof TIERS)[number];
 
 /**
  * A unit as the directory keeps it: the demo district's record, and from `hub.units` also the grid's
@@ -127,4 +139,47 @@ export class UnitDirectory {
     }
     return found;
   }
+}
+
+/**
+ * A directory seeded with the demo district and kept current from `hub.units`. Every copy of a
+ * service needs all of it, so each reads the topic from the start in a consumer group of its own.
+ */
+export async function followUnits(options: {
+  kafka: Kafka;
+  admin: Admin;
+  config: BaseConfig;
+  service: Service;
+  logger: Logger;
+  /** Names the consumer group (`<name>-units-<uuid>`). */
+  name: string;
+}): Promise<UnitDirectory> {
+  const { kafka, admin, config, service, logger, name } = options;
+  const directory = new UnitDirectory(demoUnits());
+  const unitsTopic = topicName(config, TOPICS.units);
+  await ensureTopics(admin, [
+    { topic: unitsTopic, numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+  ]);
+  const validateUnit = contract<UnitRecord>('unit');
+  const consumer = kafka.consumer({ groupId: topicName(config, `${name}-units-${randomUUID()}`) });
+  await consumer.connect();
+  service.onShutdown('units consumer', () => consumer.disconnect());
+  await runConsumer({
+    consumer,
+    topics: [unitsTopic],
+    fromBeginning: true,
+    handle: async ({ message, partition }) => {
+      if (!message.value) return;
+      let record: unknown;
+      try {
+        record = JSON.parse(message.value.toString('utf8'));
+      } catch {
+        record = undefined;
+      }
+      const checked = validateUnit(record);
+      if (checked.ok) directory.apply(checked.value);
+      else logger.warn({ partition, offset: message.offset, reason: checked.reason }, 'hub.units record ignored');
+    },
+  });
+  return directory;
 }
