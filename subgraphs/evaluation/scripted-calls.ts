@@ -1,0 +1,172 @@
+// Scripted call histories: the `hub.call-events` records a call's life produces (full snapshot and a
+// per-call sequence on each, as subgraphs/calls/store.ts publishes them), written step by step at
+// chosen instants. Tests use them for months whose figures are worked out by hand; the bench for load.
+import { randomUUID } from 'node:crypto';
+import type { CallEvent, Step } from './domain/ledger.ts';
+
+type Snapshot = CallEvent['call'] & Record<string, unknown>;
+
+const SATISFACTION: Record<number, string> = { 5: 'VERY_SATISFIED', 4: 'SATISFIED', 3: 'BASIC', 2: 'UNSATISFIED', 1: 'UNSATISFIED' };
+
+export class CallScript {
+  readonly events: CallEvent[] = [];
+  private call: Snapshot;
+
+  /** A call raised at `origin` (a grid, community or street) at `at`. */
+  constructor(
+    readonly callId: string,
+    origin: string,
+    at: string,
+    tier: 'GRID' | 'COMMUNITY' | 'STREET' = 'STREET',
+  ) {
+    this.call = {
+      title: '测试事项',
+      status: 'RAISED',
+      tier,
+      category: '城市管理',
+      itemCode: null,
+      priority: 'NORMAL',
+      source: 'UNIT',
+      sourceRef: null,
+      originUnitId: origin,
+      handlingUnitId: origin,
+      callerUnitId: null,
+      coHandlingUnitIds: [],
+      raisedAt: at,
+      assignedAt: at,
+      deadlines: { sign: null, respond: null, complete: null },
+      signedAt: null,
+      respondedAt: null,
+      completedAt: null,
+      closedAt: null,
+      overdueSteps: [],
+      result: null,
+      rating: null,
+      reopenCount: 0,
+      urgeCount: 0,
+      supervisionCount: 0,
+      escalated: false,
+      reachedDepartment: false,
+      mergedInto: null,
+      location: null,
+    };
+    this.emit('call.raised', at, {});
+  }
+
+  private emit(type: string, at: string, change: Partial<Snapshot>, data: Record<string, unknown> = {}): this {
+    this.call = { ...this.call, ...change };
+    this.events.push({
+      eventId: randomUUID(),
+      type,
+      callId: this.callId,
+      sequence: this.events.length + 1,
+      occurredAt: at,
+      call: structuredClone(this.call),
+      data,
+      actor: null,
+    } as CallEvent);
+    return this;
+  }
+
+  /** Called up or dispatched to `unit` at `tier`, with its deadlines (签收, 响应, 办结). */
+  assign(at: string, unit: string, tier: 'COMMUNITY' | 'STREET' | 'DEPARTMENT', due: { sign: string; respond: string; complete: string }) {
+    const caller = this.call.handlingUnitId;
+    return this.emit(tier === 'DEPARTMENT' ? 'call.dispatched' : 'call.called_up', at, {
+      status: 'DISPATCHED',
+      tier,
+      handlingUnitId: unit,
+      callerUnitId: caller,
+      assignedAt: at,
+      deadlines: due,
+      overdueSteps: [],
+      signedAt: null,
+      respondedAt: null,
+      completedAt: null,
+      ...(tier === 'DEPARTMENT' && { reachedDepartment: true }),
+    });
+  }
+
+  sign(at: string) {
+    return this.emit('call.signed', at, { status: 'SIGNED', signedAt: at });
+  }
+
+  respond(at: string) {
+    return this.emit('call.responded', at, { status: 'RESPONDED', respondedAt: at });
+  }
+
+  complete(at: string) {
+    return this.emit('call.completed', at, { status: 'COMPLETED', completedAt: at, result: '已办结' });
+  }
+
+  /** Handled at its own tier: closes at once. */
+  closeSelf(at: string) {
+    return this.emit('call.closed', at, { status: 'CLOSED', completedAt: at, closedAt: at, result: '已办结' });
+  }
+
+  rate(at: string, stars: number) {
+    return this.emit('call.closed', at, { status: 'CLOSED', closedAt: at, rating: { stars, satisfaction: SATISFACTION[stars] } }, { stars });
+  }
+
+  reopen(at: string, complete: string) {
+    return this.emit(
+      'call.reopened',
+      at,
+      {
+        status: 'REOPENED',
+        completedAt: null,
+        reopenCount: (this.call.reopenCount ?? 0) + 1,
+        deadlines: { ...this.call.deadlines, complete },
+        overdueSteps: (this.call.overdueSteps ?? []).filter((s) => s !== 'COMPLETE'),
+      },
+      { reason: '未解决' },
+    );
+  }
+
+  /** Supervision found steps overdue and urged (逾期自动催办). */
+  urge(at: string, steps: Step[]) {
+    return this.emit(
+      'call.urged',
+      at,
+      { overdueSteps: [...(this.call.overdueSteps ?? []), ...steps], urgeCount: (this.call.urgeCount ?? 0) + 1 },
+      { overdueSteps: steps, automatic: true },
+    );
+  }
+
+  supervise(at: string) {
+    return this.emit('call.supervised', at, { supervisionCount: (this.call.supervisionCount ?? 0) + 1 }, { note: '督办' });
+  }
+
+  /** The command centre grants an extension to `complete`, lifting an overdue completion. */
+  extend(at: string, complete: string) {
+    return this.emit(
+      'call.extension_decided',
+      at,
+      { deadlines: { ...this.call.deadlines, complete }, overdueSteps: (this.call.overdueSteps ?? []).filter((s) => s !== 'COMPLETE') },
+      { granted: true },
+    );
+  }
+
+  adjudicationRequested(at: string) {
+    return this.emit('call.adjudication_requested', at, {}, { reason: '不属于本部门职责' });
+  }
+
+  /** The command centre keeps the call where it is. */
+  adjudicateKeep(at: string) {
+    return this.emit('call.adjudicated', at, {}, { decision: 'kept', unitId: this.call.handlingUnitId });
+  }
+
+  /** The command centre reassigns the call (改派) to another department. */
+  adjudicateReassign(at: string, to: string, due: { sign: string; respond: string; complete: string }) {
+    const from = this.call.handlingUnitId;
+    return this.emit(
+      'call.adjudicated',
+      at,
+      { status: 'DISPATCHED', handlingUnitId: to, assignedAt: at, deadlines: due, overdueSteps: [], signedAt: null, respondedAt: null, completedAt: null },
+      { decision: 'reassigned', from, to },
+    );
+  }
+
+  withdraw(at: string) {
+    return this.emit('call.withdrawn', at, { status: 'WITHDRAWN', closedAt: at }, { reason: '撤回' });
+  }
+}
