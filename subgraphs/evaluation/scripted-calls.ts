@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CallEvent, Step } from './domain/ledger.ts';
 
-type Snapshot = CallEvent['call'] & Record<string, unknown>;
+type Snapshot = Omit<CallEvent['call'], 'rating'> & { rating?: { stars: number; satisfaction: string } | null } & Record<string, unknown>;
 
 const SATISFACTION: Record<number, string> = { 5: 'VERY_SATISFIED', 4: 'SATISFIED', 3: 'BASIC', 2: 'UNSATISFIED', 1: 'UNSATISFIED' };
 
@@ -64,7 +64,7 @@ export class CallScript {
       call: structuredClone(this.call),
       data,
       actor: null,
-    } as CallEvent);
+    } as unknown as CallEvent);
     return this;
   }
 
@@ -104,7 +104,7 @@ export class CallScript {
   }
 
   rate(at: string, stars: number) {
-    return this.emit('call.closed', at, { status: 'CLOSED', closedAt: at, rating: { stars, satisfaction: SATISFACTION[stars] } }, { stars });
+    return this.emit('call.closed', at, { status: 'CLOSED', closedAt: at, rating: { stars, satisfaction: SATISFACTION[stars] ?? 'UNSATISFIED' } }, { stars });
   }
 
   reopen(at: string, complete: string) {

@@ -335,6 +335,7 @@ export function countsOf(entry: Entry): Vector {
   if (entry.reversal) for (const k of Object.keys(v)) v[k] = -(v[k] as number);
   // Booked outside the month it belongs to: a late fact, or a correction of a closed month.
   if (entry.period !== entry.belongsTo) add('lateEntries');
+  add('entries');
   return v;
 }
 

@@ -69,6 +69,7 @@ describe('the hand-calculated month (March 2026)', () => {
       resolved: 3,
       adjudicationsWon: 1,
       adjudicationsLost: 1,
+      entries: 36,
     });
   });
 
@@ -109,13 +110,13 @@ describe('the hand-calculated month (March 2026)', () => {
     expect(scoreOf(huangpu, street).score).toBe(99);
     // The department the call was reassigned to received it, and has nothing scored yet.
     const market = figures.get(perfKey(OTHER_DEPT, '2026-03')) as Vector;
-    expect(market).toEqual({ dispatched: 1 });
+    expect(market).toEqual({ dispatched: 1, entries: 1 });
     expect(scoreOf(huangpu, market).score).toBeNull();
   });
 
   it('books the rating given after March closed in May, marked as belonging to March', () => {
     const may = figures.get(perfKey(DEPT, '2026-05')) as Vector;
-    expect(may).toEqual({ ratings: 1, stars5: 1, contacted: 1, resolved: 1, lateEntries: 1 });
+    expect(may).toEqual({ ratings: 1, stars5: 1, contacted: 1, resolved: 1, lateEntries: 1, entries: 1 });
     const c8 = marchCalls().find((c) => c.callId === 'M8') as CallScript;
     const rating = ledgerOf(c8.events.map(observe), closing).find((e) => e.fact === 'rating');
     expect(rating).toMatchObject({ period: '2026-05', belongsTo: '2026-03', stars: 5 });
@@ -172,6 +173,6 @@ describe('a closed month is never rewritten', () => {
     const call = history().extend(at('06-10T10:00:00'), at('06-20T18:00:00'));
     const out = contributions(call.events.map(observe), [STREET], closing);
     expect(out.get(perfKey(DEPT, '2026-04'))?.overdueComplete).toBe(1);
-    expect(out.get(perfKey(DEPT, '2026-06'))).toEqual({ overdueComplete: -1, lateEntries: 1 });
+    expect(out.get(perfKey(DEPT, '2026-06'))).toEqual({ overdueComplete: -1, lateEntries: 1, entries: 1 });
   });
 });

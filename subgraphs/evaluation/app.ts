@@ -1,0 +1,132 @@
+// The evaluation subgraph assembled: its database, the unit directory (hub.units), the projection of
+// hub.call-events, the counter publisher and the GraphQL endpoint. `main.ts` runs it; tests and the
+// bench start it in-process on port 0.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { authConfig, createVerifier } from '../../platform/auth.ts';
+import { baseConfig, port } from '../../platform/config.ts';
+import { createKafka, ensureTopics, kafkaReadiness, topicName } from '../../platform/kafka.ts';
+import { connectMongo, mongoReadiness } from '../../platform/mongo.ts';
+import { Service } from '../../platform/service.ts';
+import { mountSubgraph } from '../../platform/subgraph.ts';
+import { TOPICS } from '../../platform/topics.ts';
+import { followUnits } from '../../platform/unit-directory.ts';
+import { validateOverrides, WorkCalendar } from '../calls/domain/calendar.ts';
+import { CounterPublisher } from './counters.ts';
+import { MonthClosing } from './domain/period.ts';
+import { DEFAULT_SCHEMES, Schemes, type SchemeVersion, validateSchemes } from './domain/schemes.ts';
+import { Projector } from './projector.ts';
+import { createResolvers } from './resolvers.ts';
+import { type EvaluationModels, EvaluationStore, evaluationModels } from './store.ts';
+
+export const evaluationConfig = baseConfig.extend({
+  ...authConfig.shape,
+  PORT: port.default(4002),
+  EVALUATION_DB: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, "_" or "-"').default('huying_evaluation'),
+  /** The consumer group that projects hub.call-events (a new name replays the topic from the start). */
+  EVALUATION_GROUP: z.string().regex(/^[A-Za-z0-9._-]+$/).default('evaluation-projector'),
+  /** Months close at the end of this working day of the next month (DOMAIN.md: the 5th). */
+  MONTH_CLOSE_WORKING_DAY: z.coerce.number().int().min(1).max(20).default(5),
+  /** Counter events per scope at most this often (ms); never more than once a second. */
+  COUNTER_INTERVAL_MS: z.coerce.number().int().min(1000).max(600_000).default(1000),
+  /** A JSON scheme table (see domain/schemes.ts); the built-in Huangpu and Beijing schemes otherwise. */
+  SCHEMES_PATH: z.string().optional(),
+  /** A JSON holiday override table for years the calendar package lacks (as for the calls subgraph). */
+  HOLIDAY_OVERRIDES_PATH: z.string().optional(),
+});
+export type EvaluationConfig = z.infer<typeof evaluationConfig>;
+
+function readJson(path: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read ${what} from ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * A scheme version new to this database (or changed) may not take effect from a month that has
+ * already closed: that would rescore a frozen month. A fresh database accepts the table as it is.
+ */
+export async function guardClosedMonths(models: EvaluationModels, versions: SchemeVersion[], closing: MonthClosing, now = new Date()) {
+  const seen = new Map((await models.SchemeSeen.find({}).lean()).map((s) => [s._id, s.fingerprint]));
+  const fresh = versions.filter((v) => seen.get(`${v.scheme}@${v.version}`) !== JSON.stringify(v));
+  if (seen.size > 0) {
+    const late = fresh.filter((v) => closing.isClosed(v.effectiveFrom, now));
+    if (late.length > 0) {
+      throw new Error(
+        `scheme table rejected: ${late.map((v) => `${v.scheme}@${v.version} (from ${v.effectiveFrom})`).join(', ')} would change closed months; a new or changed version must take effect from an open month`,
+      );
+    }
+  }
+  for (const v of fresh) {
+    await models.SchemeSeen.updateOne({ _id: `${v.scheme}@${v.version}` }, { $set: { fingerprint: JSON.stringify(v), seenAt: now } }, { upsert: true });
+  }
+}
+
+export async function startEvaluation(config: EvaluationConfig) {
+  const service = new Service({ name: 'evaluation', config });
+  const log = service.logger;
+  try {
+    const calendar = new WorkCalendar({
+      overrides: config.HOLIDAY_OVERRIDES_PATH ? validateOverrides(readJson(config.HOLIDAY_OVERRIDES_PATH, 'the holiday overrides')) : [],
+    });
+    const closing = new MonthClosing(calendar, config.MONTH_CLOSE_WORKING_DAY);
+    const schemes = new Schemes(config.SCHEMES_PATH ? validateSchemes(readJson(config.SCHEMES_PATH, 'the scheme table')) : DEFAULT_SCHEMES);
+
+    const conn = await connectMongo(config, config.EVALUATION_DB);
+    service.onShutdown('mongodb', () => conn.close());
+    const models = evaluationModels(conn);
+    await guardClosedMonths(models, schemes.versions, closing);
+
+    const kafka = createKafka(config, 'evaluation', log);
+    const admin = kafka.admin();
+    await admin.connect();
+    service.onShutdown('kafka admin', () => admin.disconnect());
+    const topics = {
+      callEvents: topicName(config, TOPICS.callEvents),
+      dlq: topicName(config, `${TOPICS.callEvents}.dlq`),
+      counters: topicName(config, TOPICS.counters),
+    };
+    await ensureTopics(admin, [
+      { topic: topics.callEvents, numPartitions: 6 },
+      { topic: topics.dlq, numPartitions: 1 },
+      { topic: topics.counters, numPartitions: 3 },
+    ]);
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    service.onShutdown('kafka producer', () => producer.disconnect());
+    service.addReadinessCheck('kafka', kafkaReadiness(admin));
+    service.addReadinessCheck('mongodb', mongoReadiness(conn));
+
+    // The unit directory, owned by the party-map subgraph: a copy kept current from hub.units.
+    const directory = await followUnits({ kafka, admin, config, service, logger: log, name: 'evaluation' });
+    const store = new EvaluationStore(models, closing, (origin) => {
+      const path = directory.get(origin)?.path ?? [origin];
+      return path.filter((id) => directory.get(id)?.kind !== 'district');
+    });
+
+    await mountSubgraph(service, {
+      sdlPath: 'schemas/evaluation.graphql',
+      resolvers: createResolvers({ store, directory, schemes, closing }),
+      verifier: createVerifier(config),
+    });
+
+    // Closers run in reverse: the consumer stops first, then the counters are flushed.
+    const counters = new CounterPublisher(store, directory, producer, topics.counters, log, config.COUNTER_INTERVAL_MS);
+    service.onShutdown('counter publisher', () => counters.stop());
+    const projector = new Projector(store, producer, topics.dlq, log, (ids) => counters.notify(ids));
+    const consumer = kafka.consumer({ groupId: topicName(config, config.EVALUATION_GROUP) });
+    await consumer.connect();
+    service.onShutdown('call-events consumer', () => consumer.disconnect());
+    await projector.run(consumer, topics.callEvents);
+
+    const url = await service.listen();
+    return { service, url, models, store, projector, counters, directory, schemes, closing, topics };
+  } catch (err) {
+    await service.shutdown('start-up failed');
+    throw err;
+  }
+}
+
+export type EvaluationApp = Awaited<ReturnType<typeof startEvaluation>>;

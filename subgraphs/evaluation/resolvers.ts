@@ -1,0 +1,381 @@
+// GraphQL resolvers of the evaluation subgraph: scores, rankings, trends and explanations from the
+// ledgers; dashboard counters; a call's own scoring. Periods and units are checked first: a malformed
+// month or an unknown unit is BAD_USER_INPUT.
+import type { Identity } from '../../platform/auth.ts';
+import { userError } from '../../platform/errors.ts';
+import { connectionOf, decodeCursor, encodeCursor, pageSize } from '../../platform/pagination.ts';
+import { DateTime } from '../../platform/scalars.ts';
+import type { SubgraphContext } from '../../platform/subgraph.ts';
+import type { DirectoryUnit, UnitDirectory } from '../../platform/unit-directory.ts';
+import { canSee, requireSee, requireStaff, seesAll, jurisdictionOf } from './access.ts';
+import { readCounters } from './counters.ts';
+import { type Entry, ledgerOf, perfKey, type Vector } from './domain/ledger.ts';
+import { type MonthClosing, type Period, periodOf, periodsBetween, requirePeriod } from './domain/period.ts';
+import { type Effect, effectsOf, type SchemeId, type Schemes, type SchemeVersion, type Score, scoreOf } from './domain/schemes.ts';
+import { callIdOf, type EvaluationStore } from './store.ts';
+
+export interface EvaluationDeps {
+  store: EvaluationStore;
+  directory: UnitDirectory;
+  schemes: Schemes;
+  closing: MonthClosing;
+  now?: () => Date;
+}
+
+type Kind = 'DEPARTMENT' | 'STREET';
+const KIND_OF_UNIT: Record<string, Kind> = { department: 'DEPARTMENT', street: 'STREET' };
+const MAX_TREND = 24;
+const MAX_CALL_ENTRIES = 200;
+
+interface PerformanceView extends Score {
+  unitId: string;
+  period: Period;
+  version: SchemeVersion;
+  totals: Vector;
+}
+
+interface RankingRow extends Score {
+  unitId: string;
+  rank: number;
+  score: number;
+}
+
+const STEP_NAMES = { SIGN: '签收', RESPOND: '响应', COMPLETE: '办结' } as const;
+const STAR_NAMES: Record<number, string> = { 5: '非常满意', 4: '满意', 3: '基本满意', 2: '不满意', 1: '不满意' };
+
+/** One sentence on an entry (Chinese, shown to staff). */
+export function noteOf(entry: Entry): string {
+  const timing = entry.onTime ? '按时' : '超时';
+  let text: string;
+  switch (entry.fact) {
+    case 'dispatched':
+      text = '收到呼叫派单';
+      break;
+    case 'sign':
+    case 'respond':
+    case 'complete':
+      text = `${{ sign: '签收', respond: '响应', complete: '办结' }[entry.fact]}${timing}`;
+      break;
+    case 'overdue':
+      text = `${STEP_NAMES[entry.step ?? 'COMPLETE']}逾期，自动扣分`;
+      break;
+    case 'urge':
+      text = '逾期催办';
+      break;
+    case 'supervise':
+      text = '被督办';
+      break;
+    case 'reopen':
+      text = '呼叫方不满意，返工';
+      break;
+    case 'rating':
+      text = `评价 ${entry.stars} 星（${STAR_NAMES[entry.stars ?? 1]}）`;
+      break;
+    case 'adjudication_won':
+      text = '申请协调获支持，事项改派';
+      break;
+    case 'adjudication_lost':
+      text = '申请协调未获支持，维持原派';
+      break;
+    case 'call_up_overturned':
+      text = '呼叫部门的事项经协调被改派';
+      break;
+  }
+  if (entry.reversal) text = `更正：撤销 ${entry.belongsTo} 已入账的「${text}」`;
+  else if (entry.period !== entry.belongsTo) text += `（属 ${entry.belongsTo}，该月已关账，计入 ${entry.period}）`;
+  return text;
+}
+
+const round4 = (n: number) => Math.round(n * 10_000) / 10_000;
+
+export function createResolvers(deps: EvaluationDeps) {
+  const { store, directory, schemes, closing } = deps;
+  const now = () => deps.now?.() ?? new Date();
+  // Rankings computed once per request (a query may ask many units for their place).
+  const rankingMemo = new WeakMap<object, Map<string, Promise<RankingRow[]>>>();
+
+  function requireUnit(id: string, field = 'unitId'): DirectoryUnit {
+    const unit = directory.get(id);
+    if (!unit) throw userError('BAD_USER_INPUT', `单位不存在：${id} (unknown unit)`, { field, unitId: id });
+    return unit;
+  }
+
+  function scoredKind(unit: DirectoryUnit): Kind {
+    const kind = KIND_OF_UNIT[unit.kind];
+    if (!kind) {
+      throw userError('BAD_USER_INPUT', `只考核部门和街道：${unit.name}（${unit.id}）(only departments and streets are scored)`, {
+        unitId: unit.id,
+      });
+    }
+    return kind;
+  }
+
+  function versionFor(unit: DirectoryUnit, period: Period, scheme?: SchemeId): SchemeVersion {
+    const district = unit.path[0] ?? unit.id;
+    const version = schemes.select(district, period, scheme);
+    if (!version) {
+      throw userError('BAD_USER_INPUT', `${period} 没有适用于 ${district} 的考核方案${scheme ? ` ${scheme}` : ''} (no scheme in force)`, {
+        field: 'scheme',
+      });
+    }
+    return version;
+  }
+
+  async function performance(unitId: string, period: Period, scheme?: SchemeId): Promise<PerformanceView> {
+    const unit = requireUnit(unitId);
+    scoredKind(unit);
+    const version = versionFor(unit, period, scheme);
+    const totals = (await store.totals([perfKey(unitId, period)])).get(perfKey(unitId, period))?.totals ?? {};
+    return { unitId, period, version, totals, ...scoreOf(version, totals) };
+  }
+
+  function rankings(ctx: object, district: string, kind: Kind, period: Period, scheme?: SchemeId): Promise<RankingRow[]> {
+    let memo = rankingMemo.get(ctx);
+    if (!memo) rankingMemo.set(ctx, (memo = new Map<string, Promise<RankingRow[]>>()));
+    const key = `${district}|${kind}|${period}|${scheme ?? ''}`;
+    let rows = memo.get(key);
+    if (!rows) {
+      rows = (async () => {
+        const units = directory
+          .ofKind(kind === 'DEPARTMENT' ? 'department' : 'street')
+          .filter((u) => (u.path[0] ?? u.id) === district);
+        const figures = await store.totals(units.map((u) => perfKey(u.id, period)));
+        const scored = units.flatMap((u) => {
+          const version = schemes.select(district, period, scheme);
+          if (!version) return [];
+          const s = scoreOf(version, figures.get(perfKey(u.id, period))?.totals ?? {});
+          return s.score === null ? [] : [{ unitId: u.id, ...s, score: s.score }];
+        });
+        scored.sort((a, b) => b.score - a.score || a.unitId.localeCompare(b.unitId));
+        // Equal scores share a rank (1, 2, 2, 4).
+        let rank = 0;
+        return scored.map((row, i) => {
+          if (i === 0 || row.score !== scored[i - 1]?.score) rank = i + 1;
+          return { ...row, rank };
+        });
+      })();
+      memo.set(key, rows);
+    }
+    return rows;
+  }
+
+  function districtOf(identity: Identity): string {
+    const unit = directory.get(identity.unitId);
+    return unit?.path[0] ?? directory.ofKind('district')[0]?.id ?? identity.unitId;
+  }
+
+  /** Entries of one call with what each earned or cost, under the scheme of its unit's month. */
+  async function withEffects(callId: string, entries: Entry[]) {
+    const keys = [...new Set(entries.map((e) => perfKey(e.unit, e.period)))];
+    const figures = await store.totals(keys);
+    return entries.map((entry) => {
+      const unit = directory.get(entry.unit);
+      const version = unit ? schemes.select(unit.path[0] ?? unit.id, entry.period) : undefined;
+      const effects: Effect[] = version ? effectsOf(version, entry, figures.get(perfKey(entry.unit, entry.period))?.totals ?? {}) : [];
+      return entryView(callId, entry, effects);
+    });
+  }
+
+  function entryView(callId: string, entry: Entry, effects: Effect[]) {
+    return {
+      call: { __typename: 'Call', id: callId },
+      event: entry.type,
+      sequence: entry.seq,
+      at: new Date(entry.at),
+      unit: { __typename: 'Unit', id: entry.unit },
+      period: entry.period,
+      belongsTo: entry.belongsTo,
+      fact: entry.fact,
+      step: entry.step ?? null,
+      onTime: entry.onTime ?? null,
+      stars: entry.stars ?? null,
+      correction: entry.reversal ?? false,
+      earned: round4(effects.reduce((s, e) => s + e.earned, 0)),
+      lost: round4(effects.reduce((s, e) => s + e.lost, 0)),
+      effects,
+      note: noteOf(entry),
+    };
+  }
+
+  function versionView(v: SchemeVersion) {
+    return { ...v, params: JSON.stringify(v.params) };
+  }
+
+  function performanceView(p: PerformanceView) {
+    const n = (k: string) => p.totals[k] ?? 0;
+    return {
+      ...p,
+      unit: { __typename: 'Unit', id: p.unitId },
+      scheme: versionView(p.version),
+      frozen: closing.isClosed(p.period, now()),
+      closesAt: closing.closesAt(p.period),
+      facts: {
+        dispatched: n('dispatched'),
+        signed: n('signed'),
+        signedOnTime: n('signedOnTime'),
+        responded: n('responded'),
+        respondedOnTime: n('respondedOnTime'),
+        completed: n('completed'),
+        completedOnTime: n('completedOnTime'),
+        overdue: [
+          { step: 'SIGN', count: n('overdueSign') },
+          { step: 'RESPOND', count: n('overdueRespond') },
+          { step: 'COMPLETE', count: n('overdueComplete') },
+        ],
+        urged: n('urged'),
+        supervised: n('supervised'),
+        reopened: n('reopened'),
+        ratings: [5, 4, 3, 2, 1].map((stars) => ({ stars, count: n(`stars${stars}`) })),
+        adjudicationsWon: n('adjudicationsWon'),
+        adjudicationsLost: n('adjudicationsLost'),
+        callUpsOverturned: n('callUpsOverturned'),
+        lateEntries: n('lateEntries'),
+      },
+    };
+  }
+
+  async function explanation(p: PerformanceView, args: { first?: number | null; after?: string | null; onlyLosses?: boolean | null }) {
+    const size = pageSize(args.first);
+    const docId = perfKey(p.unitId, p.period);
+    const doc = (await store.loadLedgers([docId])).get(docId);
+    const keys = Object.keys(doc?.calls ?? {}).sort();
+    let startKey = 0;
+    let startIndex = 0;
+    if (typeof args.after === 'string') {
+      const [key, index] = decodeCursor(args.after);
+      const at = keys.findIndex((k) => k >= String(key));
+      startKey = at === -1 ? keys.length : at;
+      if (keys[startKey] === String(key)) startIndex = Number(index) + 1;
+    }
+    const items: Array<{ cursor: string; node: ReturnType<typeof entryView> }> = [];
+    for (let i = startKey; i < keys.length && items.length <= size; i += 8) {
+      const slice = keys.slice(i, i + 8);
+      const calls = await store.loadCalls(slice.map(callIdOf));
+      for (const key of slice) {
+        const call = calls.get(callIdOf(key));
+        if (!call) continue;
+        const entries = ledgerOf(call.obs, closing).filter((e) => e.unit === p.unitId && e.period === p.period);
+        entries.forEach((entry, index) => {
+          if (key === keys[startKey] && index < startIndex) return;
+          const view = entryView(call._id, entry, effectsOf(p.version, entry, p.totals));
+          if (args.onlyLosses && view.lost <= 0) return;
+          items.push({ cursor: encodeCursor([key, index]), node: view });
+        });
+        if (items.length > size) break;
+      }
+    }
+    const connection = connectionOf(items, size, (item) => item.cursor, args.after);
+    return {
+      edges: connection.edges.map((e) => ({ cursor: e.node.cursor, node: e.node.node })),
+      pageInfo: connection.pageInfo,
+      totalCount: p.totals.entries ?? 0,
+    };
+  }
+
+  const periodArg = (value: string | null | undefined, field = 'period') => requirePeriod(value, now(), field);
+
+  return {
+    DateTime,
+    Unit: {
+      __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
+      performance: async ({ id }: { id: string }, args: { period: string; scheme?: SchemeId }, ctx: SubgraphContext) => {
+        const period = periodArg(args.period);
+        requireUnit(id);
+        requireSee(ctx.identity, id, directory, '考核得分');
+        return performanceView(await performance(id, period, args.scheme ?? undefined));
+      },
+      ranking: async ({ id }: { id: string }, args: { period: string }, ctx: SubgraphContext) => {
+        requireStaff(ctx.identity);
+        const period = periodArg(args.period);
+        const unit = requireUnit(id);
+        const kind = scoredKind(unit);
+        const district = unit.path[0] ?? unit.id;
+        const version = versionFor(unit, period);
+        const rows = await rankings(ctx, district, kind, period);
+        const row = rows.find((r) => r.unitId === id);
+        return { period, kind, scheme: versionView(version), rank: row?.rank ?? null, of: rows.length, score: row?.score ?? null };
+      },
+      trend: async ({ id }: { id: string }, args: { from: string; to: string; scheme?: SchemeId }, ctx: SubgraphContext) => {
+        const from = periodArg(args.from, 'from');
+        const to = periodArg(args.to, 'to');
+        if (from > to) throw userError('BAD_USER_INPUT', `起始月份 ${from} 晚于结束月份 ${to} (from is after to)`, { field: 'from' });
+        const periods = periodsBetween(from, to);
+        if (periods.length > MAX_TREND) {
+          throw userError('BAD_USER_INPUT', `趋势最多 ${MAX_TREND} 个月 (at most ${MAX_TREND} months)`, { field: 'from' });
+        }
+        requireUnit(id);
+        requireSee(ctx.identity, id, directory, '考核得分');
+        const at = now();
+        return Promise.all(
+          periods.map(async (period) => {
+            const p = await performance(id, period, args.scheme ?? undefined);
+            return { period, score: p.score, frozen: closing.isClosed(period, at) };
+          }),
+        );
+      },
+    },
+    Performance: {
+      explanation: (p: PerformanceView, args: { first?: number; after?: string; onlyLosses?: boolean }) => explanation(p, args),
+    },
+    Call: {
+      __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
+      evaluation: async ({ id }: { id: string }, _args: unknown, ctx: SubgraphContext) => {
+        const call = (await store.loadCalls([id])).get(id);
+        if (!call) return null;
+        const involved = new Set([...call.scopes, ...call.obs.flatMap((o) => [o.unit, o.caller ?? o.unit, o.origin])]);
+        const identity = ctx.identity;
+        const visible = seesAll(identity) || [...involved].some((u) => canSee(identity, u, directory));
+        if (!visible) return null;
+        const entries = ledgerOf(call.obs, closing).slice(0, MAX_CALL_ENTRIES);
+        // A unit sees the entries of units it may see; the district all of them.
+        const mine = entries.filter((e) => canSee(identity, e.unit, directory));
+        return { callId: id, entries: await withEffects(id, mine) };
+      },
+    },
+    Query: {
+      rankings: async (
+        _: unknown,
+        args: { kind: Kind; period: string; scheme?: SchemeId; first?: number; after?: string },
+        ctx: SubgraphContext,
+      ) => {
+        requireStaff(ctx.identity);
+        const period = periodArg(args.period);
+        const size = pageSize(args.first);
+        const district = districtOf(ctx.identity);
+        const version = schemes.select(district, period, args.scheme ?? undefined);
+        if (!version) throw userError('BAD_USER_INPUT', `${period} 没有适用的考核方案 (no scheme in force)`, { field: 'scheme' });
+        const rows = await rankings(ctx, district, args.kind, period, args.scheme ?? undefined);
+        let start = 0;
+        if (typeof args.after === 'string') start = Number(decodeCursor(args.after)[0]);
+        const page = rows.slice(start, start + size + 1).map((row, i) => ({ row, position: start + i + 1 }));
+        const connection = connectionOf(page, size, (item) => encodeCursor([item.position]), args.after);
+        return {
+          period,
+          kind: args.kind,
+          scheme: versionView(version),
+          edges: connection.edges.map((e) => ({
+            cursor: e.cursor,
+            node: { ...e.node.row, unit: { __typename: 'Unit', id: e.node.row.unitId } },
+          })),
+          pageInfo: connection.pageInfo,
+          totalCount: rows.length,
+        };
+      },
+      dashboardCounters: async (_: unknown, args: { scope: string; period?: string | null }, ctx: SubgraphContext) => {
+        const period = args.period === undefined || args.period === null ? periodOf(now()) : periodArg(args.period);
+        const unit = requireUnit(args.scope, 'scope');
+        if (unit.kind === 'district_command' || unit.kind === 'street_command') {
+          throw userError('BAD_USER_INPUT', `指挥中心没有自己的统计，请用其所属的区或街道：${unit.id} (use the district or street)`, {
+            field: 'scope',
+          });
+        }
+        if (!seesAll(ctx.identity) && !directory.isWithin(unit.id, jurisdictionOf(ctx.identity, directory))) {
+          throw userError('FORBIDDEN', `无权查看该单位的统计：${unit.id}（只能查看本单位及下辖单位）(not your unit)`, { scope: unit.id });
+        }
+        const counters = await readCounters(store, directory, unit.id, period);
+        return { ...counters, scope: { __typename: 'Unit', id: unit.id } };
+      },
+      scoringSchemes: () => schemes.versions.map(versionView),
+    },
+  };
+}

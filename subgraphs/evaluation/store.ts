@@ -1,0 +1,176 @@
+// Evaluation's own database. Two collections, both addressed by deterministic `_id`s (FerretDB uses
+// an index only for a filter of exactly {_id}):
+// - `calls`: per call, its observations (unit ids, instants, counts, stars — no call details) and the
+//   scopes its counters go to;
+// - `ledgers`: per (unit, month) of scores `perf|unit|month`, of counters `ctr|unit|month`, and per
+//   unit its open overdue calls `open|unit`: each call's contribution under `calls.<call key>`.
+//   A figure is the sum of the contributions; writing a contribution is an idempotent $set.
+//
+// A batch of events is applied by recomputing each touched call's contributions from all its
+// observations and setting the ones that changed (one bulkWrite), then storing the observations (a
+// second). Crash between the two and the batch comes again: the same contributions are set again.
+import type { Connection, Model } from 'mongoose';
+import { Schema } from 'mongoose';
+import { contributions, type Observation, sameVector, type Vector } from './domain/ledger.ts';
+import type { MonthClosing } from './domain/period.ts';
+import { sumVectors } from './domain/schemes.ts';
+
+export interface CallDoc {
+  _id: string;
+  obs: Observation[];
+  /** Units below the district on the origin's path (grid, community, street): counter scopes. */
+  scopes: string[];
+}
+
+export interface LedgerDoc {
+  _id: string;
+  calls: Record<string, Vector>;
+  updatedAt: Date;
+}
+
+/** A scheme version this database has been scored with (guards closed months against new versions). */
+export interface SchemeSeenDoc {
+  _id: string;
+  fingerprint: string;
+  seenAt: Date;
+}
+
+export interface EvaluationModels {
+  Call: Model<CallDoc>;
+  Ledger: Model<LedgerDoc>;
+  SchemeSeen: Model<SchemeSeenDoc>;
+}
+
+export function evaluationModels(conn: Connection): EvaluationModels {
+  const call = new Schema<CallDoc>(
+    // Observations are plain values written as they are (no casting).
+    { _id: String, obs: { type: Schema.Types.Mixed, default: [] }, scopes: { type: [String], default: [] } },
+    { versionKey: false, minimize: false },
+  );
+  const ledger = new Schema<LedgerDoc>(
+    { _id: String, calls: { type: Schema.Types.Mixed, default: {} }, updatedAt: Date },
+    { versionKey: false, minimize: false },
+  );
+  return {
+    Call: conn.model<CallDoc>('EvaluationCall', call, 'calls'),
+    Ledger: conn.model<LedgerDoc>('Ledger', ledger, 'ledgers'),
+    SchemeSeen: conn.model<SchemeSeenDoc>(
+      'SchemeSeen',
+      new Schema<SchemeSeenDoc>({ _id: String, fingerprint: String, seenAt: Date }, { versionKey: false }),
+      'schemes_seen',
+    ),
+  };
+}
+
+/** A call id as a field name: ids that are not plain letters, digits, '-' or '_' are base64url-encoded. */
+export function callKey(callId: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(callId) ? callId : `~${Buffer.from(callId).toString('base64url')}`;
+}
+
+export function callIdOf(key: string): string {
+  return key.startsWith('~') ? Buffer.from(key.slice(1), 'base64url').toString('utf8') : key;
+}
+
+/** Runs `task` over `items` with at most `limit` in flight. */
+export async function eachLimited<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await task(items[i] as T);
+      }
+    }),
+  );
+  return results;
+}
+
+export interface BatchResult {
+  /** Events that added an observation (not seen before). */
+  applied: number;
+  /** Ledger documents whose figures changed. */
+  changed: string[];
+}
+
+export class EvaluationStore {
+  constructor(
+    readonly models: EvaluationModels,
+    private readonly closing: MonthClosing,
+    /** The counter scopes of a call raised at `originUnitId` (its path below the district). */
+    private readonly scopesOf: (originUnitId: string) => string[],
+  ) {}
+
+  async loadCalls(ids: string[]): Promise<Map<string, CallDoc>> {
+    const docs = await eachLimited(ids, 16, (id) => this.models.Call.findById(id).lean<CallDoc>());
+    return new Map(docs.filter((d): d is CallDoc => d !== null).map((d) => [d._id, d]));
+  }
+
+  async loadLedgers(ids: string[]): Promise<Map<string, LedgerDoc>> {
+    const docs = await eachLimited(ids, 16, (id) => this.models.Ledger.findById(id).lean<LedgerDoc>());
+    return new Map(docs.filter((d): d is LedgerDoc => d !== null).map((d) => [d._id, d]));
+  }
+
+  /** The figures of ledger documents (sums of their calls' contributions), by id; missing ones empty. */
+  async totals(ids: string[]): Promise<Map<string, { totals: Vector; updatedAt?: Date; calls: number }>> {
+    const docs = await this.loadLedgers(ids);
+    return new Map(
+      ids.map((id) => {
+        const doc = docs.get(id);
+        const calls = Object.values(doc?.calls ?? {});
+        return [id, { totals: sumVectors(calls), updatedAt: doc?.updatedAt, calls: calls.length }];
+      }),
+    );
+  }
+
+  /** Applies observations grouped by call (already validated). */
+  async apply(byCall: Map<string, Observation[]>): Promise<BatchResult> {
+    const known = await this.loadCalls([...byCall.keys()]);
+    const changes = new Map<string, Map<string, Vector | null>>();
+    const callWrites: Array<{ updateOne: { filter: { _id: string }; update: Record<string, unknown>; upsert: true } }> = [];
+    let applied = 0;
+    for (const [callId, incoming] of byCall) {
+      const doc = known.get(callId);
+      const before = doc?.obs ?? [];
+      const seen = new Set(before.map((o) => o.seq));
+      const fresh = incoming.filter((o) => !seen.has(o.seq));
+      if (fresh.length === 0) continue;
+      const merged = [...before];
+      for (const o of fresh) {
+        if (merged.some((m) => m.seq === o.seq)) continue;
+        merged.push(o);
+        applied++;
+      }
+      merged.sort((a, b) => a.seq - b.seq);
+      const scopes = doc?.scopes ?? this.scopesOf(merged[0]!.origin);
+      const old = contributions(before, scopes, this.closing);
+      const now = contributions(merged, scopes, this.closing);
+      const key = callKey(callId);
+      for (const ledgerId of new Set([...old.keys(), ...now.keys()])) {
+        const next = now.get(ledgerId);
+        if (sameVector(old.get(ledgerId), next)) continue;
+        let perDoc = changes.get(ledgerId);
+        if (!perDoc) changes.set(ledgerId, (perDoc = new Map<string, Vector | null>()));
+        perDoc.set(key, next ?? null);
+      }
+      callWrites.push({ updateOne: { filter: { _id: callId }, update: { $set: { obs: merged, scopes } }, upsert: true } });
+    }
+    if (changes.size > 0) {
+      const now = new Date();
+      const ops = [...changes].map(([ledgerId, perDoc]) => {
+        const $set: Record<string, unknown> = { updatedAt: now };
+        const $unset: Record<string, 1> = {};
+        for (const [key, v] of perDoc) {
+          if (v) $set[`calls.${key}`] = v;
+          else $unset[`calls.${key}`] = 1;
+        }
+        const update: Record<string, unknown> = { $set };
+        if (Object.keys($unset).length > 0) update.$unset = $unset;
+        return { updateOne: { filter: { _id: ledgerId }, update, upsert: true } };
+      });
+      await this.models.Ledger.bulkWrite(ops, { ordered: false });
+    }
+    if (callWrites.length > 0) await this.models.Call.bulkWrite(callWrites, { ordered: false });
+    return { applied, changed: [...changes.keys()] };
+  }
+}
