@@ -168,7 +168,7 @@ export function demoOfficers(): DemoOfficer[] {
     officers.push({
       id: `cso-${String(i).padStart(2, '0')}`,
       name: personName(next),
-      phone: `020-8${String(Math.floor(next() * 1e6)).padStart(6, '0')}`.slice(0, 12),
+      phone: `020-8${String(Math.floor(next() * 1e7)).padStart(7, '0')}`,
       unitId,
       title: unitId === 'dept-business' ? '区商务局首席服务官' : '街道首席服务官',
     });
@@ -319,7 +319,7 @@ export function demoDemands(enterprises: DemoEnterprise[] = demoEnterprises()): 
     } else if (roll < 0.98) {
       out.push({ ...base, status: 'WITHDRAWN', withdrawReason: '企业已自行解决', call: { status: 'WITHDRAWN', tier: 'STREET', handlingUnitId: enterprise.streetId, limitDays } });
     } else {
-      out.push({ ...base, status: 'REJECTED', rejection: 'unknown unit: the enterprise street was not in the directory at the time' });
+      out.push({ ...base, status: 'REJECTED', rejection: 'fails the intake contract: /call/description must NOT have more than 5000 characters' });
     }
   }
   return out;

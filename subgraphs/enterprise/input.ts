@@ -27,11 +27,12 @@ export function creditCode(value: string, field = 'creditCode'): string {
 
 export function point(value: GeoPoint, field: string): GeoPoint {
   const { lng, lat } = value;
+  // Guangzhou lies near 113°E, 23°N: a point the other way round is almost surely swapped.
+  const swapped = Math.abs(lat) > 90 && Math.abs(lat) <= 180 && Math.abs(lng) <= 90;
+  if (swapped || (lng < 60 && lat > 60)) throw bad(field, `坐标的经纬度可能颠倒：${lng}, ${lat} (longitude and latitude swapped?)`);
   if (!Number.isFinite(lng) || !Number.isFinite(lat) || lng < -180 || lng > 180 || lat < -90 || lat > 90) {
     throw bad(field, `坐标无效：${lng}, ${lat} (invalid coordinates)`);
   }
-  // Guangzhou lies near 113°E, 23°N: a point the other way round is almost surely swapped.
-  if (lng < 60 && lat > 60) throw bad(field, `坐标的经纬度可能颠倒：${lng}, ${lat} (longitude and latitude swapped?)`);
   return { lng, lat };
 }
 

@@ -57,7 +57,7 @@ export class LiveCollection<T extends LiveDoc> {
   /** Reserves `count` write counter values; returns the first. */
   async reserve(count = 1): Promise<number> {
     const counter = await this.counters
-      .findOneAndUpdate({ _id: this.name }, { $inc: { seq: count } }, { upsert: true, new: true })
+      .findOneAndUpdate({ _id: this.name }, { $inc: { seq: count } }, { upsert: true, returnDocument: 'after' })
       .lean<CounterDoc>();
     return (counter?.seq ?? count) - count + 1;
   }
