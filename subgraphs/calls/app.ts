@@ -1,5 +1,6 @@
 // The calls subgraph assembled: storage, rules, the GraphQL endpoint, the intake consumer, the outbox
 // publishers and the supervision scheduler. `main.ts` runs it; tests start it in-process on port 0.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { authConfig, createVerifier } from '../../platform/auth.ts';
@@ -21,6 +22,7 @@ import { CallableItems } from './items.ts';
 import { callsModels, type CallDoc, type OrderDoc } from './model.ts';
 import { OrderService } from './orders.ts';
 import { createResolvers } from './resolvers.ts';
+import { CallIndex } from './call-index.ts';
 import { callEventEnvelope, CallStore, type CallRules } from './store.ts';
 import { nextCheckAt, SupervisionScheduler } from './supervision.ts';
 
@@ -130,9 +132,28 @@ export async function startCalls(config: CallsConfig) {
     addWorkingDays: (from, days) => calendar.addWorkingDays(from, days, 'next_day'),
     nextCheckAt: (call) => nextCheckAt(call, config.WARNING_SHARES),
   };
-  const store = new CallStore(models, rules, (id) => void callPublisher.kick(id));
+  // Lists, inboxes, counters and duplicate checks read an in-memory copy of the calls (call-index.ts):
+  // this copy's writes update it at once, other copies' arrive on hub.call-events, read by this copy
+  // in a group of its own from the moment it joins; then the copy is loaded once.
+  const index = new CallIndex(models);
+  const indexConsumer = kafka.consumer({ groupId: topicName(config, `calls-index-${randomUUID()}`) });
+  await indexConsumer.connect();
+  service.onShutdown('call index consumer', () => indexConsumer.disconnect());
+  const joined = new Promise<void>((resolve) => indexConsumer.on(indexConsumer.events.GROUP_JOIN, () => resolve()));
+  await runConsumer({
+    consumer: indexConsumer,
+    topics: [topics.callEvents],
+    handle: async ({ message }) => {
+      const event = JSON.parse(message.value?.toString('utf8') ?? '{}') as { callId?: string; sequence?: number };
+      if (event.callId && (event.sequence ?? 0) > index.versionOf(event.callId)) await index.refresh([event.callId]);
+    },
+  });
+  await joined;
+  await index.load();
+
+  const store = new CallStore(models, rules, (id) => void callPublisher.kick(id), index);
   const orders = new OrderService(models, directory, (id) => void orderPublisher.kick(id));
-  const duplicates = new DuplicateFinder(models, directory);
+  const duplicates = new DuplicateFinder(index, directory);
   const scheduler = new SupervisionScheduler(models, store, log, {
     intervalMs: config.SUPERVISION_INTERVAL_MS,
     shares: config.WARNING_SHARES,
@@ -145,7 +166,7 @@ export async function startCalls(config: CallsConfig) {
 
   await mountSubgraph(service, {
     sdlPath: 'schemas/calls.graphql',
-    resolvers: createResolvers({ models, store, directory, items, duplicates, orders }),
+    resolvers: createResolvers({ index, store, directory, items, duplicates, orders }),
     verifier: createVerifier(config),
   });
 
@@ -159,14 +180,14 @@ export async function startCalls(config: CallsConfig) {
   scheduler.start();
   service.onShutdown('supervision', () => scheduler.stop());
 
-  const intake = new IntakeProcessor(store, orders, directory, producer, topics.intakeDlq, log);
+  const intake = new IntakeProcessor(store, orders, directory, producer, topics.intakeDlq, log, duplicates);
   const consumer = kafka.consumer({ groupId: topicName(config, 'calls-intake') });
   await consumer.connect();
   service.onShutdown('intake consumer', () => consumer.disconnect());
   await runConsumer({ consumer, topics: [topics.intake], fromBeginning: true, handle: (record) => intake.handle(record) });
 
   const url = await service.listen();
-  return { service, url, models, store, orders, scheduler, callPublisher, intake, directory, topics, calendar };
+  return { service, url, models, index, store, orders, scheduler, callPublisher, intake, directory, topics, calendar };
 }
 
 export type CallsApp = Awaited<ReturnType<typeof startCalls>>;

@@ -11,8 +11,9 @@ import { isUserError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { DISTRICT_ID } from '../../demo/district.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
+import type { DuplicateFinder } from './duplicates.ts';
 import { satisfactionOf } from './lifecycle.ts';
-import { type CallSource, OPEN_STATUSES, type Satisfaction } from './model.ts';
+import { type CallDoc, type CallSource, OPEN_STATUSES, type Satisfaction } from './model.ts';
 import type { OrderService } from './orders.ts';
 import { type CallStore, stableCallId } from './store.ts';
 
@@ -62,6 +63,15 @@ const STARS: Record<Satisfaction, number> = { VERY_SATISFIED: 5, SATISFIED: 4, B
 
 const validateCommand = contract<IntakeCommand>('intake-command');
 
+/** Sources whose citizens may complain about one matter through more than one channel. */
+const CITIZEN_SOURCES = new Set<IntakeCommand['source']>(['hotline', 'petition', 'citizen']);
+/**
+ * A call from one source that matches an open call from another this well (duplicate score: text,
+ * distance, time) is the same matter reported twice — the noisy site from 12345 and from 信访 — and
+ * is merged into the earlier one, so it is handled once and both sources hear the result.
+ */
+export const CROSS_SOURCE_MERGE_SCORE = 0.6;
+
 /** The call id a source record always maps to. */
 export function sourceCallId(source: string, externalId: string): string {
   return stableCallId(`source:${source}:${externalId}`);
@@ -79,6 +89,8 @@ export class IntakeProcessor {
     private readonly producer: Producer,
     private readonly dlqTopic: string,
     private readonly logger: Logger,
+    /** Offers calls from the citizen-facing sources to the duplicate check; without it none are merged. */
+    private readonly duplicates?: DuplicateFinder,
   ) {}
 
   async handle({ topic, partition, message }: ConsumedRecord): Promise<void> {
@@ -127,7 +139,7 @@ export class IntakeProcessor {
     switch (command.kind) {
       case 'create_call': {
         const call = command.call as NonNullable<IntakeCommand['call']>;
-        await this.store.create(
+        const { call: created } = await this.store.create(
           {
             title: call.title,
             description: call.description,
@@ -148,6 +160,8 @@ export class IntakeProcessor {
           },
           id,
         );
+        // A repeat of the record offers it again, so a crash between create and merge loses nothing.
+        if (CITIZEN_SOURCES.has(command.source)) await this.mergeCrossSource(created, command);
         return;
       }
       case 'update_call': {
@@ -158,8 +172,12 @@ export class IntakeProcessor {
             const open = OPEN_STATUSES.includes(call.status);
             const completeBy = update.completeBy ? new Date(update.completeBy) : undefined;
             return {
-              // A source may move its own deadline while the call is open; a closed call only records it.
-              set: open && update.action === 'extend' && completeBy ? { deadlines: { ...call.deadlines, complete: completeBy } } : {},
+              // A source may move its own deadline while the call is open (an extension, or a petition's
+              // handling limit counted from its acceptance); a closed call only records it.
+              set:
+                open && (update.action === 'extend' || update.action === 'accept') && completeBy
+                  ? { deadlines: { ...call.deadlines, complete: completeBy } }
+                  : {},
               entry: { action: `source_${update.action}`, note: update.note, attachments: [] },
               event: { type: 'call.source_update', data: { action: update.action, applied: open } },
             };
@@ -223,6 +241,51 @@ export class IntakeProcessor {
         await this.orders.closeBySource(sourceRef, command.reason ?? '来源系统解除');
         return;
     }
+  }
+
+  /** Merges a new source call into an earlier open call from another source about the same matter. */
+  private async mergeCrossSource(call: CallDoc, command: IntakeCommand): Promise<void> {
+    if (!this.duplicates) return;
+    if (call.status === 'MERGED' && call.mergedInto) return this.linkMerged(call._id, call.mergedInto);
+    if (!OPEN_STATUSES.includes(call.status)) return;
+    const earlier = (other: CallDoc) =>
+      new Date(other.raisedAt).getTime() < new Date(call.raisedAt).getTime() ||
+      (new Date(other.raisedAt).getTime() === new Date(call.raisedAt).getTime() && other._id < call._id);
+    // Only into an earlier call, so two copies merging two new calls at once never merge them into each other.
+    const match = (await this.duplicates.candidatesFor(call, this.identity(command))).find(
+      (c) =>
+        c.score >= CROSS_SOURCE_MERGE_SCORE &&
+        c.call.sourceRef?.system !== command.source &&
+        c.call.status !== 'MERGED' &&
+        earlier(c.call),
+    );
+    if (!match) return;
+    const into = match.call._id;
+    const note = `跨来源重复（${match.reasons.join('；')}，相似度 ${match.score}），并入 ${into} 办理`;
+    const merged = await this.store.system(call._id, (current) =>
+      OPEN_STATUSES.includes(current.status)
+        ? {
+            set: { status: 'MERGED', mergedInto: into },
+            entry: { action: 'merge', note, attachments: [] },
+            event: { type: 'call.merged', data: { intoId: into, crossSource: true, score: match.score } },
+          }
+        : undefined,
+    );
+    if (merged?.mergedInto !== into) return;
+    await this.linkMerged(call._id, into);
+    this.logger.info({ callId: call._id, into, score: match.score }, 'cross-source duplicate merged');
+  }
+
+  private async linkMerged(mergedId: string, into: string): Promise<void> {
+    await this.store.system(into, (target) =>
+      target.mergedCallIds.includes(mergedId)
+        ? undefined
+        : {
+            set: { mergedCallIds: [...target.mergedCallIds, mergedId] },
+            entry: { action: 'merge_received', note: mergedId, attachments: [] },
+            event: { type: 'call.merge_received', data: { mergedId, crossSource: true } },
+          },
+    );
   }
 
   private async requireCall(id: string) {

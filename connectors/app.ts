@@ -1,0 +1,145 @@
+// The connectors assembled as one service: the 12345 hotline, 三防 and 信访 pipelines on the shared
+// runtime, with /healthz, /readyz and /metrics. `main.ts` runs it; tests start it in-process on port 0
+// or as a child process; any number of copies share the work through consumer groups.
+import { z } from 'zod';
+import { baseConfig, port } from '../platform/config.ts';
+import { createKafka, ensureTopics, kafkaReadiness, topicName } from '../platform/kafka.ts';
+import { Service } from '../platform/service.ts';
+import { TOPICS } from '../platform/topics.ts';
+import { followUnits } from '../platform/unit-directory.ts';
+import { WorkCalendar } from '../subgraphs/calls/domain/calendar.ts';
+import { HOTLINE_CATEGORIES, hotlineFeedbackPipeline, hotlineOrdersPipeline } from './hotline/hotline.ts';
+import { PETITION_CATEGORIES, petitionFeedbackPipeline, petitionPipeline } from './petition/petition.ts';
+import { loadCategoryMap } from './runtime/categories.ts';
+import { dlqTopicOf } from './runtime/dead-letter.ts';
+import { connectorMetrics } from './runtime/metrics.ts';
+import { Places } from './runtime/places.ts';
+import { ConnectorRuntime, type Pipeline } from './runtime/runtime.ts';
+import { sanfangPipelines } from './sanfang/sanfang.ts';
+
+export const SOURCES = ['hotline', 'sanfang', 'petition'] as const;
+export type Source = (typeof SOURCES)[number];
+
+const sourceList = z.string().transform((value, ctx) => {
+  const list = [...new Set(value.split(',').map((s) => s.trim()).filter(Boolean))];
+  const unknown = list.filter((s) => !(SOURCES as readonly string[]).includes(s));
+  if (list.length === 0 || unknown.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of ${SOURCES.join(', ')}` });
+    return z.NEVER;
+  }
+  return list as Source[];
+});
+
+export const connectorsConfig = baseConfig.extend({
+  PORT: port.default(4005),
+  /** Which sources this copy connects. */
+  CONNECTORS: sourceList.default([...SOURCES]),
+  /** Partitions one copy works on at once, per pipeline. */
+  CONNECTOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
+  /** Attempts for a record that fails unexpectedly, before its dead letter. */
+  CONNECTOR_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  CONNECTOR_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(200),
+  /** A larger source record is dead-lettered as too large. */
+  CONNECTOR_MAX_RECORD_BYTES: z.coerce.number().int().min(1024).max(1_000_000).default(65_536),
+  /** JSON tables of extra category names: {"燃气安全": "安全生产"}. */
+  HOTLINE_CATEGORY_MAP_PATH: z.string().optional(),
+  PETITION_CATEGORY_MAP_PATH: z.string().optional(),
+});
+export type ConnectorsConfig = z.infer<typeof connectorsConfig>;
+
+/** Every topic the connectors read or write, with the prefix. */
+export function connectorTopics(config: Pick<ConnectorsConfig, 'TOPIC_PREFIX'>) {
+  const t = (name: string) => topicName(config, name);
+  return {
+    intake: t(TOPICS.intake),
+    callEvents: t(TOPICS.callEvents),
+    alerts: t(TOPICS.alerts),
+    hotlineOrders: t(TOPICS.hotlineOrders),
+    hotlineFeedback: t(TOPICS.hotlineFeedback),
+    floodWarnings: t(TOPICS.floodWarnings),
+    floodIncidents: t(TOPICS.floodIncidents),
+    petitions: t(TOPICS.petitions),
+    petitionFeedback: t(TOPICS.petitionFeedback),
+  };
+}
+export type ConnectorTopics = ReturnType<typeof connectorTopics>;
+
+/** Dead letters may carry a source record of up to 1 MB, wrapped: their topics take up to 8 MiB. */
+const DLQ_CONFIG = [{ name: 'max.message.bytes', value: String(8 * 1_048_576) }];
+
+export async function startConnectors(config: ConnectorsConfig) {
+  const service = new Service({ name: 'connectors', config });
+  const log = service.logger;
+  const topics = connectorTopics(config);
+  const kafka = createKafka(config, 'connectors', log);
+  const admin = kafka.admin();
+  await admin.connect();
+  service.onShutdown('kafka admin', () => admin.disconnect());
+
+  const sources = [topics.hotlineOrders, topics.floodWarnings, topics.floodIncidents, topics.petitions];
+  await ensureTopics(admin, [
+    ...sources.map((topic) => ({ topic, numPartitions: 6 })),
+    ...[...sources, topics.callEvents].map((topic) => ({ topic: dlqTopicOf(topic), numPartitions: 1, configEntries: DLQ_CONFIG })),
+    { topic: topics.intake, numPartitions: 6 },
+    { topic: topics.callEvents, numPartitions: 6 },
+    { topic: topics.alerts, numPartitions: 3 },
+    { topic: topics.hotlineFeedback, numPartitions: 3 },
+    { topic: topics.petitionFeedback, numPartitions: 3 },
+  ]);
+
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  service.onShutdown('kafka producer', () => producer.disconnect());
+
+  const directory = await followUnits({ kafka, admin, config, service, logger: log, name: 'connectors' });
+  const places = new Places(directory);
+  const metrics = connectorMetrics(service.metrics);
+  const runtime = new ConnectorRuntime({
+    kafka,
+    producer,
+    logger: log,
+    metrics,
+    groupId: (pipeline) => topicName(config, `connector-${pipeline.name}`),
+    maxRecordBytes: config.CONNECTOR_MAX_RECORD_BYTES,
+    attempts: config.CONNECTOR_ATTEMPTS,
+    retryBaseMs: config.CONNECTOR_RETRY_BASE_MS,
+    concurrency: config.CONNECTOR_CONCURRENCY,
+  });
+  // Runs before the producer closes (closers run in reverse): batches in flight finish and commit.
+  service.onShutdown('connector consumers', () => runtime.stop());
+
+  const pipelines: Pipeline[] = [];
+  if (config.CONNECTORS.includes('hotline')) {
+    const deps = {
+      places,
+      calendar: new WorkCalendar(),
+      categories: loadCategoryMap(HOTLINE_CATEGORIES, config.HOTLINE_CATEGORY_MAP_PATH),
+      topics: { orders: topics.hotlineOrders, intake: topics.intake, callEvents: topics.callEvents, feedback: topics.hotlineFeedback },
+    };
+    pipelines.push(hotlineOrdersPipeline(deps), hotlineFeedbackPipeline({ directory, topics: deps.topics }));
+  }
+  if (config.CONNECTORS.includes('sanfang')) {
+    pipelines.push(
+      ...sanfangPipelines({
+        places,
+        topics: { warnings: topics.floodWarnings, incidents: topics.floodIncidents, intake: topics.intake, alerts: topics.alerts },
+      }),
+    );
+  }
+  if (config.CONNECTORS.includes('petition')) {
+    const deps = {
+      places,
+      categories: loadCategoryMap(PETITION_CATEGORIES, config.PETITION_CATEGORY_MAP_PATH),
+      topics: { petitions: topics.petitions, intake: topics.intake, callEvents: topics.callEvents, feedback: topics.petitionFeedback },
+    };
+    pipelines.push(petitionPipeline(deps), petitionFeedbackPipeline({ directory, topics: deps.topics }));
+  }
+  for (const pipeline of pipelines) await runtime.start(pipeline);
+
+  service.addReadinessCheck('kafka', kafkaReadiness(admin));
+  const url = await service.listen();
+  log.info({ sources: config.CONNECTORS, pipelines: pipelines.map((p) => p.name) }, 'connectors running');
+  return { service, url, topics, directory, metrics, pipelines: pipelines.map((p) => p.name) };
+}
+
+export type ConnectorsApp = Awaited<ReturnType<typeof startConnectors>>;

@@ -1,0 +1,361 @@
+// The connectors end to end over the real Kafka and FerretDB, with the real calls subgraph: each
+// source's record → call (or order) → feedback record; cross-source duplicates handled once; bad
+// records dead-lettered with their reason between good ones; a dead letter re-driven after a fix.
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../platform/config.ts';
+import { createKafka, type Producer } from '../platform/kafka.ts';
+import { createLogger } from '../platform/logger.ts';
+import { WorkCalendar } from '../subgraphs/calls/domain/calendar.ts';
+import { convert } from '../subgraphs/party-map/geo/crs.ts';
+import type { CallsApp } from '../subgraphs/calls/app.ts';
+import { sourceCallId } from '../subgraphs/calls/intake.ts';
+import { type Collected, collect, startTestCalls } from '../test/support/calls.ts';
+import { gql, ok, tokenFor } from '../test/support/graphql.ts';
+import { testScope } from '../test/support/isolation.ts';
+import { waitFor } from '../test/support/wait.ts';
+import { type ConnectorsApp, connectorsConfig, startConnectors } from './app.ts';
+import { redrive } from './redrive.ts';
+import { warningOrderId } from './sanfang/sanfang.ts';
+
+const scope = testScope('connectors');
+let calls: CallsApp;
+let connectors: ConnectorsApp;
+let producer: Producer;
+const collected: Record<string, Collected> = {};
+const kafka = createKafka(scope.config, 'test-connectors', createLogger('test', 'warn'));
+
+const start = (env: Record<string, string> = {}) =>
+  startConnectors(loadConfig(connectorsConfig, { ...scope.env, PORT: '0', CONNECTOR_RETRY_BASE_MS: '10', ...env }));
+
+beforeAll(async () => {
+  calls = await startTestCalls(scope);
+  connectors = await start();
+  producer = kafka.producer();
+  await producer.connect();
+  const t = connectors.topics;
+  for (const [name, topic] of Object.entries({
+    intake: t.intake,
+    hotlineFeedback: t.hotlineFeedback,
+    petitionFeedback: t.petitionFeedback,
+    alerts: t.alerts,
+    hotlineDlq: `${t.hotlineOrders}.dlq`,
+  })) {
+    collected[name] = await collect(scope, topic);
+  }
+});
+
+afterAll(async () => {
+  await Promise.all([...Object.values(collected).map((c) => c.stop()), producer.disconnect()]);
+  await connectors.service.shutdown('test');
+  await calls.service.shutdown('test');
+  await scope.cleanup();
+});
+
+const now = () => new Date().toISOString();
+const records = (name: string) => collected[name]?.records ?? [];
+const gridWorker = () => tokenFor('changzhou-c1-g1', 'grid_worker');
+
+async function send(topic: string, key: string, value: unknown, headers: Record<string, string> = {}) {
+  await producer.send({ topic, messages: [{ key, value: typeof value === 'string' ? value : JSON.stringify(value), headers }] });
+}
+
+// A building site in 长洲街 深井社区 第1网格 (WGS-84), and the same place as AMap (GCJ-02) gives it.
+const SITE = { lng: 113.4025, lat: 23.0651 };
+const [gcjLng, gcjLat] = convert([SITE.lng, SITE.lat], 'WGS84', 'GCJ02');
+
+function hotlineNew(orderNo: string, overrides: Record<string, unknown> = {}) {
+  return {
+    record_id: `R-${randomUUID()}`,
+    record_type: 'NEW',
+    order_no: orderNo,
+    record_time: now(),
+    accept_time: now(),
+    channel: '电话',
+    appeal_type: '投诉',
+    category_path: ['城乡建设', '施工噪音'],
+    title: '工地夜间施工噪音扰民',
+    content: '市民来电反映：长洲街深井社区某工地夜间施工，凌晨两点还在打桩，噪音严重影响休息，要求查处。',
+    address: '广州市黄埔区长洲街深井社区深井村工地',
+    coord: { x: gcjLng, y: gcjLat, crs: 'GCJ02' },
+    caller_name: '陈大文',
+    caller_phone: '13812345678',
+    urgency: '一般',
+    ...overrides,
+  };
+}
+
+async function completeCall(id: string, result: string) {
+  ok(await gql(`${calls.url}/graphql`, await gridWorker(), 'mutation($id: ID!, $r: String!) { completeCall(id: $id, result: $r) { status } }', { id, r: result }));
+}
+
+const storedCall = (id: string, ready: (c: any) => boolean = () => true) =>
+  waitFor(`call ${id}`, async () => {
+    const call = await calls.models.Call.findById(id).lean();
+    return call && ready(call) ? call : undefined;
+  });
+
+describe('12345 hotline', () => {
+  it('turns a work order into a call, writes the handling result back, and takes the call-back rating', async () => {
+    const orderNo = 'GZ12345-20260601-0001';
+    const traceId = 'a'.repeat(32);
+    await send(connectors.topics.hotlineOrders, orderNo, hotlineNew(orderNo), { traceparent: `00-${traceId}-${'b'.repeat(16)}-01` });
+    const id = sourceCallId('hotline', orderNo);
+    const call = await storedCall(id);
+    expect(call).toMatchObject({ source: 'HOTLINE', category: '城市管理', priority: 'NORMAL', originUnitId: 'changzhou-c1-g1' });
+    // GCJ-02 came in; WGS-84 is stored, within a metre of the site.
+    expect(Math.abs(call.location.lng - SITE.lng)).toBeLessThan(1e-5);
+    expect(Math.abs(call.location.lat - SITE.lat)).toBeLessThan(1e-5);
+    // A complaint (投诉) has 15 working days from receipt, that day included.
+    expect(call.deadlines.complete).toEqual(new WorkCalendar().addWorkingDays(call.raisedAt, 15, 'include_start_day'));
+    expect(call.citizen).toEqual({ name: '陈大文', phone: '13812345678' });
+    // The trace continues into hub.intake, as a new span of the same trace.
+    const command = records('intake').find((r) => r.externalId === orderNo);
+    expect(command?.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    expect(command?.traceparent).not.toContain('b'.repeat(16));
+
+    await completeCall(id, '已责令工地停止夜间施工，市民电话13812345678已回复');
+    const feedback = await waitFor('the handling result', () => records('hotlineFeedback').find((r) => r.order_no === orderNo));
+    // The grid handled what it received itself: completing closes the call at once.
+    expect(feedback).toMatchObject({
+      key: orderNo,
+      result_type: '办结',
+      status: 'CLOSED',
+      call_id: id,
+      handle_unit: { id: 'changzhou-c1-g1', name: '深井社区第1网格' },
+    });
+    expect(feedback.handle_result).toContain('已责令工地停止夜间施工');
+    expect(feedback.handle_result).not.toContain('13812345678');
+
+    await send(connectors.topics.hotlineOrders, orderNo, {
+      record_id: `R-${randomUUID()}`,
+      record_type: 'CALLBACK',
+      order_no: orderNo,
+      record_time: now(),
+      callback: { contacted: true, resolved: true, satisfaction: '满意' },
+    });
+    const closed = await storedCall(id, (c) => c.rating);
+    expect(closed.status).toBe('CLOSED');
+    expect(closed.rating).toMatchObject({ stars: 4, satisfaction: 'SATISFIED' });
+  });
+
+  it('routes an order without coordinates by the place its address names, and applies urge and extension once each', async () => {
+    const orderNo = 'GZ12345-20260601-0002';
+    await send(
+      connectors.topics.hotlineOrders,
+      orderNo,
+      hotlineNew(orderNo, { coord: undefined, address: '黄埔区鱼珠街茅岗社区茅岗路88号', category_path: ['交通运输'], appeal_type: '求助', content: '小区门口僵尸车停放半年无人处理' }),
+    );
+    const id = sourceCallId('hotline', orderNo);
+    await storedCall(id);
+    const urge = { record_id: `R-${randomUUID()}`, record_type: 'URGE', order_no: orderNo, record_time: now(), note: '市民再次来电催办' };
+    const newDue = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    const extend = { record_id: `R-${randomUUID()}`, record_type: 'EXTEND', order_no: orderNo, record_time: now(), new_due_time: newDue, note: '需协调交警拖移' };
+    // The hotline sends the urge twice (its own retry): applied once.
+    for (const record of [urge, urge, extend]) await send(connectors.topics.hotlineOrders, orderNo, record);
+    const call = await storedCall(id, (c) => c.timeline.some((t: any) => t.action === 'source_extend'));
+    expect(call).toMatchObject({ originUnitId: 'yuzhu-c2', category: '交通管理' });
+    expect(call.timeline.filter((t: any) => t.action === 'source_urge')).toHaveLength(1);
+    expect(new Date(call.deadlines.complete).toISOString()).toBe(newDue);
+  });
+});
+
+describe('三防', () => {
+  it('orders the streets of a warning to inspect within its level, closes the order when it is lifted, and alerts dashboards', async () => {
+    const issuedAt = now();
+    const warning = {
+      warningId: 'SF-W-20260601-01',
+      action: 'ISSUE',
+      hazard: 'RAINSTORM',
+      signal: 'RED',
+      areas: ['长洲街', 'lianhe'],
+      title: '黄埔区暴雨红色预警',
+      content: '预计未来3小时黄埔区将出现100毫米以上降水，请做好防御。',
+      issuedAt,
+    };
+    await send(connectors.topics.floodWarnings, warning.warningId, warning);
+    const orderId = warningOrderId(warning.warningId);
+    const order = await waitFor('the inspection order', async () => (await calls.models.Order.findById(orderId).lean()) ?? undefined);
+    expect(order).toMatchObject({ kind: 'INSPECTION', priority: 'URGENT', status: 'OPEN', assignedUnitIds: ['changzhou', 'lianhe'] });
+    expect(new Date(order.deadline).getTime()).toBe(new Date(issuedAt).getTime() + 3_600_000);
+    const alert = await waitFor('the warning alert', () => records('alerts').find((a) => a.alertId === warning.warningId && a.kind === 'WARNING'));
+    expect(alert).toMatchObject({ colour: 'RED', hazard: 'RAINSTORM', areaUnitIds: ['changzhou', 'lianhe'], orderId, source: 'sanfang' });
+
+    await send(connectors.topics.floodWarnings, warning.warningId, { ...warning, action: 'LIFT', liftedAt: now() });
+    await waitFor('the order closed', async () => ((await calls.models.Order.findById(orderId).lean())?.status === 'CLOSED' ? true : undefined));
+    await waitFor('the lifted alert', () => records('alerts').find((a) => a.alertId === warning.warningId && a.kind === 'WARNING_LIFTED'));
+  });
+
+  it('makes an urgent call at the street that holds a waterlogging point given in BD-09', async () => {
+    const point = { lng: 113.47, lat: 23.09 }; // 联和街
+    const [bdLng, bdLat] = convert([point.lng, point.lat], 'WGS84', 'BD09');
+    const incident = {
+      incidentId: 'SF-I-20260601-07',
+      type: 'WATERLOGGING',
+      severity: '较大',
+      position: { lng: bdLng, lat: bdLat, crs: 'BD09' },
+      address: '科学大道与开创大道交界',
+      description: '路面积水，车辆无法通行',
+      waterDepthCm: 40,
+      reportedAt: now(),
+    };
+    await send(connectors.topics.floodIncidents, incident.incidentId, incident);
+    const call = await storedCall(sourceCallId('sanfang', incident.incidentId));
+    expect(call).toMatchObject({ source: 'SANFANG', priority: 'URGENT', originUnitId: 'lianhe', category: '水务三防', itemCode: 'SW-01' });
+    expect(call.title).toContain('积水约40厘米');
+    const alert = await waitFor('the incident alert', () => records('alerts').find((a) => a.alertId === incident.incidentId));
+    expect(alert).toMatchObject({ kind: 'INCIDENT', areaUnitIds: ['lianhe'], callId: call._id });
+  });
+});
+
+function petition(petitionNo: string, overrides: Record<string, unknown> = {}) {
+  return {
+    recordNo: `XF-R-${randomUUID()}`,
+    petitionNo,
+    stage: 'REGISTERED',
+    recordedAt: now(),
+    form: '网上信访',
+    receivedAt: now(),
+    petitioner: { name: '林小红', phone: '13900001111', idNumber: '440112199001011234' },
+    title: '工地夜间打桩噪音扰民',
+    content: '反映长洲街深井社区一工地夜间施工打桩，噪音很大，凌晨还在施工，严重影响居民休息。',
+    category: '城乡建设/施工噪音',
+    location: SITE,
+    ...overrides,
+  };
+}
+
+describe('信访', () => {
+  it('makes a protected call with the statutory limits, and sends the reply back', async () => {
+    const petitionNo = 'HPXF-2026-000101';
+    await send(
+      connectors.topics.petitions,
+      petitionNo,
+      petition(petitionNo, { category: '劳动社保', title: '讨薪', content: '某公司拖欠三个月工资', location: undefined, targetUnit: '萝岗街' }),
+    );
+    const id = sourceCallId('petition', petitionNo);
+    const call = await storedCall(id);
+    expect(call).toMatchObject({ source: 'PETITION', identityProtected: true, originUnitId: 'luogang', category: '民生服务' });
+    const days = (d: Date) => (new Date(d).getTime() - Date.now()) / 86_400_000;
+    // Acceptance is decided within 15 days; once accepted, it is handled within 60 days of acceptance.
+    expect(days(call.deadlines.complete)).toBeGreaterThan(14);
+    expect(days(call.deadlines.complete)).toBeLessThan(16);
+    await send(connectors.topics.petitions, petitionNo, { recordNo: `XF-R-${randomUUID()}`, petitionNo, stage: 'ACCEPTED', recordedAt: now(), decidedAt: now() });
+    const accepted = await storedCall(id, (c) => days(c.deadlines.complete) > 59);
+    expect(days(accepted.deadlines.complete)).toBeLessThan(61);
+    // The street (not the petition's subject) does not see the petitioner.
+    const seen = ok(
+      await gql(`${calls.url}/graphql`, await tokenFor('luogang', 'street'), 'query($id: ID!) { call(id: $id) { citizen { name phone masked } } }', { id }),
+    ).call;
+    expect(JSON.stringify(seen)).not.toContain('林小红');
+
+    ok(await gql(`${calls.url}/graphql`, await tokenFor('luogang', 'street'), 'mutation($id: ID!) { completeCall(id: $id, result: "已协调劳动监察追回欠薪") { status } }', { id }));
+    const reply = await waitFor('the reply', () => records('petitionFeedback').find((r) => r.petitionNo === petitionNo));
+    expect(reply).toMatchObject({ replyType: 'REPLIED', status: 'CLOSED', reply: '已协调劳动监察追回欠薪', handlingUnit: { id: 'luogang', name: '萝岗街' } });
+    expect(JSON.stringify(reply)).not.toContain('林小红');
+  });
+
+  it('handles once the same noisy site reported to 12345 and to 信访, and tells both sources the result', async () => {
+    const orderNo = 'GZ12345-20260601-0009';
+    const petitionNo = 'HPXF-2026-000102';
+    await send(connectors.topics.hotlineOrders, orderNo, hotlineNew(orderNo));
+    const hotlineCall = await storedCall(sourceCallId('hotline', orderNo));
+    await send(connectors.topics.petitions, petitionNo, petition(petitionNo));
+    const petitionCall = await storedCall(sourceCallId('petition', petitionNo), (c) => c.status === 'MERGED');
+    expect(petitionCall.mergedInto).toBe(hotlineCall._id);
+    await storedCall(hotlineCall._id, (c) => c.mergedCallIds.includes(petitionCall._id));
+    const merged = await waitFor('the merge told to 信访', () => records('petitionFeedback').find((r) => r.petitionNo === petitionNo));
+    expect(merged).toMatchObject({ replyType: 'MERGED', mergedInto: hotlineCall._id });
+
+    await completeCall(hotlineCall._id, '已对工地立案查处，责令夜间停工');
+    await waitFor('the 12345 result', () => records('hotlineFeedback').find((r) => r.order_no === orderNo && r.result_type === '办结'));
+    await send(connectors.topics.hotlineOrders, orderNo, {
+      record_id: `R-${randomUUID()}`,
+      record_type: 'CALLBACK',
+      order_no: orderNo,
+      record_time: now(),
+      callback: { contacted: true, resolved: true, satisfaction: '非常满意' },
+    });
+    const reply = await waitFor('the 信访 reply', () =>
+      records('petitionFeedback').find((r) => r.petitionNo === petitionNo && r.replyType === 'REPLIED'),
+    );
+    expect(reply.reply).toBe('已对工地立案查处，责令夜间停工');
+    expect(await calls.models.Call.countDocuments({ status: { $in: ['RAISED', 'COMPLETED'] }, 'sourceRef.externalId': { $in: [orderNo, petitionNo] } })).toBe(0);
+  });
+});
+
+describe('bad records', () => {
+  it('dead-letters each bad record with its reason, between good ones, and never stops the partition', async () => {
+    const key = 'GZ12345-20260601-0100';
+    const bad: Array<[string, unknown]> = [
+      ['invalid_json', '{"record_id": "R-1", "record_type": '],
+      ['schema', { ...hotlineNew(key), appeal_type: '表扬' }],
+      ['unknown_category', hotlineNew('GZ12345-20260601-0102', { category_path: ['燃气安全', '瓶装气'] })],
+      ['impossible_date', hotlineNew('GZ12345-20260601-0103', { accept_time: '2026-02-30T10:00:00+08:00' })],
+      ['impossible_date', hotlineNew('GZ12345-20260601-0104', { accept_time: '2030-01-01T10:00:00+08:00' })],
+      ['outside_district', hotlineNew('GZ12345-20260601-0105', { coord: { x: 113.264, y: 23.129, crs: 'WGS84' } })],
+      ['too_large', hotlineNew('GZ12345-20260601-0106', { content: '很长的内容'.repeat(20_000) })],
+    ];
+    // Everything on one key, so on one partition, in this order: good, the bad ones, good.
+    await producer.send({
+      topic: connectors.topics.hotlineOrders,
+      messages: [
+        { key, value: JSON.stringify(hotlineNew('GZ12345-20260601-0101')) },
+        ...bad.map(([, value]) => ({ key, value: typeof value === 'string' ? value : JSON.stringify(value) })),
+        { key, value: JSON.stringify(hotlineNew('GZ12345-20260601-0107')) },
+      ],
+    });
+    await storedCall(sourceCallId('hotline', 'GZ12345-20260601-0107'));
+    await storedCall(sourceCallId('hotline', 'GZ12345-20260601-0101'));
+    const letters = await waitFor('the dead letters', () => {
+      // The dead letter's own `key` field (the original key, as text) overrides the collector's.
+      const mine = records('hotlineDlq').filter((d) => d.key?.text === key);
+      return mine.length >= bad.length ? mine : undefined;
+    });
+    expect(letters.map((l) => l.reasonCode)).toEqual(bad.map(([code]) => code));
+    const poison = letters[0];
+    expect(poison).toMatchObject({
+      sourceTopic: connectors.topics.hotlineOrders,
+      connector: 'hotline-orders',
+      value: { text: bad[0]?.[1] },
+      reason: 'invalid JSON',
+    });
+    expect(Number(letters[1].offset)).toBe(Number(poison.offset) + 1);
+    expect(letters[5].reason).toContain('outside the district');
+    for (const id of ['0102', '0103', '0104', '0105', '0106']) {
+      expect(await calls.store.get(sourceCallId('hotline', `GZ12345-20260601-${id}`))).toBeNull();
+    }
+    const metrics = await (await fetch(`${connectors.url}/metrics`)).text();
+    expect(metrics).toMatch(/huying_connector_dead_letters_total\{[^}]*reason="too_large"[^}]*\} 1/);
+    expect(metrics).toContain('huying_connector_lag_records');
+  });
+
+  it('re-drives a dead letter after the fix (a category added to the map) into a call', async () => {
+    const id = sourceCallId('hotline', 'GZ12345-20260601-0102');
+    const mapPath = join(tmpdir(), `categories-${randomUUID()}.json`);
+    writeFileSync(mapPath, JSON.stringify({ 燃气安全: '安全生产' }));
+    await connectors.service.shutdown('test: restart with the new category map');
+    connectors = await start({ HOTLINE_CATEGORY_MAP_PATH: mapPath });
+    const result = await redrive({
+      kafka,
+      topic: `${connectors.topics.hotlineOrders}.dlq`,
+      groupId: `${scope.config.TOPIC_PREFIX}connectors-redrive`,
+      reason: 'unknown_category',
+      logger: createLogger('test', 'warn'),
+    });
+    expect(result.redriven).toBe(1);
+    const call = await storedCall(id);
+    expect(call).toMatchObject({ category: '安全生产', originUnitId: 'changzhou-c1-g1' });
+    // A second run finds nothing new to re-drive.
+    const again = await redrive({
+      kafka,
+      topic: `${connectors.topics.hotlineOrders}.dlq`,
+      groupId: `${scope.config.TOPIC_PREFIX}connectors-redrive`,
+      logger: createLogger('test', 'warn'),
+    });
+    expect(again.redriven).toBe(0);
+  });
+});

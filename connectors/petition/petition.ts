@@ -1,0 +1,189 @@
+// The 信访 petition platform connector. A registered petition becomes a call whose petitioner's
+// identity is protected (kept from the units concerned), with the statutory limits of the 信访工作条例
+// (2022) as its completion deadline, in calendar days counted from the day after: decide acceptance
+// within 15 days of receipt; once accepted, handle within 60 days of acceptance; an extension adds at
+// most 30 days. Not accepted withdraws the call. A review (复查) or re-check (复核), asked within 30
+// days of the opinion it questions, is a new call at the street, due in 30 days; nothing follows a
+// 复核. The reply (答复) goes back on src.xinfang.feedback when the hub completes, closes or merges it.
+import { contract } from '../../platform/contracts.ts';
+import type { UnitDirectory } from '../../platform/unit-directory.ts';
+import { endOfCalendarDays } from '../../subgraphs/calls/domain/calendar.ts';
+import { type CategoryMap, hubCategory } from '../runtime/categories.ts';
+import { outcomeFor } from '../runtime/feedback.ts';
+import { clip, type IntakeCommand, intakeOutput } from '../runtime/intake.ts';
+import type { Places } from '../runtime/places.ts';
+import { type Output, parseRecord, Rejected, sourceDate } from '../runtime/record.ts';
+import type { Pipeline } from '../runtime/runtime.ts';
+
+export interface PetitionRecord {
+  recordNo: string;
+  petitionNo: string;
+  stage: 'REGISTERED' | 'ACCEPTED' | 'NOT_ACCEPTED' | 'EXTENDED' | 'REVIEW_REQUESTED';
+  recordedAt: string;
+  form?: '来信' | '来访' | '网上信访';
+  receivedAt?: string;
+  petitioner?: { name: string; phone?: string; idNumber?: string };
+  persons?: number;
+  title?: string;
+  content?: string;
+  category?: string;
+  targetUnit?: string;
+  address?: string;
+  location?: { lng: number; lat: number; crs?: 'WGS84' | 'GCJ02' | 'BD09' };
+  decidedAt?: string;
+  acceptedAt?: string;
+  extensionDays?: number;
+  reason?: string;
+  reviewKind?: '复查' | '复核';
+  repliedAt?: string;
+}
+
+/** Statutory limits in calendar days (信访工作条例 2022). */
+export const PETITION_DAYS = { decide: 15, handle: 60, maxExtension: 30, askReview: 30, answerReview: 30 } as const;
+
+/** The petition platform's content classes (内容分类) to the hub's categories. */
+export const PETITION_CATEGORIES: CategoryMap = {
+  城乡建设: '住房建设',
+  '城乡建设/施工噪音': '城市管理',
+  '城乡建设/违法建设': '城市管理',
+  '城乡建设/物业管理': '住房建设',
+  城市管理: '城市管理',
+  环境保护: '生态环境',
+  劳动社保: '民生服务',
+  民政: '民生服务',
+  卫生计生: '民生服务',
+  教育文体: '民生服务',
+  政法: '综治维稳',
+  国土资源: '住房建设',
+  交通运输: '交通管理',
+  商贸旅游: '市场监管',
+  经济管理: '企业服务',
+  农村农业: '民生服务',
+  水利: '水务三防',
+};
+
+export interface PetitionDeps {
+  places: Places;
+  categories: CategoryMap;
+  topics: { petitions: string; intake: string; callEvents: string; feedback: string };
+  now?: () => Date;
+}
+
+const validateRecord = contract<PetitionRecord>('petition');
+
+export function petitionCommand(record: PetitionRecord, deps: PetitionDeps): IntakeCommand {
+  const now = deps.now?.() ?? new Date();
+  const recordedAt = sourceDate(record.recordedAt, 'recordedAt', now);
+  const base = {
+    commandId: `petition:${record.recordNo}`,
+    source: 'petition' as const,
+    externalId: record.petitionNo,
+    occurredAt: recordedAt.toISOString(),
+  };
+  switch (record.stage) {
+    case 'REGISTERED': {
+      const receivedAt = sourceDate(record.receivedAt as string, 'receivedAt', now);
+      const due = endOfCalendarDays(receivedAt, PETITION_DAYS.decide, 'next_day');
+      return { ...base, kind: 'create_call', call: petitionCall(record, deps, receivedAt, due, false) };
+    }
+    case 'ACCEPTED': {
+      const decidedAt = sourceDate(record.decidedAt as string, 'decidedAt', now);
+      const due = endOfCalendarDays(decidedAt, PETITION_DAYS.handle, 'next_day');
+      return {
+        ...base,
+        kind: 'update_call',
+        update: { action: 'accept', note: `信访已受理，${PETITION_DAYS.handle}日内办结${record.reason ? `：${record.reason}` : ''}`, completeBy: due.toISOString() },
+      };
+    }
+    case 'NOT_ACCEPTED':
+      sourceDate(record.decidedAt as string, 'decidedAt', now);
+      return { ...base, kind: 'revoke_call', reason: `信访不予受理：${record.reason}` };
+    case 'EXTENDED': {
+      const acceptedAt = sourceDate(record.acceptedAt as string, 'acceptedAt', now);
+      const days = record.extensionDays as number;
+      const due = endOfCalendarDays(acceptedAt, PETITION_DAYS.handle + days, 'next_day');
+      return {
+        ...base,
+        kind: 'update_call',
+        update: { action: 'extend', note: `信访办理延期${days}日（已告知信访人）：${record.reason}`, completeBy: due.toISOString() },
+      };
+    }
+    case 'REVIEW_REQUESTED': {
+      const repliedAt = sourceDate(record.repliedAt as string, 'repliedAt', now);
+      const askBy = endOfCalendarDays(repliedAt, PETITION_DAYS.askReview, 'next_day');
+      if (recordedAt > askBy) {
+        throw new Rejected('rule', `${record.reviewKind} asked on ${record.recordedAt}, after the ${PETITION_DAYS.askReview} days allowed from ${record.repliedAt}`);
+      }
+      const receivedAt = sourceDate(record.receivedAt ?? record.recordedAt, 'receivedAt', now);
+      const due = endOfCalendarDays(recordedAt, PETITION_DAYS.answerReview, 'next_day');
+      return {
+        ...base,
+        externalId: `${record.petitionNo}/${record.reviewKind}`,
+        kind: 'create_call',
+        call: petitionCall(record, deps, receivedAt, due, true),
+      };
+    }
+  }
+}
+
+function petitionCall(record: PetitionRecord, deps: PetitionDeps, receivedAt: Date, due: Date, review: boolean): NonNullable<IntakeCommand['call']> {
+  if (!record.content || !record.category) throw new Rejected('schema', 'a petition needs its content and category');
+  const content = review ? `【${record.reviewKind}申请：${record.reason}】${record.content}` : record.content;
+  const call: NonNullable<IntakeCommand['call']> = {
+    title: clip(record.title ?? record.content, 40),
+    description: content,
+    category: hubCategory(record.category.split('/'), deps.categories),
+    priority: (record.persons ?? 1) >= 5 ? 'URGENT' : 'NORMAL',
+    identityProtected: true,
+    receivedAt: receivedAt.toISOString(),
+    completeBy: due.toISOString(),
+    ...(record.address && { address: record.address }),
+  };
+  // Name and phone for the command centre to reply; the ID number is not needed for the case.
+  if (record.petitioner) {
+    call.citizen = { name: record.petitioner.name, ...(record.petitioner.phone && { phone: record.petitioner.phone }) };
+  }
+  const target = record.targetUnit ? deps.places.receiving(record.targetUnit) : undefined;
+  const located = record.location ? deps.places.locate(record.location) : undefined;
+  const named = record.address ? deps.places.fromAddress(record.address) : undefined;
+  if (located) call.location = located.location;
+  const unit = target ?? located?.grid ?? named;
+  if (!unit) throw new Rejected('no_route', 'no target unit that takes calls, no location and no street or community named in the address');
+  // A review goes one level up from where the matter was handled: to the street.
+  call.unitId = review ? (deps.places.directory.streetOf(unit.id)?.id ?? unit.id) : unit.id;
+  return call;
+}
+
+export function petitionPipeline(deps: PetitionDeps): Pipeline {
+  return {
+    name: 'petition-records',
+    topics: [deps.topics.petitions],
+    process: (source, { trace }) => [intakeOutput(deps.topics.intake, petitionCommand(parseRecord(source, validateRecord), deps), trace)],
+  };
+}
+
+const REPLY_TYPE = { COMPLETED: 'REPLIED', CLOSED: 'REPLIED', MERGED: 'MERGED' } as const;
+
+/** Replies (答复) for petitions, back to src.xinfang.feedback. */
+export function petitionFeedbackPipeline(deps: { directory: UnitDirectory; topics: PetitionDeps['topics'] }): Pipeline {
+  return {
+    name: 'petition-feedback',
+    topics: [deps.topics.callEvents],
+    process: (source): Output[] => {
+      const outcome = outcomeFor(source, 'petition', deps.directory);
+      if (!outcome) return [];
+      const feedback = {
+        feedbackId: outcome.event.eventId,
+        petitionNo: outcome.externalId,
+        replyType: REPLY_TYPE[outcome.kind],
+        status: outcome.kind,
+        callId: outcome.event.callId,
+        reply: outcome.result,
+        handlingUnit: outcome.handlingUnit,
+        mergedInto: outcome.mergedInto,
+        repliedAt: outcome.at,
+      };
+      return [{ topic: deps.topics.feedback, key: outcome.externalId, value: JSON.stringify(feedback) }];
+    },
+  };
+}

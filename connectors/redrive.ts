@@ -1,0 +1,162 @@
+// Re-drives dead letters after a fix (a category added to the map, a unit that now exists …): every
+// dead letter of a `<source topic>.dlq` written up to now goes back to its source topic as the
+// original record (same key, value and headers, plus `x-redriven-from`), where the connector tries it
+// again; one that still fails comes back as a new dead letter. Progress is kept in the consumer group
+// `connectors-redrive`, so running it twice does not re-drive the same letter twice.
+//
+//   npm run connectors:redrive -- --topic src.12345.orders.dlq [--reason unknown_category] [--dry-run]
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import type { Kafka } from 'kafkajs';
+import { baseConfig, loadConfig } from '../platform/config.ts';
+import { contract } from '../platform/contracts.ts';
+import { createKafka, topicName } from '../platform/kafka.ts';
+import { createLogger, type Logger } from '../platform/logger.ts';
+import { type DeadLetter, decodeBytes } from './runtime/dead-letter.ts';
+
+export interface RedriveOptions {
+  kafka: Kafka;
+  /** The dead-letter topic, with the prefix. */
+  topic: string;
+  /** The consumer group that remembers what was re-driven, with the prefix. */
+  groupId: string;
+  /** Re-drive only dead letters with this reason code; the others are passed over. */
+  reason?: string;
+  /** List what would be re-driven, publish and commit nothing. */
+  dryRun?: boolean;
+  logger: Logger;
+}
+
+export interface RedriveResult {
+  redriven: number;
+  passedOver: number;
+  unreadable: number;
+  letters: Array<{ deadLetterId: string; sourceTopic: string; reasonCode: string; redriven: boolean }>;
+}
+
+const validateLetter = contract<DeadLetter>('dead-letter');
+
+export async function redrive(options: RedriveOptions): Promise<RedriveResult> {
+  const { kafka, topic, groupId, logger } = options;
+  const admin = kafka.admin();
+  await admin.connect();
+  const result: RedriveResult = { redriven: 0, passedOver: 0, unreadable: 0, letters: [] };
+  // Everything up to the end of each partition as it is now; later dead letters wait for the next run.
+  const [ends, committed] = await Promise.all([
+    admin.fetchTopicOffsets(topic),
+    admin.fetchOffsets({ groupId, topics: [topic] }),
+  ]).finally(() => admin.disconnect());
+  const start = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
+  const remaining = new Map<number, bigint>();
+  for (const { partition, high, low } of ends) {
+    const from = (start.get(partition) ?? -1n) >= 0n ? (start.get(partition) as bigint) : BigInt(low);
+    if (from < BigInt(high)) remaining.set(partition, BigInt(high));
+  }
+  if (remaining.size === 0) return result;
+
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const consumer = kafka.consumer({ groupId });
+  await Promise.all([producer.connect(), consumer.connect()]);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      consumer.subscribe({ topics: [topic], fromBeginning: true }).then(
+        () =>
+          consumer.run({
+            autoCommit: false,
+            eachBatch: async ({ batch, heartbeat }) => {
+              const end = remaining.get(batch.partition);
+              if (end === undefined) return;
+              const messages = batch.messages.filter((m) => BigInt(m.offset) < end);
+              if (messages.length === 0) return;
+              for (const message of messages) {
+                const checked = validateLetter(safeJson(message.value));
+                if (!checked.ok) {
+                  result.unreadable++;
+                  logger.warn({ topic, partition: batch.partition, offset: message.offset, reason: checked.reason }, 'not a dead letter; passed over');
+                  continue;
+                }
+                const letter = checked.value;
+                const chosen = !options.reason || letter.reasonCode === options.reason;
+                result.letters.push({ deadLetterId: letter.deadLetterId, sourceTopic: letter.sourceTopic, reasonCode: letter.reasonCode, redriven: chosen });
+                if (!chosen) {
+                  result.passedOver++;
+                  continue;
+                }
+                if (!options.dryRun) {
+                  const headers: Record<string, Buffer | string> = {};
+                  for (const [name, value] of Object.entries(letter.headers)) headers[name] = decodeBytes(value);
+                  headers['x-redriven-from'] = `${topic}:${batch.partition}:${message.offset}`;
+                  await producer.send({
+                    topic: letter.sourceTopic,
+                    messages: [
+                      {
+                        key: letter.key ? decodeBytes(letter.key) : null,
+                        value: letter.value ? decodeBytes(letter.value) : null,
+                        headers,
+                      },
+                    ],
+                  });
+                }
+                result.redriven++;
+                await heartbeat();
+              }
+              const last = BigInt((messages[messages.length - 1] as { offset: string }).offset);
+              if (!options.dryRun) {
+                await consumer.commitOffsets([{ topic, partition: batch.partition, offset: (last + 1n).toString() }]);
+              }
+              if (last + 1n >= end) {
+                remaining.delete(batch.partition);
+                if (remaining.size === 0) resolve();
+              }
+            },
+          }),
+        reject,
+      ).catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+    await producer.disconnect();
+  }
+  return result;
+}
+
+function safeJson(value: Buffer | null): unknown {
+  try {
+    return JSON.parse(value?.toString('utf8') ?? '');
+  } catch {
+    return undefined;
+  }
+}
+
+async function cli(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      topic: { type: 'string' },
+      reason: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+    },
+  });
+  if (!values.topic?.endsWith('.dlq')) {
+    console.error('usage: npm run connectors:redrive -- --topic <source topic>.dlq [--reason <reason code>] [--dry-run]');
+    process.exit(2);
+  }
+  const config = loadConfig(baseConfig);
+  const logger = createLogger('connectors-redrive', config.LOG_LEVEL);
+  const kafka = createKafka(config, 'connectors-redrive', logger);
+  const result = await redrive({
+    kafka,
+    topic: topicName(config, values.topic),
+    groupId: topicName(config, 'connectors-redrive'),
+    reason: values.reason,
+    dryRun: values['dry-run'],
+    logger,
+  });
+  console.log(JSON.stringify({ topic: values.topic, dryRun: values['dry-run'], redriven: result.redriven, passedOver: result.passedOver, unreadable: result.unreadable, letters: result.letters }));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  cli().catch((err: unknown) => {
+    console.error(`redrive: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,64 @@
+// What goes back to a source system comes from hub.call-events: the calls subgraph publishes every
+// change with a snapshot of the call and its source reference. A source hears about its own calls
+// when they are completed (办结, with the result), closed without having been completed here (closed
+// with the call they were merged into, or confirmed directly), and merged into another call (并单).
+import { contract } from '../../platform/contracts.ts';
+import type { UnitDirectory } from '../../platform/unit-directory.ts';
+import { parseRecord, type SourceRecord } from './record.ts';
+
+export interface CallEvent {
+  eventId: string;
+  type: string;
+  callId: string;
+  sequence: number;
+  occurredAt: string;
+  call: {
+    status: string;
+    source: string;
+    sourceRef: { system: string; externalId: string } | null;
+    handlingUnitId: string;
+    completedAt: string | null;
+    closedAt: string | null;
+    result: string | null;
+    mergedInto: string | null;
+  };
+  data: Record<string, unknown>;
+}
+
+const validateEvent = contract<CallEvent>('call-event');
+
+export interface Outcome {
+  kind: 'COMPLETED' | 'CLOSED' | 'MERGED';
+  event: CallEvent;
+  externalId: string;
+  result: string | null;
+  handlingUnit: { id: string; name: string };
+  mergedInto: string | null;
+  at: string;
+}
+
+/** The outcome a source must hear about, or undefined for events of other sources and other changes. */
+export function outcomeFor(record: SourceRecord, system: string, directory: UnitDirectory): Outcome | undefined {
+  const event = parseRecord(record, validateEvent);
+  const ref = event.call.sourceRef;
+  if (ref?.system !== system) return undefined;
+  const kind =
+    event.type === 'call.completed'
+      ? 'COMPLETED'
+      : event.type === 'call.merged'
+        ? 'MERGED'
+        : event.type === 'call.closed' && event.data.bySource !== true
+          ? 'CLOSED'
+          : undefined;
+  if (!kind) return undefined;
+  const unitId = event.call.handlingUnitId;
+  return {
+    kind,
+    event,
+    externalId: ref.externalId,
+    result: event.call.result,
+    handlingUnit: { id: unitId, name: directory.get(unitId)?.name ?? unitId },
+    mergedInto: event.call.mergedInto,
+    at: event.occurredAt,
+  };
+}

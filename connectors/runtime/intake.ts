@@ -1,0 +1,25 @@
+// Intake commands (schemas/events/intake-command.schema.json) as the connectors write them to
+// hub.intake: keyed by source and external id, so one source record's commands stay in order, and
+// checked against the contract before they leave, so a record the hub would refuse is dead-lettered
+// here, next to its original.
+import { contract } from '../../platform/contracts.ts';
+import type { IntakeCommand } from '../../subgraphs/calls/intake.ts';
+import { type Output, Rejected } from './record.ts';
+import type { TraceHeaders } from './trace.ts';
+
+export type { IntakeCommand };
+
+const validateCommand = contract<IntakeCommand>('intake-command');
+
+export function intakeOutput(topic: string, command: IntakeCommand, trace: TraceHeaders): Output {
+  const withTrace = { ...command, traceparent: trace.traceparent };
+  const checked = validateCommand(withTrace);
+  if (!checked.ok) throw new Rejected('schema', `maps to an intake command the hub would refuse: ${checked.reason}`);
+  return { topic, key: `${command.source}:${command.externalId}`, value: JSON.stringify(withTrace) };
+}
+
+/** The first `max` characters of a text, for titles made from content. */
+export function clip(text: string, max: number): string {
+  const chars = [...text.replace(/\s+/g, ' ').trim()];
+  return chars.length <= max ? chars.join('') : `${chars.slice(0, max - 1).join('')}…`;
+}

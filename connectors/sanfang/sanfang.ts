@@ -1,0 +1,228 @@
+// The 三防 (flood, drought and wind prevention) command system connector. A warning becomes a top-down
+// inspection order (令) from the district to the streets of its area, due within the time its level
+// sets; a lifted warning closes that order; an incident (水浸点, 险情, 转移人员) becomes an urgent call
+// at the street that holds it. Every warning, lifting and incident also goes to hub.alerts for the
+// dashboards (schemas/events/alert-event.schema.json).
+import { contract } from '../../platform/contracts.ts';
+import { sourceCallId } from '../../subgraphs/calls/intake.ts';
+import { stableCallId } from '../../subgraphs/calls/store.ts';
+import { clip, type IntakeCommand, intakeOutput } from '../runtime/intake.ts';
+import type { Places } from '../runtime/places.ts';
+import { type Output, parseRecord, sourceDate } from '../runtime/record.ts';
+import type { Pipeline } from '../runtime/runtime.ts';
+
+type Colour = 'WHITE' | 'BLUE' | 'YELLOW' | 'ORANGE' | 'RED';
+type Level = 'I' | 'II' | 'III' | 'IV';
+type Hazard = 'RAINSTORM' | 'TYPHOON' | 'FLOOD' | 'DROUGHT' | 'GEOLOGICAL';
+
+export interface WarningRecord {
+  warningId: string;
+  action: 'ISSUE' | 'LIFT';
+  hazard: Hazard;
+  signal?: Colour;
+  responseLevel?: Level;
+  areas?: string[];
+  title?: string;
+  content?: string;
+  issuer?: string;
+  issuedAt: string;
+  liftedAt?: string;
+}
+
+export interface IncidentRecord {
+  incidentId: string;
+  type: 'WATERLOGGING' | 'DANGER' | 'EVACUATION';
+  severity: '一般' | '较大' | '重大' | '特别重大';
+  position: { lng: number; lat: number; crs?: 'WGS84' | 'GCJ02' | 'BD09' };
+  address?: string;
+  description: string;
+  waterDepthCm?: number;
+  peopleAffected?: number;
+  peopleEvacuated?: number;
+  warningId?: string;
+  reportedAt: string;
+}
+
+/** Hours the streets have to inspect after a warning (DOMAIN.md, default): red 1, orange 2, yellow 4, blue/white 12. */
+export const INSPECTION_HOURS: Readonly<Record<Colour, number>> = { RED: 1, ORANGE: 2, YELLOW: 4, BLUE: 12, WHITE: 12 };
+/** The same by emergency response level: I as red … IV as blue. */
+export const INSPECTION_HOURS_BY_LEVEL: Readonly<Record<Level, number>> = { I: 1, II: 2, III: 4, IV: 12 };
+
+const HAZARD_NAME: Record<Hazard, string> = { RAINSTORM: '暴雨', TYPHOON: '台风', FLOOD: '洪水', DROUGHT: '干旱', GEOLOGICAL: '地质灾害' };
+const COLOUR_NAME: Record<Colour, string> = { WHITE: '白色', BLUE: '蓝色', YELLOW: '黄色', ORANGE: '橙色', RED: '红色' };
+const LEVEL_NAME: Record<Level, string> = { I: 'Ⅰ级', II: 'Ⅱ级', III: 'Ⅲ级', IV: 'Ⅳ级' };
+const INCIDENT_NAME = { WATERLOGGING: '水浸点', DANGER: '险情', EVACUATION: '人员转移' } as const;
+
+/** The inspection time a warning's level sets: the stricter of its colour and its response level. */
+export function inspectionHours(warning: Pick<WarningRecord, 'signal' | 'responseLevel'>): number {
+  return Math.min(
+    warning.signal ? INSPECTION_HOURS[warning.signal] : Infinity,
+    warning.responseLevel ? INSPECTION_HOURS_BY_LEVEL[warning.responseLevel] : Infinity,
+  );
+}
+
+/** The order a 三防 warning becomes (same id rule as the calls subgraph's orders from a source). */
+export function warningOrderId(warningId: string): string {
+  return stableCallId(`order:sanfang:${warningId}`).replace(/^C/, 'O');
+}
+
+export interface SanfangDeps {
+  places: Places;
+  topics: { warnings: string; incidents: string; intake: string; alerts: string };
+  now?: () => Date;
+}
+
+const validateWarning = contract<WarningRecord>('sanfang-warning');
+const validateIncident = contract<IncidentRecord>('sanfang-incident');
+
+function warningName(w: WarningRecord): string {
+  const signal = w.signal ? `${HAZARD_NAME[w.hazard]}${COLOUR_NAME[w.signal]}预警` : `${HAZARD_NAME[w.hazard]}预警`;
+  return w.responseLevel ? `${signal}（${HAZARD_NAME[w.hazard]}${LEVEL_NAME[w.responseLevel]}应急响应）` : signal;
+}
+
+export function warningMessages(warning: WarningRecord, deps: SanfangDeps): { command: IntakeCommand; alert: Record<string, unknown> } {
+  const now = deps.now?.() ?? new Date();
+  const issuedAt = sourceDate(warning.issuedAt, 'issuedAt', now);
+  const base = { source: 'sanfang' as const, externalId: warning.warningId };
+  const levelFields = {
+    hazard: warning.hazard,
+    ...(warning.signal && { colour: warning.signal }),
+    ...(warning.responseLevel && { level: warning.responseLevel }),
+  };
+  if (warning.action === 'LIFT') {
+    const liftedAt = sourceDate(warning.liftedAt as string, 'liftedAt', now);
+    const areaUnitIds = warning.areas ? deps.places.streetsOf(warning.areas) : [];
+    return {
+      command: { ...base, commandId: `sanfang:lift:${warning.warningId}`, kind: 'close_order', occurredAt: liftedAt.toISOString(), reason: `${warningName(warning)}已解除` },
+      alert: {
+        eventId: `${warning.warningId}:lifted`,
+        alertId: warning.warningId,
+        kind: 'WARNING_LIFTED',
+        ...levelFields,
+        title: `${warning.title ?? warningName(warning)}（已解除）`,
+        areaUnitIds,
+        orderId: warningOrderId(warning.warningId),
+        occurredAt: liftedAt.toISOString(),
+        source: 'sanfang',
+      },
+    };
+  }
+  const unitIds = deps.places.streetsOf(warning.areas as string[]);
+  const hours = inspectionHours(warning);
+  // A warning that reaches the hub late (a backlog after an outage) still gets its full time to inspect.
+  const due = new Date(issuedAt.getTime() + hours * 3_600_000);
+  const late = due <= now;
+  const deadline = late ? new Date(now.getTime() + hours * 3_600_000) : due;
+  const name = warningName(warning);
+  const description = [
+    warning.content,
+    `请于${hours}小时内完成辖区巡查（水浸黑点、危险边坡、在建工地、地下空间），并报告结果。`,
+    late ? `本预警于 ${warning.issuedAt} 发布，本系统延迟收到，巡查时限自收到时起算。` : undefined,
+  ]
+    .filter(Boolean)
+    .join('\n');
+  const urgent = hours <= 2;
+  return {
+    command: {
+      ...base,
+      commandId: `sanfang:issue:${warning.warningId}`,
+      kind: 'issue_order',
+      occurredAt: issuedAt.toISOString(),
+      order: {
+        title: clip(`${name}：${warning.title}`, 100),
+        description,
+        kind: 'INSPECTION',
+        priority: urgent ? 'URGENT' : 'NORMAL',
+        unitIds,
+        deadline: deadline.toISOString(),
+      },
+    },
+    alert: {
+      eventId: `${warning.warningId}:issued`,
+      alertId: warning.warningId,
+      kind: 'WARNING',
+      ...levelFields,
+      title: clip(`${name}：${warning.title}`, 200),
+      areaUnitIds: unitIds,
+      inspectBy: deadline.toISOString(),
+      orderId: warningOrderId(warning.warningId),
+      occurredAt: issuedAt.toISOString(),
+      source: 'sanfang',
+    },
+  };
+}
+
+export function incidentMessages(incident: IncidentRecord, deps: SanfangDeps): { command: IntakeCommand; alert: Record<string, unknown> } {
+  const now = deps.now?.() ?? new Date();
+  const reportedAt = sourceDate(incident.reportedAt, 'reportedAt', now);
+  const { location, street } = deps.places.locate(incident.position);
+  const facts = [
+    incident.waterDepthCm !== undefined ? `积水约${incident.waterDepthCm}厘米` : undefined,
+    incident.peopleAffected !== undefined ? `涉及${incident.peopleAffected}人` : undefined,
+    incident.peopleEvacuated !== undefined ? `已转移${incident.peopleEvacuated}人` : undefined,
+  ].filter(Boolean);
+  const title = clip(`${INCIDENT_NAME[incident.type]}（${incident.severity}）：${incident.address ?? street.name}${facts.length ? `，${facts[0]}` : ''}`, 100);
+  return {
+    command: {
+      commandId: `sanfang:incident:${incident.incidentId}`,
+      source: 'sanfang',
+      externalId: incident.incidentId,
+      kind: 'create_call',
+      occurredAt: reportedAt.toISOString(),
+      call: {
+        title,
+        description: [incident.description, ...facts].join('；'),
+        category: incident.type === 'DANGER' ? '安全生产' : '水务三防',
+        ...(incident.type === 'WATERLOGGING' && { itemCode: 'SW-01' }),
+        priority: 'URGENT',
+        unitId: street.id,
+        location,
+        ...(incident.address && { address: incident.address }),
+        receivedAt: reportedAt.toISOString(),
+      },
+    },
+    alert: {
+      eventId: `${incident.incidentId}:reported`,
+      alertId: incident.incidentId,
+      kind: 'INCIDENT',
+      incidentType: incident.type,
+      severity: incident.severity,
+      title,
+      areaUnitIds: [street.id],
+      location,
+      callId: sourceCallId('sanfang', incident.incidentId),
+      occurredAt: reportedAt.toISOString(),
+      source: 'sanfang',
+    },
+  };
+}
+
+const validateAlert = contract<Record<string, unknown>>('alert-event');
+
+function alertOutput(topic: string, alert: Record<string, unknown>): Output {
+  const checked = validateAlert(alert);
+  // The alert is built here from a valid record: failing its own contract is a bug, retried then dead-lettered.
+  if (!checked.ok) throw new Error(`alert fails its contract: ${checked.reason}`);
+  return { topic, key: String(alert.alertId), value: JSON.stringify(alert) };
+}
+
+export function sanfangPipelines(deps: SanfangDeps): Pipeline[] {
+  return [
+    {
+      name: 'sanfang-warnings',
+      topics: [deps.topics.warnings],
+      process: (source, { trace }) => {
+        const { command, alert } = warningMessages(parseRecord(source, validateWarning), deps);
+        return [intakeOutput(deps.topics.intake, command, trace), alertOutput(deps.topics.alerts, alert)];
+      },
+    },
+    {
+      name: 'sanfang-incidents',
+      topics: [deps.topics.incidents],
+      process: (source, { trace }) => {
+        const { command, alert } = incidentMessages(parseRecord(source, validateIncident), deps);
+        return [intakeOutput(deps.topics.intake, command, trace), alertOutput(deps.topics.alerts, alert)];
+      },
+    },
+  ];
+}
