@@ -4,7 +4,8 @@ import type { Identity } from '../../platform/auth.ts';
 import { visibilityFilter } from './access.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import { DEFAULT_DUPLICATE_OPTIONS, type DuplicateOptions, duplicateScore } from './domain/similarity.ts';
-import { type CallDoc, type CallsModels, OPEN_STATUSES } from './model.ts';
+import type { CallIndex } from './call-index.ts';
+import { type CallDoc, OPEN_STATUSES } from './model.ts';
 
 const CANDIDATE_SCAN = 300;
 const OFFERED = 5;
@@ -13,7 +14,7 @@ export class DuplicateFinder {
   private readonly options: Required<DuplicateOptions>;
 
   constructor(
-    private readonly models: CallsModels,
+    private readonly index: CallIndex,
     private readonly directory: UnitDirectory,
     options: DuplicateOptions = {},
   ) {
@@ -24,8 +25,8 @@ export class DuplicateFinder {
     if (!OPEN_STATUSES.includes(call.status)) return [];
     const windowMs = this.options.windowHours * 3_600_000;
     const raisedAt = new Date(call.raisedAt);
-    const others = await this.models.Call.find(
-      {
+    const others = this.index.find({
+      filter: {
         $and: [
           visibilityFilter(identity, this.directory),
           {
@@ -36,11 +37,8 @@ export class DuplicateFinder {
           },
         ],
       },
-      { timeline: 0, outbox: 0 },
-    )
-      .sort({ raisedAt: -1 })
-      .limit(CANDIDATE_SCAN)
-      .lean<CallDoc[]>();
+      limit: CANDIDATE_SCAN,
+    });
     const subject = { category: call.category, text: `${call.title} ${call.description}`, location: call.location, raisedAt };
     return others
       .flatMap((other) => {

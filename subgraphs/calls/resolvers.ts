@@ -8,15 +8,16 @@ import { DateTime } from '../../platform/scalars.ts';
 import type { SubgraphContext } from '../../platform/subgraph.ts';
 import { actsFor, canSeeCitizen, jurisdictionOf, visibilityFilter } from './access.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
+import type { CallIndex } from './call-index.ts';
 import type { DuplicateFinder } from './duplicates.ts';
 import type { CallableItem, CallableItems } from './items.ts';
 import type { CallAction } from './lifecycle.ts';
-import { type CallDoc, type CallsModels, OPEN_STATUSES, type Priority, type Tier } from './model.ts';
+import { type CallDoc, OPEN_STATUSES, type Priority, type Tier } from './model.ts';
 import type { OrderService } from './orders.ts';
 import { type CallStore, stableCallId } from './store.ts';
 
 export interface CallsDeps {
-  models: CallsModels;
+  index: CallIndex;
   store: CallStore;
   directory: UnitDirectory;
   items: CallableItems;
@@ -55,7 +56,7 @@ interface CallFilterInput {
 }
 
 export function createResolvers(deps: CallsDeps) {
-  const { models, store, directory, items, duplicates, orders } = deps;
+  const { index, store, directory, items, duplicates, orders } = deps;
   const visible = (id: string, identity: Identity) => store.visible(id, identity);
 
   async function page(filter: Record<string, unknown>, first: unknown, after: unknown) {
@@ -69,10 +70,7 @@ export function createResolvers(deps: CallsDeps) {
         { $or: [{ raisedAt: { $lt: at } }, { raisedAt: at, _id: { $lt: String(id) } }] },
       ];
     }
-    const calls = await models.Call.find(query, { timeline: 0, outbox: 0 })
-      .sort({ raisedAt: -1, _id: -1 })
-      .limit(size + 1)
-      .lean<CallDoc[]>();
+    const calls = index.find({ filter: query, limit: size + 1 });
     return connectionOf(calls, size, (c) => encodeCursor([c.raisedAt.toISOString(), c._id]), after);
   }
 
@@ -318,33 +316,23 @@ export function createResolvers(deps: CallsDeps) {
   }
 
   async function counters(scopeId: string, from: Date, to: Date) {
-    const match = { visibleTo: scopeId, raisedAt: { $gte: from, $lt: to } };
-    const [groups, overdueNow] = await Promise.all([
-      models.Call.aggregate<{ _id: { origin: string; status: string; dept: boolean; sat?: string }; n: number }>([
-        { $match: match },
-        {
-          $group: {
-            _id: { origin: '$originUnitId', status: '$status', dept: '$reachedDepartment', sat: '$rating.satisfaction' },
-            n: { $sum: 1 },
-          },
-        },
-      ]),
-      models.Call.countDocuments({ visibleTo: scopeId, status: { $in: OPEN_STATUSES }, 'overdueSteps.0': { $exists: true } }),
-    ]);
+    const inScope = index.find({ filter: { visibleTo: scopeId, raisedAt: { $gte: from, $lt: to } } });
+    const overdueNow = index.count({ visibleTo: scopeId, status: { $in: OPEN_STATUSES }, 'overdueSteps.0': { $exists: true } });
     let raised = 0;
     let completed = 0;
     let calledUp = 0;
     let rated = 0;
     let satisfied = 0;
     const byTier = new Map<Tier, number>();
-    for (const { _id: g, n } of groups) {
-      raised += n;
-      if (g.status === 'CLOSED' || g.status === 'COMPLETED') completed += n;
-      if (g.dept) calledUp += n;
-      if (g.sat) rated += n;
-      if (g.sat === 'VERY_SATISFIED' || g.sat === 'SATISFIED') satisfied += n;
-      const tier = directory.tierOf(g.origin);
-      if (tier) byTier.set(tier, (byTier.get(tier) ?? 0) + n);
+    for (const call of inScope) {
+      raised++;
+      if (call.status === 'CLOSED' || call.status === 'COMPLETED') completed++;
+      if (call.reachedDepartment) calledUp++;
+      const satisfaction = call.rating?.satisfaction;
+      if (satisfaction) rated++;
+      if (satisfaction === 'VERY_SATISFIED' || satisfaction === 'SATISFIED') satisfied++;
+      const tier = directory.tierOf(call.originUnitId);
+      if (tier) byTier.set(tier, (byTier.get(tier) ?? 0) + 1);
     }
     return {
       scope: unitRef(scopeId),

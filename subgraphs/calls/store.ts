@@ -9,6 +9,7 @@ import { scrubText } from '../../platform/personal-data.ts';
 import { canSee } from './access.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallableItems } from './items.ts';
+import type { CallIndex } from './call-index.ts';
 import {
   actorOf,
   type CallAction,
@@ -118,6 +119,8 @@ export class CallStore {
     private readonly rules: CallRules,
     /** Told about every call that changed (the outbox publisher publishes at once). */
     private readonly onChanged: (id: string) => void = () => undefined,
+    /** The in-memory copy lists read: kept current by every write here, before it returns. */
+    private readonly index?: CallIndex,
   ) {}
 
   /** The same store on another clock (demo data with a history); changes are left to the outbox sweep. */
@@ -165,6 +168,7 @@ export class CallStore {
       }
       throw err;
     }
+    this.index?.put(call);
     this.onChanged(call._id);
     return { call, created: true };
   }
@@ -261,6 +265,7 @@ export class CallStore {
   /** Stores new calls in one bulk write (demo data). */
   async insertMany(calls: CallDoc[]): Promise<void> {
     await this.models.Call.insertMany(calls, { ordered: false });
+    for (const call of calls) this.index?.put(call);
   }
 
   /**
@@ -328,6 +333,7 @@ export class CallStore {
       const { update, next } = this.updateFor(call, transition, actor, appliedKey);
       const result = await this.models.Call.updateOne({ _id: id, version: call.version }, update);
       if (result.modifiedCount === 1) {
+        this.index?.put(next);
         this.onChanged(id);
         return next;
       }
