@@ -11,38 +11,12 @@ import { createKafka } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
 import { connectMongo } from '../platform/mongo.ts';
 import { callsConfig, startCalls } from '../subgraphs/calls/app.ts';
+import { percentiles, timed } from './stats.ts';
 
 const RAISES = Number(process.env.BENCH_RAISES ?? 300);
 const INBOX_QUERIES = Number(process.env.BENCH_INBOX ?? 300);
 const INTAKE_RECORDS = Number(process.env.BENCH_INTAKE ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
-
-function summary(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const round = (n: number) => Math.round(n * 10) / 10;
-  return { n: sorted.length, p50_ms: round(percentile(sorted, 50)), p99_ms: round(percentile(sorted, 99)) };
-}
-
-/** Runs `task` `total` times with `concurrency` in flight; returns each run's milliseconds. */
-async function timed(total: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number[]> {
-  const samples: number[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        const i = next++;
-        const start = performance.now();
-        await task(i);
-        samples.push(performance.now() - start);
-      }
-    }),
-  );
-  return samples;
-}
 
 const silent = (line: string) => process.stderr.write(`${line}\n`);
 const infra = await up(silent);
@@ -151,8 +125,8 @@ console.log(
     bench: 'calls',
     store: infra.mongodbUri.includes('27017') && !process.env.MONGODB_URI ? 'ferretdb-1.24-sqlite' : infra.mongodbUri,
     concurrency: CONCURRENCY,
-    raise_call: summary(raise),
-    inbox_query: summary(inbox),
+    raise_call_ms: percentiles(raise),
+    inbox_query_ms: percentiles(inbox),
     intake: { records: INTAKE_RECORDS, seconds: Math.round(intakeSeconds * 10) / 10, records_per_s: Math.round(INTAKE_RECORDS / intakeSeconds) },
     raw_bulk_insert: { docs: INTAKE_RECORDS, docs_per_s: Math.round(INTAKE_RECORDS / rawSeconds) },
     intake_vs_raw: Math.round((INTAKE_RECORDS / intakeSeconds / (INTAKE_RECORDS / rawSeconds)) * 1000) / 1000,

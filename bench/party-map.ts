@@ -18,6 +18,7 @@ import { ALL_FACILITIES } from '../subgraphs/party-map/directory.ts';
 import { distanceMeters } from '../subgraphs/party-map/geo/spatial-index.ts';
 import { FACILITY_KINDS, type FacilityDoc, type ServiceCentreDoc, type UnitDoc, bumpRevision, createModels } from '../subgraphs/party-map/models.ts';
 import { seededRandom } from '../demo/random.ts';
+import { percentiles } from './stats.ts';
 
 const GRID_COLUMNS = 50;
 const GRID_ROWS = 40; // 2,000 grids
@@ -128,13 +129,6 @@ function centres(now: Date): ServiceCentreDoc[] {
     const [lng, lat] = at();
     return { _id: `c${i}`, name: `党群服务中心${i}`, level: 'community', unitId: 'bench', address: '', lng, lat, phone: null, openingHours: [], services: [], updatedAt: now };
   });
-}
-
-function percentiles(samples: number[], digits: number) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-  const round = (n: number) => Number(n.toFixed(digits));
-  return { n: sorted.length, p50: round(p(0.5)), p99: round(p(0.99)) };
 }
 
 const say = (line: string) => process.stderr.write(`${line}\n`);

@@ -10,13 +10,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { GraphQLError, type GraphQLSchema, Kind } from 'graphql';
 import { Histogram, type Registry } from 'prom-client';
 import { z } from 'zod';
-import { authConfig, createVerifier, type Identity } from '../platform/auth.ts';
+import { accessScope, authConfig, createVerifier, type Identity } from '../platform/auth.ts';
 import { baseConfig, port } from '../platform/config.ts';
 import { runConsumer } from '../platform/consumer.ts';
 import { createKafka, ensureTopics, kafkaReadiness, topicName } from '../platform/kafka.ts';
 import { Service } from '../platform/service.ts';
 import { TOPICS } from '../platform/topics.ts';
 import { serveExplorer } from './explorer.ts';
+import { SCOPE_HEADER, shareInFlightOperations, sharedSubgraphFetch } from './sharing.ts';
 import { type CallEvent, EventHub, serveSubscriptions } from './subscriptions.ts';
 
 export const gatewayConfig = baseConfig.extend({
@@ -34,12 +35,14 @@ export const gatewayConfig = baseConfig.extend({
   MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(12),
   MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(15),
   MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(2000),
-  MAX_COST: z.coerce.number().int().min(100).max(1_000_000).default(5000),
+  MAX_COST: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfig>;
 
 interface GatewayContext {
   identity: Identity;
+  /** The identity's access scope: identical queries in flight for the same scope share one execution. */
+  scope: string;
   authorization: string;
   /** W3C trace context of the request: its trace id continues into every subgraph call. */
   traceId: string;
@@ -119,6 +122,7 @@ export async function startGateway(config: GatewayConfig) {
     enterprise: config.ENTERPRISE_URL,
   };
   const readSupergraph = () => readFileSync(config.SUPERGRAPH_PATH, 'utf8');
+  const subgraphFetch = sharedSubgraphFetch(config.SUBGRAPH_TIMEOUT_MS, service.metrics);
 
   const gateway = new ApolloGateway({
     supergraphSdl: async ({ update }) => {
@@ -137,11 +141,11 @@ export async function startGateway(config: GatewayConfig) {
       new SubgraphSource(name, {
         url: urls[name] ?? url,
         // Node's fetch keeps connections alive; a subgraph that hangs fails its part after the timeout.
-        fetcher: ((input: string, init: RequestInit) =>
-          fetch(input, { ...init, signal: AbortSignal.timeout(config.SUBGRAPH_TIMEOUT_MS) })) as never,
+        fetcher: subgraphFetch as never,
         willSendRequest: ({ request, context }) => {
-          const { authorization, traceId, requestId } = context as Partial<GatewayContext>;
+          const { authorization, scope, traceId, requestId } = context as Partial<GatewayContext>;
           if (authorization) request.http?.headers.set('authorization', authorization);
+          if (scope) request.http?.headers.set(SCOPE_HEADER, scope);
           // The subgraph's request continues the trace (a new span) and logs under the same request id.
           if (traceId) request.http?.headers.set('traceparent', `00-${traceId}-${randomBytes(8).toString('hex')}-01`);
           if (requestId) request.http?.headers.set('x-request-id', requestId);
@@ -173,6 +177,7 @@ export async function startGateway(config: GatewayConfig) {
     plugins: [
       ...(protection.plugins as ApolloServerPlugin<GatewayContext>[]),
       operationMetrics(service.metrics),
+      shareInFlightOperations<GatewayContext>(service.metrics),
       // Apollo's default landing page loads Apollo Sandbox from a CDN: government networks have no
       // internet, and nothing may load from outside.
       ApolloServerPluginLandingPageDisabled(),
@@ -218,6 +223,7 @@ export async function startGateway(config: GatewayConfig) {
         },
         context: async () => ({
           identity,
+          scope: accessScope(identity),
           authorization: request.headers.authorization ?? '',
           traceId: traceIdOf(request.headers.traceparent as string | undefined),
           requestId: request.id,
@@ -266,7 +272,7 @@ export async function startGateway(config: GatewayConfig) {
       query: async (query, variables, identity, authorization) => {
         const response = await server.executeOperation(
           { query, variables },
-          { contextValue: { identity, authorization, traceId: traceIdOf(undefined), requestId: randomUUID() } },
+          { contextValue: { identity, scope: accessScope(identity), authorization, traceId: traceIdOf(undefined), requestId: randomUUID() } },
         );
         return response.body.kind === 'single' ? response.body.singleResult : { data: null };
       },

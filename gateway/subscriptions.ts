@@ -18,7 +18,7 @@ import {
 import { useServer } from 'graphql-ws/use/ws';
 import { decodeJwt } from 'jose';
 import { WebSocketServer } from 'ws';
-import type { Identity, Verifier } from '../platform/auth.ts';
+import { accessScope, type Identity, type Verifier } from '../platform/auth.ts';
 import type { Logger } from '../platform/logger.ts';
 
 export const SUBSCRIPTION_SDL = /* GraphQL */ `
@@ -132,7 +132,7 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, events: Event
   ): AsyncIterableIterator<unknown> {
     const document = innerQuery(info);
     const { identity, authorization } = context;
-    const scope = `${identity.role}:${identity.unitId}:${identity.role === 'enterprise_officer' ? identity.subject : ''}`;
+    const scope = accessScope(identity);
     const pending: Array<Promise<unknown>> = [];
     let wake: (() => void) | undefined;
     let closed = false;

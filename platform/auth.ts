@@ -26,6 +26,16 @@ export interface Identity {
   scopes: string[];
 }
 
+/**
+ * What decides what an identity may see: its role and unit (and an agency account's scopes). Two
+ * identities with the same access scope get the same answers, so the gateway may share work between
+ * them. An enterprise officer sees the enterprises they serve themselves, so their subject counts too.
+ */
+export function accessScope(identity: Identity): string {
+  const person = identity.role === 'enterprise_officer' ? identity.subject : '';
+  return [identity.role, identity.unitId, [...identity.scopes].sort().join(','), person].join('|');
+}
+
 export const authConfig = z.object({
   /** HS256 key for development and tests. */
   JWT_SECRET: z.string().min(16, 'expected at least 16 characters').optional(),

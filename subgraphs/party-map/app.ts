@@ -30,6 +30,7 @@ export const partyMapConfig = baseConfig.extend({
   GEO_REFRESH_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
   /** How often unit changes not yet on hub.units are looked for (ms). */
   UNITS_SWEEP_MS: z.coerce.number().int().min(100).max(600_000).default(1_000),
+  PARTY_MAP_DB: z.string().regex(/^[A-Za-z0-9_-]+$/).default('huying_party_map'),
   ...authConfig.shape,
 });
 export type PartyMapConfig = z.infer<typeof partyMapConfig>;
@@ -49,7 +50,7 @@ export interface PartyMap {
 export async function buildPartyMap(config: PartyMapConfig, options: { dbName?: string; logger?: Logger } = {}): Promise<PartyMap> {
   const service = new Service({ name: 'party-map', config, ...(options.logger && { logger: options.logger }) });
   try {
-    const conn = await connectMongo(config, options.dbName ?? DATABASE);
+    const conn = await connectMongo(config, options.dbName ?? config.PARTY_MAP_DB);
     service.onShutdown('mongodb', () => conn.close());
     const models = createModels(conn);
     await syncIndexes(models);
