@@ -132,13 +132,15 @@ export class CounterPublisher {
         messages.push({ key: scope, value: JSON.stringify(counterEvent(counters)), fingerprint, period });
       }
       if (messages.length > 0) {
-        this.lastSentAt.set(scope, Date.now());
         await this.producer.send({ topic: this.topic, messages: messages.map(({ key, value }) => ({ key, value })) });
+        // Counted from when the send finished, so consecutive events are a full interval apart.
+        this.lastSentAt.set(scope, Date.now());
         for (const m of messages) this.lastSent.set(`${scope}|${m.period}`, m.fingerprint);
         this.sent += messages.length;
       }
     } catch (err) {
       // Put the periods back and try again after the interval.
+      this.lastSentAt.set(scope, Date.now());
       for (const p of periods) this.pending.set(scope, (this.pending.get(scope) ?? new Set()).add(p));
       throw err;
     } finally {
