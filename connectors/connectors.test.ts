@@ -92,8 +92,8 @@ async function completeCall(id: string, result: string) {
   ok(await gql(`${calls.url}/graphql`, await gridWorker(), 'mutation($id: ID!, $r: String!) { completeCall(id: $id, result: $r) { status } }', { id, r: result }));
 }
 
-const storedCall = (id: string, ready: (c: any) => boolean = () => true) =>
-  waitFor(`call ${id}`, async () => {
+const storedCall = (id: string, ready: (c: any) => boolean = () => true): Promise<any> =>
+  waitFor<any>(`call ${id}`, async () => {
     const call = await calls.models.Call.findById(id).lean();
     return call && ready(call) ? call : undefined;
   });
@@ -178,7 +178,7 @@ describe('三防', () => {
     };
     await send(connectors.topics.floodWarnings, warning.warningId, warning);
     const orderId = warningOrderId(warning.warningId);
-    const order = await waitFor('the inspection order', async () => (await calls.models.Order.findById(orderId).lean()) ?? undefined);
+    const order = await waitFor<any>('the inspection order', async () => (await calls.models.Order.findById(orderId).lean()) ?? undefined);
     expect(order).toMatchObject({ kind: 'INSPECTION', priority: 'URGENT', status: 'OPEN', assignedUnitIds: ['changzhou', 'lianhe'] });
     expect(new Date(order.deadline).getTime()).toBe(new Date(issuedAt).getTime() + 3_600_000);
     const alert = await waitFor('the warning alert', () => records('alerts').find((a) => a.alertId === warning.warningId && a.kind === 'WARNING'));
@@ -310,7 +310,7 @@ describe('bad records', () => {
     });
     await storedCall(sourceCallId('hotline', 'GZ12345-20260601-0107'));
     await storedCall(sourceCallId('hotline', 'GZ12345-20260601-0101'));
-    const letters = await waitFor('the dead letters', () => {
+    const letters = await waitFor<any[]>('the dead letters', () => {
       // The dead letter's own `key` field (the original key, as text) overrides the collector's.
       const mine = records('hotlineDlq').filter((d) => d.key?.text === key);
       return mine.length >= bad.length ? mine : undefined;
