@@ -156,7 +156,9 @@ async function chain(authorization: string) {
 // Both gateways must give the same answer before their speed means anything.
 const ours = await post(gatewayUrl, districtToken, NESTED);
 const theirs = await post(stockUrl, districtToken, NESTED);
-if (JSON.stringify(ours) !== JSON.stringify(theirs)) throw new Error('the gateways disagree on the nested query');
+if (JSON.stringify(ours) !== JSON.stringify(theirs)) {
+  throw new Error(`the gateways disagree on the nested query:\n${JSON.stringify(ours).slice(0, 600)}\n${JSON.stringify(theirs).slice(0, 600)}`);
+}
 if (ours.calls.edges.length === 0) throw new Error('no calls to query: is the demo data loaded?');
 
 async function measure(name: string, run: (authorization: string) => Promise<unknown>) {

@@ -16,9 +16,10 @@ import { runConsumer } from '../platform/consumer.ts';
 import { createKafka, ensureTopics, kafkaReadiness, topicName } from '../platform/kafka.ts';
 import { Service } from '../platform/service.ts';
 import { TOPICS } from '../platform/topics.ts';
+import { followUnits } from '../platform/unit-directory.ts';
 import { serveExplorer } from './explorer.ts';
 import { SCOPE_HEADER, shareInFlightOperations, sharedSubgraphFetch } from './sharing.ts';
-import { type CallEvent, EventHub, serveSubscriptions } from './subscriptions.ts';
+import { EventHub, type LiveStreams, serveSubscriptions } from './subscriptions.ts';
 
 export const gatewayConfig = baseConfig.extend({
   ...authConfig.shape,
@@ -237,26 +238,41 @@ export async function startGateway(config: GatewayConfig) {
     },
   });
 
-  // Live subscriptions: every gateway copy reads hub.call-events itself (a group of its own, from
+  // Live subscriptions: every gateway copy reads the event topics itself (a group of its own, from
   // now on) and serves its own subscribers.
-  const events = new EventHub<CallEvent>();
+  const streams: LiveStreams = { calls: new EventHub(), counters: new EventHub(), alerts: new EventHub() };
   const kafka = createKafka(config, 'gateway', service.logger);
   const admin = kafka.admin();
   await admin.connect();
   service.onShutdown('kafka admin', () => admin.disconnect());
   service.addReadinessCheck('kafka', kafkaReadiness(admin));
-  const callEventsTopic = topicName(config, TOPICS.callEvents);
-  await ensureTopics(admin, [{ topic: callEventsTopic, numPartitions: 6 }]);
+  // Alert areas and street command centres' jurisdictions need the unit tree.
+  const directory = await followUnits({ kafka, admin, config, service, logger: service.logger, name: 'gateway' });
+  const topics = {
+    [topicName(config, TOPICS.callEvents)]: streams.calls,
+    [topicName(config, TOPICS.counters)]: streams.counters,
+    [topicName(config, TOPICS.alerts)]: streams.alerts,
+  } as Record<string, EventHub<unknown>>;
+  await ensureTopics(admin, [
+    { topic: topicName(config, TOPICS.callEvents), numPartitions: 6 },
+    { topic: topicName(config, TOPICS.counters), numPartitions: 3 },
+    { topic: topicName(config, TOPICS.alerts), numPartitions: 3 },
+  ]);
   const consumer = kafka.consumer({ groupId: topicName(config, `gateway-${randomUUID()}`) });
   await consumer.connect();
-  service.onShutdown('call events consumer', () => consumer.disconnect());
+  service.onShutdown('event consumer', () => consumer.disconnect());
   // Serve only once the consumer has its partitions: a fresh group starts at the latest offset.
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await runConsumer({
     consumer,
-    topics: [callEventsTopic],
-    handle: async ({ message }) => {
-      if (message.value) events.publish(JSON.parse(message.value.toString('utf8')) as CallEvent);
+    topics: Object.keys(topics),
+    handle: async ({ topic, message }) => {
+      if (!message.value) return;
+      try {
+        topics[topic]?.publish(JSON.parse(message.value.toString('utf8')));
+      } catch (err) {
+        service.logger.warn({ topic, offset: message.offset, err }, 'event ignored: not JSON');
+      }
     },
   });
   const subscriptions = serveSubscriptions(
@@ -264,10 +280,11 @@ export async function startGateway(config: GatewayConfig) {
       if (!apiSchema) throw new Error('the supergraph is not loaded yet');
       return apiSchema;
     },
-    events,
+    streams,
     {
       server: service.app.server,
       verify,
+      directory,
       logger: service.logger,
       query: async (query, variables, identity, authorization) => {
         const response = await server.executeOperation(
@@ -283,5 +300,5 @@ export async function startGateway(config: GatewayConfig) {
   service.app.addHook('preClose', () => subscriptions.close());
 
   const url = await service.listen();
-  return { service, url, gateway, events };
+  return { service, url, gateway, events: streams.calls, streams };
 }

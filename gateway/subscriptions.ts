@@ -19,6 +19,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { decodeJwt } from 'jose';
 import { WebSocketServer } from 'ws';
 import { accessScope, type Identity, type Verifier } from '../platform/auth.ts';
+import { jurisdictionOf, type UnitDirectory } from '../platform/unit-directory.ts';
 import type { Logger } from '../platform/logger.ts';
 
 export const SUBSCRIPTION_SDL = /* GraphQL */ `
@@ -29,6 +30,46 @@ export const SUBSCRIPTION_SDL = /* GraphQL */ `
   type Subscription {
     "A call changed: the one with this id, or every call the subscriber may see, optionally by status or tier."
     callUpdated(id: ID, status: [CallStatus!], tier: [Tier!]): Call!
+    "A call in the subscriber's inbox changed: one their unit handles, co-handles or must confirm, or just passed on."
+    inboxChanged: Call!
+    "A scope's dashboard counters changed (at most once a second a scope); period defaults to the current month."
+    dashboardCounters(scope: ID!, period: String): DashboardCounters!
+    "三防 alerts (warnings raised and lifted, incidents) for an area: a street or below, or the district (default: the subscriber's own unit)."
+    floodAlerts(area: ID): FloodAlert!
+  }
+
+  enum FloodAlertKind {
+    WARNING
+    WARNING_LIFTED
+    INCIDENT
+  }
+
+  type FloodAlertPoint {
+    lng: Float!
+    lat: Float!
+  }
+
+  "A 三防 alert as the flood-prevention connector publishes it (hub.alerts)."
+  type FloodAlert {
+    alertId: ID!
+    kind: FloodAlertKind!
+    "RAINSTORM, TYPHOON, FLOOD … (warnings)"
+    hazard: String
+    "signal colour (warnings)"
+    colour: String
+    "emergency response level I–IV (warnings)"
+    level: String
+    "WATERLOGGING, DANGER, EVACUATION (incidents)"
+    incidentType: String
+    severity: String
+    title: String!
+    "the streets concerned"
+    areaUnitIds: [ID!]!
+    location: FloodAlertPoint
+    inspectBy: String
+    callId: ID
+    orderId: ID
+    occurredAt: String!
   }
 `;
 
@@ -38,13 +79,38 @@ export interface CallEvent {
   type: string;
   callId: string;
   sequence: number;
-  call: { status: string; tier: string };
+  actor?: { unitId?: string } | null;
+  call: { status: string; tier: string; handlingUnitId?: string; coHandlingUnitIds?: string[]; callerUnitId?: string | null };
+}
+
+/** A hub.counters record (schemas/events/counter-event.schema.json), as far as the gateway reads it. */
+export interface CounterEvent {
+  scope: string;
+  period: string;
+  updatedAt: string;
+}
+
+/** A hub.alerts record (schemas/events/alert-event.schema.json). */
+export interface AlertEvent {
+  eventId: string;
+  alertId: string;
+  kind: string;
+  areaUnitIds: string[];
+  [field: string]: unknown;
+}
+
+/** The event streams subscriptions are served from, one hub per Kafka topic. */
+export interface LiveStreams {
+  calls: EventHub<CallEvent>;
+  counters: EventHub<CounterEvent>;
+  alerts: EventHub<AlertEvent>;
 }
 
 export interface SubscriptionOptions {
   server: Server;
   verify: Verifier;
   logger: Logger;
+  directory: UnitDirectory;
   /** Runs a query through the federated graph with a subscriber's identity. */
   query: (
     document: string,
@@ -64,6 +130,23 @@ interface SubscriberContext {
   disconnect: (code: number, reason: string) => void;
 }
 
+type Args = Record<string, unknown>;
+
+/** How one subscription field turns events into payloads. */
+interface LiveField<E> {
+  events: EventHub<E>;
+  /** Whether this subscriber with these arguments wants the event. */
+  wants: (event: E, args: Args, identity: Identity) => boolean;
+  /** Identifies the event: one resolution per event, selection, variables and access scope. */
+  eventKey: (event: E) => string;
+  /**
+   * The query field that shows the event's subject, and its arguments from the event (GraphQL type
+   * and value). Without it the event itself is the payload.
+   */
+  through?: { field: string; arguments: (event: E, args: Args) => Record<string, { type: string; value: unknown }> };
+}
+
+const AREA_KINDS = new Set(['district', 'street', 'community', 'grid']);
 const SLOW_CONSUMER = 4410;
 const TOKEN_EXPIRED = 4401;
 
@@ -86,77 +169,134 @@ export class EventHub<T> {
   }
 }
 
-export function serveSubscriptions(apiSchema: () => GraphQLSchema, events: EventHub<CallEvent>, options: SubscriptionOptions) {
+export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: LiveStreams, options: SubscriptionOptions) {
   const bufferLimit = options.bufferLimit ?? 256;
+  const { directory } = options;
   // One resolution per (event, selection, scope), shared by every subscriber that asks the same.
   const shared = new Map<string, Promise<unknown>>();
   let schemaSource: GraphQLSchema | undefined;
   let schema: GraphQLSchema | undefined;
 
+  const jurisdiction = (identity: Identity) => jurisdictionOf(identity, directory);
+  /** The area a unit covers: itself for a grid, community, street or the district; else the nearest one above (a command centre's street, a department's district). */
+  const areaOf = (unitId: string) => {
+    const path = directory.get(unitId)?.path ?? [unitId];
+    return [...path].reverse().find((id) => AREA_KINDS.has(directory.get(id)?.kind ?? '')) ?? unitId;
+  };
+  type Subscribe = (args: Args, context: SubscriberContext, info: GraphQLResolveInfo) => AsyncIterableIterator<unknown>;
+  const subscribe =
+    <E>(live: LiveField<E>): Subscribe =>
+    (args, context, info) =>
+      liveIterator(live, args, context, info);
+  const fields: Record<string, Subscribe> = {
+    callUpdated: subscribe<CallEvent>({
+      events: streams.calls,
+      wants: (event: CallEvent, args) =>
+        (!args.id || event.callId === args.id) &&
+        (!(args.status as string[] | undefined)?.length || (args.status as string[]).includes(event.call.status)) &&
+        (!(args.tier as string[] | undefined)?.length || (args.tier as string[]).includes(event.call.tier)),
+      eventKey: (event: CallEvent) => event.eventId,
+      through: { field: 'call', arguments: (event: CallEvent) => ({ id: { type: 'ID!', value: event.callId } }) },
+    }),
+    inboxChanged: subscribe<CallEvent>({
+      events: streams.calls,
+      wants: (event: CallEvent, _args, identity) => {
+        const unit = jurisdiction(identity);
+        const { handlingUnitId, coHandlingUnitIds, callerUnitId } = event.call;
+        return handlingUnitId === unit || coHandlingUnitIds?.includes(unit) === true || callerUnitId === unit || event.actor?.unitId === identity.unitId;
+      },
+      eventKey: (event: CallEvent) => event.eventId,
+      through: { field: 'call', arguments: (event: CallEvent) => ({ id: { type: 'ID!', value: event.callId } }) },
+    }),
+    dashboardCounters: subscribe<CounterEvent>({
+      events: streams.counters,
+      wants: (event: CounterEvent, args) => event.scope === args.scope && (!args.period || event.period === args.period),
+      eventKey: (event: CounterEvent) => `${event.scope}|${event.period}|${event.updatedAt}`,
+      // The evaluation subgraph checks that the subscriber may see the scope, as for the query.
+      through: {
+        field: 'dashboardCounters',
+        arguments: (event: CounterEvent) => ({ scope: { type: 'ID!', value: event.scope }, period: { type: 'String', value: event.period } }),
+      },
+    }),
+    floodAlerts: subscribe<AlertEvent>({
+      events: streams.alerts,
+      wants: (event: AlertEvent, args, identity) => {
+        const area = areaOf(typeof args.area === 'string' ? args.area : identity.unitId);
+        if (directory.get(area)?.kind === 'district') return true;
+        // A street's alert reaches the street and everything in it; a grid's subscriber sees its street's.
+        return event.areaUnitIds.some((street) => directory.isWithin(area, street) || directory.isWithin(street, area));
+      },
+      eventKey: (event: AlertEvent) => event.eventId,
+    }),
+  };
+
   function subscriptionSchema(): GraphQLSchema {
     const api = apiSchema();
     if (schema && schemaSource === api) return schema;
     const extended = extendSchema(api, parse(SUBSCRIPTION_SDL));
-    // Every field below the subscription reads the inner query's result by response name (the
-    // gateway's schema carries resolvers of its own, which know nothing of that result).
+    // Every field of the federated types reads the inner query's result by response name (the
+    // gateway's schema carries resolvers of its own, which know nothing of that result). The types
+    // the gateway adds (FloodAlert) keep the default resolvers: their payload is the event.
     for (const type of Object.values(extended.getTypeMap())) {
-      if (!isObjectType(type) || type.name.startsWith('__')) continue;
+      if (!isObjectType(type) || type.name.startsWith('__') || !api.getType(type.name)) continue;
       for (const field of Object.values(type.getFields())) field.resolve = byResponseKey as GraphQLFieldResolver<unknown, unknown>;
     }
-    const field = extended.getSubscriptionType()?.getFields().callUpdated;
-    if (!field) throw new Error('the subscription schema lost callUpdated');
-    field.subscribe = (_source, args, context: SubscriberContext, info) =>
-      callUpdates(args as { id?: string; status?: string[]; tier?: string[] }, context, info);
-    field.resolve = (payload: unknown) => payload;
+    const subscription = extended.getSubscriptionType()?.getFields() ?? {};
+    for (const [name, start] of Object.entries(fields)) {
+      const field = subscription[name];
+      if (!field) throw new Error(`the subscription schema lost ${name}`);
+      field.subscribe = (_source, args: Args, context: SubscriberContext, info) => start(args, context, info);
+      field.resolve = (payload: unknown) => payload;
+    }
     schemaSource = api;
     schema = extended;
     return extended;
   }
 
-  /** The subscription's selection as a query of `call(id)`, declaring only the variables it uses. */
-  function innerQuery(info: GraphQLResolveInfo): string {
+  /** The subscription's selection as a query of `field`, declaring only the variables it uses. */
+  function innerQuery(info: GraphQLResolveInfo, rootField: string, eventArgs: Record<string, { type: string }>): string {
     const field = info.fieldNodes[0] as FieldNode;
-    const selection = field.selectionSet ? print(field.selectionSet) : '{ id }';
+    const selection = field.selectionSet ? print(field.selectionSet) : '';
     const fragments = Object.values(info.fragments).map(print).join('\n');
     const used = (info.operation.variableDefinitions ?? []).filter((d) =>
       new RegExp(`\\$${d.variable.name.value}\\b`).test(`${selection} ${fragments}`),
     );
-    const variables = ['$__callId: ID!', ...used.map(print)].join(', ');
-    return `query HuyingCallUpdated(${variables}) { call(id: $__callId) ${selection} }\n${fragments}`;
+    const names = Object.keys(eventArgs);
+    const variables = [...names.map((n) => `$__${n}: ${eventArgs[n]?.type}`), ...used.map(print)].join(', ');
+    const args = names.map((n) => `${n}: $__${n}`).join(', ');
+    return `query HuyingLive(${variables}) { ${rootField}(${args}) ${selection} }\n${fragments}`;
   }
 
-  function callUpdates(
-    args: { id?: string; status?: string[]; tier?: string[] },
-    context: SubscriberContext,
-    info: GraphQLResolveInfo,
-  ): AsyncIterableIterator<unknown> {
-    const document = innerQuery(info);
+  function liveIterator<E>(live: LiveField<E>, args: Args, context: SubscriberContext, info: GraphQLResolveInfo): AsyncIterableIterator<unknown> {
     const { identity, authorization } = context;
     const scope = accessScope(identity);
+    const variables = JSON.stringify(info.variableValues);
+    let document: string | undefined;
     const pending: Array<Promise<unknown>> = [];
     let wake: (() => void) | undefined;
     let closed = false;
 
-    const resolveEvent = (event: CallEvent) => {
-      const key = `${event.eventId}|${scope}|${document}|${JSON.stringify(info.variableValues)}`;
+    const resolveEvent = (event: E): Promise<unknown> => {
+      const through = live.through;
+      if (!through) return Promise.resolve(event);
+      const eventArgs = through.arguments(event, args);
+      document ??= innerQuery(info, through.field, eventArgs);
+      const key = `${live.eventKey(event)}|${scope}|${document}|${variables}`;
       let result = shared.get(key);
       if (!result) {
-        result = options
-          .query(document, { ...info.variableValues, __callId: event.callId }, identity, authorization)
-          .then((r) => {
-            if (r.errors?.length) options.logger.warn({ errors: r.errors, callId: event.callId }, 'subscription query failed');
-            return r.data?.call ?? null;
-          });
+        const inner = Object.fromEntries(Object.entries(eventArgs).map(([n, a]) => [`__${n}`, a.value]));
+        result = options.query(document, { ...info.variableValues, ...inner }, identity, authorization).then((r) => {
+          if (r.errors?.length) options.logger.warn({ errors: r.errors, field: through.field }, 'subscription query failed');
+          return r.data?.[through.field] ?? null;
+        });
         shared.set(key, result);
         void result.finally(() => setTimeout(() => shared.delete(key), 1000));
       }
       return result;
     };
 
-    const stop = events.listen((event) => {
-      if (args.id && event.callId !== args.id) return;
-      if (args.status?.length && !args.status.includes(event.call.status)) return;
-      if (args.tier?.length && !args.tier.includes(event.call.tier)) return;
+    const stop = live.events.listen((event) => {
+      if (!live.wants(event, args, identity)) return;
       if (pending.length >= bufferLimit) {
         closeIterator();
         context.disconnect(SLOW_CONSUMER, `too slow: more than ${bufferLimit} events waiting`);

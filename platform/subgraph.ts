@@ -96,8 +96,11 @@ export async function mountSubgraph(service: Service, options: SubgraphOptions):
         });
       });
       const unauthenticated = errors.some((e) => e.extensions.code === 'UNAUTHENTICATED');
+      // GraphQL over HTTP: a request that could not be executed (parse, validation) is a 400; an
+      // executed one is a 200 whatever its errors, so the gateway passes their codes on to the client.
+      const unexecuted = execution.data === undefined && errors.every((e) => e.extensions.code === 'GRAPHQL_VALIDATION_FAILED');
       return {
-        statusCode: unauthenticated ? 401 : execution.data ? 200 : 400,
+        statusCode: unauthenticated ? 401 : unexecuted ? 400 : 200,
         response: { data: execution.data ?? null, errors },
       };
     },

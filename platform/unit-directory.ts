@@ -7,6 +7,7 @@ import booleanPointInPolygon from '@turf/boolean-point-in-polygon';
 import type { MultiPolygon, Polygon } from 'geojson';
 import type { Admin, Kafka } from 'kafkajs';
 import { type DemoUnit, demoUnits, type UnitKind } from '../demo/district.ts';
+import type { Identity } from './auth.ts';
 import type { BaseConfig } from './config.ts';
 import { runConsumer } from './consumer.ts';
 import { contract } from './contracts.ts';
@@ -139,6 +140,12 @@ export class UnitDirectory {
     }
     return found;
   }
+}
+
+/** The unit whose subtree an identity sees: a street command centre works for its street. */
+export function jurisdictionOf(identity: Pick<Identity, 'role' | 'unitId'>, directory: UnitDirectory): string {
+  if (identity.role === 'street_command') return directory.get(identity.unitId)?.parentId ?? identity.unitId;
+  return identity.unitId;
 }
 
 /**

@@ -178,6 +178,41 @@ describe('the gateway', () => {
     await client.dispose();
   });
 
+  it('passes a subgraph’s refusal on with its code, never as an internal error', async () => {
+    const grid = await tokenFor('changzhou-c1-g1', 'grid_worker');
+    const refused = await gql(url, grid, `mutation { raiseCall(input: { title: "测试", description: "类别不存在", category: "不存在的类别" }) { call { id } } }`);
+    expect(refused.status).toBe(200);
+    expect(codeOf(refused)).toBe('BAD_USER_INPUT');
+    expect(refused.errors?.[0]?.message).toContain('类别无效');
+  });
+
+  it('runs identical queries in flight once per access scope, and never shares across scopes', async () => {
+    const shared = async () => {
+      const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+      return Number(/^huying_gateway_shared_operations_total(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? 0);
+    };
+    const lianheGrid = await tokenFor('lianhe-c1-g1', 'grid_worker');
+    const lianheCall = ok(await gql(url, lianheGrid, `mutation { raiseCall(input: { title: "占道经营", description: "路口流动摊贩占道",
+      category: "城市管理" }) { call { id } } }`)).raiseCall.call.id;
+    const before = await shared();
+    const query = '{ calls(first: 5) { edges { node { id originUnit { id } } } } }';
+    // Two people of the same street command centre (one scope), and a neighbouring street's.
+    const [a, b, other] = await Promise.all([
+      tokenFor('changzhou-command', 'street_command', 'officer-a'),
+      tokenFor('changzhou-command', 'street_command', 'officer-b'),
+      tokenFor('lianhe-command', 'street_command', 'officer-c'),
+    ]);
+    const results = await Promise.all([...Array.from({ length: 10 }, (_, i) => gql(url, i % 2 ? a : b, query)), gql(url, other, query)]);
+    const mine = results.slice(0, 10).map((r) => ok(r).calls.edges.map((e: any) => e.node.id));
+    const theirs = (ok(results[10] as Awaited<ReturnType<typeof gql>>) as any).calls.edges.map((e: any) => e.node.id);
+    expect(new Set(mine.map((ids) => ids.join()))).toHaveProperty('size', 1);
+    expect(await shared()).toBeGreaterThan(before);
+    // The other street's answer is its own: its call, none of changzhou's.
+    expect(theirs).toContain(lianheCall);
+    expect(mine[0]).not.toContain(lianheCall);
+    expect(mine[0]?.length).toBeGreaterThan(0);
+  });
+
   it('answers with partial data and an error naming the subgraph that is down', async () => {
     const token = await tokenFor('huangpu-command', 'district_command');
     await partyMap.service.shutdown('test: subgraph stopped');

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -34,27 +35,47 @@ func dataDir(sqliteURL string) (string, error) {
 	return path, nil
 }
 
-// indexIDs adds the missing _id lookup index to every collection table of every database file.
-func indexIDs(dir string) error {
+// indexIDs adds the missing _id lookup index to every collection table of every database file it
+// is given a chance to: a file whose collections have not changed since the last pass (same
+// modification time of the file and its write-ahead log) is skipped, so a pass over many idle
+// databases costs a few stat calls.
+func (p *proxy) indexIDs(dir string, seen map[string]string) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.sqlite"))
 	if err != nil {
 		return err
 	}
 	for _, file := range files {
-		if err := indexFile(file); err != nil {
+		stamp := modified(file) + "|" + modified(file+"-wal")
+		if seen[file] == stamp {
+			continue
+		}
+		if err := p.indexFile(file); err != nil {
 			return fmt.Errorf("%s: %w", filepath.Base(file), err)
 		}
+		seen[file] = stamp
 	}
 	return nil
 }
 
-func indexFile(file string) error {
+func modified(file string) string {
+	info, err := os.Stat(file)
+	if err != nil {
+		return ""
+	}
+	return info.ModTime().String()
+}
+
+// indexFile finds the tables without the lookup index (a read: no lock), then creates the missing
+// indexes holding the write lock, so that no FerretDB write runs meanwhile. Idle databases never take
+// the lock at all.
+func (p *proxy) indexFile(file string) error {
 	db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT table_name FROM _ferretdb_collections`)
+	rows, err := db.Query(`SELECT c.table_name FROM _ferretdb_collections c WHERE NOT EXISTS
+		(SELECT 1 FROM sqlite_master m WHERE m.type = 'index' AND m.name = c.table_name || '_huying_id_lookup')`)
 	if err != nil {
 		if strings.Contains(err.Error(), "no such table") {
 			return nil // a database without collections yet
@@ -71,6 +92,11 @@ func indexFile(file string) error {
 		tables = append(tables, table)
 	}
 	rows.Close()
+	if len(tables) == 0 {
+		return nil
+	}
+	p.writes.Lock()
+	defer p.writes.Unlock()
 	for _, table := range tables {
 		quoted := strings.ReplaceAll(table, `"`, `""`)
 		statement := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS "%s_huying_id_lookup" ON "%s" (_ferretdb_sjson->'$._id')`, quoted, quoted)
@@ -81,14 +107,11 @@ func indexFile(file string) error {
 	return nil
 }
 
-// keepIndexed indexes new collections as they appear, while holding the write lock (so no FerretDB
-// write runs meanwhile).
+// keepIndexed indexes new collections as they appear.
 func (p *proxy) keepIndexed(dir string, every time.Duration) {
+	seen := map[string]string{}
 	for {
-		p.writes.Lock()
-		err := indexIDs(dir)
-		p.writes.Unlock()
-		if err != nil {
+		if err := p.indexIDs(dir, seen); err != nil {
 			p.logger.Warn("could not add _id lookup indexes", "error", err)
 		}
 		time.Sleep(every)

@@ -2,7 +2,7 @@
 // calls it was given; the district command centre and leadership see everything. Each action checks
 // that the actor's unit may take it.
 import type { Identity } from '../../platform/auth.ts';
-import type { UnitDirectory } from '../../platform/unit-directory.ts';
+import { jurisdictionOf, type UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallDoc } from './model.ts';
 
 const SEE_ALL_ROLES = new Set(['district_command', 'leader']);
@@ -11,11 +11,7 @@ function seesAll(identity: Identity): boolean {
   return SEE_ALL_ROLES.has(identity.role) || (identity.role === 'service_account' && identity.scopes.includes('calls:read'));
 }
 
-/** The unit whose subtree the identity sees: a street command centre works for its street. */
-export function jurisdictionOf(identity: Identity, directory: UnitDirectory): string {
-  if (identity.role === 'street_command') return directory.get(identity.unitId)?.parentId ?? identity.unitId;
-  return identity.unitId;
-}
+export { jurisdictionOf };
 
 /** True when the identity may act for `unitId` (its own unit; a street's command centre for the street). */
 export function actsFor(identity: Identity, unitId: string | undefined, directory: UnitDirectory): boolean {
