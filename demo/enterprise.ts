@@ -345,10 +345,11 @@ export function demoApartments(count = DEMO_APARTMENT_COUNT, seed = 'enterprise-
   const next = seededRandom(seed);
   const units = demoUnits();
   const out: DemoApartment[] = [];
-  // Each project has a few buildings; flats of one building share its point.
+  // Each project has a few buildings of about a hundred flats; flats of one building share its point.
+  const perProject = Math.max(6, Math.ceil(count / (PROJECTS.length * 100)));
   const buildings = PROJECTS.flatMap((p) => {
     const street = units.find((u) => u.id === p.streetId) as DemoUnit;
-    return Array.from({ length: 6 }, (_, b) => ({ ...p, building: b + 1, location: pointIn(street, units, next), street }));
+    return Array.from({ length: perProject }, (_, b) => ({ ...p, building: b + 1, location: pointIn(street, units, next), street }));
   });
   for (let i = 0; i < count; i++) {
     const building = pick(next, buildings);

@@ -138,6 +138,8 @@ export class ApartmentIndex<T extends ApartmentListing> {
     } else {
       this.listings[slot] = listing;
     }
+    // Only the orders whose sort value moved go stale (a let flat does not reorder rents).
+    const before = previous === undefined ? undefined : APARTMENT_SORTS.map((sort) => this.sortValue(sort, slot));
     this.rent[slot] = listing.monthlyRent;
     this.area[slot] = listing.areaSqm;
     this.rooms[slot] = listing.rooms;
@@ -150,7 +152,8 @@ export class ApartmentIndex<T extends ApartmentListing> {
     if (!previous || previous.location.lng !== listing.location.lng || previous.location.lat !== listing.location.lat) {
       this.kd = undefined;
     }
-    this.orders.clear();
+    if (before === undefined) this.orders.clear();
+    else APARTMENT_SORTS.forEach((sort, i) => before[i] !== this.sortValue(sort, slot) && this.orders.delete(sort));
   }
 
   private spatial(): KDBush {
