@@ -189,6 +189,21 @@ describe('demands', () => {
     expect(ok(await gql(url, tokens.yuzhu, 'query($id: ID!) { demand(id: $id) { id } }', { id: first.id })).demand).toEqual({ id: first.id });
   });
 
+  it('withdraws an open demand with a revoke command for its call, once', async () => {
+    const demand = ok(await raise(tokens.officer, { ...input, title: '待撤回的诉求' })).raiseDemand;
+    const withdraw = (token: string) =>
+      gql(url, token, 'mutation($id: ID!) { withdrawDemand(id: $id, reason: "企业已自行解决") { status withdrawReason } }', { id: demand.id });
+    expect(codeOf(await withdraw(tokens.otherOfficer))).toBe('FORBIDDEN');
+    expect(ok(await withdraw(tokens.officer)).withdrawDemand).toEqual({ status: 'WITHDRAWN', withdrawReason: '企业已自行解决' });
+    expect(codeOf(await withdraw(tokens.officer))).toBe('CONFLICT');
+    const commands = await waitFor('create and revoke, in order', () => {
+      const mine = intake.records.filter((r) => r.externalId === demand.id);
+      return mine.length === 2 ? mine : undefined;
+    });
+    expect(commands.map((c) => c.kind)).toEqual(['create_call', 'revoke_call']);
+    expect(commands[1]).toMatchObject({ reason: '企业撤回：企业已自行解决', key: `enterprise:${demand.id as string}` });
+  });
+
   it('shows why when the calls subgraph refuses the demand’s call (hub.intake.dlq)', async () => {
     const demand = ok(await raise(tokens.officer, { ...input, title: '被拒的诉求' })).raiseDemand;
     const command = await waitFor('its intake command', () => intake.records.find((r) => r.externalId === demand.id));
