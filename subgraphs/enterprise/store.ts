@@ -276,10 +276,26 @@ export class EnterpriseZone {
     decide: (doc: T) => Change<T> | undefined,
     what: string,
   ): Promise<T> {
+    const stored = async () => {
+      const doc = (await model.findById(id, { outbox: 0 }).lean<T>()) ?? undefined;
+      if (doc) live.apply(doc);
+      return doc;
+    };
+    // Memory first; another copy's change may not have reached it yet, so what memory refuses (or
+    // lacks) is decided again on the stored document before the refusal stands.
     let current = live.get(id);
+    let fresh = false;
+    if (!current) [current, fresh] = [await stored(), true];
     for (let attempt = 0; attempt < RETRIES; attempt++) {
       if (!current) throw notFound(what, id);
-      const change = decide(current);
+      let change: Change<T> | undefined;
+      try {
+        change = decide(current);
+      } catch (err) {
+        if (fresh) throw err;
+        [current, fresh] = [await stored(), true];
+        continue;
+      }
       if (!change) return current;
       const now = this.now();
       const version = current.version + 1;
@@ -305,8 +321,7 @@ export class EnterpriseZone {
         if (change.event) this.options.onOutbox?.(id);
         return next;
       }
-      current = (await model.findById(id, { outbox: 0 }).lean<T>()) ?? undefined;
-      if (current) live.apply(current);
+      [current, fresh] = [await stored(), true];
     }
     throw userError('CONFLICT', `${what}正被他人同时修改，请刷新后重试 (changed concurrently)`, { id });
   }
@@ -480,8 +495,13 @@ export class EnterpriseZone {
   }
 
   /** A demand the identity may act on: NOT_FOUND when unknown, FORBIDDEN when not theirs. */
-  private demandFor(id: string, identity: Identity): { demand: DemandDoc; enterprise: EnterpriseDoc } {
-    const demand = this.demands.get(id);
+  private async demandFor(id: string, identity: Identity): Promise<{ demand: DemandDoc; enterprise: EnterpriseDoc }> {
+    let demand = this.demands.get(id);
+    if (!demand) {
+      // Raised a moment ago through another copy?
+      demand = (await this.models.Demand.findById(id, { outbox: 0 }).lean<DemandDoc>()) ?? undefined;
+      if (demand) this.demands.apply(demand);
+    }
     if (!demand) throw notFound('诉求', id);
     const enterprise = this.enterprise(demand.enterpriseId);
     requireActsFor(identity, enterprise);
@@ -489,7 +509,7 @@ export class EnterpriseZone {
   }
 
   async rateDemand(id: string, stars: number, comment: string | null | undefined, identity: Identity): Promise<DemandDoc> {
-    this.demandFor(id, identity);
+    await this.demandFor(id, identity);
     if (!Number.isInteger(stars) || stars < 1 || stars > 5) {
       throw userError('BAD_USER_INPUT', `评价须为 1 至 5 星：${stars} (stars must be 1 to 5)`, { field: 'stars' });
     }
@@ -522,7 +542,7 @@ export class EnterpriseZone {
   }
 
   async withdrawDemand(id: string, reason: string, identity: Identity): Promise<DemandDoc> {
-    this.demandFor(id, identity);
+    await this.demandFor(id, identity);
     const why = check.text(reason, 'reason', '撤回原因', 500);
     return this.update(
       this.demands,
