@@ -39,6 +39,12 @@ export const connectorsConfig = baseConfig.extend({
   /** Attempts for a record that fails unexpectedly, before its dead letter. */
   CONNECTOR_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   CONNECTOR_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(200),
+  /** Messages a batch gathers before it sends them and commits its offsets part-way. */
+  CONNECTOR_FLUSH_EVERY: z.coerce.number().int().min(1).max(10_000).default(500),
+  /** How long a copy that stopped answering keeps its partitions (Kafka allows 6 s to 5 min). */
+  CONNECTOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
+  /** Fault injection for connectors/crash.test.ts only: halt before the commit after this many sends. */
+  CONNECTOR_TEST_HALT_AFTER_SENDS: z.coerce.number().int().min(1).optional(),
   /** A larger source record is dead-lettered as too large. */
   CONNECTOR_MAX_RECORD_BYTES: z.coerce.number().int().min(1024).max(1_000_000).default(65_536),
   /** JSON tables of extra category names: {"燃气安全": "安全生产"}. */
@@ -104,6 +110,9 @@ export async function startConnectors(config: ConnectorsConfig) {
     attempts: config.CONNECTOR_ATTEMPTS,
     retryBaseMs: config.CONNECTOR_RETRY_BASE_MS,
     concurrency: config.CONNECTOR_CONCURRENCY,
+    flushEvery: config.CONNECTOR_FLUSH_EVERY,
+    sessionTimeoutMs: config.CONNECTOR_SESSION_TIMEOUT_MS,
+    haltAfterSends: config.CONNECTOR_TEST_HALT_AFTER_SENDS,
   });
   // Runs before the producer closes (closers run in reverse): batches in flight finish and commit.
   service.onShutdown('connector consumers', () => runtime.stop());

@@ -53,16 +53,30 @@ export interface RuntimeOptions {
   concurrency: number;
   /** Messages gathered before a batch is sent and committed part-way. */
   flushEvery?: number;
+  /** How long a silent copy keeps its partitions before the group hands them to the others. */
+  sessionTimeoutMs?: number;
+  /**
+   * Fault injection for the crash test, never set in production: after this many sends, the copy
+   * stops before it commits (as a process frozen at the worst moment), writes `connector halted` to
+   * stderr and sends nothing more, so the test can SIGKILL it with records out but not committed.
+   */
+  haltAfterSends?: number;
 }
 
 export class ConnectorRuntime {
   private readonly consumers: Consumer[] = [];
+  private sends = 0;
+  private halted = false;
 
   constructor(private readonly options: RuntimeOptions) {}
 
   async start(pipeline: Pipeline): Promise<void> {
     const { kafka, concurrency } = this.options;
-    const consumer = kafka.consumer({ groupId: this.options.groupId(pipeline), maxBytesPerPartition: 1_048_576 });
+    const consumer = kafka.consumer({
+      groupId: this.options.groupId(pipeline),
+      maxBytesPerPartition: 1_048_576,
+      ...(this.options.sessionTimeoutMs && { sessionTimeout: this.options.sessionTimeoutMs }),
+    });
     await consumer.connect();
     this.consumers.push(consumer);
     await consumer.subscribe({ topics: pipeline.topics, fromBeginning: true });
@@ -90,7 +104,9 @@ export class ConnectorRuntime {
 
     const flush = async () => {
       if (done === undefined) return;
+      await this.haltIf(this.halted);
       await this.publish(pipeline, pending, heartbeat);
+      if (pending.length > 0) await this.haltIf(++this.sends === this.options.haltAfterSends);
       pending = [];
       resolveOffset(done);
       await commitOffsetsIfNecessary({
@@ -113,6 +129,16 @@ export class ConnectorRuntime {
     } finally {
       timer();
     }
+  }
+
+  /** The crash test's fault injection (haltAfterSends): from now on this copy waits forever. */
+  private async haltIf(condition: boolean): Promise<void> {
+    if (!condition) return;
+    if (!this.halted) {
+      this.halted = true;
+      process.stderr.write(`connector halted after ${this.sends} sends, before committing\n`);
+    }
+    await new Promise(() => {});
   }
 
   /** A record's messages, or its dead letter: retries unexpected failures with backoff first. */
