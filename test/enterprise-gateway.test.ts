@@ -154,7 +154,11 @@ describe('the enterprise zone through the gateway', () => {
       e: CODE,
     });
     expect(codeOf(refused)).toBe('FORBIDDEN');
-    // Queries keep their data and errors through the gateway: the contacts come masked.
+    // Queries keep their data and errors through the gateway: a clear code for a bad credit code,
+    // and the contacts come masked.
+    const typo = await gql(url, stranger, '{ enterprise(id: "91440300708461136U") { name } }');
+    expect(codeOf(typo)).toBe('BAD_USER_INPUT');
+    expect(typo.errors?.[0]?.message).toContain('第 18 位应为“T”');
     const contacts = ok(await gql(url, stranger, 'query($e: ID!) { enterprise(id: $e) { contacts { phone masked } } }', { e: CODE })).enterprise.contacts;
     expect(contacts).toEqual([{ phone: '139****5678', masked: true }]);
   });
