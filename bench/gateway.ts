@@ -48,22 +48,34 @@ const NESTED = /* GraphQL */ `
           id title status tier priority
           originUnit { id name kind parent { name kind parent { name kind } } }
           handlingUnit { name path { name } }
-          timeline(first: 5) { edges { node { action at status } } }
+          evaluation { entries { fact period onTime unit { name } } }
+          enterprise { name }
+          demand { title status }
         }
       }
     }
   }
 `;
-// The same data from the subgraphs themselves: the calls, then their units in one _entities fetch.
+// The same data from the subgraphs themselves, as the query plan fetches it: the calls, then their
+// units (party-map), the calls' score entries (evaluation) and demands (enterprise), then the scored units.
 const CHAIN_CALLS = /* GraphQL */ `
-  { calls(first: 20) { edges { node { id title status tier priority originUnit { id } handlingUnit { id }
-    timeline(first: 5) { edges { node { action at status } } } } } } }
+  { calls(first: 20) { edges { node { id title status tier priority originUnit { id } handlingUnit { id } } } } }
 `;
 const CHAIN_UNITS = /* GraphQL */ `
   query($representations: [_Any!]!) { _entities(representations: $representations) {
     ... on Unit { id name kind parent { name kind parent { name kind } } path { name } } } }
 `;
+const CHAIN_EVALUATIONS = /* GraphQL */ `
+  query($representations: [_Any!]!) { _entities(representations: $representations) {
+    ... on Call { evaluation { entries { fact period onTime unit { id } } } } } }
+`;
+const CHAIN_DEMANDS = /* GraphQL */ `
+  query($representations: [_Any!]!) { _entities(representations: $representations) {
+    ... on Call { enterprise { name } demand { title status } } } }
+`;
 
+/** The services the supergraph composes (the gateway's subgraphs). */
+const SUBGRAPHS = ['party-map', 'calls', 'evaluation', 'enterprise'];
 const children: ChildProcess[] = [];
 const stopAll = () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
@@ -94,6 +106,8 @@ function launch(name: string, command: string[], env: Record<string, string>): C
 let gatewayUrl = args.url;
 let callsUrl = process.env.CALLS_URL ?? 'http://127.0.0.1:4001/graphql';
 let partyMapUrl = process.env.PARTY_MAP_URL ?? 'http://127.0.0.1:4003/graphql';
+let evaluationUrl = process.env.EVALUATION_URL ?? 'http://127.0.0.1:4002/graphql';
+let enterpriseUrl = process.env.ENTERPRISE_URL ?? 'http://127.0.0.1:4004/graphql';
 const benchEnv: Record<string, string> = {};
 if (!gatewayUrl) {
   const infra = await up(say);
@@ -107,7 +121,7 @@ if (!gatewayUrl) {
   // Every subgraph the supergraph names, each on port 5000 + its usual port's last digits.
   const ports: Record<string, number> = {};
   for (const [name, entry] of Object.entries(SERVICES)) {
-    if (name === 'gateway') continue;
+    if (!SUBGRAPHS.includes(name)) continue;
     const port = entry.port + 1000;
     ports[name] = port;
     const dbVariable = `${name.replace('-', '_').toUpperCase()}_DB`;
@@ -116,13 +130,14 @@ if (!gatewayUrl) {
   }
   callsUrl = `http://127.0.0.1:${ports.calls}/graphql`;
   partyMapUrl = `http://127.0.0.1:${ports['party-map']}/graphql`;
+  evaluationUrl = `http://127.0.0.1:${ports.evaluation}/graphql`;
+  enterpriseUrl = `http://127.0.0.1:${ports.enterprise}/graphql`;
   for (const [name, port] of Object.entries(ports)) benchEnv[`${name.replace('-', '_').toUpperCase()}_URL`] = `http://127.0.0.1:${port}/graphql`;
   const gateway = launch('gateway', ['scripts/service.ts', 'gateway'], { ...benchEnv, PORT: '5000' });
   await waitReady('http://127.0.0.1:5000/readyz', gateway, 'gateway');
   gatewayUrl = 'http://127.0.0.1:5000/graphql';
 } else {
-  benchEnv.CALLS_URL = callsUrl;
-  benchEnv.PARTY_MAP_URL = partyMapUrl;
+  Object.assign(benchEnv, { CALLS_URL: callsUrl, PARTY_MAP_URL: partyMapUrl, EVALUATION_URL: evaluationUrl, ENTERPRISE_URL: enterpriseUrl });
 }
 const stock = launch('default @apollo/gateway', ['bench/default-gateway.ts'], { ...benchEnv, PORT: '5100' });
 await waitReady('http://127.0.0.1:5100/', stock, 'default gateway');
@@ -149,8 +164,17 @@ async function post(url: string, authorization: string, query: string, variables
 
 async function chain(authorization: string) {
   const calls = (await post(callsUrl, authorization, CHAIN_CALLS)).calls.edges.map((e: any) => e.node);
-  const ids = [...new Set(calls.flatMap((c: any) => [c.originUnit.id, c.handlingUnit.id]))];
-  await post(partyMapUrl, authorization, CHAIN_UNITS, { representations: ids.map((id) => ({ __typename: 'Unit', id })) });
+  const units = [...new Set(calls.flatMap((c: any) => [c.originUnit.id, c.handlingUnit.id]))];
+  const representations = (typename: string, ids: unknown[]) => ({ representations: ids.map((id) => ({ __typename: typename, id })) });
+  const callIds = calls.map((c: any) => c.id);
+  const [, evaluations] = await Promise.all([
+    post(partyMapUrl, authorization, CHAIN_UNITS, representations('Unit', units)),
+    post(evaluationUrl, authorization, CHAIN_EVALUATIONS, representations('Call', callIds)),
+    post(enterpriseUrl, authorization, CHAIN_DEMANDS, representations('Call', callIds)),
+  ]);
+  // The scored units' names, from party-map again (the plan's last fetch).
+  const scored = [...new Set(evaluations._entities.flatMap((c: any) => c?.evaluation?.entries.map((e: any) => e.unit.id) ?? []))];
+  if (scored.length > 0) await post(partyMapUrl, authorization, CHAIN_UNITS, representations('Unit', scored));
 }
 
 // Both gateways must give the same answer before their speed means anything.
@@ -217,19 +241,24 @@ async function raise(streetId: string): Promise<{ id: string; sentAt: number }> 
   return { id: data.raiseCall.call.id, sentAt };
 }
 
-async function until(what: string, condition: () => boolean, ms = 30_000): Promise<void> {
+async function until(what: string, condition: () => boolean, progress: () => string = () => '', ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${progress()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
 const receivers = (streetId: string) => subscribers.filter((s) => s.scope === DISTRICT_ID || s.scope === streetId);
-// Warm-up: a call in every street, until each subscriber has had one (every subscription is live).
-for (const street of streets) {
-  const { id } = await raise(street.id);
-  await until(`warm-up call ${id}`, () => receivers(street.id).every((s) => s.received.has(id)));
+// Warm-up: calls in every street until each subscriber has had one (every subscription is live;
+// 1,000 sockets take a while to connect and subscribe).
+const warmUpUntil = Date.now() + 120_000;
+while (subscribers.some((s) => s.received.size === 0)) {
+  if (Date.now() > warmUpUntil) {
+    throw new Error(`${subscribers.filter((s) => s.received.size === 0).length} of ${subscribers.length} subscribers never received a call`);
+  }
+  for (const street of streets) await raise(street.id);
+  await new Promise((r) => setTimeout(r, 1000));
 }
 const latencies: number[] = [];
 let delivered = 0;
@@ -251,7 +280,7 @@ const nine = (r: Record<string, unknown>) => r.nineScopes as Awaited<ReturnType<
 console.log(
   JSON.stringify(
     {
-      query: 'Nested: 20 calls (calls) × origin unit with two parents and handling unit path (party-map) × 5 timeline entries',
+      query: 'Nested, four subgraphs: 20 calls (calls) × origin unit with two parents and handling unit path (party-map), each call\'s score entries with their units (evaluation → party-map), the call\'s demand and enterprise (enterprise)',
       concurrency: CONCURRENCY,
       seconds: DURATION_MS / 1000,
       throughput,

@@ -10,6 +10,10 @@ export interface ServiceEntry {
 export const SERVICES: Record<string, ServiceEntry> = {
   'party-map': { port: 4003, load: () => import('../subgraphs/party-map/main.ts') },
   calls: { port: 4001, load: () => import('../subgraphs/calls/main.ts') },
+  evaluation: { port: 4002, load: () => import('../subgraphs/evaluation/main.ts') },
+  enterprise: { port: 4004, load: () => import('../subgraphs/enterprise/main.ts') },
+  // After calls: it feeds the calls' intake. Health and metrics only (no GraphQL).
+  connectors: { port: 4005, load: () => import('../connectors/main.ts') },
   // Last: it composes the subgraphs above.
   gateway: { port: 4000, load: () => import('../gateway/main.ts') },
 };
