@@ -3,6 +3,8 @@
 export interface ServiceEntry {
   /** Default PORT. */
   port: number;
+  /** What to tell a person to open (default `/graphql`). */
+  endpoint?: string;
   /** The module whose `main()` runs the service until SIGTERM. */
   load: () => Promise<{ main: () => Promise<void> }>;
 }
@@ -13,7 +15,7 @@ export const SERVICES: Record<string, ServiceEntry> = {
   evaluation: { port: 4002, load: () => import('../subgraphs/evaluation/main.ts') },
   enterprise: { port: 4004, load: () => import('../subgraphs/enterprise/main.ts') },
   // After calls: it feeds the calls' intake. Health and metrics only (no GraphQL).
-  connectors: { port: 4005, load: () => import('../connectors/main.ts') },
+  connectors: { port: 4005, endpoint: '/metrics', load: () => import('../connectors/main.ts') },
   // Last: it composes the subgraphs above.
   gateway: { port: 4000, load: () => import('../gateway/main.ts') },
 };

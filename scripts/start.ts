@@ -84,7 +84,7 @@ try {
     });
     // Subgraphs first: the gateway composes them, so each must answer before the next starts.
     await waitReady(name, entry.port, child);
-    say(`${name} ready on http://127.0.0.1:${entry.port}/graphql`);
+    say(`${name} ready on http://127.0.0.1:${entry.port}${entry.endpoint ?? '/graphql'}`);
   }
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
