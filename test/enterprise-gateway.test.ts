@@ -122,6 +122,7 @@ describe('the enterprise zone through the gateway', () => {
     expect(resolved.completedAt).toEqual(expect.any(String));
 
     // The enterprise rates it: the rating goes to the call (hub.intake) and closes it.
+    expect(codeOf(await gql(url, tokens.officer, 'mutation($id: ID!) { rateDemand(id: $id, stars: 6) { id } }', { id: raised.id }))).toBe('BAD_USER_INPUT');
     ok(await gql(url, tokens.officer, 'mutation($id: ID!) { rateDemand(id: $id, stars: 5, comment: "响应迅速") { status } }', { id: raised.id }));
     const closed = await waitFor('the demand closed', async () => {
       const d = await demandAs(tokens.officer);
@@ -145,15 +146,13 @@ describe('the enterprise zone through the gateway', () => {
     expect(figures.unit).toEqual({ name: '鱼珠街', enterprises: { totalCount: 1 }, demandFigures: { total: 1, answered: 1 } });
   });
 
-  it('keeps an officer out of enterprises they do not serve', async () => {
+  it('keeps an officer out of enterprises they do not serve, with clear errors through the gateway', async () => {
     const stranger = await tokenFor('dept-business', 'enterprise_officer', 'cso-stranger');
-    // Asked of the subgraph itself: through the gateway, an error of a mutation (whose data is then
-    // null) currently arrives masked as INTERNAL_SERVER_ERROR, because platform/subgraph.ts answers
-    // it with HTTP 400 and the gateway treats a 400 as a failed subgraph (calls' mutations alike).
-    const refused = await gql(`${enterprise.url}/graphql`, stranger, `mutation($e: ID!) { raiseDemand(input: { enterpriseId: $e, kind: OTHER, title: "x", description: "y" }) { id } }`, {
+    const refused = await gql(url, stranger, `mutation($e: ID!) { raiseDemand(input: { enterpriseId: $e, kind: OTHER, title: "x", description: "y" }) { id } }`, {
       e: CODE,
     });
     expect(codeOf(refused)).toBe('FORBIDDEN');
+    expect(refused.errors?.[0]?.message).toContain('不是「广州鱼珠算力科技有限公司」的首席服务官');
     // Queries keep their data and errors through the gateway: a clear code for a bad credit code,
     // and the contacts come masked.
     const typo = await gql(url, stranger, '{ enterprise(id: "91440300708461136U") { name } }');
