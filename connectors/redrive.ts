@@ -4,7 +4,10 @@
 // again; one that still fails comes back as a new dead letter. Progress is kept in the consumer group
 // `connectors-redrive`, so running it twice does not re-drive the same letter twice.
 //
-//   npm run connectors:redrive -- --topic src.12345.orders.dlq [--reason unknown_category] [--dry-run]
+//   npm run connectors:redrive -- [--topic src.12345.orders.dlq …] [--reason unknown_category] [--dry-run]
+//
+// Without --topic it goes over every source's dead-letter topic. --dry-run lists what would go back
+// (by reason) and publishes and commits nothing.
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { Kafka } from 'kafkajs';
@@ -12,7 +15,8 @@ import { baseConfig, loadConfig } from '../platform/config.ts';
 import { contract } from '../platform/contracts.ts';
 import { createKafka, topicName } from '../platform/kafka.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
-import { type DeadLetter, decodeBytes } from './runtime/dead-letter.ts';
+import { TOPICS } from '../platform/topics.ts';
+import { type DeadLetter, decodeBytes, dlqTopicOf } from './runtime/dead-letter.ts';
 
 export interface RedriveOptions {
   kafka: Kafka;
@@ -31,7 +35,8 @@ export interface RedriveResult {
   redriven: number;
   passedOver: number;
   unreadable: number;
-  letters: Array<{ deadLetterId: string; sourceTopic: string; reasonCode: string; redriven: boolean }>;
+  /** Each letter read; `selected` when it matches --reason (re-driven, or in a dry run would be). */
+  letters: Array<{ deadLetterId: string; sourceTopic: string; reasonCode: string; selected: boolean }>;
 }
 
 const validateLetter = contract<DeadLetter>('dead-letter');
@@ -77,7 +82,7 @@ export async function redrive(options: RedriveOptions): Promise<RedriveResult> {
                 }
                 const letter = checked.value;
                 const chosen = !options.reason || letter.reasonCode === options.reason;
-                result.letters.push({ deadLetterId: letter.deadLetterId, sourceTopic: letter.sourceTopic, reasonCode: letter.reasonCode, redriven: chosen });
+                result.letters.push({ deadLetterId: letter.deadLetterId, sourceTopic: letter.sourceTopic, reasonCode: letter.reasonCode, selected: chosen });
                 if (!chosen) {
                   result.passedOver++;
                   continue;
@@ -128,30 +133,70 @@ function safeJson(value: Buffer | null): unknown {
   }
 }
 
+/** The dead-letter topics of the connectors' source topics (without the prefix): re-driven by default. */
+export const SOURCE_DEAD_LETTER_TOPICS = [TOPICS.hotlineOrders, TOPICS.floodWarnings, TOPICS.floodIncidents, TOPICS.petitions].map(dlqTopicOf);
+
+const USAGE = 'usage: npm run connectors:redrive -- [--topic <source topic>.dlq …] [--reason <reason code>] [--dry-run]';
+
 async function cli(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      topic: { type: 'string' },
-      reason: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-    },
-  });
-  if (!values.topic?.endsWith('.dlq')) {
-    console.error('usage: npm run connectors:redrive -- --topic <source topic>.dlq [--reason <reason code>] [--dry-run]');
+  let values: { topic?: string[]; reason?: string; 'dry-run': boolean; help: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: {
+        topic: { type: 'string', multiple: true },
+        reason: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (err) {
+    console.error(`redrive: ${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(`${USAGE}\nWithout --topic: every source dead-letter topic (${SOURCE_DEAD_LETTER_TOPICS.join(', ')}).`);
+    return;
+  }
+  const wrong = (values.topic ?? []).filter((t) => !t.endsWith('.dlq'));
+  if (wrong.length > 0) {
+    console.error(`redrive: not a dead-letter topic: ${wrong.join(', ')}\n${USAGE}`);
     process.exit(2);
   }
   const config = loadConfig(baseConfig);
   const logger = createLogger('connectors-redrive', config.LOG_LEVEL);
   const kafka = createKafka(config, 'connectors-redrive', logger);
-  const result = await redrive({
-    kafka,
-    topic: topicName(config, values.topic),
-    groupId: topicName(config, 'connectors-redrive'),
-    reason: values.reason,
-    dryRun: values['dry-run'],
-    logger,
-  });
-  console.log(JSON.stringify({ topic: values.topic, dryRun: values['dry-run'], redriven: result.redriven, passedOver: result.passedOver, unreadable: result.unreadable, letters: result.letters }));
+  const admin = kafka.admin();
+  await admin.connect();
+  const existing = new Set(await admin.listTopics().finally(() => admin.disconnect()));
+  const named = values.topic ?? SOURCE_DEAD_LETTER_TOPICS;
+  const missing = named.filter((t) => !existing.has(topicName(config, t)));
+  if (values.topic && missing.length > 0) {
+    console.error(`redrive: no such topic: ${missing.map((t) => topicName(config, t)).join(', ')}`);
+    process.exit(2);
+  }
+  const dryRun = values['dry-run'];
+  const topics = [];
+  for (const topic of named.filter((t) => !missing.includes(t))) {
+    const result = await redrive({
+      kafka,
+      topic: topicName(config, topic),
+      groupId: topicName(config, 'connectors-redrive'),
+      reason: values.reason,
+      dryRun,
+      logger,
+    });
+    const byReason: Record<string, number> = {};
+    for (const letter of result.letters) byReason[letter.reasonCode] = (byReason[letter.reasonCode] ?? 0) + 1;
+    topics.push({
+      topic,
+      [dryRun ? 'wouldRedrive' : 'redriven']: result.redriven,
+      passedOver: result.passedOver,
+      unreadable: result.unreadable,
+      byReason,
+      letters: result.letters,
+    });
+  }
+  console.log(JSON.stringify({ dryRun, ...(values.reason && { reason: values.reason }), topics }));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
