@@ -145,11 +145,18 @@ const stockUrl = 'http://127.0.0.1:5100/';
 
 // ---- identities --------------------------------------------------------------------------------
 const secret = process.env.JWT_SECRET;
-const token = (unitId: string, role: Role) => mintToken({ subject: `bench-${role}-${unitId}`, unitId, role }, { secret });
+const token = (unitId: string, role: Role, subject = `bench-${role}-${unitId}`) => mintToken({ subject, unitId, role }, { secret });
 const units = demoUnits();
 const streets = units.filter((u) => u.kind === 'street');
 const districtToken = await token(`${DISTRICT_ID}-command`, 'district_command');
 const scopeTokens = [districtToken, ...(await Promise.all(streets.map((s) => token(s.id, 'street'))))];
+// One person per load client (each has a rate limit of its own): all in the district command centre,
+// or spread over the district and the eight streets.
+const clients = Array.from({ length: CONCURRENCY }, (_, i) => i);
+const oneScopeClients = await Promise.all(clients.map((i) => token(`${DISTRICT_ID}-command`, 'district_command', `bench-client-${i}`)));
+const nineScopeClients = await Promise.all(
+  clients.map((i) => (i % 9 === 0 ? token(`${DISTRICT_ID}-command`, 'district_command', `bench-client-${i}`) : token(streets[(i % 9) - 1]?.id as string, 'street', `bench-client-${i}`))),
+);
 
 async function post(url: string, authorization: string, query: string, variables?: Record<string, unknown>) {
   const response = await fetch(url, {
@@ -188,8 +195,8 @@ if (ours.calls.edges.length === 0) throw new Error('no calls to query: is the de
 async function measure(name: string, run: (authorization: string) => Promise<unknown>) {
   const result: Record<string, unknown> = {};
   for (const [scopes, tokens] of [
-    ['oneScope', [districtToken]],
-    ['nineScopes', scopeTokens],
+    ['oneScope', oneScopeClients],
+    ['nineScopes', nineScopeClients],
   ] as const) {
     await sustained(1000, CONCURRENCY, (client) => run(tokens[client % tokens.length] as string).then(() => undefined));
     result[scopes] = await sustained(DURATION_MS, CONCURRENCY, (client) =>

@@ -6,6 +6,9 @@ import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyRequest } from 'fastify';
+import { decodeJwt } from 'jose';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { GraphQLError, type GraphQLSchema, Kind } from 'graphql';
 import { Histogram, type Registry } from 'prom-client';
@@ -37,6 +40,8 @@ export const gatewayConfig = baseConfig.extend({
   MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(15),
   MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(2000),
   MAX_COST: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
+  /** Requests a client (a token's subject and unit; without a token, an address) may send a minute. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(3000),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfig>;
 
@@ -198,9 +203,43 @@ export async function startGateway(config: GatewayConfig) {
 
   if (config.NODE_ENV !== 'production') serveExplorer(service.app);
 
+  // Per-client rate limits on /graphql. The client is the token's subject and unit, read without
+  // verifying it (a forged token is refused right after, and costs its sender their own budget);
+  // without one, the address.
+  await service.app.register(rateLimit, { global: false });
+  const clientOf = (request: FastifyRequest): string => {
+    const token = request.headers.authorization?.replace(/^Bearer\s+/i, '');
+    if (token) {
+      try {
+        const { sub, unit } = decodeJwt(token);
+        if (sub) return `token:${sub}@${String(unit)}`;
+      } catch {
+        // not a JWT: counted by address
+      }
+    }
+    return `ip:${request.ip}`;
+  };
+
   service.app.route({
     method: ['GET', 'POST'],
     url: '/graphql',
+    config: {
+      rateLimit: {
+        max: config.RATE_LIMIT_PER_MINUTE,
+        timeWindow: 60_000,
+        keyGenerator: clientOf,
+        errorResponseBuilder: (_request, context) => ({
+          statusCode: 429,
+          data: null,
+          errors: [
+            {
+              message: `请求过于频繁，请 ${context.after} 后重试 (rate limit: ${context.max} requests a minute)`,
+              extensions: { code: 'RATE_LIMITED', retryAfter: context.after },
+            },
+          ],
+        }),
+      },
+    },
     handler: async (request, reply) => {
       let identity: Identity;
       try {

@@ -18,13 +18,14 @@ let calls: CallsApp;
 let partyMap: PartyMap;
 let gateway: Awaited<ReturnType<typeof startGateway>>;
 let url: string;
+let partyMapUrl: string;
 
 beforeAll(async () => {
   calls = await startTestCalls(scope);
   partyMap = await buildPartyMap(loadConfig(partyMapConfig, { ...scope.env, PORT: '0', DEMO_DATA: '1' }), {
     dbName: `${scope.dbName}_map`,
   });
-  const partyMapUrl = await partyMap.service.listen();
+  partyMapUrl = await partyMap.service.listen();
   gateway = await startGateway(
     loadConfig(gatewayConfig, {
       ...scope.env,
@@ -176,6 +177,31 @@ describe('the gateway', () => {
     });
     expect(closed.code).toBe(4403);
     await client.dispose();
+  });
+
+  it('limits each client’s requests a minute with a clear error, without touching other clients', async () => {
+    const limited = await startGateway(
+      loadConfig(gatewayConfig, {
+        ...scope.env,
+        PORT: '0',
+        CALLS_URL: `${calls.url}/graphql`,
+        PARTY_MAP_URL: `${partyMapUrl}/graphql`,
+        RATE_LIMIT_PER_MINUTE: '3',
+      }),
+    );
+    try {
+      const limitedUrl = `${limited.url}/graphql`;
+      const busy = await tokenFor('changzhou', 'street', 'busy-app');
+      for (let i = 0; i < 3; i++) ok(await gql(limitedUrl, busy, '{ callableItems { code } }'));
+      const refused = await gql(limitedUrl, busy, '{ callableItems { code } }');
+      expect(refused.status).toBe(429);
+      expect(codeOf(refused)).toBe('RATE_LIMITED');
+      expect(refused.errors?.[0]?.message).toContain('请求过于频繁');
+      // Another client of the same unit has a budget of its own.
+      ok(await gql(limitedUrl, await tokenFor('changzhou', 'street', 'quiet-app'), '{ callableItems { code } }'));
+    } finally {
+      await limited.service.shutdown('test');
+    }
   });
 
   it('passes a subgraph’s refusal on with its code, never as an internal error', async () => {
