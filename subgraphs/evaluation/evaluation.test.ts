@@ -48,11 +48,11 @@ function canonical(value: unknown): unknown {
 }
 
 /** Every ledger document's contributions, by id (the figures a replay must reproduce exactly). */
-async function ledgers(a: EvaluationApp, keep: (callKey: string) => boolean = () => true): Promise<string> {
+async function ledgers(a: EvaluationApp, keep: (docId: string, key: string) => boolean = () => true): Promise<string> {
   const docs = await a.models.Ledger.find({}).lean();
   const figures: Record<string, unknown> = {};
   for (const doc of docs) {
-    const calls = Object.fromEntries(Object.entries(doc.calls).filter(([k]) => keep(k)));
+    const calls = Object.fromEntries(Object.entries(doc.calls).filter(([k]) => keep(doc._id, k)));
     if (Object.keys(calls).length > 0) figures[doc._id] = calls;
   }
   return JSON.stringify(canonical(figures));
@@ -361,7 +361,9 @@ describe('replays', () => {
       const broken = { ...recorded[0], sequence: 0 };
       await publish(p, other.topics.callEvents, [...events.slice(0, 20), '{not json', broken, ...events.slice(20)]);
       // The live run's figures of the same calls (it also holds the real call of the test above).
-      const expected = await ledgers(app, (key) => key.startsWith('M'));
+      // (Rank documents hold units' month totals; the current month's has the real call in it.)
+      const thisMonth = `rank|${periodOf(new Date())}`;
+      const expected = await ledgers(app, (id, key) => (id.startsWith('rank|') ? id !== thisMonth : key.startsWith('M')));
       await waitFor('the shuffled stream projected', async () => ((await ledgers(other)) === expected ? true : undefined));
       const dead = await waitFor('two dead letters', () => (dlq.records.length >= 2 ? dlq.records : undefined));
       // Two partitions: in either order.

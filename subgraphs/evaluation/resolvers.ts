@@ -139,11 +139,12 @@ export function createResolvers(deps: EvaluationDeps) {
         const units = directory
           .ofKind(kind === 'DEPARTMENT' ? 'department' : 'street')
           .filter((u) => (u.path[0] ?? u.id) === district);
-        const figures = await store.totals(units.map((u) => perfKey(u.id, period)));
+        // One document holds every unit's figures for the month (FerretDB answers one read per _id).
+        const figures = await store.monthByUnit(period);
+        const version = schemes.select(district, period, scheme);
         const scored = units.flatMap((u) => {
-          const version = schemes.select(district, period, scheme);
           if (!version) return [];
-          const s = scoreOf(version, figures.get(perfKey(u.id, period))?.totals ?? {});
+          const s = scoreOf(version, figures.get(u.id) ?? {});
           return s.score === null ? [] : [{ unitId: u.id, ...s, score: s.score }];
         });
         scored.sort((a, b) => b.score - a.score || a.unitId.localeCompare(b.unitId));

@@ -7,11 +7,11 @@
 //   A figure is the sum of the contributions; writing a contribution is an idempotent $set.
 //
 // A batch of events is applied by recomputing each touched call's contributions from all its
-// observations and setting the ones that changed (one bulkWrite), then storing the observations (a
-// second). Crash between the two and the batch comes again: the same contributions are set again.
+// observations and setting the ones that changed (bulk writes), then storing the observations (more
+// bulk writes; see BULK_SLICE for why they are sliced). Crash between the two and the batch comes again: the same contributions are set again.
 import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
-import { contributions, type Observation, sameVector, type Vector } from './domain/ledger.ts';
+import { contributions, type Observation, rankKey, sameVector, unitField, unitOfField, type Vector } from './domain/ledger.ts';
 import type { MonthClosing } from './domain/period.ts';
 import { sumVectors } from './domain/schemes.ts';
 
@@ -71,6 +71,18 @@ export function callIdOf(key: string): string {
   return key.startsWith('~') ? Buffer.from(key.slice(1), 'base64url').toString('utf8') : key;
 }
 
+/**
+ * Statements per bulk write. FerretDB 1.24 on SQLite keeps each statement's query open until the
+ * whole `update` command ends (handler/msg_update.go defers the close inside its loop); at 100 open
+ * queries its connection pool (SetMaxOpenConns(100)) is exhausted and the command waits forever —
+ * and with it every write behind the proxy's write lock. So bulk writes go in slices well below that.
+ */
+export const BULK_SLICE = 50;
+
+async function bulkInSlices<T>(ops: T[], write: (slice: T[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < ops.length; i += BULK_SLICE) await write(ops.slice(i, i + BULK_SLICE));
+}
+
 /** Runs `task` over `items` with at most `limit` in flight. */
 export async function eachLimited<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
@@ -123,6 +135,39 @@ export class EvaluationStore {
     );
   }
 
+  /**
+   * Copies the totals of changed `perf|unit|month` documents, read back after writing, into their
+   * month's `rank|month` document. Idempotent; with several copies projecting at once, the last to
+   * write a unit's row wins, and a row may lag until that unit's next change (a single copy is exact).
+   */
+  private async refreshRanks(perfIds: string[], now: Date): Promise<void> {
+    if (perfIds.length === 0) return;
+    const docs = await this.loadLedgers(perfIds);
+    const byPeriod = new Map<string, { $set: Record<string, unknown>; $unset: Record<string, 1> }>();
+    for (const id of perfIds) {
+      const [, unit, period] = id.split('|') as [string, string, string];
+      const update = byPeriod.get(period) ?? { $set: { updatedAt: now }, $unset: {} };
+      const totals = sumVectors(Object.values(docs.get(id)?.calls ?? {}));
+      if (Object.keys(totals).length > 0) update.$set[`calls.${unitField(unit)}`] = totals;
+      else update.$unset[`calls.${unitField(unit)}`] = 1;
+      byPeriod.set(period, update);
+    }
+    const ops = [...byPeriod].map(([period, { $set, $unset }]) => ({
+      updateOne: {
+        filter: { _id: rankKey(period) },
+        update: Object.keys($unset).length > 0 ? { $set, $unset } : { $set },
+        upsert: true,
+      },
+    }));
+    await bulkInSlices(ops, (slice) => this.models.Ledger.bulkWrite(slice, { ordered: false }));
+  }
+
+  /** Every scored unit's figures for a month (from its `rank|month` document). */
+  async monthByUnit(period: string): Promise<Map<string, Vector>> {
+    const doc = (await this.loadLedgers([rankKey(period)])).get(rankKey(period));
+    return new Map(Object.entries(doc?.calls ?? {}).map(([field, v]) => [unitOfField(field), v]));
+  }
+
   /** Applies observations grouped by call (already validated). */
   async apply(byCall: Map<string, Observation[]>): Promise<BatchResult> {
     const known = await this.loadCalls([...byCall.keys()]);
@@ -168,9 +213,10 @@ export class EvaluationStore {
         if (Object.keys($unset).length > 0) update.$unset = $unset;
         return { updateOne: { filter: { _id: ledgerId }, update, upsert: true } };
       });
-      await this.models.Ledger.bulkWrite(ops, { ordered: false });
+      await bulkInSlices(ops, (slice) => this.models.Ledger.bulkWrite(slice, { ordered: false }));
+      await this.refreshRanks([...changes.keys()].filter((id) => id.startsWith('perf|')), now);
     }
-    if (callWrites.length > 0) await this.models.Call.bulkWrite(callWrites, { ordered: false });
+    await bulkInSlices(callWrites, (slice) => this.models.Call.bulkWrite(slice, { ordered: false }));
     return { applied, changed: [...changes.keys()] };
   }
 }

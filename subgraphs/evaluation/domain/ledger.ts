@@ -358,6 +358,21 @@ export function sameVector(a: Vector | undefined, b: Vector | undefined): boolea
 export const perfKey = (unit: string, period: Period) => `perf|${unit}|${period}`;
 export const counterKey = (unit: string, period: Period) => `ctr|${unit}|${period}`;
 export const openKey = (unit: string) => `open|${unit}`;
+/**
+ * Every scored unit's figures for a month in one document (`calls.<unit>` holds the unit's totals
+ * rather than a call's share), kept by the store from the `perf` documents: a ranking reads one
+ * document, since FerretDB answers one read per `_id` at a time.
+ */
+export const rankKey = (period: Period) => `rank|${period}`;
+
+/** A unit id as a field name (ids with '.', '$' or '~' are base64url-encoded). */
+export function unitField(unit: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(unit) ? unit : `~${Buffer.from(unit).toString('base64url')}`;
+}
+
+export function unitOfField(field: string): string {
+  return field.startsWith('~') ? Buffer.from(field.slice(1), 'base64url').toString('utf8') : field;
+}
 
 const OPEN = new Set(['RAISED', 'DISPATCHED', 'SIGNED', 'RESPONDED', 'COMPLETED', 'REOPENED']);
 const DONE = new Set(['COMPLETED', 'CLOSED']);
