@@ -21,6 +21,7 @@ import { Service } from '../platform/service.ts';
 import { TOPICS } from '../platform/topics.ts';
 import { followUnits } from '../platform/unit-directory.ts';
 import { serveExplorer } from './explorer.ts';
+import { allowListed, loadAllowList } from './persisted.ts';
 import { SCOPE_HEADER, shareInFlightOperations, sharedSubgraphFetch } from './sharing.ts';
 import { EventHub, type LiveStreams, serveSubscriptions } from './subscriptions.ts';
 
@@ -40,6 +41,11 @@ export const gatewayConfig = baseConfig.extend({
   MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(15),
   MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(2000),
   MAX_COST: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
+  /**
+   * Allow-list mode (production agency apps): a persisted-query manifest; only its operations run.
+   * Without it, any operation may run and clients may use automatic persisted queries (APQ).
+   */
+  PERSISTED_QUERIES_MANIFEST: z.string().min(1).optional(),
   /** Requests a client (a token's subject and unit; without a token, an address) may send a minute. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(3000),
 });
@@ -128,6 +134,7 @@ export async function startGateway(config: GatewayConfig) {
     enterprise: config.ENTERPRISE_URL,
   };
   const readSupergraph = () => readFileSync(config.SUPERGRAPH_PATH, 'utf8');
+  const allowList = config.PERSISTED_QUERIES_MANIFEST ? loadAllowList(config.PERSISTED_QUERIES_MANIFEST) : undefined;
   const subgraphFetch = sharedSubgraphFetch(config.SUBGRAPH_TIMEOUT_MS, service.metrics);
 
   const gateway = new ApolloGateway({
@@ -250,6 +257,17 @@ export async function startGateway(config: GatewayConfig) {
           errors: [{ message: (err as Error).message, extensions: { code: 'UNAUTHENTICATED' } }],
         });
       }
+      let body = request.body;
+      let search = new URL(request.url, 'http://gateway').search;
+      if (allowList) {
+        const params = request.method === 'GET' ? Object.fromEntries(new URLSearchParams(search)) : ((body ?? {}) as Record<string, unknown>);
+        const checked = allowListed(allowList, params);
+        if ('refusal' in checked) {
+          return reply.code(400).send({ data: null, errors: [{ message: checked.refusal, extensions: { code: 'PERSISTED_QUERY_NOT_ALLOWED' } }] });
+        }
+        if (request.method === 'GET') search = `?${new URLSearchParams(checked.params as Record<string, string>).toString()}`;
+        else body = checked.params;
+      }
       const headers = new HeaderMap();
       for (const [key, value] of Object.entries(request.headers)) {
         if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
@@ -258,8 +276,8 @@ export async function startGateway(config: GatewayConfig) {
         httpGraphQLRequest: {
           method: request.method,
           headers,
-          search: new URL(request.url, 'http://gateway').search,
-          body: request.body,
+          search,
+          body,
         },
         context: async () => ({
           identity,

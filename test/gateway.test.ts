@@ -1,5 +1,9 @@
 // The federated graph through the gateway, over the real calls and party-map subgraphs on the local
 // Kafka and FerretDB: a query joining both, identity checks, and a subgraph that goes away.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -201,6 +205,44 @@ describe('the gateway', () => {
       ok(await gql(limitedUrl, await tokenFor('changzhou', 'street', 'quiet-app'), '{ callableItems { code } }'));
     } finally {
       await limited.service.shutdown('test');
+    }
+  });
+
+  it('answers automatic persisted queries: a hash alone once the text is known', async () => {
+    const token = await tokenFor('changzhou', 'street');
+    const query = '{ callableItems { code } }';
+    const persistedQuery = { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') };
+    const post = (body: Record<string, unknown>) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) }).then(
+        (r) => r.json(),
+      );
+    expect((await post({ extensions: { persistedQuery } })).errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    expect((await post({ query, extensions: { persistedQuery } })).data.callableItems.length).toBeGreaterThan(0);
+    expect((await post({ extensions: { persistedQuery } })).data.callableItems.length).toBeGreaterThan(0);
+  });
+
+  it('in allow-list mode runs only the manifest’s operations, by hash or by exact text', async () => {
+    const listed = 'query Items { callableItems { code category } }';
+    const manifest = join(mkdtempSync(join(tmpdir(), 'huying-pq-')), 'manifest.json');
+    writeFileSync(manifest, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1,
+      operations: [{ id: 'items', name: 'Items', type: 'query', body: listed }] }));
+    const strict = await startGateway(
+      loadConfig(gatewayConfig, { ...scope.env, PORT: '0', CALLS_URL: `${calls.url}/graphql`, PARTY_MAP_URL: `${partyMapUrl}/graphql`,
+        PERSISTED_QUERIES_MANIFEST: manifest }),
+    );
+    try {
+      const strictUrl = `${strict.url}/graphql`;
+      const token = await tokenFor('changzhou', 'street');
+      const sha256Hash = createHash('sha256').update(listed).digest('hex');
+      const byHash = await fetch(strictUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash } } }) }).then((r) => r.json());
+      expect(byHash.data.callableItems.length).toBeGreaterThan(0);
+      ok(await gql(strictUrl, token, listed));
+      const freeform = await gql(strictUrl, token, '{ calls(first: 100) { edges { node { id } } } }');
+      expect(freeform.status).toBe(400);
+      expect(codeOf(freeform)).toBe('PERSISTED_QUERY_NOT_ALLOWED');
+    } finally {
+      await strict.service.shutdown('test');
     }
   });
 
