@@ -19,6 +19,7 @@ import { runConsumer } from '../platform/consumer.ts';
 import { createKafka, ensureTopics, kafkaReadiness, topicName } from '../platform/kafka.ts';
 import { Service } from '../platform/service.ts';
 import { TOPICS } from '../platform/topics.ts';
+import { traceIdOf } from '../platform/trace.ts';
 import { followUnits } from '../platform/unit-directory.ts';
 import { serveExplorer } from './explorer.ts';
 import { allowListed, loadAllowList } from './persisted.ts';
@@ -62,10 +63,7 @@ interface GatewayContext {
 }
 
 /** The trace id of an incoming W3C `traceparent`, or a new one. */
-function traceIdOf(traceparent: string | undefined): string {
-  const match = /^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent ?? '');
-  return match?.[1] ?? randomBytes(16).toString('hex');
-}
+const traceOf = (traceparent: string | undefined): string => traceIdOf(traceparent) ?? randomBytes(16).toString('hex');
 
 /** Count, latency and errors per GraphQL operation (name bounded, so labels stay few). */
 function operationMetrics(registry: Registry): ApolloServerPlugin<GatewayContext> {
@@ -283,7 +281,7 @@ export async function startGateway(config: GatewayConfig) {
           identity,
           scope: accessScope(identity),
           authorization: request.headers.authorization ?? '',
-          traceId: traceIdOf(request.headers.traceparent as string | undefined),
+          traceId: traceOf(request.headers.traceparent as string | undefined),
           requestId: request.id,
         }),
       });
@@ -346,7 +344,7 @@ export async function startGateway(config: GatewayConfig) {
       query: async (query, variables, identity, authorization) => {
         const response = await server.executeOperation(
           { query, variables },
-          { contextValue: { identity, scope: accessScope(identity), authorization, traceId: traceIdOf(undefined), requestId: randomUUID() } },
+          { contextValue: { identity, scope: accessScope(identity), authorization, traceId: traceOf(undefined), requestId: randomUUID() } },
         );
         return response.body.kind === 'single' ? response.body.singleResult : { data: null };
       },

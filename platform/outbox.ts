@@ -15,6 +15,8 @@ export interface OutboxEvent {
   sequence: number;
   occurredAt: Date;
   data: Record<string, unknown>;
+  /** The W3C trace of the request or record that caused it: sent as the Kafka header. */
+  traceparent?: string;
 }
 
 export interface Outboxed {
@@ -32,7 +34,7 @@ export const outboxSchemaFields = {
   outbox: {
     type: [
       new Schema<OutboxEvent>(
-        { eventId: String, type: String, sequence: Number, occurredAt: Date, data: Schema.Types.Mixed },
+        { eventId: String, type: String, sequence: Number, occurredAt: Date, data: Schema.Types.Mixed, traceparent: String },
         { _id: false },
       ),
     ],
@@ -142,7 +144,7 @@ export class OutboxPublisher<T extends Outboxed> {
         messages: events.map((event) => ({
           key: id,
           value: JSON.stringify(this.options.envelope(id, event)),
-          headers: { 'event-id': event.eventId, 'event-type': event.type },
+          headers: { 'event-id': event.eventId, 'event-type': event.type, ...(event.traceparent && { traceparent: event.traceparent }) },
         })),
       });
     }

@@ -8,6 +8,7 @@ import { GraphQLError, parse } from 'graphql';
 import mercurius from 'mercurius';
 import type { Identity, Verifier } from './auth.ts';
 import { isUserError } from './errors.ts';
+import { enterTrace } from './trace.ts';
 import type { Logger } from './logger.ts';
 import { REQUEST_LIMIT, type Service } from './service.ts';
 
@@ -47,6 +48,8 @@ export async function mountSubgraph(service: Service, options: SubgraphOptions):
   // Identity first: a request without a valid token never reaches GraphQL execution.
   service.app.addHook('preHandler', async (request, reply) => {
     if (!request.url.startsWith('/graphql')) return;
+    // Before any await: what this request stores (events) carries its trace on to Kafka.
+    enterTrace(request.headers.traceparent as string | undefined);
     try {
       identities.set(request, await options.verifier(request.headers.authorization));
     } catch (err) {

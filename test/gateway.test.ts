@@ -15,6 +15,9 @@ import { buildPartyMap, partyMapConfig, type PartyMap } from '../subgraphs/party
 import { startTestCalls } from './support/calls.ts';
 import { codeOf, gql, ok, tokenFor } from './support/graphql.ts';
 import { testScope } from './support/isolation.ts';
+import { collectHeaders } from './support/calls.ts';
+import { topicName } from '../platform/kafka.ts';
+import { TOPICS } from '../platform/topics.ts';
 import { waitFor } from './support/wait.ts';
 
 const scope = testScope('gateway');
@@ -243,6 +246,26 @@ describe('the gateway', () => {
       expect(codeOf(freeform)).toBe('PERSISTED_QUERY_NOT_ALLOWED');
     } finally {
       await strict.service.shutdown('test');
+    }
+  });
+
+  it('carries the caller’s W3C trace through the gateway and the calls subgraph into the event’s Kafka headers', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const events = await collectHeaders(scope, topicName(scope.config, TOPICS.callEvents));
+    try {
+      const grid = await tokenFor('changzhou-c1-g1', 'grid_worker');
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${grid}`, traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+        body: JSON.stringify({ query: 'mutation { raiseCall(input: { title: "井盖松动", description: "路口井盖松动有异响", category: "城市管理" }) { call { id } } }' }),
+      });
+      const id = ((await response.json())).data.raiseCall.call.id as string;
+      const raised = await waitFor('the call.raised event', () => events.records.find((r) => r.key === id));
+      // The same trace, a span of its own (not the caller's).
+      expect(raised.headers.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+      expect(raised.headers.traceparent).not.toContain('00f067aa0ba902b7');
+    } finally {
+      await events.stop();
     }
   });
 

@@ -6,6 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Identity } from '../../platform/auth.ts';
 import { errorCode, userError } from '../../platform/errors.ts';
 import { scrubText } from '../../platform/personal-data.ts';
+import { currentTraceparent } from '../../platform/trace.ts';
 import { canSee } from './access.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallableItems } from './items.ts';
@@ -244,6 +245,7 @@ export class CallStore {
     call.outbox = [
       {
         eventId: randomUUID(),
+        ...traced(),
         type: 'call.raised',
         sequence: 1,
         occurredAt: now,
@@ -352,6 +354,7 @@ export class CallStore {
     next.nextCheckAt = this.rules.nextCheckAt(next);
     const event: OutboxEvent = {
       eventId: randomUUID(),
+      ...traced(),
       type: transition.event.type,
       sequence: version,
       occurredAt: now,
@@ -409,6 +412,12 @@ export class CallStore {
       );
     }
   }
+}
+
+/** The trace of the work in progress, for an event's Kafka headers. */
+function traced(): { traceparent?: string } {
+  const traceparent = currentTraceparent();
+  return traceparent ? { traceparent } : {};
 }
 
 export const SYSTEM: ActorRef = { subject: 'huying', unitId: 'huying', role: 'system' };

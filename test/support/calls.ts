@@ -40,3 +40,21 @@ export async function collect(scope: TestScope, topic: string): Promise<Collecte
   });
   return { records, stop: () => consumer.disconnect() };
 }
+
+/** Every record's key and headers (as text) of a topic, from the beginning. */
+export async function collectHeaders(scope: TestScope, topic: string) {
+  const kafka = createKafka(scope.config, 'test-collector', createLogger('test', 'warn'));
+  const consumer = kafka.consumer({ groupId: `${scope.config.TOPIC_PREFIX}headers-${Math.random()}` });
+  await consumer.connect();
+  const records: Array<{ key?: string; headers: Record<string, string> }> = [];
+  await runConsumer({
+    consumer,
+    topics: [topic],
+    fromBeginning: true,
+    handle: async ({ message }) => {
+      const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+      records.push({ key: message.key?.toString(), headers });
+    },
+  });
+  return { records, stop: () => consumer.disconnect() };
+}
