@@ -106,6 +106,9 @@ export async function startEvaluation(config: EvaluationConfig) {
       return path.filter((id) => directory.get(id)?.kind !== 'district');
     });
 
+    const upgraded = await store.upgrade();
+    if (upgraded.from !== upgraded.to) log.info(upgraded, 'evaluation projection upgraded');
+
     await mountSubgraph(service, {
       sdlPath: 'schemas/evaluation.graphql',
       resolvers: createResolvers({ store, directory, schemes, closing }),

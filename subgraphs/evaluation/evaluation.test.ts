@@ -52,7 +52,7 @@ async function ledgers(a: EvaluationApp, keep: (docId: string, key: string) => b
   const docs = await a.models.Ledger.find({}).lean();
   const figures: Record<string, unknown> = {};
   for (const doc of docs) {
-    const calls = Object.fromEntries(Object.entries(doc.calls).filter(([k]) => keep(doc._id, k)));
+    const calls = Object.fromEntries(Object.entries(doc.calls ?? {}).filter(([k]) => keep(doc._id, k)));
     if (Object.keys(calls).length > 0) figures[doc._id] = calls;
   }
   return JSON.stringify(canonical(figures));
@@ -348,6 +348,14 @@ describe('replays', () => {
       }),
     );
   }, 60_000);
+
+  it('rebuild the rank documents once for a database projected before they existed', async () => {
+    const before = await ledgers(app);
+    await app.models.Ledger.deleteMany({ _id: { $regex: '^(rank|meta)\\|' } });
+    expect(await app.store.upgrade()).toEqual({ from: 1, to: 2 });
+    expect(await ledgers(app)).toBe(before);
+    expect(await app.store.upgrade()).toEqual({ from: 2, to: 2 });
+  });
 
   it('give identical figures when each call\'s events arrive shuffled and repeated, and dead-letter what fails the contract', async () => {
     const shuffled = testScope('evaluation-shuffled');

@@ -26,6 +26,8 @@ export interface LedgerDoc {
   _id: string;
   calls: Record<string, Vector>;
   updatedAt: Date;
+  /** Only on `meta|projection`: the projection version the database is at. */
+  version?: number;
 }
 
 /** A scheme version this database has been scored with (guards closed months against new versions). */
@@ -48,7 +50,7 @@ export function evaluationModels(conn: Connection): EvaluationModels {
     { versionKey: false, minimize: false },
   );
   const ledger = new Schema<LedgerDoc>(
-    { _id: String, calls: { type: Schema.Types.Mixed, default: {} }, updatedAt: Date },
+    { _id: String, calls: { type: Schema.Types.Mixed, default: {} }, updatedAt: Date, version: Number },
     { versionKey: false, minimize: false },
   );
   return {
@@ -61,6 +63,10 @@ export function evaluationModels(conn: Connection): EvaluationModels {
     ),
   };
 }
+
+/** The projection's version: 2 added the `rank|month` documents. Kept in the `meta|projection` document. */
+export const PROJECTION_VERSION = 2;
+const PROJECTION_META = 'meta|projection';
 
 /** A call id as a field name: ids that are not plain letters, digits, '-' or '_' are base64url-encoded. */
 export function callKey(callId: string): string {
@@ -160,6 +166,24 @@ export class EvaluationStore {
       },
     }));
     await bulkInSlices(ops, (slice) => this.models.Ledger.bulkWrite(slice, { ordered: false }));
+  }
+
+  /**
+   * Brings documents derived by an older projection up to date once: the rank documents (added in
+   * projection 2) are rebuilt from the `perf` documents with one scan. Idempotent; a fresh database
+   * is just marked.
+   */
+  async upgrade(): Promise<{ from: number; to: number }> {
+    const meta = await this.models.Ledger.findById(PROJECTION_META).lean<LedgerDoc>();
+    const from = meta?.version ?? ((await this.models.Ledger.estimatedDocumentCount()) > 0 ? 1 : PROJECTION_VERSION);
+    if (from < 2) {
+      const perf = await this.models.Ledger.find({ _id: { $regex: '^perf\\|' } }, { _id: 1 }).lean<Array<{ _id: string }>>();
+      for (let i = 0; i < perf.length; i += BULK_SLICE) await this.refreshRanks(perf.slice(i, i + BULK_SLICE).map((d) => d._id), new Date());
+    }
+    if (meta?.version !== PROJECTION_VERSION) {
+      await this.models.Ledger.updateOne({ _id: PROJECTION_META }, { $set: { version: PROJECTION_VERSION, updatedAt: new Date() } }, { upsert: true });
+    }
+    return { from, to: PROJECTION_VERSION };
   }
 
   /** Every scored unit's figures for a month (from its `rank|month` document). */
