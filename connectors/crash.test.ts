@@ -26,7 +26,7 @@ let events: Collected;
 let intake: Collected;
 const children: ChildProcess[] = [];
 
-const RECORDS = 200;
+const RECORDS = 100;
 const FLUSH_EVERY = 10;
 const HALT_AFTER_SENDS = 4;
 
