@@ -28,3 +28,15 @@ export function mongoReadiness(conn: Connection): () => Promise<void> {
     await conn.db.admin().ping();
   };
 }
+
+/**
+ * Statements per bulk write. FerretDB 1.24 on SQLite deadlocks on an update or delete command of 100
+ * statements or more (it holds a connection per statement, from a pool of 100); the local FerretDB
+ * proxy refuses such commands, so bulk writes go in slices.
+ */
+export const BULK_SLICE = 50;
+
+/** Runs `write` over `ops` in slices of BULK_SLICE, one after the other. */
+export async function inSlices<T>(ops: T[], write: (slice: T[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < ops.length; i += BULK_SLICE) await write(ops.slice(i, i + BULK_SLICE));
+}

@@ -186,7 +186,10 @@ func (p *proxy) serve(client net.Conn) {
 			}
 			return
 		}
-		if writeCommands[commandName(request)] {
+		name := commandName(request)
+		if refusal := tooManyStatements(request, name); refusal != nil {
+			_, err = client.Write(refusal)
+		} else if writeCommands[name] {
 			err = p.write(request, client, server)
 		} else {
 			err = p.roundTrip(request, client, server)

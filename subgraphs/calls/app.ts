@@ -143,9 +143,17 @@ export async function startCalls(config: CallsConfig) {
   await runConsumer({
     consumer: indexConsumer,
     topics: [topics.callEvents],
-    handle: async ({ message }) => {
-      const event = JSON.parse(message.value?.toString('utf8') ?? '{}') as { callId?: string; sequence?: number };
-      if (event.callId && (event.sequence ?? 0) > index.versionOf(event.callId)) await index.refresh([event.callId]);
+    handle: async ({ message, partition }) => {
+      let event: { callId?: unknown; sequence?: unknown };
+      try {
+        event = JSON.parse(message.value?.toString('utf8') ?? '{}') as typeof event;
+      } catch {
+        // Not one of ours (the contract is the evaluation subgraph's to police): nothing to refresh.
+        log.warn({ partition, offset: message.offset }, 'hub.call-events record is not JSON; the call index skips it');
+        return;
+      }
+      const { callId, sequence } = event;
+      if (typeof callId === 'string' && typeof sequence === 'number' && sequence > index.versionOf(callId)) await index.refresh([callId]);
     },
   });
   await joined;

@@ -11,6 +11,7 @@
 // bulk writes; see BULK_SLICE for why they are sliced). Crash between the two and the batch comes again: the same contributions are set again.
 import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
+import { BULK_SLICE, inSlices } from '../../platform/mongo.ts';
 import { contributions, type Observation, rankKey, sameVector, unitField, unitOfField, type Vector } from './domain/ledger.ts';
 import type { MonthClosing } from './domain/period.ts';
 import { sumVectors } from './domain/schemes.ts';
@@ -77,17 +78,6 @@ export function callIdOf(key: string): string {
   return key.startsWith('~') ? Buffer.from(key.slice(1), 'base64url').toString('utf8') : key;
 }
 
-/**
- * Statements per bulk write. FerretDB 1.24 on SQLite keeps each statement's query open until the
- * whole `update` command ends (handler/msg_update.go defers the close inside its loop); at 100 open
- * queries its connection pool (SetMaxOpenConns(100)) is exhausted and the command waits forever —
- * and with it every write behind the proxy's write lock. So bulk writes go in slices well below that.
- */
-export const BULK_SLICE = 50;
-
-async function bulkInSlices<T>(ops: T[], write: (slice: T[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < ops.length; i += BULK_SLICE) await write(ops.slice(i, i + BULK_SLICE));
-}
 
 /** Runs `task` over `items` with at most `limit` in flight. */
 export async function eachLimited<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
@@ -165,7 +155,7 @@ export class EvaluationStore {
         upsert: true,
       },
     }));
-    await bulkInSlices(ops, (slice) => this.models.Ledger.bulkWrite(slice, { ordered: false }));
+    await inSlices(ops, (slice) => this.models.Ledger.bulkWrite(slice, { ordered: false }));
   }
 
   /**
@@ -237,10 +227,10 @@ export class EvaluationStore {
         if (Object.keys($unset).length > 0) update.$unset = $unset;
         return { updateOne: { filter: { _id: ledgerId }, update, upsert: true } };
       });
-      await bulkInSlices(ops, (slice) => this.models.Ledger.bulkWrite(slice, { ordered: false }));
+      await inSlices(ops, (slice) => this.models.Ledger.bulkWrite(slice, { ordered: false }));
       await this.refreshRanks([...changes.keys()].filter((id) => id.startsWith('perf|')), now);
     }
-    await bulkInSlices(callWrites, (slice) => this.models.Call.bulkWrite(slice, { ordered: false }));
+    await inSlices(callWrites, (slice) => this.models.Call.bulkWrite(slice, { ordered: false }));
     return { applied, changed: [...changes.keys()] };
   }
 }

@@ -22,6 +22,7 @@ import {
   bumpRevision,
 } from './models.ts';
 import { writeUnits } from './publisher.ts';
+import { inSlices } from '../../platform/mongo.ts';
 
 export interface ImportLimits {
   maxBytes: number;
@@ -428,13 +429,11 @@ export async function importFacilities(deps: ImportDeps, text: string, options: 
   const created = checked.good.filter((g) => !g.existing).length;
   if (!options.dryRun && checked.good.length > 0) {
     const now = new Date();
-    await deps.models.Facility.bulkWrite(
-      checked.good.map(({ doc }) => {
-        const { _id, ...fields } = doc;
-        return { updateOne: { filter: { _id }, update: { $set: { ...fields, updatedAt: now } }, upsert: true } };
-      }),
-      { ordered: false },
-    );
+    const upserts = checked.good.map(({ doc }) => {
+      const { _id, ...fields } = doc;
+      return { updateOne: { filter: { _id }, update: { $set: { ...fields, updatedAt: now } }, upsert: true } };
+    });
+    await inSlices(upserts, (slice) => deps.models.Facility.bulkWrite(slice, { ordered: false }));
     await deps.directory.patch({ facilities: checked.good.map((g) => g.doc._id) }, await bumpRevision(deps.models));
   }
   return report(options, crs, features.length, checked, options.dryRun ? 0 : created, options.dryRun ? 0 : checked.good.length - created);

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { AnyBulkWriteOperation } from 'mongoose';
 import type { Producer } from 'kafkajs';
 import type { Logger } from '../../platform/logger.ts';
+import { inSlices } from '../../platform/mongo.ts';
 import { type OutboxEvent, OutboxPublisher } from '../../platform/outbox.ts';
 import { type Models, type UnitDoc, type UnitState, findByIds } from './models.ts';
 
@@ -141,11 +142,13 @@ export async function writeUnits(models: Models, changes: UnitChangeRequest[], n
       // A change to a unit that does not exist and may not be created is dropped: callers check first.
     }
     if (ops.length === 0) break;
-    try {
-      await models.Unit.bulkWrite(ops, { ordered: false });
-    } catch (err) {
-      if (!onlyDuplicateKeys(err)) throw err;
-    }
+    await inSlices(ops, async (slice) => {
+      try {
+        await models.Unit.bulkWrite(slice, { ordered: false });
+      } catch (err) {
+        if (!onlyDuplicateKeys(err)) throw err;
+      }
+    });
     // A change went through when its record is in the document. Should the publisher have sent and
     // cleared it in this instant, the change is applied once more: a repeated record, harmless.
     // Only `_id` and `outbox` are read back.

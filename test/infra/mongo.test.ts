@@ -2,7 +2,7 @@
 
 import { Schema } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Connection, connectMongo, mongoReadiness } from '../../platform/mongo.ts';
+import { type Connection, connectMongo, inSlices, mongoReadiness } from '../../platform/mongo.ts';
 import { testScope } from '../support/isolation.ts';
 
 const scope = testScope('mongo');
@@ -84,6 +84,16 @@ describe('local FerretDB', () => {
     await Promise.all([bump(Counter, 'n'), bump(OtherCounter, 'm'), bump(OtherCounter, 'n')]);
     expect(await Counter.findById('k').lean()).toMatchObject({ n: 200, m: 100 });
     await other.close();
+  });
+
+  it('refuses an update of 100+ statements with a clear error (FerretDB would deadlock), and takes them in slices', async () => {
+    const Call = conn.model('BulkCall', callSchema);
+    const ids = Array.from({ length: 150 }, (_, i) => `bulk-${i}`);
+    await Call.insertMany(ids.map((_id) => ({ _id, title: '批量', status: 'RAISED', raisedAt: new Date() })));
+    const ops = ids.map((_id) => ({ updateOne: { filter: { _id }, update: { $set: { status: 'SIGNED' } } } }));
+    await expect(Call.bulkWrite(ops, { ordered: false })).rejects.toThrow(/send at most 90 per command/);
+    await inSlices(ops, (slice) => Call.bulkWrite(slice, { ordered: false }));
+    expect(await Call.countDocuments({ _id: { $in: ids }, status: 'SIGNED' })).toBe(150);
   });
 
   it('rejects a duplicate key with code 11000', async () => {
