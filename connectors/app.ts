@@ -1,10 +1,9 @@
 // The connectors assembled as one service: the 12345 hotline, 三防 and 信访 pipelines on the shared
 // runtime, with /healthz, /readyz and /metrics. `main.ts` runs it; tests start it in-process on port 0
 // or as a child process; any number of copies share the work through consumer groups.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { baseConfig, port } from '../platform/config.ts';
-import { type Admin, createKafka, ensureTopics, kafkaReadiness, topicName } from '../platform/kafka.ts';
+import { createKafka, ensureTopics, kafkaReadiness, topicName } from '../platform/kafka.ts';
 import { Service } from '../platform/service.ts';
 import { TOPICS } from '../platform/topics.ts';
 import { followUnits } from '../platform/unit-directory.ts';
@@ -74,22 +73,6 @@ export type ConnectorTopics = ReturnType<typeof connectorTopics>;
 /** Dead letters may carry a source record of up to 1 MB, wrapped: their topics take up to 8 MiB. */
 const DLQ_CONFIG = [{ name: 'max.message.bytes', value: String(8 * 1_048_576) }];
 
-/**
- * ensureTopics, tried again while a busy broker does not yet know topics it has just created: kafkajs's
- * createTopics waits out LEADER_NOT_AVAILABLE but not UNKNOWN_TOPIC_OR_PARTITION, which a loaded
- * single broker answers for a moment (seen with four copies starting at once).
- */
-async function ensureTopicsSettled(admin: Admin, topics: Parameters<typeof ensureTopics>[1]): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await ensureTopics(admin, topics);
-    } catch (err) {
-      if (attempt >= 10 || (err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
-      await sleep(200 * attempt);
-    }
-  }
-}
-
 export async function startConnectors(config: ConnectorsConfig) {
   const service = new Service({ name: 'connectors', config });
   const log = service.logger;
@@ -100,7 +83,7 @@ export async function startConnectors(config: ConnectorsConfig) {
   service.onShutdown('kafka admin', () => admin.disconnect());
 
   const sources = [topics.hotlineOrders, topics.floodWarnings, topics.floodIncidents, topics.petitions];
-  await ensureTopicsSettled(admin, [
+  await ensureTopics(admin, [
     // hub.units as followUnits makes it (compacted), here where a slow broker is waited for.
     { topic: topicName(config, TOPICS.units), numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
     ...sources.map((topic) => ({ topic, numPartitions: 6 })),

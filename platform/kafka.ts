@@ -39,7 +39,24 @@ export function topicName(config: Pick<BaseConfig, 'TOPIC_PREFIX'>, name: string
 }
 
 /** Create the topics that do not exist yet; existing ones are left as they are. */
+/**
+ * Creates the topics that do not exist yet. Tried again while a busy broker does not yet know topics it
+ * has just created: kafkajs's createTopics waits out LEADER_NOT_AVAILABLE but not
+ * UNKNOWN_TOPIC_OR_PARTITION, which a loaded single broker answers for a moment (seen with four
+ * copies of a service starting at once).
+ */
 export async function ensureTopics(admin: Admin, topics: ITopicConfig[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createMissing(admin, topics);
+    } catch (err) {
+      if (attempt >= 10 || (err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}
+
+async function createMissing(admin: Admin, topics: ITopicConfig[]): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t.topic));
   if (missing.length === 0) return;
