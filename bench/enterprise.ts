@@ -14,25 +14,17 @@ import { seededRandom } from '../demo/random.ts';
 import { gatewayConfig, startGateway } from '../gateway/app.ts';
 import { mintToken } from '../platform/auth.ts';
 import { loadConfig } from '../platform/config.ts';
-import { createKafka } from '../platform/kafka.ts';
-import { createLogger } from '../platform/logger.ts';
 import { connectMongo } from '../platform/mongo.ts';
 import { enterpriseConfig, startEnterprise } from '../subgraphs/enterprise/app.ts';
 import type { ApartmentFilter, SearchRequest } from '../subgraphs/enterprise/domain/apartment-index.ts';
 import { type ApartmentDoc, type EnterpriseDoc, enterpriseModels } from '../subgraphs/enterprise/model.ts';
+import { dropRun, percentiles } from './stats.ts';
 
 const APARTMENTS = Number(process.env.BENCH_APARTMENTS ?? 20_000);
 const IN_PROCESS_QUERIES = Number(process.env.BENCH_INDEX_QUERIES ?? 5_000);
 const HTTP_QUERIES = Number(process.env.BENCH_HTTP_QUERIES ?? 1_000);
 const WARM_UP = 100;
 const EXTENT = { minLng: 113.4, minLat: 23.06, maxLng: 113.56, maxLat: 23.22 };
-
-function percentiles(samples: number[], digits: number) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-  const round = (n: number) => Number(n.toFixed(digits));
-  return { n: sorted.length, p50: round(p(0.5)), p99: round(p(0.99)) };
-}
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const infra = await up(say);
@@ -252,13 +244,6 @@ try {
   );
   await app.service.shutdown('bench done');
 } finally {
-  const conn = await connectMongo(config, dbName);
-  await conn.dropDatabase();
-  await conn.close();
-  const admin = createKafka(config, 'bench-cleanup', createLogger('bench', 'error')).admin();
-  await admin.connect();
-  const topics = (await admin.listTopics()).filter((t) => t.startsWith(config.TOPIC_PREFIX));
-  if (topics.length > 0) await admin.deleteTopics({ topics });
-  await admin.disconnect();
+  await dropRun(config, [dbName]);
   if (infra.started.length > 0) await down(say, infra.started);
 }

@@ -14,17 +14,11 @@ import { createLogger } from '../platform/logger.ts';
 import { TOPICS } from '../platform/topics.ts';
 import { evaluationConfig, startEvaluation } from '../subgraphs/evaluation/app.ts';
 import { CallScript } from '../subgraphs/evaluation/scripted-calls.ts';
+import { percentiles } from './stats.ts';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
 const UNITS = 200;
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 100);
-
-function percentiles(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-  const round = (n: number) => Math.round(n * 10) / 10;
-  return { n: sorted.length, p50_ms: round(at(50)), p99_ms: round(at(99)) };
-}
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const infra = await up(say);

@@ -23,7 +23,8 @@ import { DISTRICT_ID, demoUnits } from '../demo/district.ts';
 import { up } from '../infra/local.ts';
 import { mintToken, type Role } from '../platform/auth.ts';
 import { SERVICES } from '../scripts/services.ts';
-import { percentiles, sustained } from './stats.ts';
+import { dropRun, percentiles, sustained } from './stats.ts';
+import { baseConfig, loadConfig } from '../platform/config.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -109,6 +110,8 @@ let partyMapUrl = process.env.PARTY_MAP_URL ?? 'http://127.0.0.1:4003/graphql';
 let evaluationUrl = process.env.EVALUATION_URL ?? 'http://127.0.0.1:4002/graphql';
 let enterpriseUrl = process.env.ENTERPRISE_URL ?? 'http://127.0.0.1:4004/graphql';
 const benchEnv: Record<string, string> = {};
+/** The databases this run creates (none when it measures a running stack). */
+const databases: string[] = [];
 if (!gatewayUrl) {
   const infra = await up(say);
   const run = randomUUID().slice(0, 8);
@@ -125,7 +128,9 @@ if (!gatewayUrl) {
     const port = entry.port + 1000;
     ports[name] = port;
     const dbVariable = `${name.replace('-', '_').toUpperCase()}_DB`;
-    const child = launch(name, ['scripts/service.ts', name], { ...benchEnv, PORT: String(port), [dbVariable]: `bench_${run}_${name.replace('-', '_')}` });
+    const database = `bench_${run}_${name.replace('-', '_')}`;
+    databases.push(database);
+    const child = launch(name, ['scripts/service.ts', name], { ...benchEnv, PORT: String(port), [dbVariable]: database });
     await waitReady(`http://127.0.0.1:${port}/readyz`, child, name);
   }
   callsUrl = `http://127.0.0.1:${ports.calls}/graphql`;
@@ -309,5 +314,7 @@ console.log(
     2,
   ),
 );
-stopAll();
+// The services go first (they hold the databases), then what this run made.
+await Promise.all(children.filter((c) => c.exitCode === null && c.signalCode === null).map((c) => new Promise((resolve) => c.once('exit', resolve).kill('SIGTERM'))));
+if (databases.length > 0) await dropRun(loadConfig(baseConfig, benchEnv), databases);
 process.exit(0);

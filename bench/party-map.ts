@@ -9,7 +9,6 @@ import { cpus } from 'node:os';
 import { down, up } from '../infra/local.ts';
 import { mintToken } from '../platform/auth.ts';
 import { loadConfig } from '../platform/config.ts';
-import { createKafka } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
 import { connectMongo } from '../platform/mongo.ts';
 import { gatewayConfig, startGateway } from '../gateway/app.ts';
@@ -18,7 +17,7 @@ import { ALL_FACILITIES } from '../subgraphs/party-map/directory.ts';
 import { distanceMeters } from '../subgraphs/party-map/geo/spatial-index.ts';
 import { FACILITY_KINDS, type FacilityDoc, type ServiceCentreDoc, type UnitDoc, bumpRevision, createModels } from '../subgraphs/party-map/models.ts';
 import { seededRandom } from '../demo/random.ts';
-import { percentiles } from './stats.ts';
+import { dropRun, percentiles } from './stats.ts';
 
 const GRID_COLUMNS = 50;
 const GRID_ROWS = 40; // 2,000 grids
@@ -243,13 +242,6 @@ try {
 
   await app.service.shutdown('bench done');
 } finally {
-  const conn = await connectMongo(config, dbName);
-  await conn.dropDatabase();
-  await conn.close();
-  const admin = createKafka(config, 'bench-cleanup', createLogger('bench', 'error')).admin();
-  await admin.connect();
-  const topics = (await admin.listTopics()).filter((t) => t.startsWith(config.TOPIC_PREFIX));
-  if (topics.length > 0) await admin.deleteTopics({ topics });
-  await admin.disconnect();
+  await dropRun(config, [dbName]);
   if (infra.started.length > 0) await down(say, infra.started);
 }

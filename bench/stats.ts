@@ -1,4 +1,8 @@
-// Figures shared by the benches: latency percentiles and load loops.
+// What the benches share: latency percentiles, load loops, and cleaning up after a run.
+import type { BaseConfig } from '../platform/config.ts';
+import { createKafka } from '../platform/kafka.ts';
+import { createLogger } from '../platform/logger.ts';
+import { connectMongo } from '../platform/mongo.ts';
 
 /** n, p50 and p99 of millisecond samples, rounded to `digits`. */
 export function percentiles(samples: number[], digits = 1) {
@@ -45,4 +49,21 @@ export async function sustained(ms: number, concurrency: number, task: (client: 
   );
   const seconds = (performance.now() - began) / 1000;
   return { requestsPerSecond: Math.round(samples.length / seconds), failures, latency_ms: percentiles(samples) };
+}
+
+/** Removes what a bench run made: its databases and every topic under its prefix. */
+export async function dropRun(config: BaseConfig, databases: string[]): Promise<void> {
+  for (const name of databases) {
+    const conn = await connectMongo(config, name);
+    await conn.dropDatabase();
+    await conn.close();
+  }
+  const admin = createKafka(config, 'bench-cleanup', createLogger('bench', 'error')).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => config.TOPIC_PREFIX && t.startsWith(config.TOPIC_PREFIX));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
 }
