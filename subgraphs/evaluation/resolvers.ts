@@ -168,7 +168,7 @@ export function createResolvers(deps: EvaluationDeps) {
   /** Entries of one call with what each earned or cost, under the scheme of its unit's month. */
   async function withEffects(callId: string, entries: Entry[]) {
     const keys = [...new Set(entries.map((e) => perfKey(e.unit, e.period)))];
-    const figures = await store.totals(keys);
+    const figures = await store.readTotals(keys);
     return entries.map((entry) => {
       const unit = directory.get(entry.unit);
       const version = unit ? schemes.select(unit.path[0] ?? unit.id, entry.period) : undefined;
@@ -321,7 +321,7 @@ export function createResolvers(deps: EvaluationDeps) {
     Call: {
       __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
       evaluation: async ({ id }: { id: string }, _args: unknown, ctx: SubgraphContext) => {
-        const call = (await store.loadCalls([id])).get(id);
+        const call = (await store.readCalls([id])).get(id);
         if (!call) return null;
         const involved = new Set([...call.scopes, ...call.obs.flatMap((o) => [o.unit, o.caller ?? o.unit, o.origin])]);
         const identity = ctx.identity;

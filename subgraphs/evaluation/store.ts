@@ -101,6 +101,9 @@ export interface BatchResult {
   changed: string[];
 }
 
+/** How long a read for the federated graph may be reused (ms). */
+const READ_CACHE_MS = 1000;
+
 export class EvaluationStore {
   constructor(
     readonly models: EvaluationModels,
@@ -108,6 +111,45 @@ export class EvaluationStore {
     /** The counter scopes of a call raised at `originUnitId` (its path below the district). */
     private readonly scopesOf: (originUnitId: string) => string[],
   ) {}
+
+  /**
+   * What the federated `Call.evaluation` reads, kept up to READ_CACHE_MS: dashboards ask for the same
+   * calls many times a second, and every FerretDB read costs milliseconds. This copy's own writes
+   * drop what they change at once; another copy's show within READ_CACHE_MS.
+   */
+  private readonly recent = new Map<string, { at: number; value: unknown }>();
+
+  private async cached<T>(kind: string, ids: string[], load: (missing: string[]) => Promise<Map<string, T>>): Promise<Map<string, T>> {
+    const now = Date.now();
+    const found = new Map<string, T>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const hit = this.recent.get(`${kind}|${id}`);
+      if (hit && now - hit.at < READ_CACHE_MS) {
+        if (hit.value !== undefined) found.set(id, hit.value as T);
+      } else missing.push(id);
+    }
+    if (missing.length > 0) {
+      const loaded = await load(missing);
+      if (this.recent.size > 20_000) this.recent.clear();
+      for (const id of missing) {
+        const value = loaded.get(id);
+        this.recent.set(`${kind}|${id}`, { at: now, value });
+        if (value !== undefined) found.set(id, value);
+      }
+    }
+    return found;
+  }
+
+  /** loadCalls for reading (see `recent`). */
+  readCalls(ids: string[]): Promise<Map<string, CallDoc>> {
+    return this.cached('call', ids, (missing) => this.loadCalls(missing));
+  }
+
+  /** totals for reading (see `recent`). */
+  readTotals(ids: string[]): Promise<Map<string, { totals: Vector; updatedAt?: Date; calls: number }>> {
+    return this.cached('totals', ids, (missing) => this.totals(missing));
+  }
 
   async loadCalls(ids: string[]): Promise<Map<string, CallDoc>> {
     const docs = await eachLimited(ids, 16, (id) => this.models.Call.findById(id).lean<CallDoc>());
@@ -231,6 +273,8 @@ export class EvaluationStore {
       await this.refreshRanks([...changes.keys()].filter((id) => id.startsWith('perf|')), now);
     }
     await inSlices(callWrites, (slice) => this.models.Call.bulkWrite(slice, { ordered: false }));
+    for (const { updateOne } of callWrites) this.recent.delete(`call|${updateOne.filter._id}`);
+    for (const ledgerId of changes.keys()) this.recent.delete(`totals|${ledgerId}`);
     return { applied, changed: [...changes.keys()] };
   }
 }
