@@ -9,7 +9,7 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { GraphQLError, type GraphQLSchema, Kind } from 'graphql';
 import { Histogram, type Registry } from 'prom-client';
 import { z } from 'zod';
@@ -19,7 +19,7 @@ import { runConsumer } from '../platform/consumer.ts';
 import { createKafka, ensureTopics, kafkaReadiness, topicName } from '../platform/kafka.ts';
 import { Service } from '../platform/service.ts';
 import { TOPICS } from '../platform/topics.ts';
-import { traceIdOf } from '../platform/trace.ts';
+import { childTraceparent } from '../platform/trace.ts';
 import { followUnits } from '../platform/unit-directory.ts';
 import { serveExplorer } from './explorer.ts';
 import { allowListed, loadAllowList } from './persisted.ts';
@@ -57,13 +57,10 @@ interface GatewayContext {
   /** The identity's access scope: identical queries in flight for the same scope share one execution. */
   scope: string;
   authorization: string;
-  /** W3C trace context of the request: its trace id continues into every subgraph call. */
-  traceId: string;
+  /** The request's span (W3C traceparent): every subgraph call is a child of it. */
+  traceparent: string;
   requestId: string;
 }
-
-/** The trace id of an incoming W3C `traceparent`, or a new one. */
-const traceOf = (traceparent: string | undefined): string => traceIdOf(traceparent) ?? randomBytes(16).toString('hex');
 
 /** Count, latency and errors per GraphQL operation (name bounded, so labels stay few). */
 function operationMetrics(registry: Registry): ApolloServerPlugin<GatewayContext> {
@@ -154,11 +151,11 @@ export async function startGateway(config: GatewayConfig) {
         // Node's fetch keeps connections alive; a subgraph that hangs fails its part after the timeout.
         fetcher: subgraphFetch as never,
         willSendRequest: ({ request, context }) => {
-          const { authorization, scope, traceId, requestId } = context as Partial<GatewayContext>;
+          const { authorization, scope, traceparent, requestId } = context as Partial<GatewayContext>;
           if (authorization) request.http?.headers.set('authorization', authorization);
           if (scope) request.http?.headers.set(SCOPE_HEADER, scope);
           // The subgraph's request continues the trace (a new span) and logs under the same request id.
-          if (traceId) request.http?.headers.set('traceparent', `00-${traceId}-${randomBytes(8).toString('hex')}-01`);
+          if (traceparent) request.http?.headers.set('traceparent', childTraceparent(traceparent));
           if (requestId) request.http?.headers.set('x-request-id', requestId);
         },
       }),
@@ -281,7 +278,7 @@ export async function startGateway(config: GatewayConfig) {
           identity,
           scope: accessScope(identity),
           authorization: request.headers.authorization ?? '',
-          traceId: traceOf(request.headers.traceparent as string | undefined),
+          traceparent: childTraceparent(request.headers.traceparent as string | undefined),
           requestId: request.id,
         }),
       });
@@ -344,7 +341,7 @@ export async function startGateway(config: GatewayConfig) {
       query: async (query, variables, identity, authorization) => {
         const response = await server.executeOperation(
           { query, variables },
-          { contextValue: { identity, scope: accessScope(identity), authorization, traceId: traceOf(undefined), requestId: randomUUID() } },
+          { contextValue: { identity, scope: accessScope(identity), authorization, traceparent: childTraceparent(undefined), requestId: randomUUID() } },
         );
         return response.body.kind === 'single' ? response.body.singleResult : { data: null };
       },

@@ -5,19 +5,26 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+// version-traceid-parentid-flags; version ff is invalid, and a later version is read as 00 is.
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})/;
 
-/** The trace id of a valid version-00 traceparent. */
-export function traceIdOf(traceparent: string | undefined): string | undefined {
+/** The trace id and flags of a valid traceparent. */
+function parse(traceparent: string | undefined): { traceId: string; flags: string } | undefined {
   const match = TRACEPARENT.exec(traceparent?.trim() ?? '');
-  if (!match || /^0+$/.test(match[1] as string) || /^0+$/.test(match[2] as string)) return undefined;
-  return match[1];
+  if (!match) return undefined;
+  const [, version, traceId, parentId, flags] = match as unknown as [string, string, string, string, string];
+  if (version === 'ff' || /^0+$/.test(traceId) || /^0+$/.test(parentId)) return undefined;
+  return { traceId, flags };
+}
+
+/** The trace id of a valid traceparent. */
+export function traceIdOf(traceparent: string | undefined): string | undefined {
+  return parse(traceparent)?.traceId;
 }
 
 /** A new span of the parent's trace, or of a new (sampled) trace when there is no valid parent. */
 export function childTraceparent(parent: string | undefined): string {
-  const traceId = traceIdOf(parent) ?? randomBytes(16).toString('hex');
-  const flags = parent && traceIdOf(parent) ? (parent.trim().slice(-2)) : '01';
+  const { traceId, flags } = parse(parent) ?? { traceId: randomBytes(16).toString('hex'), flags: '01' };
   return `00-${traceId}-${randomBytes(8).toString('hex')}-${flags}`;
 }
 
