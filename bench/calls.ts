@@ -11,7 +11,7 @@ import { createKafka } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
 import { connectMongo } from '../platform/mongo.ts';
 import { callsConfig, startCalls } from '../subgraphs/calls/app.ts';
-import { percentiles, timed } from './stats.ts';
+import { graphql, percentiles, timed } from './stats.ts';
 
 const RAISES = Number(process.env.BENCH_RAISES ?? 300);
 const INBOX_QUERIES = Number(process.env.BENCH_INBOX ?? 300);
@@ -34,16 +34,8 @@ const config = loadConfig(callsConfig, env);
 const app = await startCalls(config);
 const url = `${app.url}/graphql`;
 const grids = demoUnits().filter((u) => u.kind === 'grid');
+const post = (token: string, query: string, variables: Record<string, unknown>) => graphql(url, token, query, variables);
 
-async function post(token: string, query: string, variables: Record<string, unknown>) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { errors?: unknown[] };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-}
 
 const gridTokens = await Promise.all(grids.map((g) => mintToken({ subject: `bench-${g.id}`, unitId: g.id, role: 'grid_worker' })));
 const raise = await timed(RAISES, CONCURRENCY, (i) => {

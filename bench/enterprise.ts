@@ -18,7 +18,7 @@ import { connectMongo } from '../platform/mongo.ts';
 import { enterpriseConfig, startEnterprise } from '../subgraphs/enterprise/app.ts';
 import type { ApartmentFilter, SearchRequest } from '../subgraphs/enterprise/domain/apartment-index.ts';
 import { type ApartmentDoc, type EnterpriseDoc, enterpriseModels } from '../subgraphs/enterprise/model.ts';
-import { dropRun, percentiles } from './stats.ts';
+import { dropRun, graphql, percentiles } from './stats.ts';
 
 const APARTMENTS = Number(process.env.BENCH_APARTMENTS ?? 20_000);
 const IN_PROCESS_QUERIES = Number(process.env.BENCH_INDEX_QUERIES ?? 5_000);
@@ -166,15 +166,8 @@ try {
 
   // Over HTTP: the subgraph, then the gateway.
   const token = await mintToken({ subject: 'bench', unitId: 'huangpu-command', role: 'district_command' });
-  const post = async (url: string, query: string, variables: Record<string, unknown>) => {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { errors?: unknown };
-    if (!response.ok || body.errors) throw new Error(`query failed: ${JSON.stringify(body)}`);
-  };
+  const post = (url: string, query: string, variables: Record<string, unknown>) => graphql(url, token, query, variables);
+
   const NEAREST = 'query($p: GeoPointInput!) { apartments(near: { point: $p }, first: 20) { edges { distanceMeters node { id project monthlyRent rooms } } } }';
   const NEAR_FIRM = `query { apartments(near: { enterpriseId: "${enterprise._id}", withinMeters: 3000 }, filter: { minRooms: 1, availableOnly: true }, first: 20) { totalCount edges { distanceMeters node { id } } } }`;
   const FILTERS = 'query($f: ApartmentFilter) { apartments(filter: $f, sort: RENT_ASC, first: 20) { totalCount edges { node { id project monthlyRent rooms areaSqm } } } }';

@@ -23,7 +23,7 @@ import { DISTRICT_ID, demoUnits } from '../demo/district.ts';
 import { up } from '../infra/local.ts';
 import { mintToken, type Role } from '../platform/auth.ts';
 import { SERVICES } from '../scripts/services.ts';
-import { dropRun, percentiles, sustained } from './stats.ts';
+import { dropRun, graphql as post, percentiles, sustained } from './stats.ts';
 import { baseConfig, loadConfig } from '../platform/config.ts';
 
 const { values: args } = parseArgs({
@@ -163,16 +163,6 @@ const nineScopeClients = await Promise.all(
   clients.map((i) => (i % 9 === 0 ? token(`${DISTRICT_ID}-command`, 'district_command', `bench-client-${i}`) : token(streets[(i % 9) - 1]?.id as string, 'street', `bench-client-${i}`))),
 );
 
-async function post(url: string, authorization: string, query: string, variables?: Record<string, unknown>) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${authorization}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: any; errors?: Array<{ message: string }> };
-  if (!response.ok || body.errors?.length) throw new Error(`${response.status} ${body.errors?.[0]?.message ?? ''}`);
-  return body.data;
-}
 
 async function chain(authorization: string) {
   const calls = (await post(callsUrl, authorization, CHAIN_CALLS)).calls.edges.map((e: any) => e.node);
@@ -195,7 +185,7 @@ let ours = await post(gatewayUrl, districtToken, NESTED);
 let theirs = await post(stockUrl, districtToken, NESTED);
 for (const settleBy = Date.now() + 60_000; JSON.stringify(ours) !== JSON.stringify(theirs); ) {
   if (Date.now() > settleBy) throw new Error('the gateways still disagree on the nested query after 60 s');
-  await new Promise((r) => setTimeout(r, 1000));
+  await new Promise((r) => setTimeout(r, 250));
   ours = await post(gatewayUrl, districtToken, NESTED);
   theirs = await post(stockUrl, districtToken, NESTED);
 }
@@ -274,7 +264,9 @@ while (subscribers.some((s) => s.received.size === 0)) {
     throw new Error(`${subscribers.filter((s) => s.received.size === 0).length} of ${subscribers.length} subscribers never received a call`);
   }
   for (const street of streets) await raise(street.id);
-  await new Promise((r) => setTimeout(r, 1000));
+  // Up to a second for those calls to arrive; then another round for the subscribers still waiting.
+  const round = Date.now() + 1000;
+  while (Date.now() < round && subscribers.some((s) => s.received.size === 0)) await new Promise((r) => setTimeout(r, 20));
 }
 const latencies: number[] = [];
 let delivered = 0;

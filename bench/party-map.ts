@@ -17,7 +17,7 @@ import { ALL_FACILITIES } from '../subgraphs/party-map/directory.ts';
 import { distanceMeters } from '../subgraphs/party-map/geo/spatial-index.ts';
 import { FACILITY_KINDS, type FacilityDoc, type ServiceCentreDoc, type UnitDoc, bumpRevision, createModels } from '../subgraphs/party-map/models.ts';
 import { seededRandom } from '../demo/random.ts';
-import { dropRun, percentiles } from './stats.ts';
+import { dropRun, graphql, percentiles } from './stats.ts';
 
 const GRID_COLUMNS = 50;
 const GRID_ROWS = 40; // 2,000 grids
@@ -188,15 +188,8 @@ try {
 
   // Through the subgraph: GraphQL over loopback HTTP, one request at a time.
   const token = await mintToken({ subject: 'bench', unitId: 'bench', role: 'district_command' });
-  const post = async (url: string, query: string, variables: Record<string, unknown>) => {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { errors?: unknown };
-    if (!response.ok || body.errors) throw new Error(`query failed: ${JSON.stringify(body)}`);
-  };
+  const post = (url: string, query: string, variables: Record<string, unknown>) => graphql(url, token, query, variables);
+
   const LOCATE = 'query($p: PointInput!) { locate(point: $p) { grid { id name } community { id } street { id } } }';
   const NEAREST = 'query($p: PointInput!) { nearestFacilities(point: $p, first: 10) { edges { distanceMeters node { id name kind } } } }';
   const overHttp = async (url: string, query: string) => {

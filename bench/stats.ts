@@ -1,4 +1,4 @@
-// What the benches share: latency percentiles, load loops, and cleaning up after a run.
+// What the benches share: latency percentiles, load loops, a GraphQL client, and cleaning up after a run.
 import type { BaseConfig } from '../platform/config.ts';
 import { createKafka } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
@@ -49,6 +49,18 @@ export async function sustained(ms: number, concurrency: number, task: (client: 
   );
   const seconds = (performance.now() - began) / 1000;
   return { requestsPerSecond: Math.round(samples.length / seconds), failures, latency_ms: percentiles(samples) };
+}
+
+/** A GraphQL request with a bearer token: its data, or an error naming the status and the first error. */
+export async function graphql(url: string, token: string, query: string, variables?: Record<string, unknown>): Promise<any> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: unknown; errors?: Array<{ message: string }> };
+  if (!response.ok || body.errors?.length) throw new Error(`${response.status} ${body.errors?.[0]?.message ?? JSON.stringify(body)}`);
+  return body.data;
 }
 
 /** Removes what a bench run made: its databases and every topic under its prefix. */

@@ -20,6 +20,7 @@ import { type PartyMap, buildPartyMap, partyMapConfig } from './app.ts';
 import { convert } from './geo/crs.ts';
 import { distanceMeters } from './geo/spatial-index.ts';
 import { importFile } from './import-file.ts';
+import { waitFor } from '../../test/support/wait.ts';
 
 const scope = testScope('partymap');
 const demo = demoPartyMap();
@@ -42,16 +43,6 @@ let app: PartyMap;
 let base: string;
 let consumer: Consumer;
 const records: Array<{ key: string; value: any }> = [];
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const tokens = new Map<string, string>();
 async function token(role: Role, unitId: string, scopes: string[] = []): Promise<string> {
