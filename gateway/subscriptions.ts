@@ -21,6 +21,7 @@ import { WebSocketServer } from 'ws';
 import { accessScope, type Identity, type Verifier } from '../platform/auth.ts';
 import { jurisdictionOf, type UnitDirectory } from '../platform/unit-directory.ts';
 import type { Logger } from '../platform/logger.ts';
+import type { CallEvent } from '../platform/call-event.ts';
 
 export const SUBSCRIPTION_SDL = /* GraphQL */ `
   extend schema {
@@ -72,16 +73,6 @@ export const SUBSCRIPTION_SDL = /* GraphQL */ `
     occurredAt: String!
   }
 `;
-
-/** What the gateway needs of a hub.call-events record. */
-export interface CallEvent {
-  eventId: string;
-  type: string;
-  callId: string;
-  sequence: number;
-  actor?: { unitId?: string } | null;
-  call: { status: string; tier: string; handlingUnitId?: string; coHandlingUnitIds?: string[]; callerUnitId?: string | null };
-}
 
 /** A hub.counters record (schemas/events/counter-event.schema.json), as far as the gateway reads it. */
 export interface CounterEvent {
@@ -400,4 +391,3 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
     },
   };
 }
-

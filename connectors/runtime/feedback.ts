@@ -5,25 +5,8 @@
 import { contract } from '../../platform/contracts.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import { parseRecord, type SourceRecord } from './record.ts';
+import type { CallEvent } from '../../platform/call-event.ts';
 
-export interface CallEvent {
-  eventId: string;
-  type: string;
-  callId: string;
-  sequence: number;
-  occurredAt: string;
-  call: {
-    status: string;
-    source: string;
-    sourceRef: { system: string; externalId: string } | null;
-    handlingUnitId: string;
-    completedAt: string | null;
-    closedAt: string | null;
-    result: string | null;
-    mergedInto: string | null;
-  };
-  data: Record<string, unknown>;
-}
 
 const validateEvent = contract<CallEvent>('call-event');
 
@@ -56,9 +39,9 @@ export function outcomeFor(record: SourceRecord, system: string, directory: Unit
     kind,
     event,
     externalId: ref.externalId,
-    result: event.call.result,
+    result: event.call.result ?? null,
     handlingUnit: { id: unitId, name: directory.get(unitId)?.name ?? unitId },
-    mergedInto: event.call.mergedInto,
+    mergedInto: event.call.mergedInto ?? null,
     at: event.occurredAt,
   };
 }

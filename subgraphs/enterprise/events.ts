@@ -5,7 +5,8 @@
 import type { ConsumedRecord } from '../../platform/consumer.ts';
 import { contract } from '../../platform/contracts.ts';
 import type { Logger } from '../../platform/logger.ts';
-import type { CallEvent, EnterpriseZone } from './store.ts';
+import type { CallEvent } from '../../platform/call-event.ts';
+import type { EnterpriseZone } from './store.ts';
 
 const validateEvent = contract<CallEvent>('call-event');
 

@@ -31,6 +31,7 @@ import type {
   OfficerDoc,
   PolicyDoc,
 } from './model.ts';
+import type { CallEvent } from '../../platform/call-event.ts';
 
 const RETRIES = 5;
 /** The intake contract's limits (schemas/events/intake-command.schema.json). */
@@ -87,26 +88,6 @@ export interface PolicyInput {
   streetIds?: string[] | null;
   summary: string;
   text: string;
-}
-
-/** A call event as published on hub.call-events, as far as a demand reads it. */
-export interface CallEvent {
-  callId: string;
-  sequence: number;
-  type: string;
-  occurredAt: string;
-  call: {
-    status: string;
-    tier: string;
-    handlingUnitId: string;
-    sourceRef?: { system: string; externalId: string } | null;
-    deadlines: { complete?: string | null };
-    respondedAt?: string | null;
-    completedAt?: string | null;
-    closedAt?: string | null;
-    result?: string | null;
-    overdueSteps?: string[];
-  };
 }
 
 type Change<T> = { set: Partial<T>; event?: { type: string; command: Record<string, unknown> } };

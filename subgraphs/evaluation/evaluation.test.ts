@@ -14,7 +14,7 @@ import { codeOf, gql, ok, tokenFor } from '../../test/support/graphql.ts';
 import { type TestScope, testScope } from '../../test/support/isolation.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import { type EvaluationApp, evaluationConfig, startEvaluation } from './app.ts';
-import type { CallEvent } from './domain/ledger.ts';
+import type { CallEvent } from '../../platform/call-event.ts';
 import { DEPT, marchCalls, STREET } from './domain/month.fixture.ts';
 import { periodOf } from './domain/period.ts';
 

@@ -6,7 +6,8 @@
 import type { Consumer, Producer } from 'kafkajs';
 import { contract } from '../../platform/contracts.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { type CallEvent, type Observation, observe } from './domain/ledger.ts';
+import type { CallEvent } from '../../platform/call-event.ts';
+import { type Observation, observe } from './domain/ledger.ts';
 import type { BatchResult, EvaluationStore } from './store.ts';
 
 const validateEvent = contract<CallEvent>('call-event');

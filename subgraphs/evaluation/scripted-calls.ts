@@ -2,7 +2,8 @@
 // per-call sequence on each, as subgraphs/calls/store.ts publishes them), written step by step at
 // chosen instants. Tests use them for months whose figures are worked out by hand; the bench for load.
 import { randomUUID } from 'node:crypto';
-import type { CallEvent, Step } from './domain/ledger.ts';
+import type { CallEvent } from '../../platform/call-event.ts';
+import type { Step } from './domain/ledger.ts';
 
 type Snapshot = Omit<CallEvent['call'], 'rating'> & { rating?: { stars: number; satisfaction: string } | null } & Record<string, unknown>;
 
@@ -64,7 +65,7 @@ export class CallScript {
       call: structuredClone(this.call),
       data,
       actor: null,
-    } as unknown as CallEvent);
+    });
     return this;
   }
 

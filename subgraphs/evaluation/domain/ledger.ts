@@ -16,37 +16,9 @@
 // that changes after its month closed stays there, and a correcting entry goes to the current month.
 import type { Tier } from '../../../platform/unit-directory.ts';
 import { type MonthClosing, type Period, periodOf } from './period.ts';
+import type { CallEvent, CallStep } from '../../../platform/call-event.ts';
 
-export type Step = 'SIGN' | 'RESPOND' | 'COMPLETE';
-
-/** A `hub.call-events` record (schemas/events/call-event.schema.json), as far as evaluation reads it. */
-export interface CallEvent {
-  eventId: string;
-  type: string;
-  callId: string;
-  sequence: number;
-  occurredAt: string;
-  call: {
-    status: string;
-    tier: Tier;
-    originUnitId: string;
-    handlingUnitId: string;
-    callerUnitId?: string | null;
-    raisedAt: string;
-    assignedAt?: string | null;
-    deadlines: { sign?: string | null; respond?: string | null; complete?: string | null };
-    signedAt?: string | null;
-    respondedAt?: string | null;
-    completedAt?: string | null;
-    overdueSteps?: Step[];
-    rating?: { stars?: number } | null;
-    reopenCount?: number;
-    urgeCount?: number;
-    supervisionCount?: number;
-    reachedDepartment?: boolean;
-  };
-  data: Record<string, unknown>;
-}
+export type Step = CallStep;
 
 /** What evaluation keeps of one event: unit ids, instants, counts and stars — no call details. */
 export interface Observation {
