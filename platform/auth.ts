@@ -2,6 +2,7 @@
 // gateway verifies it and forwards it; each subgraph verifies it again itself, so a request that
 // reaches a subgraph directly without a valid token is refused.
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { GraphQLError } from 'graphql';
 
@@ -77,11 +78,20 @@ function jwtVerifier(config: AuthConfig & { NODE_ENV: string }): (token: string)
 
 export type Verifier = (authorization: string | undefined) => Promise<Identity>;
 
+/** How long a verified token is trusted without checking its signature again (never past its expiry). */
+const VERIFIED_TOKEN_TTL_MS = 60_000;
+
 export function createVerifier(config: AuthConfig & { NODE_ENV: string }): Verifier {
   const verify = jwtVerifier(config);
+  // Clients send the same token with every request; checking its signature each time costs more
+  // than the rest of a shared request. A verified token is remembered for a minute at most, so a
+  // key withdrawn from the JWKS stops being accepted within that minute.
+  const verified = new LRUCache<string, { identity: Identity; trustedUntil: number }>({ max: 10_000 });
   return async (authorization) => {
     const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
     if (!token) throw new AuthError('缺少身份令牌 (missing bearer token)');
+    const known = verified.get(token);
+    if (known && Date.now() < known.trustedUntil) return known.identity;
     let payload: JWTPayload;
     try {
       payload = await verify(token);
@@ -92,7 +102,10 @@ export function createVerifier(config: AuthConfig & { NODE_ENV: string }): Verif
     const parsed = claims.safeParse(payload);
     if (!parsed.success) throw new AuthError('身份令牌缺少单位或角色 (token lacks unit or role)');
     const { sub, unit, role, scope } = parsed.data;
-    return { subject: sub, unitId: unit, role, scopes: scope ? scope.split(' ') : [] };
+    const identity: Identity = Object.freeze({ subject: sub, unitId: unit, role, scopes: Object.freeze(scope ? scope.split(' ') : []) as string[] });
+    const trustedUntil = Math.min(Date.now() + VERIFIED_TOKEN_TTL_MS, payload.exp === undefined ? Infinity : payload.exp * 1000);
+    verified.set(token, { identity, trustedUntil });
+    return identity;
   };
 }
 
