@@ -26,9 +26,9 @@ const tokens = {} as Record<'command' | 'officer' | 'street' | 'power', string>;
 
 beforeAll(async () => {
   calls = await startTestCalls(scope);
-  partyMap = await buildPartyMap(loadConfig(partyMapConfig, { ...scope.env, PORT: '0', DEMO_DATA: '1' }), { dbName: `${scope.dbName}_map` });
+  partyMap = await buildPartyMap(loadConfig(partyMapConfig, { ...scope.env, PORT: '0', DEMO_DATA: '1' }), { dbName: scope.database('map') });
   const partyMapUrl = await partyMap.service.listen();
-  enterprise = await startEnterprise(loadConfig(enterpriseConfig, { ...scope.env, PORT: '0', ENTERPRISE_DB: `${scope.dbName}_ent` }));
+  enterprise = await startEnterprise(loadConfig(enterpriseConfig, { ...scope.env, PORT: '0', ENTERPRISE_DB: scope.database('ent') }));
   gateway = await startGateway(
     loadConfig(gatewayConfig, {
       ...scope.env,

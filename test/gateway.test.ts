@@ -30,7 +30,7 @@ let partyMapUrl: string;
 beforeAll(async () => {
   calls = await startTestCalls(scope);
   partyMap = await buildPartyMap(loadConfig(partyMapConfig, { ...scope.env, PORT: '0', DEMO_DATA: '1' }), {
-    dbName: `${scope.dbName}_map`,
+    dbName: scope.database('map'),
   });
   partyMapUrl = await partyMap.service.listen();
   gateway = await startGateway(

@@ -27,9 +27,9 @@ const clients: Client[] = [];
 
 beforeAll(async () => {
   calls = await startTestCalls(scope);
-  partyMap = await buildPartyMap(loadConfig(partyMapConfig, { ...scope.env, PORT: '0', DEMO_DATA: '1', PARTY_MAP_DB: `${scope.dbName}_map` }));
+  partyMap = await buildPartyMap(loadConfig(partyMapConfig, { ...scope.env, PORT: '0', DEMO_DATA: '1', PARTY_MAP_DB: scope.database('map') }));
   const partyMapUrl = await partyMap.service.listen();
-  evaluation = await startEvaluation(loadConfig(evaluationConfig, { ...scope.env, PORT: '0', EVALUATION_DB: `${scope.dbName}_eval` }));
+  evaluation = await startEvaluation(loadConfig(evaluationConfig, { ...scope.env, PORT: '0', EVALUATION_DB: scope.database('eval') }));
   gateway = await startGateway(
     loadConfig(gatewayConfig, {
       ...scope.env,

@@ -8,13 +8,15 @@ import { createLogger } from '../../platform/logger.ts';
 import { connectMongo } from '../../platform/mongo.ts';
 
 export interface TestScope {
-  /** A database name of this file's own. */
+  /** A database name of this file's own (the calls subgraph's, under startTestCalls). */
   dbName: string;
+  /** Another database of this file's own, for one more service (`<dbName>_<suffix>`), removed with the scope. */
+  database: (suffix: string) => string;
   /** Configuration pointing at the test infrastructure, with this file's topic prefix. */
   config: BaseConfig;
   /** The environment a child service process needs to join this scope. */
   env: Record<string, string>;
-  /** Removes the scope's topics and database. */
+  /** Removes the scope's topics and databases. */
   cleanup: () => Promise<void>;
 }
 
@@ -32,8 +34,14 @@ export function testScope(label: string): TestScope {
   };
   const config = loadConfig(baseConfig, env);
   const dbName = `test_${id}`;
+  const databases = new Set([dbName]);
   return {
     dbName,
+    database: (suffix) => {
+      const name = `${dbName}_${suffix}`;
+      databases.add(name);
+      return name;
+    },
     config,
     env,
     async cleanup() {
@@ -45,9 +53,11 @@ export function testScope(label: string): TestScope {
       } finally {
         await admin.disconnect();
       }
-      const conn = await connectMongo(config, dbName);
-      await conn.dropDatabase();
-      await conn.close();
+      for (const name of databases) {
+        const conn = await connectMongo(config, name);
+        await conn.dropDatabase();
+        await conn.close();
+      }
     },
   };
 }
