@@ -14,6 +14,7 @@ import { codeOf, gql, ok, tokenFor } from '../../test/support/graphql.ts';
 import { type TestScope, testScope } from '../../test/support/isolation.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import { type EvaluationApp, evaluationConfig, startEvaluation } from './app.ts';
+import { EvaluationStore } from './store.ts';
 import type { CallEvent } from '../../platform/call-event.ts';
 import { DEPT, marchCalls, STREET } from './domain/month.fixture.ts';
 import { periodOf } from './domain/period.ts';
@@ -27,8 +28,9 @@ let url: string;
 const tokens: Record<string, string> = {};
 const recorded: CallEvent[] = marchCalls().flatMap((c) => c.events);
 
-function start(s: TestScope, env: Record<string, string> = {}) {
-  return startEvaluation(loadConfig(evaluationConfig, { ...s.env, PORT: '0', EVALUATION_DB: s.dbName, ...env }));
+/** An evaluation copy on `database` (its own: the calls subgraph has this file's main database). */
+function start(s: TestScope, database: string, env: Record<string, string> = {}) {
+  return startEvaluation(loadConfig(evaluationConfig, { ...s.env, PORT: '0', EVALUATION_DB: database, ...env }));
 }
 
 async function publish(p: Producer, topic: string, events: unknown[]) {
@@ -76,7 +78,7 @@ const entities = (unit: string, fields: string) =>
   `{ _entities(representations: [{ __typename: "Unit", id: "${unit}" }]) { ... on Unit { ${fields} } } }`;
 
 beforeAll(async () => {
-  app = await start(scope);
+  app = await start(scope, scope.database('eval'));
   url = `${app.url}/graphql`;
   calls = await startTestCalls(scope);
   producer = createKafka(scope.config, 'test-publisher', createLogger('test', 'warn')).producer();
@@ -332,17 +334,43 @@ describe('a real call from the calls subgraph', () => {
   });
 });
 
+describe('two copies', () => {
+  it('show a call\'s new facts: the copy that projected them at once, another within about a second', async () => {
+    // A second copy's read side: its own store (and read cache) over the same database.
+    const other = new EvaluationStore(app.models, app.closing, () => []);
+    const callsUrl = `${calls.url}/graphql`;
+    const raised = ok(
+      await gql(callsUrl, tokens.street, `mutation($input: RaiseCallInput!) { raiseCall(input: $input) { call { id } } }`, {
+        input: { title: '僵尸车占用消防通道', description: '小区门口一辆车停了十年', category: '城市管理' },
+      }),
+    ).raiseCall.call.id as string;
+    ok(await gql(callsUrl, tokens.street, 'mutation($id: ID!) { dispatchToDepartment(id: $id, itemCode: "CG-03", reviewedBy: "陈副主任") { id } }', { id: raised }));
+    const facts = async (store: EvaluationStore) => (await store.readCalls([raised])).get(raised)?.obs.map((o) => o.type) ?? [];
+    await waitFor('the dispatch projected', async () => ((await facts(app.store)).length > 0 ? true : undefined));
+    const before = await facts(other);
+    expect(before.length).toBeGreaterThan(0);
+
+    const projected = app.projector.projected;
+    ok(await gql(callsUrl, tokens.dept, 'mutation($id: ID!) { signCall(id: $id) { id } }', { id: raised }));
+    await waitFor('the sign-off projected', () => (app.projector.projected > projected ? true : undefined));
+    // The projecting copy dropped what it changed: its next read shows the sign-off.
+    const after = await facts(app.store);
+    expect(after.length).toBeGreaterThan(before.length);
+    // The other copy read the call moments ago; it shows the sign-off once that read lapses.
+    await waitFor('the other copy shows the sign-off', async () => (JSON.stringify(await facts(other)) === JSON.stringify(after) ? true : undefined), 5000);
+  });
+});
+
 describe('replays', () => {
   it('give identical figures when the topic is replayed into empty databases, twice', async () => {
     const live = await ledgers(app);
     // Two replays side by side, each a fresh database and consumer group reading from the start.
     await Promise.all(
       [1, 2].map(async (round) => {
-        const replay = await start({ ...scope, dbName: `${scope.dbName}_r${round}` }, { EVALUATION_GROUP: `replay-${round}` });
+        const replay = await start(scope, scope.database(`replay${round}`), { EVALUATION_GROUP: `replay-${round}` });
         try {
           await waitFor(`replay ${round} caught up`, async () => ((await ledgers(replay)) === live ? true : undefined), 30_000);
         } finally {
-          await replay.models.Ledger.db.dropDatabase();
           await replay.service.shutdown('test');
         }
       }),
@@ -361,7 +389,7 @@ describe('replays', () => {
     const shuffled = testScope('evaluation-shuffled');
     const p = createKafka(shuffled.config, 'test-shuffler', createLogger('test', 'warn')).producer();
     await p.connect();
-    const other = await start(shuffled);
+    const other = await start(shuffled, shuffled.dbName);
     const dlq = await collect(shuffled, other.topics.dlq);
     try {
       const events = [...recorded, ...recorded.filter((_, i) => i % 4 === 0)].sort(() => Math.random() - 0.5);

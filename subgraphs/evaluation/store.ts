@@ -101,8 +101,13 @@ export interface BatchResult {
   changed: string[];
 }
 
-/** How long a read for the federated graph may be reused (ms). */
+/** How long a read for the federated graph is fresh (ms); after that the next request reads again. */
 const READ_CACHE_MS = 1000;
+/**
+ * How long a lapsed read may still answer while it is read again in the background (ms): requests
+ * arriving as the cache lapses must not queue behind FerretDB. Older reads are read synchronously.
+ */
+const READ_STALE_MS = 5000;
 
 export class EvaluationStore {
   constructor(
@@ -113,32 +118,68 @@ export class EvaluationStore {
   ) {}
 
   /**
-   * What the federated `Call.evaluation` reads, kept up to READ_CACHE_MS: dashboards ask for the same
-   * calls many times a second, and every FerretDB read costs milliseconds. This copy's own writes
-   * drop what they change at once; another copy's show within READ_CACHE_MS.
+   * What the federated `Call.evaluation` reads, kept in memory: dashboards ask for the same calls many
+   * times a second, and every FerretDB read costs milliseconds. A read is fresh for READ_CACHE_MS;
+   * after that it still answers while one background read replaces it, up to READ_STALE_MS. Reads in
+   * flight are shared. This copy's own writes drop what they change at once; another copy's show
+   * after about READ_CACHE_MS and one read.
    */
-  private readonly recent = new Map<string, { at: number; value: unknown }>();
+  private readonly recent = new Map<string, { at: number; value: Promise<unknown>; refreshing?: boolean }>();
 
   private async cached<T>(kind: string, ids: string[], load: (missing: string[]) => Promise<Map<string, T>>): Promise<Map<string, T>> {
     const now = Date.now();
-    const found = new Map<string, T>();
+    const reads: Array<[string, Promise<unknown>]> = [];
     const missing: string[] = [];
+    const lapsed: string[] = [];
     for (const id of ids) {
       const hit = this.recent.get(`${kind}|${id}`);
-      if (hit && now - hit.at < READ_CACHE_MS) {
-        if (hit.value !== undefined) found.set(id, hit.value as T);
-      } else missing.push(id);
-    }
-    if (missing.length > 0) {
-      const loaded = await load(missing);
-      if (this.recent.size > 20_000) this.recent.clear();
-      for (const id of missing) {
-        const value = loaded.get(id);
-        this.recent.set(`${kind}|${id}`, { at: now, value });
-        if (value !== undefined) found.set(id, value);
+      if (!hit || now - hit.at >= READ_STALE_MS) {
+        missing.push(id);
+        continue;
+      }
+      reads.push([id, hit.value]);
+      if (now - hit.at >= READ_CACHE_MS && !hit.refreshing) {
+        hit.refreshing = true;
+        lapsed.push(id);
       }
     }
+    if (this.recent.size > 20_000) this.recent.clear();
+    if (missing.length > 0) {
+      for (const [id, value] of this.remember(kind, missing, load, now)) reads.push([id, value]);
+    }
+    if (lapsed.length > 0) {
+      // In the background: the stale values answer meanwhile; a failed read leaves them for the next try.
+      const stale = new Map(lapsed.map((id) => [id, this.recent.get(`${kind}|${id}`)]));
+      load(lapsed).then(
+        (loaded) => {
+          for (const [id, entry] of stale) {
+            // Unless this copy wrote (and dropped the entry) since the read began.
+            if (this.recent.get(`${kind}|${id}`) === entry) this.recent.set(`${kind}|${id}`, { at: now, value: Promise.resolve(loaded.get(id)) });
+          }
+        },
+        () => {
+          for (const entry of stale.values()) if (entry) entry.refreshing = false;
+        },
+      );
+    }
+    const values = await Promise.all(reads.map(([, value]) => value));
+    const found = new Map<string, T>();
+    reads.forEach(([id], i) => {
+      if (values[i] !== undefined) found.set(id, values[i] as T);
+    });
     return found;
+  }
+
+  /** Reads `ids` once, remembering the read in flight so that requests arriving meanwhile share it. */
+  private remember<T>(kind: string, ids: string[], load: (ids: string[]) => Promise<Map<string, T>>, now: number): Array<[string, Promise<unknown>]> {
+    const loading = load(ids);
+    return ids.map((id) => {
+      const entry = { at: now, value: loading.then((loaded) => loaded.get(id)) };
+      this.recent.set(`${kind}|${id}`, entry);
+      // A failed read is not remembered: the next request reads again.
+      entry.value.catch(() => this.recent.get(`${kind}|${id}`) === entry && this.recent.delete(`${kind}|${id}`));
+      return [id, entry.value];
+    });
   }
 
   /** loadCalls for reading (see `recent`). */
