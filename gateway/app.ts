@@ -11,7 +11,7 @@ import type { FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, type GraphQLSchema, Kind } from 'graphql';
-import { Histogram, type Registry } from 'prom-client';
+import { Histogram } from 'prom-client';
 import { z } from 'zod';
 import { accessScope, authConfig, createVerifier, type Identity } from '../platform/auth.ts';
 import { baseConfig, port } from '../platform/config.ts';
@@ -23,7 +23,7 @@ import { childTraceparent } from '../platform/trace.ts';
 import { followUnits } from '../platform/unit-directory.ts';
 import { serveExplorer } from './explorer.ts';
 import { allowListed, loadAllowList } from './persisted.ts';
-import { SCOPE_HEADER, shareInFlightOperations, sharedSubgraphFetch } from './sharing.ts';
+import { type HttpAnswer, SCOPE_HEADER, shareInFlightRequests, sharedSubgraphFetch } from './sharing.ts';
 import { EventHub, type LiveStreams, serveSubscriptions } from './subscriptions.ts';
 
 export const gatewayConfig = baseConfig.extend({
@@ -60,41 +60,36 @@ interface GatewayContext {
   /** The request's span (W3C traceparent): every subgraph call is a child of it. */
   traceparent: string;
   requestId: string;
+  /**
+   * Filled in once the operation has run (labelOperations). A holder, because Apollo Server hands
+   * plugins a shallow copy of the context.
+   */
+  ran: { labels?: OperationLabels };
 }
 
-/** Count, latency and errors per GraphQL operation (name bounded, so labels stay few). */
-function operationMetrics(registry: Registry): ApolloServerPlugin<GatewayContext> {
-  const duration = new Histogram({
-    name: 'huying_graphql_operation_duration_seconds',
-    help: 'GraphQL operations through the gateway, by operation name, type and outcome',
-    labelNames: ['operation', 'type', 'outcome'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
-  return {
-    async requestDidStart() {
-      const started = performance.now();
-      return {
-        async willSendResponse({ request, operation, document, errors, response }) {
-          // The named operation, also for one that failed validation (parsed, but not resolved).
-          const parsed = document?.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
-          const name = request.operationName ?? operation?.name?.value ?? parsed?.name?.value ?? 'anonymous';
-          const hasErrors =
-            (errors?.length ?? 0) > 0 ||
-            (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
-          duration.observe(
-            {
-              operation: /^[A-Za-z0-9_]{1,64}$/.test(name) ? name : 'other',
-              type: operation?.operation ?? 'unknown',
-              outcome: hasErrors ? 'error' : 'ok',
-            },
-            (performance.now() - started) / 1000,
-          );
-        },
-      };
-    },
-  };
-}
+/** How an operation is counted: its name (bounded, so labels stay few), its type and its outcome. */
+type OperationLabels = { operation: string; type: string; outcome: 'ok' | 'error' };
+
+/** Names each executed operation in its context, for the metrics the HTTP handler records. */
+const labelOperations: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ request, operation, document, errors, response, contextValue }) {
+        // The named operation, also for one that failed validation (parsed, but not resolved).
+        const parsed = document?.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+        const name = request.operationName ?? operation?.name?.value ?? parsed?.name?.value ?? 'anonymous';
+        const hasErrors =
+          (errors?.length ?? 0) > 0 ||
+          (response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0);
+        contextValue.ran.labels = {
+          operation: /^[A-Za-z0-9_]{1,64}$/.test(name) ? name : 'other',
+          type: operation?.operation ?? 'unknown',
+          outcome: hasErrors ? 'error' : 'ok',
+        };
+      },
+    };
+  },
+};
 
 /** A subgraph fetch that, when the subgraph does not answer, fails with an error that names it. */
 class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
@@ -131,6 +126,14 @@ export async function startGateway(config: GatewayConfig) {
   const readSupergraph = () => readFileSync(config.SUPERGRAPH_PATH, 'utf8');
   const allowList = config.PERSISTED_QUERIES_MANIFEST ? loadAllowList(config.PERSISTED_QUERIES_MANIFEST) : undefined;
   const subgraphFetch = sharedSubgraphFetch(config.SUBGRAPH_TIMEOUT_MS, service.metrics);
+  const shareRequest = shareInFlightRequests(service.metrics);
+  const operationDuration = new Histogram({
+    name: 'huying_graphql_operation_duration_seconds',
+    help: 'GraphQL operations through the gateway, by operation name, type and outcome',
+    labelNames: ['operation', 'type', 'outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [service.metrics],
+  });
 
   const gateway = new ApolloGateway({
     supergraphSdl: async ({ update }) => {
@@ -148,8 +151,8 @@ export async function startGateway(config: GatewayConfig) {
     buildService: ({ name, url }) =>
       new SubgraphSource(name, {
         url: urls[name] ?? url,
-        // Node's fetch keeps connections alive; a subgraph that hangs fails its part after the timeout.
-        fetcher: subgraphFetch as never,
+        // Kept-alive connections; a subgraph that hangs fails its part after the timeout.
+        fetcher: subgraphFetch,
         willSendRequest: ({ request, context }) => {
           const { authorization, scope, traceparent, requestId } = context as Partial<GatewayContext>;
           if (authorization) request.http?.headers.set('authorization', authorization);
@@ -184,8 +187,7 @@ export async function startGateway(config: GatewayConfig) {
     // Armor's plugins read no context, so they serve any context type.
     plugins: [
       ...(protection.plugins as ApolloServerPlugin<GatewayContext>[]),
-      operationMetrics(service.metrics),
-      shareInFlightOperations<GatewayContext>(service.metrics),
+      labelOperations,
       // Apollo's default landing page loads Apollo Sandbox from a CDN: government networks have no
       // internet, and nothing may load from outside.
       ApolloServerPluginLandingPageDisabled(),
@@ -243,6 +245,7 @@ export async function startGateway(config: GatewayConfig) {
       },
     },
     handler: async (request, reply) => {
+      const started = performance.now();
       let identity: Identity;
       try {
         identity = await verify(request.headers.authorization);
@@ -263,30 +266,39 @@ export async function startGateway(config: GatewayConfig) {
         if (request.method === 'GET') search = `?${new URLSearchParams(checked.params as Record<string, string>).toString()}`;
         else body = checked.params;
       }
-      const headers = new HeaderMap();
-      for (const [key, value] of Object.entries(request.headers)) {
-        if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
-      }
-      const response = await server.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: {
-          method: request.method,
-          headers,
-          search,
-          body,
-        },
-        context: async () => ({
+      const scope = accessScope(identity);
+      const answer = await shareRequest(JSON.stringify([scope, request.method, search, body]), async () => {
+        const headers = new HeaderMap();
+        for (const [key, value] of Object.entries(request.headers)) {
+          if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+        }
+        const context: GatewayContext = {
           identity,
-          scope: accessScope(identity),
+          scope,
           authorization: request.headers.authorization ?? '',
           traceparent: childTraceparent(request.headers.traceparent as string | undefined),
           requestId: request.id,
-        }),
+          ran: {},
+        };
+        const response = await server.executeHTTPGraphQLRequest({
+          httpGraphQLRequest: { method: request.method, headers, search, body },
+          context: async () => context,
+        });
+        // Incremental delivery (@defer) is not enabled; keep the contract explicit.
+        if (response.body.kind !== 'complete') throw new Error('chunked responses are not supported');
+        const labels = context.ran.labels ?? { operation: 'anonymous', type: 'unknown', outcome: 'error' };
+        const answer: HttpAnswer & { labels: OperationLabels } = {
+          status: response.status ?? 200,
+          headers: [...response.headers],
+          body: response.body.string,
+          labels,
+        };
+        return { answer, query: labels.type === 'query' };
       });
-      for (const [key, value] of response.headers) reply.header(key, value);
-      reply.code(response.status ?? 200);
-      if (response.body.kind === 'complete') return reply.send(response.body.string);
-      // Incremental delivery (@defer) is not enabled; keep the contract explicit.
-      throw new Error('chunked responses are not supported');
+      // Every request counts, also one answered by an identical one in flight.
+      operationDuration.observe(answer.labels, (performance.now() - started) / 1000);
+      for (const [key, value] of answer.headers) reply.header(key, value);
+      return reply.code(answer.status).send(answer.body);
     },
   });
 
@@ -341,7 +353,7 @@ export async function startGateway(config: GatewayConfig) {
       query: async (query, variables, identity, authorization) => {
         const response = await server.executeOperation(
           { query, variables },
-          { contextValue: { identity, scope: accessScope(identity), authorization, traceparent: childTraceparent(undefined), requestId: randomUUID() } },
+          { contextValue: { identity, scope: accessScope(identity), authorization, traceparent: childTraceparent(undefined), requestId: randomUUID(), ran: {} } },
         );
         return response.body.kind === 'single' ? response.body.singleResult : { data: null };
       },

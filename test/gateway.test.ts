@@ -277,7 +277,7 @@ describe('the gateway', () => {
     expect(refused.errors?.[0]?.message).toContain('类别无效');
   });
 
-  it('runs identical queries in flight once per access scope, and never shares across scopes', async () => {
+  it('runs identical queries in flight once per access scope, never shares across scopes, and never shares a mutation', async () => {
     const shared = async () => {
       const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
       return Number(/^huying_gateway_shared_operations_total(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? 0);
@@ -302,6 +302,10 @@ describe('the gateway', () => {
     expect(theirs).toContain(lianheCall);
     expect(mine[0]).not.toContain(lianheCall);
     expect(mine[0]?.length).toBeGreaterThan(0);
+    // Identical mutations sent at once are never shared: each raises a call of its own.
+    const raise = `mutation { raiseCall(input: { title: "夜间施工噪音", description: "工地凌晨两点打桩", category: "城市管理" }) { call { id } } }`;
+    const raised = await Promise.all([gql(url, lianheGrid, raise), gql(url, lianheGrid, raise)]);
+    expect(new Set(raised.map((r) => ok(r).raiseCall.call.id))).toHaveProperty('size', 2);
   });
 
   it('answers with partial data and an error naming the subgraph that is down', async () => {
