@@ -349,6 +349,7 @@ export async function startGateway(config: GatewayConfig) {
       server: service.app.server,
       verify,
       directory,
+      allowList,
       logger: service.logger,
       query: async (query, variables, identity, authorization) => {
         const response = await server.executeOperation(

@@ -11,9 +11,11 @@ import {
   type FieldNode,
   type GraphQLFieldResolver,
   type GraphQLResolveInfo,
+  GraphQLError,
   type GraphQLSchema,
   parse,
   print,
+  validate,
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { decodeJwt } from 'jose';
@@ -22,6 +24,7 @@ import { accessScope, type Identity, type Verifier } from '../platform/auth.ts';
 import { jurisdictionOf, type UnitDirectory } from '../platform/unit-directory.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { CallEvent } from '../platform/call-event.ts';
+import { type AllowList, allowListed } from './persisted.ts';
 
 export const SUBSCRIPTION_SDL = /* GraphQL */ `
   extend schema {
@@ -109,6 +112,8 @@ export interface SubscriptionOptions {
     identity: Identity,
     authorization: string,
   ) => Promise<{ data?: Record<string, unknown> | null; errors?: readonly unknown[] }>;
+  /** Allow-list mode (PERSISTED_QUERIES_MANIFEST): only the manifest's subscriptions may start. */
+  allowList?: AllowList;
   /** Events waiting for one subscriber before it counts as too slow and is disconnected. */
   bufferLimit?: number;
   heartbeatMs?: number;
@@ -350,6 +355,18 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
           ctx.extra.socket.once('close', () => clearTimeout(timer));
         }
         return true;
+      },
+      // In allow-list mode a subscription, like a query, runs only when the manifest lists it.
+      onSubscribe: (_ctx, _id, payload) => {
+        if (!options.allowList) return;
+        const checked = allowListed(options.allowList, payload);
+        if ('refusal' in checked) return [new GraphQLError(checked.refusal, { extensions: { code: 'PERSISTED_QUERY_NOT_ALLOWED' } })];
+        // The listed text runs (a client may send its hash alone).
+        const schema = subscriptionSchema();
+        const document = parse(checked.params.query as string);
+        const invalid = validate(schema, document);
+        if (invalid.length > 0) return invalid;
+        return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
       },
       context: (ctx): SubscriberContext => ({
         identity: ctx.extra.identity as Identity,

@@ -224,11 +224,12 @@ describe('the gateway', () => {
     expect((await post({ extensions: { persistedQuery } })).data.callableItems.length).toBeGreaterThan(0);
   });
 
-  it('in allow-list mode runs only the manifest’s operations, by hash or by exact text', async () => {
+  it('in allow-list mode runs only the manifest’s operations and subscriptions, by hash or by exact text', async () => {
     const listed = 'query Items { callableItems { code category } }';
+    const listedSubscription = 'subscription Mine { callUpdated { id status } }';
     const manifest = join(mkdtempSync(join(tmpdir(), 'huying-pq-')), 'manifest.json');
     writeFileSync(manifest, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1,
-      operations: [{ id: 'items', name: 'Items', type: 'query', body: listed }] }));
+      operations: [{ id: 'items', name: 'Items', type: 'query', body: listed }, { id: 'mine', name: 'Mine', type: 'subscription', body: listedSubscription }] }));
     const strict = await startGateway(
       loadConfig(gatewayConfig, { ...scope.env, PORT: '0', CALLS_URL: `${calls.url}/graphql`, PARTY_MAP_URL: `${partyMapUrl}/graphql`,
         PERSISTED_QUERIES_MANIFEST: manifest }),
@@ -244,6 +245,25 @@ describe('the gateway', () => {
       const freeform = await gql(strictUrl, token, '{ calls(first: 100) { edges { node { id } } } }');
       expect(freeform.status).toBe(400);
       expect(codeOf(freeform)).toBe('PERSISTED_QUERY_NOT_ALLOWED');
+
+      // Subscriptions too: one off the list is refused, the listed one streams.
+      const client = createClient({ url: strictUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+      try {
+        const refused = await new Promise<unknown>((resolve) =>
+          client.subscribe({ query: 'subscription { callUpdated { id title } }' }, { next: () => undefined, error: resolve, complete: () => resolve(undefined) }),
+        );
+        expect((refused as Array<{ extensions?: { code?: string } }>)[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_ALLOWED');
+        const received: Array<{ callUpdated: { id: string; status: string } }> = [];
+        client.subscribe<{ callUpdated: { id: string; status: string } }>({ query: listedSubscription }, {
+          next: (message) => message.data && received.push(message.data), error: () => undefined, complete: () => undefined });
+        await waitFor('the listed subscription live', () => (strict.streams.calls.size >= 1 ? true : undefined));
+        const grid = await tokenFor('changzhou-c1-g1', 'grid_worker');
+        const raised = ok(await gql(`${calls.url}/graphql`, grid, `mutation { raiseCall(input: { title: "路灯不亮", description: "小区门口路灯坏了一周",
+          category: "城市管理" }) { call { id } } }`)).raiseCall.call.id;
+        await waitFor('the call on the listed subscription', () => received.find((m) => m.callUpdated.id === raised));
+      } finally {
+        await client.dispose();
+      }
     } finally {
       await strict.service.shutdown('test');
     }
