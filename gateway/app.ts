@@ -350,6 +350,7 @@ export async function startGateway(config: GatewayConfig) {
       verify,
       directory,
       allowList,
+      validationRules: protection.validationRules,
       logger: service.logger,
       query: async (query, variables, identity, authorization) => {
         const response = await server.executeOperation(

@@ -11,11 +11,14 @@ import {
   type FieldNode,
   type GraphQLFieldResolver,
   type GraphQLResolveInfo,
+  type DocumentNode,
   GraphQLError,
   type GraphQLSchema,
   parse,
   print,
+  specifiedRules,
   validate,
+  type ValidationRule,
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { decodeJwt } from 'jose';
@@ -112,6 +115,8 @@ export interface SubscriptionOptions {
     identity: Identity,
     authorization: string,
   ) => Promise<{ data?: Record<string, unknown> | null; errors?: readonly unknown[] }>;
+  /** Rules every subscription document must pass besides GraphQL's own (the gateway's limits). */
+  validationRules?: readonly ValidationRule[];
   /** Allow-list mode (PERSISTED_QUERIES_MANIFEST): only the manifest's subscriptions may start. */
   allowList?: AllowList;
   /** Events waiting for one subscriber before it counts as too slow and is disconnected. */
@@ -335,10 +340,18 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
     return iterator;
   }
 
+  // The same limits as queries over HTTP (depth, aliases, cost …), refused with the same code.
+  const rules = [...specifiedRules, ...(options.validationRules ?? [])];
+  const check = (schema: GraphQLSchema, document: DocumentNode): GraphQLError[] =>
+    validate(schema, document, rules).map(
+      (error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }),
+    );
+
   const wsServer = new WebSocketServer({ server: options.server, path: '/graphql' });
   const cleanup = useServer<Record<string, unknown>, { identity?: Identity; authorization?: string }>(
     {
       schema: () => subscriptionSchema(),
+      validate: check,
       // Tokens are checked when the connection opens, and the socket closes when the token expires.
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
@@ -364,7 +377,7 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
         // The listed text runs (a client may send its hash alone).
         const schema = subscriptionSchema();
         const document = parse(checked.params.query as string);
-        const invalid = validate(schema, document);
+        const invalid = check(schema, document);
         if (invalid.length > 0) return invalid;
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
       },

@@ -123,7 +123,7 @@ describe('the gateway', () => {
     expect(seen.data?.call).toBeNull();
   });
 
-  it('rejects a depth bomb and an alias flood with a clear error, before any subgraph is asked', async () => {
+  it('rejects a depth bomb and an alias flood with a clear error, before any subgraph is asked, over HTTP and graphql-ws', async () => {
     const token = await tokenFor('huangpu-command', 'district_command');
     const nested = (depth: number): string => (depth === 0 ? 'id' : `parent { ${nested(depth - 1)} }`);
     const deep = await gql(url, token, `{ unit(id: "changzhou-c1-g1") { ${nested(13)} } }`);
@@ -134,6 +134,17 @@ describe('the gateway', () => {
     const flood = await gql(url, token, `{ ${aliases} }`);
     expect(flood.errors?.[0]?.message).toMatch(/alias/i);
     expect(flood.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    // The same bomb as a graphql-ws subscription meets the same limit.
+    const client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    try {
+      const refused = (await new Promise<unknown>((resolve) =>
+        client.subscribe({ query: `subscription { callUpdated { originUnit { ${nested(13)} } } }` }, { next: () => undefined, error: resolve, complete: () => resolve(undefined) }),
+      )) as Array<{ message: string; extensions?: { code?: string } }>;
+      expect(refused[0]?.message).toMatch(/depth/i);
+      expect(refused[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    } finally {
+      await client.dispose();
+    }
   });
 
   it('streams a call’s status change to a graphql-ws subscriber within a second, and only to those who may see it', async () => {
