@@ -122,6 +122,23 @@ export async function startEvaluation(config: EvaluationConfig) {
     const consumer = kafka.consumer({ groupId: topicName(config, config.EVALUATION_GROUP) });
     await consumer.connect();
     service.onShutdown('call-events consumer', () => consumer.disconnect());
+    // While this copy projects every partition, only its own writes change what it reads (store.ts).
+    let generation = 0;
+    const notAlone = () => {
+      generation++;
+      store.projectsEverything(false);
+    };
+    for (const event of [consumer.events.REBALANCING, consumer.events.STOP, consumer.events.CRASH]) consumer.on(event, notAlone);
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const joined = ++generation;
+      admin.fetchTopicMetadata({ topics: [topics.callEvents] }).then(
+        ({ topics: [meta] }) => {
+          const mine = payload.memberAssignment[topics.callEvents]?.length ?? 0;
+          if (joined === generation) store.projectsEverything(mine > 0 && mine === meta?.partitions.length);
+        },
+        (err: unknown) => log.warn({ err }, 'could not count the call-event partitions; reads lapse every second'),
+      );
+    });
     await projector.run(consumer, topics.callEvents);
 
     const url = await service.listen();

@@ -14,7 +14,6 @@ import { codeOf, gql, ok, tokenFor } from '../../test/support/graphql.ts';
 import { type TestScope, testScope } from '../../test/support/isolation.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import { type EvaluationApp, evaluationConfig, startEvaluation } from './app.ts';
-import { EvaluationStore } from './store.ts';
 import type { CallEvent } from '../../platform/call-event.ts';
 import { DEPT, marchCalls, STREET } from './domain/month.fixture.ts';
 import { periodOf } from './domain/period.ts';
@@ -335,29 +334,37 @@ describe('a real call from the calls subgraph', () => {
 });
 
 describe('two copies', () => {
-  it('show a call\'s new facts: the copy that projected them at once, another within about a second', async () => {
-    // A second copy's read side: its own store (and read cache) over the same database.
-    const other = new EvaluationStore(app.models, app.closing, () => []);
-    const callsUrl = `${calls.url}/graphql`;
-    const raised = ok(
-      await gql(callsUrl, tokens.street, `mutation($input: RaiseCallInput!) { raiseCall(input: $input) { call { id } } }`, {
-        input: { title: '僵尸车占用消防通道', description: '小区门口一辆车停了十年', category: '城市管理' },
-      }),
-    ).raiseCall.call.id as string;
-    ok(await gql(callsUrl, tokens.street, 'mutation($id: ID!) { dispatchToDepartment(id: $id, itemCode: "CG-03", reviewedBy: "陈副主任") { id } }', { id: raised }));
-    const facts = async (store: EvaluationStore) => (await store.readCalls([raised])).get(raised)?.obs.map((o) => o.type) ?? [];
-    await waitFor('the dispatch projected', async () => ((await facts(app.store)).length > 0 ? true : undefined));
-    const before = await facts(other);
-    expect(before.length).toBeGreaterThan(0);
+  it('show a call\'s new facts: the copy that projected them at once, the other within about a second', async () => {
+    // Alone in its group, a copy reads only what it wrote itself.
+    await waitFor('the first copy projecting alone', () => (app.store.projectsAlone ? true : undefined));
+    const second = await start(scope, scope.database('eval'));
+    try {
+      await waitFor('the partitions shared', () => (!app.store.projectsAlone && !second.store.projectsAlone ? true : undefined), 30_000);
+      const callsUrl = `${calls.url}/graphql`;
+      const raised = ok(
+        await gql(callsUrl, tokens.street, `mutation($input: RaiseCallInput!) { raiseCall(input: $input) { call { id } } }`, {
+          input: { title: '僵尸车占用消防通道', description: '小区门口一辆车停了十年', category: '城市管理' },
+        }),
+      ).raiseCall.call.id as string;
+      ok(await gql(callsUrl, tokens.street, 'mutation($id: ID!) { dispatchToDepartment(id: $id, itemCode: "CG-03", reviewedBy: "陈副主任") { id } }', { id: raised }));
+      const facts = async (copy: EvaluationApp) => (await copy.store.readCalls([raised])).get(raised)?.obs.map((o) => o.type) ?? [];
+      await waitFor('the dispatch seen by both copies', async () => ((await facts(app)).length > 0 && (await facts(second)).length > 0 ? true : undefined));
+      const before = await facts(app);
 
-    const projected = app.projector.projected;
-    ok(await gql(callsUrl, tokens.dept, 'mutation($id: ID!) { signCall(id: $id) { id } }', { id: raised }));
-    await waitFor('the sign-off projected', () => (app.projector.projected > projected ? true : undefined));
-    // The projecting copy dropped what it changed: its next read shows the sign-off.
-    const after = await facts(app.store);
-    expect(after.length).toBeGreaterThan(before.length);
-    // The other copy read the call moments ago; it shows the sign-off once that read lapses.
-    await waitFor('the other copy shows the sign-off', async () => (JSON.stringify(await facts(other)) === JSON.stringify(after) ? true : undefined), 5000);
+      const projected = [app.projector.projected, second.projector.projected];
+      ok(await gql(callsUrl, tokens.dept, 'mutation($id: ID!) { signCall(id: $id) { id } }', { id: raised }));
+      const [projecting, other] = await waitFor('the sign-off projected', () =>
+        app.projector.projected > (projected[0] as number) ? [app, second] : second.projector.projected > (projected[1] as number) ? [second, app] : undefined,
+      );
+      // The projecting copy dropped what it changed: its next read shows the sign-off.
+      const after = await facts(projecting);
+      expect(after.length).toBeGreaterThan(before.length);
+      // The other read the call moments ago; it shows the sign-off once that read lapses.
+      await waitFor('the other copy shows the sign-off', async () => (JSON.stringify(await facts(other)) === JSON.stringify(after) ? true : undefined), 5000);
+    } finally {
+      await second.service.shutdown('test');
+    }
+    await waitFor('the first copy alone again', () => (app.store.projectsAlone ? true : undefined), 30_000);
   });
 });
 

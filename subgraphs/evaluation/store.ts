@@ -103,11 +103,13 @@ export interface BatchResult {
 
 /** How long a read for the federated graph is fresh (ms); after that the next request reads again. */
 const READ_CACHE_MS = 1000;
+/** The same while this copy projects every partition of hub.call-events (see `projectsEverything`). */
+const SOLE_PROJECTOR_READ_CACHE_MS = 60_000;
 /**
- * How long a lapsed read may still answer while it is read again in the background (ms): requests
- * arriving as the cache lapses must not queue behind FerretDB. Older reads are read synchronously.
+ * How long past its freshness a read may still answer while it is read again in the background (ms):
+ * requests arriving as the cache lapses must not queue behind FerretDB. Older reads are read at once.
  */
-const READ_STALE_MS = 5000;
+const READ_STALE_MS = 4000;
 
 export class EvaluationStore {
   constructor(
@@ -120,25 +122,39 @@ export class EvaluationStore {
   /**
    * What the federated `Call.evaluation` reads, kept in memory: dashboards ask for the same calls many
    * times a second, and every FerretDB read costs milliseconds. A read is fresh for READ_CACHE_MS;
-   * after that it still answers while one background read replaces it, up to READ_STALE_MS. Reads in
-   * flight are shared. This copy's own writes drop what they change at once; another copy's show
-   * after about READ_CACHE_MS and one read.
+   * after that it still answers while one background read replaces it, up to READ_STALE_MS more.
+   * Reads in flight are shared. This copy's own writes drop what they change at once; another copy's
+   * show after about READ_CACHE_MS and one read. While this copy projects every partition, nothing
+   * else writes, and reads stay fresh for SOLE_PROJECTOR_READ_CACHE_MS.
    */
   private readonly recent = new Map<string, { at: number; value: Promise<unknown>; refreshing?: boolean }>();
+  private soleProjector = false;
+
+  /** Whether this copy's projector holds every partition of hub.call-events (set on each group change). */
+  get projectsAlone(): boolean {
+    return this.soleProjector;
+  }
+
+  /** A consumer-group change: what was read may since have been written by another copy. */
+  projectsEverything(sole: boolean): void {
+    this.soleProjector = sole;
+    this.recent.clear();
+  }
 
   private async cached<T>(kind: string, ids: string[], load: (missing: string[]) => Promise<Map<string, T>>): Promise<Map<string, T>> {
     const now = Date.now();
+    const fresh = this.soleProjector ? SOLE_PROJECTOR_READ_CACHE_MS : READ_CACHE_MS;
     const reads: Array<[string, Promise<unknown>]> = [];
     const missing: string[] = [];
     const lapsed: string[] = [];
     for (const id of ids) {
       const hit = this.recent.get(`${kind}|${id}`);
-      if (!hit || now - hit.at >= READ_STALE_MS) {
+      if (!hit || now - hit.at >= fresh + READ_STALE_MS) {
         missing.push(id);
         continue;
       }
       reads.push([id, hit.value]);
-      if (now - hit.at >= READ_CACHE_MS && !hit.refreshing) {
+      if (now - hit.at >= fresh && !hit.refreshing) {
         hit.refreshing = true;
         lapsed.push(id);
       }
