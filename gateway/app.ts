@@ -35,7 +35,7 @@ export const gatewayConfig = baseConfig.extend({
   EVALUATION_URL: z.url().default('http://127.0.0.1:4002/graphql'),
   PARTY_MAP_URL: z.url().default('http://127.0.0.1:4003/graphql'),
   ENTERPRISE_URL: z.url().default('http://127.0.0.1:4004/graphql'),
-  /** How long one subgraph fetch may take before its part of the answer fails. */
+  /** How long a subgraph may stay silent (not answering, or stalling mid-answer) before its part of the answer fails. */
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   /** Query limits (GraphQL Armor): nesting depth, aliases, tokens and estimated cost per operation. */
   MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(12),
