@@ -23,7 +23,7 @@ import { childTraceparent } from '../platform/trace.ts';
 import { followUnits } from '../platform/unit-directory.ts';
 import { serveExplorer } from './explorer.ts';
 import { allowListed, loadAllowList } from './persisted.ts';
-import { type HttpAnswer, SCOPE_HEADER, shareInFlightRequests, sharedSubgraphFetch } from './sharing.ts';
+import { type HttpAnswer, isQueryDocument, SCOPE_HEADER, shareInFlightRequests, sharedSubgraphFetch } from './sharing.ts';
 import { EventHub, type LiveStreams, serveSubscriptions } from './subscriptions.ts';
 
 export const gatewayConfig = baseConfig.extend({
@@ -156,7 +156,7 @@ export async function startGateway(config: GatewayConfig) {
         willSendRequest: ({ request, context }) => {
           const { authorization, scope, traceparent, requestId } = context as Partial<GatewayContext>;
           if (authorization) request.http?.headers.set('authorization', authorization);
-          if (scope) request.http?.headers.set(SCOPE_HEADER, scope);
+          if (scope && request.query && isQueryDocument(request.query)) request.http?.headers.set(SCOPE_HEADER, scope);
           // The subgraph's request continues the trace (a new span) and logs under the same request id.
           if (traceparent) request.http?.headers.set('traceparent', childTraceparent(traceparent));
           if (requestId) request.http?.headers.set('x-request-id', requestId);

@@ -3,11 +3,33 @@
 // same access scope waits for that execution instead of running again, and so does an identical
 // subgraph fetch. Nothing is cached after it completes, and nothing is shared across access scopes.
 import type { Fetcher, FetcherRequestInit, FetcherResponse } from '@apollo/utils.fetcher';
+import { Kind, parse } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import { Agent, request } from 'undici';
 
-/** The header that carries the access scope on a subgraph request, so a shared fetch keys on it. */
+/**
+ * The header that carries the access scope on a subgraph query (never a mutation), so identical query
+ * fetches share one request keyed on it.
+ */
 export const SCOPE_HEADER = 'x-huying-access-scope';
+
+const operationTypes = new LRUCache<string, string>({ max: 2000 });
+
+/** Whether a subgraph operation's text is a query (plans repeat, so the answer is remembered per text). */
+export function isQueryDocument(text: string): boolean {
+  let type = operationTypes.get(text);
+  if (type === undefined) {
+    try {
+      const operations = parse(text).definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+      type = operations.length === 1 ? (operations[0]?.operation ?? 'unknown') : 'unknown';
+    } catch {
+      type = 'unknown';
+    }
+    operationTypes.set(text, type);
+  }
+  return type === 'query';
+}
 
 function sharedCounter(registry: Registry, name: string, help: string): Counter {
   return new Counter({ name, help, registers: [registry] });
@@ -96,10 +118,9 @@ export function sharedSubgraphFetch(timeoutMs: number, registry: Registry): Fetc
   };
   return async (url, init) => {
     const body = typeof init?.body === 'string' ? init.body : undefined;
+    // Only queries carry the scope (see SCOPE_HEADER): a mutation is never shared.
     const scope = init?.headers?.[SCOPE_HEADER];
-    // Query plans send `query …` documents; a mutation is never shared.
-    const isQuery = body !== undefined && /^\{"query":"(query\b|\{)/.test(body);
-    if (!scope || !isQuery) return fetchOnce(url, init);
+    if (!scope || body === undefined) return fetchOnce(url, init);
     const key = `${url}\n${scope}\n${body}`;
     let running = inFlight.get(key);
     if (running) shared.inc();
