@@ -3,7 +3,7 @@
 // or as a child process; any number of copies share the work through consumer groups.
 import { z } from 'zod';
 import { baseConfig, port } from '../platform/config.ts';
-import { createKafka, ensureTopics, kafkaReadiness, topicName } from '../platform/kafka.ts';
+import { ensureTopics, serviceKafka, serviceProducer, topicName } from '../platform/kafka.ts';
 import { Service } from '../platform/service.ts';
 import { TOPICS } from '../platform/topics.ts';
 import { followUnits } from '../platform/unit-directory.ts';
@@ -77,10 +77,7 @@ export async function startConnectors(config: ConnectorsConfig) {
   const service = new Service({ name: 'connectors', config });
   const log = service.logger;
   const topics = connectorTopics(config);
-  const kafka = createKafka(config, 'connectors', log);
-  const admin = kafka.admin();
-  await admin.connect();
-  service.onShutdown('kafka admin', () => admin.disconnect());
+  const { kafka, admin } = await serviceKafka(service, config, 'connectors');
 
   const sources = [topics.hotlineOrders, topics.floodWarnings, topics.floodIncidents, topics.petitions];
   await ensureTopics(admin, [
@@ -95,9 +92,7 @@ export async function startConnectors(config: ConnectorsConfig) {
     { topic: topics.petitionFeedback, numPartitions: 3 },
   ]);
 
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  service.onShutdown('kafka producer', () => producer.disconnect());
+  const producer = await serviceProducer(service, kafka);
 
   const directory = await followUnits({ kafka, admin, config, service, logger: log, name: 'connectors' });
   const places = new Places(directory);
@@ -147,7 +142,6 @@ export async function startConnectors(config: ConnectorsConfig) {
   }
   for (const pipeline of pipelines) await runtime.start(pipeline);
 
-  service.addReadinessCheck('kafka', kafkaReadiness(admin));
   const url = await service.listen();
   log.info({ sources: config.CONNECTORS, pipelines: pipelines.map((p) => p.name) }, 'connectors running');
   return { service, url, topics, directory, metrics, pipelines: pipelines.map((p) => p.name) };

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { accessScope, authConfig, createVerifier, type Identity } from '../platform/auth.ts';
 import { baseConfig, port } from '../platform/config.ts';
 import { runConsumer } from '../platform/consumer.ts';
-import { createKafka, ensureTopics, kafkaReadiness, topicName } from '../platform/kafka.ts';
+import { ensureTopics, serviceKafka, topicName } from '../platform/kafka.ts';
 import { Service } from '../platform/service.ts';
 import { TOPICS } from '../platform/topics.ts';
 import { childTraceparent } from '../platform/trace.ts';
@@ -305,11 +305,7 @@ export async function startGateway(config: GatewayConfig) {
   // Live subscriptions: every gateway copy reads the event topics itself (a group of its own, from
   // now on) and serves its own subscribers.
   const streams: LiveStreams = { calls: new EventHub(), counters: new EventHub(), alerts: new EventHub() };
-  const kafka = createKafka(config, 'gateway', service.logger);
-  const admin = kafka.admin();
-  await admin.connect();
-  service.onShutdown('kafka admin', () => admin.disconnect());
-  service.addReadinessCheck('kafka', kafkaReadiness(admin));
+  const { kafka, admin } = await serviceKafka(service, config, 'gateway');
   // Alert areas and street command centres' jurisdictions need the unit tree.
   const directory = await followUnits({ kafka, admin, config, service, logger: service.logger, name: 'gateway' });
   const topics = {

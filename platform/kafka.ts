@@ -1,6 +1,7 @@
-import { type Admin, type ITopicConfig, Kafka, type LogEntry, logLevel } from 'kafkajs';
+import { type Admin, type ITopicConfig, Kafka, type LogEntry, logLevel, type Producer } from 'kafkajs';
 import type { BaseConfig } from './config.ts';
 import type { Logger } from './logger.ts';
+import type { Service } from './service.ts';
 
 export type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 
@@ -67,6 +68,30 @@ async function createMissing(admin: Admin, topics: ITopicConfig[]): Promise<void
     const now = new Set(await admin.listTopics());
     if (missing.some((t) => !now.has(t.topic))) throw err;
   }
+}
+
+type ServiceHooks = Pick<Service, 'onShutdown' | 'addReadinessCheck' | 'logger'>;
+
+/** A service's Kafka client and connected admin: closed at shutdown, the cluster asked for readiness. */
+export async function serviceKafka(
+  service: ServiceHooks,
+  config: Pick<BaseConfig, 'KAFKA_BROKERS'>,
+  clientId: string,
+): Promise<{ kafka: Kafka; admin: Admin }> {
+  const kafka = createKafka(config, clientId, service.logger);
+  const admin = kafka.admin();
+  await admin.connect();
+  service.onShutdown('kafka admin', () => admin.disconnect());
+  service.addReadinessCheck('kafka', kafkaReadiness(admin));
+  return { kafka, admin };
+}
+
+/** A service's producer, closed at shutdown: idempotent, one request in flight, so each key keeps its order. */
+export async function serviceProducer(service: ServiceHooks, kafka: Kafka): Promise<Producer> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  service.onShutdown('kafka producer', () => producer.disconnect());
+  return producer;
 }
 
 /** Readiness: the cluster answers a metadata request. */

@@ -1,5 +1,6 @@
 import mongoose, { type Connection } from 'mongoose';
 import type { BaseConfig } from './config.ts';
+import type { Service } from './service.ts';
 
 export type { Connection } from 'mongoose';
 
@@ -18,6 +19,18 @@ export async function connectMongo(
     autoIndex: false,
   });
   await conn.asPromise();
+  return conn;
+}
+
+/** A service's own database (connectMongo): closed at shutdown, and pinged for readiness. */
+export async function serviceDatabase(
+  service: Pick<Service, 'onShutdown' | 'addReadinessCheck'>,
+  config: Pick<BaseConfig, 'MONGODB_URI'>,
+  dbName: string,
+): Promise<Connection> {
+  const conn = await connectMongo(config, dbName);
+  service.onShutdown('mongodb', () => conn.close());
+  service.addReadinessCheck('mongodb', mongoReadiness(conn));
   return conn;
 }
 

@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { authConfig, createVerifier } from '../../platform/auth.ts';
 import { baseConfig, port } from '../../platform/config.ts';
 import { runConsumer } from '../../platform/consumer.ts';
-import { createKafka, ensureTopics, kafkaReadiness, topicName } from '../../platform/kafka.ts';
-import { connectMongo, mongoReadiness } from '../../platform/mongo.ts';
+import { ensureTopics, serviceKafka, serviceProducer, topicName } from '../../platform/kafka.ts';
+import { serviceDatabase } from '../../platform/mongo.ts';
 import { OutboxPublisher } from '../../platform/outbox.ts';
 import { Service } from '../../platform/service.ts';
 import { mountSubgraph } from '../../platform/subgraph.ts';
@@ -71,14 +71,10 @@ export async function startCalls(config: CallsConfig) {
     overrides: config.HOLIDAY_OVERRIDES_PATH ? validateOverrides(readJson(config.HOLIDAY_OVERRIDES_PATH, 'the holiday overrides')) : [],
   });
 
-  const conn = await connectMongo(config, config.CALLS_DB);
-  service.onShutdown('mongodb', () => conn.close());
+  const conn = await serviceDatabase(service, config, config.CALLS_DB);
   const models = await callsModels(conn);
 
-  const kafka = createKafka(config, 'calls', log);
-  const admin = kafka.admin();
-  await admin.connect();
-  service.onShutdown('kafka admin', () => admin.disconnect());
+  const { kafka, admin } = await serviceKafka(service, config, 'calls');
   const topics = {
     intake: topicName(config, TOPICS.intake),
     intakeDlq: topicName(config, `${TOPICS.intake}.dlq`),
@@ -91,9 +87,7 @@ export async function startCalls(config: CallsConfig) {
     { topic: topics.callEvents, numPartitions: 6 },
     { topic: topics.orderEvents, numPartitions: 3 },
   ]);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  service.onShutdown('kafka producer', () => producer.disconnect());
+  const producer = await serviceProducer(service, kafka);
 
   // Actions publish their events at once (kick); the sweep only catches what a crash left behind,
   // and every sweep scans the collection on FerretDB, so it runs seldom.
@@ -177,9 +171,6 @@ export async function startCalls(config: CallsConfig) {
     resolvers: createResolvers({ index, store, directory, items, duplicates, orders }),
     verifier: createVerifier(config),
   });
-
-  service.addReadinessCheck('kafka', kafkaReadiness(admin));
-  service.addReadinessCheck('mongodb', mongoReadiness(conn));
 
   // Closers run in reverse: first stop taking intake and supervising, then drain the outboxes.
   callPublisher.start();

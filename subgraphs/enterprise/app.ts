@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { authConfig, createVerifier } from '../../platform/auth.ts';
 import { baseConfig, port } from '../../platform/config.ts';
 import { runConsumer } from '../../platform/consumer.ts';
-import { createKafka, ensureTopics, kafkaReadiness, type Producer, topicName } from '../../platform/kafka.ts';
-import { connectMongo, mongoReadiness } from '../../platform/mongo.ts';
+import { ensureTopics, type Producer, serviceKafka, serviceProducer, topicName } from '../../platform/kafka.ts';
+import { serviceDatabase } from '../../platform/mongo.ts';
 import { OutboxPublisher } from '../../platform/outbox.ts';
 import { Service } from '../../platform/service.ts';
 import { mountSubgraph } from '../../platform/subgraph.ts';
@@ -46,14 +46,10 @@ export async function startEnterprise(config: EnterpriseConfig) {
   const service = new Service({ name: 'enterprise', config });
   const log = service.logger;
   try {
-    const conn = await connectMongo(config, config.ENTERPRISE_DB);
-    service.onShutdown('mongodb', () => conn.close());
+    const conn = await serviceDatabase(service, config, config.ENTERPRISE_DB);
     const models = await enterpriseModels(conn);
 
-    const kafka = createKafka(config, 'enterprise', log);
-    const admin = kafka.admin();
-    await admin.connect();
-    service.onShutdown('kafka admin', () => admin.disconnect());
+    const { kafka, admin } = await serviceKafka(service, config, 'enterprise');
     const topics = {
       intake: topicName(config, TOPICS.intake),
       intakeDlq: topicName(config, `${TOPICS.intake}.dlq`),
@@ -65,9 +61,7 @@ export async function startEnterprise(config: EnterpriseConfig) {
       { topic: topics.intakeDlq, numPartitions: 1 },
       { topic: topics.callEvents, numPartitions: 6 },
     ]);
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    service.onShutdown('kafka producer', () => producer.disconnect());
+    const producer = await serviceProducer(service, kafka);
 
     const directory = await followUnits({ kafka, admin, config, service, logger: log, name: 'enterprise' });
 
@@ -93,8 +87,6 @@ export async function startEnterprise(config: EnterpriseConfig) {
       resolvers: createResolvers(zone),
       verifier: createVerifier(config),
     });
-    service.addReadinessCheck('kafka', kafkaReadiness(admin));
-    service.addReadinessCheck('mongodb', mongoReadiness(conn));
 
     // Closers run in reverse: the consumer stops first, then the outbox drains, then the producer goes.
     publisher.start();

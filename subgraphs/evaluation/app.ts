@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { authConfig, createVerifier } from '../../platform/auth.ts';
 import { baseConfig, port } from '../../platform/config.ts';
-import { createKafka, ensureTopics, kafkaReadiness, topicName } from '../../platform/kafka.ts';
-import { connectMongo, mongoReadiness } from '../../platform/mongo.ts';
+import { ensureTopics, serviceKafka, serviceProducer, topicName } from '../../platform/kafka.ts';
+import { serviceDatabase } from '../../platform/mongo.ts';
 import { Service } from '../../platform/service.ts';
 import { mountSubgraph } from '../../platform/subgraph.ts';
 import { TOPICS } from '../../platform/topics.ts';
@@ -74,15 +74,11 @@ export async function startEvaluation(config: EvaluationConfig) {
     const closing = new MonthClosing(calendar, config.MONTH_CLOSE_WORKING_DAY);
     const schemes = new Schemes(config.SCHEMES_PATH ? validateSchemes(readJson(config.SCHEMES_PATH, 'the scheme table')) : DEFAULT_SCHEMES);
 
-    const conn = await connectMongo(config, config.EVALUATION_DB);
-    service.onShutdown('mongodb', () => conn.close());
+    const conn = await serviceDatabase(service, config, config.EVALUATION_DB);
     const models = evaluationModels(conn);
     await guardClosedMonths(models, schemes.versions, closing);
 
-    const kafka = createKafka(config, 'evaluation', log);
-    const admin = kafka.admin();
-    await admin.connect();
-    service.onShutdown('kafka admin', () => admin.disconnect());
+    const { kafka, admin } = await serviceKafka(service, config, 'evaluation');
     const topics = {
       callEvents: topicName(config, TOPICS.callEvents),
       dlq: topicName(config, `${TOPICS.callEvents}.dlq`),
@@ -93,11 +89,7 @@ export async function startEvaluation(config: EvaluationConfig) {
       { topic: topics.dlq, numPartitions: 1 },
       { topic: topics.counters, numPartitions: 3 },
     ]);
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    service.onShutdown('kafka producer', () => producer.disconnect());
-    service.addReadinessCheck('kafka', kafkaReadiness(admin));
-    service.addReadinessCheck('mongodb', mongoReadiness(conn));
+    const producer = await serviceProducer(service, kafka);
 
     // The unit directory, owned by the party-map subgraph: a copy kept current from hub.units.
     const directory = await followUnits({ kafka, admin, config, service, logger: log, name: 'evaluation' });

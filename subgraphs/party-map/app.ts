@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createVerifier, authConfig } from '../../platform/auth.ts';
 import { baseConfig, port } from '../../platform/config.ts';
-import { createKafka, ensureTopics, kafkaReadiness, topicName } from '../../platform/kafka.ts';
+import { ensureTopics, serviceKafka, serviceProducer, topicName } from '../../platform/kafka.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { connectMongo, mongoReadiness } from '../../platform/mongo.ts';
+import { serviceDatabase } from '../../platform/mongo.ts';
 import { Service } from '../../platform/service.ts';
 import { mountSubgraph } from '../../platform/subgraph.ts';
 import { TOPICS } from '../../platform/topics.ts';
@@ -50,23 +50,15 @@ export interface PartyMap {
 export async function buildPartyMap(config: PartyMapConfig, options: { dbName?: string; logger?: Logger } = {}): Promise<PartyMap> {
   const service = new Service({ name: 'party-map', config, ...(options.logger && { logger: options.logger }) });
   try {
-    const conn = await connectMongo(config, options.dbName ?? config.PARTY_MAP_DB);
-    service.onShutdown('mongodb', () => conn.close());
+    const conn = await serviceDatabase(service, config, options.dbName ?? config.PARTY_MAP_DB);
     const models = createModels(conn);
     await syncIndexes(models);
 
-    const kafka = createKafka(config, 'party-map', service.logger);
-    const admin = kafka.admin();
-    await admin.connect();
-    service.onShutdown('kafka admin', () => admin.disconnect());
+    const { kafka, admin } = await serviceKafka(service, config, 'party-map');
     const topic = topicName(config, TOPICS.units);
     // Compacted: the topic keeps the latest record of every unit, a directory any service can replay.
     await ensureTopics(admin, [{ topic, numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }]);
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    service.onShutdown('kafka producer', () => producer.disconnect());
-    service.addReadinessCheck('kafka', kafkaReadiness(admin));
-    service.addReadinessCheck('mongodb', mongoReadiness(conn));
+    const producer = await serviceProducer(service, kafka);
 
     if (config.DEMO_DATA && (await loadDemoIfEmpty(models))) service.logger.info('party-map demo data loaded');
 
