@@ -21,9 +21,12 @@ export interface SubgraphContext {
 export interface SubgraphOptions {
   /** Path of the subgraph's SDL, e.g. `schemas/calls.graphql`. */
   sdlPath: string;
-  // `__resolveReference` must sit in these resolvers (buildSubgraphSchema), never in mercurius' own
-  // `resolvers` option, where it would be silently ignored.
-  resolvers: GraphQLResolverMap<SubgraphContext>;
+  /**
+   * The subgraph's resolvers, typed by the `Resolvers` generated from its SDL (`npm run codegen`).
+   * `__resolveReference` must sit here (buildSubgraphSchema), never in mercurius' own `resolvers`
+   * option, where it would be silently ignored.
+   */
+  resolvers: Record<string, object | undefined>;
   verifier: Verifier;
 }
 
@@ -58,7 +61,10 @@ export async function mountSubgraph(service: Service, options: SubgraphOptions):
     }
   });
 
-  const schema = buildSubgraphSchema([{ typeDefs: parse(readFileSync(options.sdlPath, 'utf8')), resolvers: options.resolvers }]);
+  // Apollo's GraphQLResolverMap types `__resolveReference` like a field resolver, while
+  // buildSubgraphSchema calls it as (reference, context, info), as the generated types say.
+  const resolvers = options.resolvers as GraphQLResolverMap<SubgraphContext>;
+  const schema = buildSubgraphSchema([{ typeDefs: parse(readFileSync(options.sdlPath, 'utf8')), resolvers }]);
   await service.app.register(mercurius, {
     schema,
     path: '/graphql',
