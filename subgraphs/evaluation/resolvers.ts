@@ -5,13 +5,13 @@ import type { Identity } from '../../platform/auth.ts';
 import { userError } from '../../platform/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, pageSize } from '../../platform/pagination.ts';
 import { DateTime } from '../../platform/scalars.ts';
-import type { SubgraphContext } from '../../platform/subgraph.ts';
 import type { DirectoryUnit, UnitDirectory } from '../../platform/unit-directory.ts';
 import { canSee, requireSee, requireStaff, seesAll, jurisdictionOf } from './access.ts';
 import { readCounters } from './counters.ts';
 import { type Entry, ledgerOf, perfKey, type Vector } from './domain/ledger.ts';
 import { type MonthClosing, type Period, periodOf, periodsBetween, requirePeriod } from './domain/period.ts';
 import { type Effect, effectsOf, type SchemeId, type Schemes, type SchemeVersion, type Score, scoreOf } from './domain/schemes.ts';
+import type { Performance, PerformanceExplanationArgs, RankedKind, Resolvers, ResolversParentTypes } from './generated/graphql.ts';
 import { callIdOf, type EvaluationStore } from './store.ts';
 
 export interface EvaluationDeps {
@@ -22,8 +22,7 @@ export interface EvaluationDeps {
   now?: () => Date;
 }
 
-type Kind = 'DEPARTMENT' | 'STREET';
-const KIND_OF_UNIT: Record<string, Kind> = { department: 'DEPARTMENT', street: 'STREET' };
+const KIND_OF_UNIT: Record<string, RankedKind> = { department: 'DEPARTMENT', street: 'STREET' };
 const MAX_TREND = 24;
 const MAX_CALL_ENTRIES = 200;
 
@@ -33,6 +32,25 @@ interface PerformanceView extends Score {
   version: SchemeVersion;
   totals: Vector;
 }
+
+// The objects the resolvers pass around for the SDL's types (mappers in codegen.json).
+
+/** A unit owned by the party-map subgraph: its key is all this subgraph holds or returns. */
+export interface UnitRef {
+  __typename?: 'Unit';
+  id: string;
+}
+
+/** A call owned by the calls subgraph, by its key. */
+export interface CallRef {
+  __typename?: 'Call';
+  id: string;
+}
+
+/** A unit's month as resolved: the SDL's fields (but `explanation`) and what its explanation reads. */
+export type PerformanceParent = PerformanceView & Omit<Performance, '__typename' | 'unit' | 'explanation'> & { unit: UnitRef };
+
+type EntryView = ResolversParentTypes['ScoreEntry'];
 
 interface RankingRow extends Score {
   unitId: string;
@@ -88,7 +106,7 @@ export function noteOf(entry: Entry): string {
 
 const round4 = (n: number) => Math.round(n * 10_000) / 10_000;
 
-export function createResolvers(deps: EvaluationDeps) {
+export function createResolvers(deps: EvaluationDeps): Resolvers {
   const { store, directory, schemes, closing } = deps;
   const now = () => deps.now?.() ?? new Date();
   // Rankings computed once per request (a query may ask many units for their place).
@@ -100,7 +118,7 @@ export function createResolvers(deps: EvaluationDeps) {
     return unit;
   }
 
-  function scoredKind(unit: DirectoryUnit): Kind {
+  function scoredKind(unit: DirectoryUnit): RankedKind {
     const kind = KIND_OF_UNIT[unit.kind];
     if (!kind) {
       throw userError('BAD_USER_INPUT', `只考核部门和街道：${unit.name}（${unit.id}）(only departments and streets are scored)`, {
@@ -129,7 +147,7 @@ export function createResolvers(deps: EvaluationDeps) {
     return { unitId, period, version, totals, ...scoreOf(version, totals) };
   }
 
-  function rankings(ctx: object, district: string, kind: Kind, period: Period, scheme?: SchemeId): Promise<RankingRow[]> {
+  function rankings(ctx: object, district: string, kind: RankedKind, period: Period, scheme?: SchemeId): Promise<RankingRow[]> {
     let memo = rankingMemo.get(ctx);
     if (!memo) rankingMemo.set(ctx, (memo = new Map<string, Promise<RankingRow[]>>()));
     const key = `${district}|${kind}|${period}|${scheme ?? ''}`;
@@ -177,7 +195,7 @@ export function createResolvers(deps: EvaluationDeps) {
     });
   }
 
-  function entryView(callId: string, entry: Entry, effects: Effect[]) {
+  function entryView(callId: string, entry: Entry, effects: Effect[]): EntryView {
     return {
       call: { __typename: 'Call', id: callId },
       event: entry.type,
@@ -202,7 +220,7 @@ export function createResolvers(deps: EvaluationDeps) {
     return { ...v, params: JSON.stringify(v.params) };
   }
 
-  function performanceView(p: PerformanceView) {
+  function performanceView(p: PerformanceView): PerformanceParent {
     const n = (k: string) => p.totals[k] ?? 0;
     return {
       ...p,
@@ -235,7 +253,7 @@ export function createResolvers(deps: EvaluationDeps) {
     };
   }
 
-  async function explanation(p: PerformanceView, args: { first?: number | null; after?: string | null; onlyLosses?: boolean | null }) {
+  async function explanation(p: PerformanceView, args: PerformanceExplanationArgs) {
     const size = pageSize(args.first);
     const docId = perfKey(p.unitId, p.period);
     const doc = (await store.loadLedgers([docId])).get(docId);
@@ -248,7 +266,7 @@ export function createResolvers(deps: EvaluationDeps) {
       startKey = at === -1 ? keys.length : at;
       if (keys[startKey] === String(key)) startIndex = Number(index) + 1;
     }
-    const items: Array<{ cursor: string; node: ReturnType<typeof entryView> }> = [];
+    const items: Array<{ cursor: string; node: EntryView }> = [];
     for (let i = startKey; i < keys.length && items.length <= size; i += 8) {
       const slice = keys.slice(i, i + 8);
       const calls = await store.loadCalls(slice.map(callIdOf));
@@ -278,14 +296,14 @@ export function createResolvers(deps: EvaluationDeps) {
   return {
     DateTime,
     Unit: {
-      __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
-      performance: async ({ id }: { id: string }, args: { period: string; scheme?: SchemeId }, ctx: SubgraphContext) => {
+      __resolveReference: (ref) => ({ id: ref.id }),
+      performance: async ({ id }, args, ctx) => {
         const period = periodArg(args.period);
         requireUnit(id);
         requireSee(ctx.identity, id, directory, '考核得分');
         return performanceView(await performance(id, period, args.scheme ?? undefined));
       },
-      ranking: async ({ id }: { id: string }, args: { period: string }, ctx: SubgraphContext) => {
+      ranking: async ({ id }, args, ctx) => {
         requireStaff(ctx.identity);
         const period = periodArg(args.period);
         const unit = requireUnit(id);
@@ -296,7 +314,7 @@ export function createResolvers(deps: EvaluationDeps) {
         const row = rows.find((r) => r.unitId === id);
         return { period, kind, scheme: versionView(version), rank: row?.rank ?? null, of: rows.length, score: row?.score ?? null };
       },
-      trend: async ({ id }: { id: string }, args: { from: string; to: string; scheme?: SchemeId }, ctx: SubgraphContext) => {
+      trend: async ({ id }, args, ctx) => {
         const from = periodArg(args.from, 'from');
         const to = periodArg(args.to, 'to');
         if (from > to) throw userError('BAD_USER_INPUT', `起始月份 ${from} 晚于结束月份 ${to} (from is after to)`, { field: 'from' });
@@ -316,11 +334,11 @@ export function createResolvers(deps: EvaluationDeps) {
       },
     },
     Performance: {
-      explanation: (p: PerformanceView, args: { first?: number; after?: string; onlyLosses?: boolean }) => explanation(p, args),
+      explanation: (p, args) => explanation(p, args),
     },
     Call: {
-      __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
-      evaluation: async ({ id }: { id: string }, _args: unknown, ctx: SubgraphContext) => {
+      __resolveReference: (ref) => ({ id: ref.id }),
+      evaluation: async ({ id }, _args, ctx) => {
         const call = (await store.readCalls([id])).get(id);
         if (!call) return null;
         const involved = new Set([...call.scopes, ...call.obs.flatMap((o) => [o.unit, o.caller ?? o.unit, o.origin])]);
@@ -334,11 +352,7 @@ export function createResolvers(deps: EvaluationDeps) {
       },
     },
     Query: {
-      rankings: async (
-        _: unknown,
-        args: { kind: Kind; period: string; scheme?: SchemeId; first?: number; after?: string },
-        ctx: SubgraphContext,
-      ) => {
+      rankings: async (_, args, ctx) => {
         requireStaff(ctx.identity);
         const period = periodArg(args.period);
         const size = pageSize(args.first);
@@ -362,7 +376,7 @@ export function createResolvers(deps: EvaluationDeps) {
           totalCount: rows.length,
         };
       },
-      dashboardCounters: async (_: unknown, args: { scope: string; period?: string | null }, ctx: SubgraphContext) => {
+      dashboardCounters: async (_, args, ctx) => {
         const period = args.period === undefined || args.period === null ? periodOf(now()) : periodArg(args.period);
         const unit = requireUnit(args.scope, 'scope');
         if (unit.kind === 'district_command' || unit.kind === 'street_command') {
