@@ -72,8 +72,11 @@ export type TeamRole =
   | 'in_service_party_member' // 在职党员回社区报到
   | 'youth_volunteer'; // 青年志愿者
 
+/** The auxiliary forces (辅助力量): counted for all staff, named only for those who work with the grid. */
+export type AuxiliaryRole = Extract<TeamRole, 'community_party_member' | 'in_service_party_member' | 'youth_volunteer'>;
+
 export const DECISION_ROLES: readonly TeamRole[] = ['street_leader', 'mid_cadre', 'community_head'];
-export const AUXILIARY_ROLES: readonly TeamRole[] = ['community_party_member', 'in_service_party_member', 'youth_volunteer'];
+export const AUXILIARY_ROLES: readonly AuxiliaryRole[] = ['community_party_member', 'in_service_party_member', 'youth_volunteer'];
 
 /** One person's place in one grid's team. Name, phone and ID number are personal data. */
 export interface MemberDoc {

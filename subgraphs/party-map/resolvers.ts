@@ -1,7 +1,6 @@
 // Resolvers for schemas/party-map.graphql. Everything is read from the directory's in-memory snapshot
 // (directory.ts), so entity references and nested lists cost map look-ups, not queries: there is
 // nothing left for DataLoader to batch. Personal data goes through access.ts before it leaves.
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { GraphQLScalarType } from 'graphql';
 import { userError } from '../../platform/errors.ts';
 import type { SubgraphContext } from '../../platform/subgraph.ts';
@@ -9,6 +8,7 @@ import { personalView, requireWriter, showPerson, canWrite } from './access.ts';
 import { pageSize } from '../../platform/pagination.ts';
 import { afterOffset, pageByKey, pageByOffset } from './connections.ts';
 import { ALL_FACILITIES, CENTRES, type Directory, NO_COUNTS, type Placed, type Snapshot, type UnitRecord } from './directory.ts';
+import type { AuxiliaryForceKind, FacilityRequirements, PointInput, Resolvers, Weekday } from './generated/graphql.ts';
 import { COORDINATE_MESSAGES, type Crs, type Extent, type LngLat, convertGeometry, coordinateProblem, fromStored, grow, toStored } from './geo/crs.ts';
 import { MUTATION_LIMITS, importFacilities, importGrids } from './import.ts';
 import {
@@ -20,8 +20,6 @@ import {
   type MemberDoc,
   type Models,
   type OpeningHoursDoc,
-  type PartyOrgDoc,
-  type PartyOrgKind,
   type ServiceCentreDoc,
   type ServiceCentreLevel,
   type TeamRole,
@@ -42,14 +40,27 @@ export interface ResolverDeps {
 /** Few enough changed units to publish each at once; more are left to the publisher's sweep. */
 const KICK_AT_MOST = 20;
 
-interface PointInput {
-  lng: number;
-  lat: number;
-  crs: Crs;
-}
 interface Page {
   first?: number | null;
   after?: string | null;
+}
+
+// What the resolvers pass around for GraphQL types that are not stored documents: the `mappers` of
+// codegen.json, so the generated types check each field resolver against them.
+
+/** A grid's auxiliary force: its members are counted and listed from the grid's team. */
+export interface AuxiliaryForceSource {
+  kind: AuxiliaryForceKind;
+  grid: UnitRecord;
+}
+
+/** A facility as the snapshot holds it: with where it stands, for `grid`. */
+export type FacilitySource = Placed<FacilityDoc>;
+
+/** A bounding box, checked and in WGS-84, with the snapshot its contents are read from. */
+export interface MapAreaSource {
+  extent: Extent;
+  snapshot: Snapshot;
 }
 
 const NEAREST_MAX_FIRST = 50;
@@ -85,6 +96,15 @@ function rankedPage(args: Page) {
 }
 
 const roundMeters = (m: number) => Math.round(m * 10) / 10;
+
+/**
+ * What the snapshot must hold: the spatial index and every reference are built from it. A miss is an
+ * internal error, as the null it replaces was for a non-null field, but one that says what is missing.
+ */
+function held<T>(found: T | null | undefined, what: string): T {
+  if (found === null || found === undefined) throw new Error(`${what} is missing from the directory snapshot`);
+  return found;
+}
 
 // ---- shaping ---------------------------------------------------------------------------------------
 
@@ -130,19 +150,24 @@ export function openAt(hours: OpeningHoursDoc[], at: Date): boolean {
   return hours.some((h) => h.days.includes(day) && h.opens <= time && time < h.closes);
 }
 
-const openingHours = (hours: OpeningHoursDoc[]) =>
-  hours.map((h) => ({ days: [...h.days].map(Number), opens: h.opens, closes: h.closes }));
+// Days are stored as ISO weekday digits, checked on import: the filter drops none, it only tells the
+// compiler they are Weekday values (1 to 7, codegen.json's enumValues).
+const isWeekday = (day: number): day is Weekday => Number.isInteger(day) && day >= 1 && day <= 7;
 
-function requirementsMet(attributes: FacilityAttributes, require: Partial<Record<keyof FacilityAttributes, boolean | null>> | null | undefined): boolean {
+const openingHours = (hours: OpeningHoursDoc[]) =>
+  hours.map((h) => ({ days: [...h.days].map(Number).filter(isWeekday), opens: h.opens, closes: h.closes }));
+
+function requirementsMet(attributes: FacilityAttributes, require: FacilityRequirements | null | undefined): boolean {
   if (!require) return true;
-  return (Object.entries(require) as Array<[keyof FacilityAttributes, boolean | null]>).every(
+  // Object.entries forgets the keys' type; every requirement is named after an attribute.
+  return (Object.entries(require) as Array<[keyof FacilityRequirements, boolean | null | undefined]>).every(
     ([key, wanted]) => wanted !== true || attributes[key] === true,
   );
 }
 
 // ---- resolvers ------------------------------------------------------------------------------------
 
-export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<SubgraphContext> {
+export function createResolvers(deps: ResolverDeps): Resolvers {
   const { models, directory } = deps;
   const snap = () => directory.snapshot;
   const publishSoon = (ids: string[]) => {
@@ -186,6 +211,7 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Subgraph
 
   return {
     GeoJSON: geoJson,
+    // Internal enum values: the generated types require exactly the `enumValues` of codegen.json.
     UnitKind: {
       DISTRICT: 'district',
       STREET: 'street',
@@ -195,7 +221,7 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Subgraph
       DISTRICT_COMMAND: 'district_command',
       STREET_COMMAND: 'street_command',
       LEADERSHIP: 'leadership',
-    } satisfies Record<string, UnitKind>,
+    },
     GridType: { BASIC: 'basic', KEY: 'key' },
     TeamRole: {
       STREET_LEADER: 'street_leader',
@@ -205,7 +231,7 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Subgraph
       COMMUNITY_PARTY_MEMBER: 'community_party_member',
       IN_SERVICE_PARTY_MEMBER: 'in_service_party_member',
       YOUTH_VOLUNTEER: 'youth_volunteer',
-    } satisfies Record<string, TeamRole>,
+    },
     AuxiliaryForceKind: {
       COMMUNITY_PARTY_MEMBER: 'community_party_member',
       IN_SERVICE_PARTY_MEMBER: 'in_service_party_member',
@@ -217,7 +243,7 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Subgraph
       GENERAL_BRANCH: 'general_branch',
       BRANCH: 'branch',
       JOINT_COMMITTEE: 'joint_committee',
-    } satisfies Record<string, PartyOrgKind>,
+    },
     ServiceCentreLevel: { DISTRICT: 'district', STREET: 'street', COMMUNITY: 'community', GRID: 'grid' },
     FacilityKind: {
       GARBAGE_STATION: 'garbage_station',
@@ -225,17 +251,17 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Subgraph
       CLINIC: 'clinic',
       HOSPITAL: 'hospital',
       BUS_STOP: 'bus_stop',
-    } satisfies Record<string, FacilityKind>,
+    },
     Weekday: { MONDAY: 1, TUESDAY: 2, WEDNESDAY: 3, THURSDAY: 4, FRIDAY: 5, SATURDAY: 6, SUNDAY: 7 },
 
     Query: {
-      unit: (_: unknown, { id }: { id: string }) => unitById(id),
-      units: (_: unknown, args: Page & { kind?: UnitKind | null; parentId?: string | null }) => {
+      unit: (_, { id }) => unitById(id),
+      units: (_, args) => {
         const source = args.parentId ? (snap().children.get(args.parentId) ?? []) : snap().unitList;
         const list = args.kind ? source.filter((u) => u.kind === args.kind) : source;
         return pageByKey(list, byKey, args);
       },
-      locate: (_: unknown, { point }: { point: PointInput }) => {
+      locate: (_, { point }) => {
         const snapshot = snap();
         const [lng, lat] = storedPoint(point, snapshot, 'point');
         const located = snapshot.locate(lng, lat);
@@ -256,10 +282,7 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Subgraph
           note,
         };
       },
-      nearestServiceCentres: (
-        _: unknown,
-        args: Page & { point: PointInput; level?: ServiceCentreLevel | null; maxDistanceMeters?: number | null },
-      ) => {
+      nearestServiceCentres: (_, args) => {
         const snapshot = snap();
         const [lng, lat] = storedPoint(args.point, snapshot, 'point');
         const { first, offset } = rankedPage(args);
@@ -268,19 +291,11 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Subgraph
         const ranked = snapshot.index.nearest(CENTRES, lng, lat, offset + first + 1, searchRadius(args.maxDistanceMeters), accept);
         return pageByOffset(ranked, offset, first, (n, cursor) => ({
           cursor,
-          node: snapshot.centres.get(n.id),
+          node: held(snapshot.centres.get(n.id), `service centre ${n.id}`),
           distanceMeters: roundMeters(n.distanceMeters),
         }));
       },
-      nearestFacilities: (
-        _: unknown,
-        args: Page & {
-          point: PointInput;
-          kind?: FacilityKind | null;
-          require?: Partial<Record<keyof FacilityAttributes, boolean | null>> | null;
-          maxDistanceMeters?: number | null;
-        },
-      ) => {
+      nearestFacilities: (_, args) => {
         const snapshot = snap();
         const [lng, lat] = storedPoint(args.point, snapshot, 'point');
         const { first, offset } = rankedPage(args);
@@ -291,11 +306,11 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Subgraph
         const ranked = snapshot.index.nearest(args.kind ?? ALL_FACILITIES, lng, lat, offset + first + 1, searchRadius(args.maxDistanceMeters), accept);
         return pageByOffset(ranked, offset, first, (n, cursor) => ({
           cursor,
-          node: snapshot.facilities.get(n.id),
+          node: held(snapshot.facilities.get(n.id), `facility ${n.id}`),
           distanceMeters: roundMeters(n.distanceMeters),
         }));
       },
-      inBoundingBox: (_: unknown, { box }: { box: PointInput & { minLng: number; minLat: number; maxLng: number; maxLat: number } }) => {
+      inBoundingBox: (_, { box }) => {
         const snapshot = snap();
         const a = storedPoint({ lng: box.minLng, lat: box.minLat, crs: box.crs }, snapshot, 'box');
         const b = storedPoint({ lng: box.maxLng, lat: box.maxLat, crs: box.crs }, snapshot, 'box');
@@ -305,23 +320,21 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Subgraph
         }
         return { extent, snapshot };
       },
-      partyOrganization: (_: unknown, { id }: { id: string }) => partyOrgById(id),
-      partyOrganizations: (_: unknown, args: Page & { unitId?: string | null; kind?: PartyOrgKind | null }) =>
+      partyOrganization: (_, { id }) => partyOrgById(id),
+      partyOrganizations: (_, args) =>
         pageByKey(
           snap().team.partyOrgList.filter((o) => (!args.unitId || o.path.includes(args.unitId)) && (!args.kind || o.kind === args.kind)),
           byKey,
           args,
         ),
-      serviceCentre: (_: unknown, { id }: { id: string }) => snap().centres.get(id) ?? null,
-      serviceCentres: (_: unknown, args: Page & { unitId?: string | null; level?: ServiceCentreLevel | null }) =>
-        pageByKey(centresUnder(args.unitId, args.level), byKey, args),
-      facility: (_: unknown, { id }: { id: string }) => snap().facilities.get(id) ?? null,
-      facilities: (_: unknown, args: Page & { kind?: FacilityKind | null; unitId?: string | null }) =>
-        pageByKey(facilitiesUnder(args.unitId, args.kind), byKey, args),
+      serviceCentre: (_, { id }) => snap().centres.get(id) ?? null,
+      serviceCentres: (_, args) => pageByKey(centresUnder(args.unitId, args.level), byKey, args),
+      facility: (_, { id }) => snap().facilities.get(id) ?? null,
+      facilities: (_, args) => pageByKey(facilitiesUnder(args.unitId, args.kind), byKey, args),
     },
 
     Mutation: {
-      importGrids: async (_: unknown, args: { featureCollection: string; crs: Crs; dryRun: boolean }, ctx: SubgraphContext) => {
+      importGrids: async (_, args, ctx) => {
         requireWriter(ctx.identity, 'unit');
         const result = await importGrids(
           { models, directory, onUnitsChanged: publishSoon },
@@ -331,7 +344,7 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Subgraph
         ctx.logger.info({ what: 'grids', received: result.received, accepted: result.accepted, rejected: result.rejected, dryRun: result.dryRun }, 'party-map import');
         return result;
       },
-      importFacilities: async (_: unknown, args: { featureCollection: string; crs: Crs; dryRun: boolean }, ctx: SubgraphContext) => {
+      importFacilities: async (_, args, ctx) => {
         requireWriter(ctx.identity, 'facility');
         const result = await importFacilities({ models, directory }, args.featureCollection, {
           crs: args.crs,
@@ -342,11 +355,7 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Subgraph
         ctx.logger.info({ what: 'facilities', received: result.received, accepted: result.accepted, rejected: result.rejected, dryRun: result.dryRun }, 'party-map import');
         return result;
       },
-      updateUnit: async (
-        _: unknown,
-        { id, input }: { id: string; input: { name?: string | null; contacts?: Array<{ label: string; phone: string }> | null } },
-        ctx: SubgraphContext,
-      ) => {
+      updateUnit: async (_, { id, input }, ctx) => {
         requireWriter(ctx.identity, 'unit');
         const unit = unitById(id) ?? unitNotFound(id);
         if (!canWrite(ctx.identity, snap(), unit.path, 'unit')) {
@@ -377,17 +386,17 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Subgraph
     },
 
     Unit: {
-      __resolveReference: (ref: { id: string }) => unitById(ref.id),
-      id: (u: UnitRecord) => u._id,
-      parent: (u: UnitRecord) => unitById(u.parentId),
-      path: (u: UnitRecord) => u.path.map((id) => unitById(id)).filter((x): x is UnitRecord => x !== null),
-      pathIds: (u: UnitRecord) => u.path,
-      children: (u: UnitRecord, args: Page & { kind?: UnitKind | null }) => {
+      __resolveReference: (ref) => unitById(ref.id),
+      id: (u) => u._id,
+      parent: (u) => unitById(u.parentId),
+      path: (u) => u.path.map((id) => unitById(id)).filter((x): x is UnitRecord => x !== null),
+      pathIds: (u) => u.path,
+      children: (u, args) => {
         const children = snap().children.get(u._id) ?? [];
         return pageByKey(args.kind ? children.filter((c) => c.kind === args.kind) : children, byKey, args);
       },
-      contacts: (u: UnitRecord) => u.contacts ?? [],
-      boundary: (u: UnitRecord, { crs }: { crs: Crs }) => {
+      contacts: (u) => u.contacts ?? [],
+      boundary: (u, { crs }) => {
         if (!u.geometry) return null;
         const extent = extentOf(u.geometry);
         return {
@@ -398,78 +407,78 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Subgraph
           areaSquareMeters: u.areaSqm ?? 0,
         };
       },
-      grid: (u: UnitRecord) => (u.kind === 'grid' ? u : null),
-      teamCounts: (u: UnitRecord) => countsOf(u._id),
-      partyOrganizations: (u: UnitRecord, args: Page) => pageByKey(snap().team.partyOrgList.filter((o) => o.unitId === u._id), byKey, args),
-      serviceCentres: (u: UnitRecord, args: Page) => pageByKey(centresUnder(u._id), byKey, args),
-      facilities: (u: UnitRecord, args: Page & { kind?: FacilityKind | null }) => pageByKey(facilitiesUnder(u._id, args.kind), byKey, args),
+      grid: (u) => (u.kind === 'grid' ? u : null),
+      teamCounts: (u) => countsOf(u._id),
+      partyOrganizations: (u, args) => pageByKey(snap().team.partyOrgList.filter((o) => o.unitId === u._id), byKey, args),
+      serviceCentres: (u, args) => pageByKey(centresUnder(u._id), byKey, args),
+      facilities: (u, args) => pageByKey(facilitiesUnder(u._id, args.kind), byKey, args),
     },
 
     GridDetails: {
-      type: (u: UnitRecord) => u.gridType ?? 'basic',
-      focus: (u: UnitRecord) => u.focus ?? null,
-      team: (u: UnitRecord) => u,
+      type: (u) => u.gridType ?? 'basic',
+      focus: (u) => u.focus ?? null,
+      team: (u) => u,
     },
 
     GridTeam: {
-      decisionTeam: (u: UnitRecord, _: unknown, ctx: SubgraphContext) => {
+      decisionTeam: (u, _, ctx) => {
         const view = personalView(ctx.identity, snap(), u.path);
         return snap()
           .team.members(u._id, DECISION_ROLES)
           .sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role))
           .map((d) => showMember(d, view));
       },
-      gridWorkers: (u: UnitRecord, _: unknown, ctx: SubgraphContext) => {
+      gridWorkers: (u, _, ctx) => {
         const view = personalView(ctx.identity, snap(), u.path);
         return snap().team.members(u._id, ['grid_worker']).slice(0, MAX_GRID_WORKERS).map((d) => showMember(d, view));
       },
-      auxiliaryForces: (u: UnitRecord) => AUXILIARY_ROLES.map((kind) => ({ kind, grid: u })),
-      counts: (u: UnitRecord) => countsOf(u._id),
+      auxiliaryForces: (u) => AUXILIARY_ROLES.map((kind) => ({ kind, grid: u })),
+      counts: (u) => countsOf(u._id),
     },
 
     AuxiliaryForce: {
-      count: (force: { kind: TeamRole; grid: UnitRecord }) => snap().team.members(force.grid._id, [force.kind]).length,
-      members: (force: { kind: TeamRole; grid: UnitRecord }, args: Page, ctx: SubgraphContext) => memberPage(force.grid, force.kind, args, ctx),
+      count: (force) => snap().team.members(force.grid._id, [force.kind]).length,
+      members: (force, args, ctx) => memberPage(force.grid, force.kind, args, ctx),
     },
 
     PartyOrganization: {
-      __resolveReference: (ref: { id: string }) => partyOrgById(ref.id),
-      id: (o: PartyOrgDoc) => o._id,
-      unit: (o: PartyOrgDoc) => unitById(o.unitId),
-      parent: (o: PartyOrgDoc) => partyOrgById(o.parentOrgId),
-      secretary: (o: PartyOrgDoc, _: unknown, ctx: SubgraphContext) => {
+      __resolveReference: (ref) => partyOrgById(ref.id),
+      id: (o) => o._id,
+      unit: (o) => held(unitById(o.unitId), `unit ${o.unitId} of party organisation ${o._id}`),
+      parent: (o) => partyOrgById(o.parentOrgId),
+      secretary: (o, _, ctx) => {
         if (!o.secretaryName) return null;
         const shown = showPerson({ name: o.secretaryName, phone: o.secretaryPhone ?? null }, personalView(ctx.identity, snap(), o.path));
         return { name: shown.name, phone: shown.phone, masked: shown.masked };
       },
-      memberBodies: (o: PartyOrgDoc) => (o.memberBodies ?? []).slice(0, 100),
+      memberBodies: (o) => (o.memberBodies ?? []).slice(0, 100),
     },
 
     ServiceCentre: {
-      __resolveReference: (ref: { id: string }) => snap().centres.get(ref.id) ?? null,
-      id: (c: ServiceCentreDoc) => c._id,
-      unit: (c: ServiceCentreDoc) => unitById(c.unitId),
-      location: (c: ServiceCentreDoc, { crs }: { crs: Crs }) => geoPoint([c.lng, c.lat], crs),
-      openingHours: (c: ServiceCentreDoc) => openingHours(c.openingHours),
-      openNow: (c: ServiceCentreDoc) => openAt(c.openingHours, new Date()),
+      __resolveReference: (ref) => snap().centres.get(ref.id) ?? null,
+      id: (c) => c._id,
+      unit: (c) => held(unitById(c.unitId), `unit ${c.unitId} of service centre ${c._id}`),
+      location: (c, { crs }) => geoPoint([c.lng, c.lat], crs),
+      openingHours: (c) => openingHours(c.openingHours),
+      openNow: (c) => openAt(c.openingHours, new Date()),
     },
 
     Facility: {
-      __resolveReference: (ref: { id: string }) => snap().facilities.get(ref.id) ?? null,
-      id: (f: FacilityDoc) => f._id,
-      location: (f: FacilityDoc, { crs }: { crs: Crs }) => geoPoint([f.lng, f.lat], crs),
-      openingHours: (f: FacilityDoc) => openingHours(f.openingHours ?? []),
-      attributes: (f: FacilityDoc) => f.attributes ?? {},
-      grid: (f: Placed<FacilityDoc>) => {
+      __resolveReference: (ref) => snap().facilities.get(ref.id) ?? null,
+      id: (f) => f._id,
+      location: (f, { crs }) => geoPoint([f.lng, f.lat], crs),
+      openingHours: (f) => openingHours(f.openingHours ?? []),
+      attributes: (f) => f.attributes ?? {},
+      grid: (f) => {
         const unit = unitById(f.placePath?.[f.placePath.length - 1]);
         return unit?.kind === 'grid' ? unit : null;
       },
     },
 
     MapArea: {
-      box: (area: { extent: Extent }) => boxOf(area.extent, 'WGS84'),
-      units: (area: { extent: Extent; snapshot: Snapshot }, args: Page & { kinds?: UnitKind[] | null }) => {
-        const kinds = args.kinds?.length ? args.kinds : (['district', 'street', 'community', 'grid'] as UnitKind[]);
+      box: (area) => boxOf(area.extent, 'WGS84'),
+      units: (area, args) => {
+        const kinds: readonly UnitKind[] = args.kinds?.length ? args.kinds : ['district', 'street', 'community', 'grid'];
         const layers = new Set(kinds.flatMap((k) => (k === 'grid' ? ['grid', 'keyGrid'] : [k])));
         const found = (['district', 'street', 'community', 'grid', 'keyGrid'] as const)
           .filter((l) => layers.has(l))
@@ -479,7 +488,7 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Subgraph
           .sort((a, b) => (a._id < b._id ? -1 : 1));
         return pageByKey(found, byKey, args);
       },
-      serviceCentres: (area: { extent: Extent; snapshot: Snapshot }, args: Page) => {
+      serviceCentres: (area, args) => {
         const found = area.snapshot.index
           .pointsInBox(CENTRES, area.extent)
           .map((p) => area.snapshot.centres.get(p.id))
@@ -487,7 +496,7 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Subgraph
           .sort((a, b) => (a._id < b._id ? -1 : 1));
         return pageByKey(found, byKey, args);
       },
-      facilities: (area: { extent: Extent; snapshot: Snapshot }, args: Page & { kind?: FacilityKind | null }) => {
+      facilities: (area, args) => {
         const found = area.snapshot.index
           .pointsInBox(args.kind ?? ALL_FACILITIES, area.extent)
           .map((p) => area.snapshot.facilities.get(p.id))
