@@ -29,6 +29,12 @@ export function keyOfCursor(after: string | null | undefined, tag: string): Key 
 
 export const cursorOf = (tag: string, key: Key) => encodeCursor([tag, ...key]);
 
+/** What a client asks of a page (`first`, `after`). */
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
 export interface Page<T> {
   edges: Array<{ cursor: string; node: T }>;
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
@@ -39,7 +45,7 @@ export interface Page<T> {
 export function pageOf<T>(
   items: T[],
   keyOf: (item: T) => Key,
-  args: { first?: number | null; after?: string | null },
+  args: PageArgs,
   tag: string,
 ): Page<T> {
   const size = pageSize(args.first);

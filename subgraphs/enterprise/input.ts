@@ -2,6 +2,7 @@
 import { userError } from '../../platform/errors.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import { checkCreditCode } from './domain/credit-code.ts';
+import type { ContactInput } from './generated/graphql.ts';
 import type { ContactDoc, GeoPoint } from './model.ts';
 
 const bad = (field: string, message: string) => userError('BAD_USER_INPUT', message, { field });
@@ -38,13 +39,13 @@ export function point(value: GeoPoint, field: string): GeoPoint {
 
 const PHONE = /^[0-9+\-() ]{5,30}$/;
 
-export function contacts(list: ContactDoc[] | null | undefined, field = 'contacts'): ContactDoc[] {
+export function contacts(list: ContactInput[] | null | undefined, field = 'contacts'): ContactDoc[] {
   const items = list ?? [];
   if (items.length > 5) throw bad(field, `联系人最多 5 位 (at most 5 contacts)`);
   return items.map((c, i) => contact(c, `${field}[${i}]`));
 }
 
-export function contact(c: ContactDoc, field: string): ContactDoc {
+export function contact(c: ContactInput, field: string): ContactDoc {
   const phone = optionalText(c.phone, `${field}.phone`, '联系电话', 30);
   if (phone && !PHONE.test(phone)) throw bad(`${field}.phone`, `联系电话格式无效：${phone} (invalid phone)`);
   return {

@@ -5,20 +5,31 @@ import { userError } from '../../platform/errors.ts';
 import { encodeCursor, pageSize } from '../../platform/pagination.ts';
 import { maskName, maskPhone } from '../../platform/personal-data.ts';
 import { DateTime } from '../../platform/scalars.ts';
-import type { SubgraphContext } from '../../platform/subgraph.ts';
 import { canSeeContacts, canSeeDemand, placeOf } from './access.ts';
-import { keyOfCursor, pageOf } from './connections.ts';
-import { APARTMENT_SORTS, type ApartmentFilter, type ApartmentSort, type Near } from './domain/apartment-index.ts';
+import { keyOfCursor, type PageArgs, pageOf } from './connections.ts';
+import { APARTMENT_SORTS, type ApartmentFilter, type Near } from './domain/apartment-index.ts';
 import { checkCreditCode } from './domain/credit-code.ts';
 import { answeredOnTime, eligibility, figuresOf, inForce, OPEN_DEMAND, overdueNow } from './domain/rules.ts';
+import type {
+  ApartmentFilter as ApartmentFilterInput,
+  CallStatus,
+  NearInput,
+  QueryApartmentsArgs,
+  QueryOfficerReportArgs,
+  QueryPoliciesArgs,
+  Resolvers,
+  Tier,
+} from './generated/graphql.ts';
 import * as check from './input.ts';
-import type { ApartmentDoc, ContactDoc, DemandDoc, EnterpriseDoc, OfficerDoc, PolicyDoc } from './model.ts';
-import type { ApartmentInput, EnterpriseZone, PolicyInput, RaiseDemand, RegisterEnterprise, UpdateEnterprise } from './store.ts';
+import type { ContactDoc, DemandDoc, EnterpriseDoc, PolicyDoc } from './model.ts';
+import type { EnterpriseZone } from './store.ts';
+import type { ApartmentPage, UnitRef } from './views.ts';
 
-type Args = Record<string, unknown>;
-type Ctx = SubgraphContext;
+/** The `from`/`to` of every figures field: demands raised in [from, to). */
+type Period = Pick<QueryOfficerReportArgs, 'from' | 'to'>;
 
-const unitRef = (id: string | undefined | null) => (id ? { __typename: 'Unit', id } : null);
+const unitRef = (id: string): UnitRef => ({ __typename: 'Unit', id });
+const optionalUnitRef = (id: string | undefined) => (id ? unitRef(id) : null);
 const time = (d: Date | undefined) => (d ? new Date(d).getTime() : 0);
 
 function showContact(contact: ContactDoc, visible: boolean) {
@@ -31,12 +42,12 @@ function showContact(contact: ContactDoc, visible: boolean) {
 }
 
 /** Demands raised in [from, to), when given. */
-function inPeriod(from: Date | undefined, to: Date | undefined) {
+function inPeriod(from: Date | null | undefined, to: Date | null | undefined) {
   if (from && to && !(from < to)) throw userError('BAD_USER_INPUT', '起始时间须早于结束时间 (from must be before to)', { field: 'from' });
   return (d: DemandDoc) => (!from || d.raisedAt >= from) && (!to || d.raisedAt < to);
 }
 
-export function createResolvers(zone: EnterpriseZone) {
+export function createResolvers(zone: EnterpriseZone): Resolvers {
   const { directory } = zone;
 
   const visibleDemand = (demand: DemandDoc | undefined, identity: Identity) =>
@@ -44,17 +55,17 @@ export function createResolvers(zone: EnterpriseZone) {
 
   const within = (enterprise: EnterpriseDoc, unitId: string) => directory.isWithin(placeOf(enterprise), unitId);
 
-  const enterprisesPage = (list: EnterpriseDoc[], args: Args) => pageOf(list, (e) => [e.name, e._id], args, 'ent');
+  const enterprisesPage = (list: EnterpriseDoc[], args: PageArgs) => pageOf(list, (e) => [e.name, e._id], args, 'ent');
 
   const newestFirst = (d: DemandDoc) => [-time(d.raisedAt), d._id];
 
-  function demandsPage(identity: Identity, keep: (d: DemandDoc) => boolean, args: Args) {
+  function demandsPage(identity: Identity, keep: (d: DemandDoc) => boolean, args: PageArgs) {
     const list = [...zone.demands.values()].filter((d) => keep(d) && visibleDemand(d, identity));
     return pageOf(list, newestFirst, args, 'dem');
   }
 
-  function figures(keep: (d: DemandDoc) => boolean, args: Args) {
-    const period = inPeriod(args.from as Date | undefined, args.to as Date | undefined);
+  function figures(keep: (d: DemandDoc) => boolean, args: Period) {
+    const period = inPeriod(args.from, args.to);
     return figuresOf(
       [...zone.demands.values()].filter((d) => keep(d) && period(d)),
       zone.now(),
@@ -70,9 +81,9 @@ export function createResolvers(zone: EnterpriseZone) {
 
   // ---- apartments --------------------------------------------------------------------------------
 
-  function apartmentFilter(input: ApartmentFilter | undefined): ApartmentFilter {
+  function apartmentFilter(input: ApartmentFilterInput | null | undefined): ApartmentFilter {
     const f = input ?? {};
-    const n = (v: number | undefined, field: string, label: string, max: number) => check.number(v, `filter.${field}`, label, 0, max);
+    const n = (v: number | null | undefined, field: string, label: string, max: number) => check.number(v, `filter.${field}`, label, 0, max);
     const filter: ApartmentFilter = {
       minRooms: n(f.minRooms, 'minRooms', '最少房间数', 10),
       maxRooms: n(f.maxRooms, 'maxRooms', '最多房间数', 10),
@@ -100,29 +111,34 @@ export function createResolvers(zone: EnterpriseZone) {
     return filter;
   }
 
-  function nearOf(input: Args | undefined): Near | undefined {
+  function nearOf(input: NearInput | null | undefined): Near | undefined {
     if (!input) return undefined;
-    const { point, enterpriseId, withinMeters } = input as { point?: { lng: number; lat: number }; enterpriseId?: string; withinMeters?: number };
-    if (Boolean(point) === Boolean(enterpriseId)) {
+    const { point, enterpriseId, withinMeters } = input;
+    const at =
+      point && !enterpriseId
+        ? check.point(point, 'near.point')
+        : enterpriseId && !point
+          ? zone.enterprise(enterpriseId, 'near.enterpriseId').location
+          : undefined;
+    if (!at) {
       throw userError('BAD_USER_INPUT', 'near 须给出 point 或 enterpriseId 之一 (give exactly one of point and enterpriseId)', { field: 'near' });
     }
-    const at = point ? check.point(point, 'near.point') : zone.enterprise(enterpriseId as string, 'near.enterpriseId').location;
     const radius = check.number(withinMeters, 'near.withinMeters', '搜索半径（米）', 1, 50_000);
     return { lng: at.lng, lat: at.lat, ...(radius !== undefined && { withinMeters: radius }) };
   }
 
-  function searchApartments(args: Args) {
-    const filter = apartmentFilter(args.filter as ApartmentFilter | undefined);
-    const near = nearOf(args.near as Args | undefined);
-    const sort = (args.sort ?? (near ? 'DISTANCE' : 'RENT_ASC')) as ApartmentSort;
+  function searchApartments(args: QueryApartmentsArgs): ApartmentPage {
+    const filter = apartmentFilter(args.filter);
+    const near = nearOf(args.near);
+    const sort = args.sort ?? (near ? 'DISTANCE' : 'RENT_ASC');
     if (!APARTMENT_SORTS.includes(sort)) throw userError('BAD_USER_INPUT', `排序方式无效：${sort}`, { field: 'sort' });
     if (sort === 'DISTANCE' && !near) {
       throw userError('BAD_USER_INPUT', '按距离排序须给出 near（位置或企业） (DISTANCE needs near)', { field: 'sort' });
     }
-    const first = pageSize(args.first as number | undefined);
+    const first = pageSize(args.first);
     // The cursor names the sort and the point: a page asked for with others would be wrong.
     const tag = `apt:${sort}:${near ? `${near.lng},${near.lat}` : ''}`;
-    const key = keyOfCursor(args.after as string | undefined, tag);
+    const key = keyOfCursor(args.after, tag);
     let after: { value: number; id: string } | undefined;
     if (key) {
       const [value, id] = key;
@@ -151,10 +167,11 @@ export function createResolvers(zone: EnterpriseZone) {
 
   // ---- policies ----------------------------------------------------------------------------------
 
-  function searchPolicies(args: Args, enterprise?: EnterpriseDoc) {
-    const textQuery = check.optionalText(args.text as string | undefined, 'text', '搜索词', 50);
-    const on = (args.on as Date | undefined) ?? (enterprise ? zone.now() : undefined);
-    const tag = check.optionalText(args.tag as string | undefined, 'tag', '标签', 20);
+  /** Query.policies, and Enterprise.applicablePolicies (no tag) for that enterprise. */
+  function searchPolicies(args: Omit<QueryPoliciesArgs, 'enterpriseId'>, enterprise?: EnterpriseDoc) {
+    const textQuery = check.optionalText(args.text, 'text', '搜索词', 50);
+    const on = args.on ?? (enterprise ? zone.now() : undefined);
+    const tag = check.optionalText(args.tag, 'tag', '标签', 20);
     const accept = (p: PolicyDoc) =>
       (!tag || p.tags.includes(tag)) && (!on || inForce(p, on)) && (!enterprise || eligibility(p, enterprise, on ?? zone.now()).applies);
     if (textQuery) {
@@ -162,7 +179,10 @@ export function createResolvers(zone: EnterpriseZone) {
         const policy = zone.policies.get(id);
         return policy !== undefined && accept(policy);
       });
-      const items = scored.map((s) => ({ policy: zone.policies.get(s.id) as PolicyDoc, score: s.score }));
+      const items = scored.flatMap((s) => {
+        const policy = zone.policies.get(s.id);
+        return policy ? [{ policy, score: s.score }] : [];
+      });
       const page = pageOf(items, (i) => [-i.score, i.policy._id], args, `pol:${textQuery}`);
       return { ...page, edges: page.edges.map((e) => ({ cursor: e.cursor, node: e.node.policy, score: e.node.score })) };
     }
@@ -176,11 +196,11 @@ export function createResolvers(zone: EnterpriseZone) {
   return {
     DateTime,
     Query: {
-      enterprise: (_: unknown, { id }: Args) => zone.enterprise(id as string),
-      enterprises: (_: unknown, args: Args) => {
-        const f = (args.filter ?? {}) as Args;
-        if (f.streetId) check.street(f.streetId as string, directory, 'filter.streetId');
-        const name = check.optionalText(f.name as string | undefined, 'filter.name', '企业名称', 50);
+      enterprise: (_, { id }) => zone.enterprise(id),
+      enterprises: (_, args) => {
+        const f = args.filter ?? {};
+        if (f.streetId) check.street(f.streetId, directory, 'filter.streetId');
+        const name = check.optionalText(f.name, 'filter.name', '企业名称', 50);
         const list = [...zone.enterprises.values()].filter(
           (e) =>
             (!f.streetId || e.streetId === f.streetId) &&
@@ -192,16 +212,16 @@ export function createResolvers(zone: EnterpriseZone) {
         );
         return enterprisesPage(list, args);
       },
-      checkCreditCode: (_: unknown, { code }: Args) => {
-        const checked = checkCreditCode(String(code));
+      checkCreditCode: (_, { code }) => {
+        const checked = checkCreditCode(code);
         return checked.ok
           ? { valid: true, normalized: checked.code, message: null }
-          : { valid: false, normalized: String(code).trim().toUpperCase(), message: checked.message };
+          : { valid: false, normalized: code.trim().toUpperCase(), message: checked.message };
       },
-      serviceOfficer: (_: unknown, { id }: Args) => zone.officer(id as string),
-      serviceOfficers: (_: unknown, args: Args) => pageOf([...zone.officers.values()], (o) => [o._id], args, 'off'),
-      officerReport: (_: unknown, args: Args) => {
-        const period = inPeriod(args.from as Date | undefined, args.to as Date | undefined);
+      serviceOfficer: (_, { id }) => zone.officer(id),
+      serviceOfficers: (_, args) => pageOf([...zone.officers.values()], (o) => [o._id], args, 'off'),
+      officerReport: (_, args) => {
+        const period = inPeriod(args.from, args.to);
         const byOfficer = new Map<string, DemandDoc[]>();
         for (const d of zone.demands.values()) {
           if (!d.officerId || !period(d)) continue;
@@ -219,20 +239,20 @@ export function createResolvers(zone: EnterpriseZone) {
           })),
         };
       },
-      demand: (_: unknown, { id }: Args, ctx: Ctx) => visibleDemand(zone.demands.get(id as string), ctx.identity),
-      demands: (_: unknown, args: Args, ctx: Ctx) => {
-        const f = (args.filter ?? {}) as Args;
-        if (f.enterpriseId) zone.enterprise(f.enterpriseId as string, 'filter.enterpriseId');
-        if (f.unitId) check.unit(f.unitId as string, directory, 'filter.unitId');
-        const period = inPeriod(f.raisedFrom as Date | undefined, f.raisedTo as Date | undefined);
-        const inUnit = f.unitId ? demandsWithin(f.unitId as string) : () => true;
+      demand: (_, { id }, ctx) => visibleDemand(zone.demands.get(id), ctx.identity),
+      demands: (_, args, ctx) => {
+        const f = args.filter ?? {};
+        if (f.enterpriseId) zone.enterprise(f.enterpriseId, 'filter.enterpriseId');
+        if (f.unitId) check.unit(f.unitId, directory, 'filter.unitId');
+        const period = inPeriod(f.raisedFrom, f.raisedTo);
+        const inUnit = f.unitId ? demandsWithin(f.unitId) : () => true;
         const now = zone.now();
-        const enterpriseId = f.enterpriseId ? check.creditCode(f.enterpriseId as string, 'filter.enterpriseId') : undefined;
+        const enterpriseId = f.enterpriseId ? check.creditCode(f.enterpriseId, 'filter.enterpriseId') : undefined;
         return demandsPage(
           ctx.identity,
           (d) =>
-            (!(f.status as string[] | undefined)?.length || (f.status as string[]).includes(d.status)) &&
-            (!(f.kind as string[] | undefined)?.length || (f.kind as string[]).includes(d.kind)) &&
+            (!f.status?.length || f.status.includes(d.status)) &&
+            (!f.kind?.length || f.kind.includes(d.kind)) &&
             (!enterpriseId || d.enterpriseId === enterpriseId) &&
             (!f.serviceOfficerId || d.officerId === f.serviceOfficerId) &&
             (f.overdue === undefined || f.overdue === null || overdueNow(d, now) === f.overdue) &&
@@ -241,88 +261,83 @@ export function createResolvers(zone: EnterpriseZone) {
           args,
         );
       },
-      apartment: (_: unknown, { id }: Args) => zone.apartments.get(id as string) ?? null,
-      apartments: (_: unknown, args: Args) => searchApartments(args),
-      policy: (_: unknown, { id }: Args) => zone.policies.get(id as string) ?? null,
-      policies: (_: unknown, args: Args) =>
-        searchPolicies(args, args.enterpriseId ? zone.enterprise(args.enterpriseId as string, 'enterpriseId') : undefined),
+      apartment: (_, { id }) => zone.apartments.get(id) ?? null,
+      apartments: (_, args) => searchApartments(args),
+      policy: (_, { id }) => zone.policies.get(id) ?? null,
+      policies: (_, args) => searchPolicies(args, args.enterpriseId ? zone.enterprise(args.enterpriseId, 'enterpriseId') : undefined),
     },
     Mutation: {
-      registerEnterprise: (_: unknown, { input }: Args, ctx: Ctx) => zone.registerEnterprise(input as RegisterEnterprise, ctx.identity),
-      updateEnterprise: (_: unknown, args: Args, ctx: Ctx) =>
-        zone.updateEnterprise(args.id as string, args.input as UpdateEnterprise, ctx.identity, (args.expectedVersion as number | null) ?? undefined),
-      registerServiceOfficer: (_: unknown, { input }: Args, ctx: Ctx) => zone.registerOfficer(input as Parameters<EnterpriseZone['registerOfficer']>[0], ctx.identity),
-      assignServiceOfficer: (_: unknown, args: Args, ctx: Ctx) =>
-        zone.assignOfficer(args.enterpriseId as string, args.officerId as string, args.reason as string | undefined, ctx.identity),
-      raiseDemand: (_: unknown, args: Args, ctx: Ctx) => zone.raiseDemand(args.input as RaiseDemand, ctx.identity, args.idempotencyKey as string | undefined),
-      rateDemand: (_: unknown, args: Args, ctx: Ctx) =>
-        zone.rateDemand(args.id as string, args.stars as number, args.comment as string | undefined, ctx.identity),
-      withdrawDemand: (_: unknown, args: Args, ctx: Ctx) => zone.withdrawDemand(args.id as string, args.reason as string, ctx.identity),
-      putApartment: (_: unknown, { input }: Args, ctx: Ctx) => zone.putApartment(input as ApartmentInput, ctx.identity),
-      setApartmentAvailability: (_: unknown, args: Args, ctx: Ctx) =>
-        zone.setAvailability(args.id as string, args.available as boolean, args.availableFrom as Date | undefined, ctx.identity),
-      putPolicy: (_: unknown, { input }: Args, ctx: Ctx) => zone.putPolicy(input as PolicyInput, ctx.identity),
+      registerEnterprise: (_, { input }, ctx) => zone.registerEnterprise(input, ctx.identity),
+      updateEnterprise: (_, args, ctx) => zone.updateEnterprise(args.id, args.input, ctx.identity, args.expectedVersion ?? undefined),
+      registerServiceOfficer: (_, { input }, ctx) => zone.registerOfficer(input, ctx.identity),
+      assignServiceOfficer: (_, args, ctx) => zone.assignOfficer(args.enterpriseId, args.officerId, args.reason, ctx.identity),
+      raiseDemand: (_, args, ctx) => zone.raiseDemand(args.input, ctx.identity, args.idempotencyKey),
+      rateDemand: (_, args, ctx) => zone.rateDemand(args.id, args.stars, args.comment, ctx.identity),
+      withdrawDemand: (_, args, ctx) => zone.withdrawDemand(args.id, args.reason, ctx.identity),
+      putApartment: (_, { input }, ctx) => zone.putApartment(input, ctx.identity),
+      setApartmentAvailability: (_, args, ctx) => zone.setAvailability(args.id, args.available, args.availableFrom, ctx.identity),
+      putPolicy: (_, { input }, ctx) => zone.putPolicy(input, ctx.identity),
     },
     Unit: {
-      __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
-      enterprises: ({ id }: { id: string }, args: Args) => {
+      __resolveReference: (ref) => ({ id: ref.id }),
+      enterprises: ({ id }, args) => {
         const list = directory.get(id) ? [...zone.enterprises.values()].filter((e) => within(e, id)) : [];
         return enterprisesPage(list, args);
       },
-      demandFigures: ({ id }: { id: string }, args: Args) => figures(demandsWithin(id), args),
+      demandFigures: ({ id }, args) => figures(demandsWithin(id), args),
     },
     Call: {
-      __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
-      demand: ({ id }: { id: string }, _: Args, ctx: Ctx) => visibleDemand(zone.demandForCall(id), ctx.identity),
-      enterprise: ({ id }: { id: string }, _: Args, ctx: Ctx) => {
+      __resolveReference: (ref) => ({ id: ref.id }),
+      demand: ({ id }, _, ctx) => visibleDemand(zone.demandForCall(id), ctx.identity),
+      enterprise: ({ id }, _, ctx) => {
         const demand = visibleDemand(zone.demandForCall(id), ctx.identity);
         return demand ? (zone.enterprises.get(demand.enterpriseId) ?? null) : null;
       },
     },
     Enterprise: {
-      __resolveReference: (ref: { id: string }) => zone.enterprises.get(ref.id) ?? null,
-      id: (e: EnterpriseDoc) => e._id,
-      street: (e: EnterpriseDoc) => unitRef(e.streetId),
-      grid: (e: EnterpriseDoc) => unitRef(e.gridId),
-      park: (e: EnterpriseDoc) => e.park ?? null,
-      contacts: (e: EnterpriseDoc, _: Args, ctx: Ctx) => {
+      __resolveReference: (ref) => zone.enterprises.get(ref.id) ?? null,
+      id: (e) => e._id,
+      street: (e) => unitRef(e.streetId),
+      grid: (e) => optionalUnitRef(e.gridId),
+      park: (e) => e.park ?? null,
+      contacts: (e, _, ctx) => {
         const visible = canSeeContacts(ctx.identity, e, directory);
         return e.contacts.map((c) => showContact(c, visible));
       },
-      serviceOfficer: (e: EnterpriseDoc) => (e.officerId ? (zone.officers.get(e.officerId) ?? null) : null),
-      serviceHistory: (e: EnterpriseDoc, args: Args) =>
+      serviceOfficer: (e) => (e.officerId ? (zone.officers.get(e.officerId) ?? null) : null),
+      serviceHistory: (e, args) =>
         pageOf(
           e.servicePeriods.map((p, i) => ({ ...p, i })),
           (p) => [-p.i],
           args,
           'svc',
         ),
-      demands: (e: EnterpriseDoc, args: Args, ctx: Ctx) => {
-        const statuses = args.status as string[] | undefined;
+      demands: (e, args, ctx) => {
+        const statuses = args.status;
         return demandsPage(ctx.identity, (d) => d.enterpriseId === e._id && (!statuses?.length || statuses.includes(d.status)), args);
       },
-      demandFigures: (e: EnterpriseDoc, args: Args) => figures((d) => d.enterpriseId === e._id, args),
-      applicablePolicies: (e: EnterpriseDoc, args: Args) => searchPolicies(args, e),
+      demandFigures: (e, args) => figures((d) => d.enterpriseId === e._id, args),
+      applicablePolicies: (e, args) => searchPolicies(args, e),
     },
     ServicePeriod: {
-      officer: (p: { officerId: string }) => zone.officer(p.officerId),
-      assignedBy: (p: { assignedBy: { subject: string } }) => p.assignedBy.subject,
-      to: (p: { to?: Date }) => p.to ?? null,
-      reason: (p: { reason?: string }) => p.reason ?? null,
+      officer: (p) => zone.officer(p.officerId),
+      assignedBy: (p) => p.assignedBy.subject,
+      to: (p) => p.to ?? null,
+      reason: (p) => p.reason ?? null,
     },
     ServiceOfficer: {
-      __resolveReference: (ref: { id: string }) => zone.officers.get(ref.id) ?? null,
-      id: (o: OfficerDoc) => o._id,
-      unit: (o: OfficerDoc) => unitRef(o.unitId),
-      phone: (o: OfficerDoc, _: Args, ctx: Ctx) => {
+      __resolveReference: (ref) => zone.officers.get(ref.id) ?? null,
+      id: (o) => o._id,
+      unit: (o) => unitRef(o.unitId),
+      phone: (o, _, ctx) => {
         if (!o.phone) return null;
         const { role, subject } = ctx.identity;
         const open = role === 'district_command' || role === 'leader' || (role === 'enterprise_officer' && subject === o._id);
         return open ? o.phone : maskPhone(o.phone);
       },
-      title: (o: OfficerDoc) => o.title ?? null,
-      enterprises: (o: OfficerDoc, args: Args) => enterprisesPage([...zone.enterprises.values()].filter((e) => e.officerId === o._id), args),
-      caseload: (o: OfficerDoc) => {
+      title: (o) => o.title ?? null,
+      enterprises: (o, args) => enterprisesPage([...zone.enterprises.values()].filter((e) => e.officerId === o._id), args),
+      caseload: (o) => {
         const mine = new Set([...zone.enterprises.values()].filter((e) => e.officerId === o._id).map((e) => e._id));
         const now = zone.now();
         let open = 0;
@@ -334,49 +349,53 @@ export function createResolvers(zone: EnterpriseZone) {
         }
         return { enterprises: mine.size, openDemands: open, overdueDemands: overdue };
       },
-      figures: (o: OfficerDoc, args: Args) => figures((d) => d.officerId === o._id, args),
+      figures: (o, args) => figures((d) => d.officerId === o._id, args),
     },
     Demand: {
-      __resolveReference: (ref: { id: string }, ctx: Ctx) => visibleDemand(zone.demands.get(ref.id), ctx.identity),
-      id: (d: DemandDoc) => d._id,
-      enterprise: (d: DemandDoc) => zone.enterprises.get(d.enterpriseId),
-      serviceOfficer: (d: DemandDoc) => (d.officerId ? (zone.officers.get(d.officerId) ?? null) : null),
-      contact: (d: DemandDoc, _: Args, ctx: Ctx) => {
+      __resolveReference: (ref, ctx) => visibleDemand(zone.demands.get(ref.id), ctx.identity),
+      id: (d) => d._id,
+      // Non-null in the SDL: an enterprise this copy does not hold yet (registered through another copy
+      // a moment ago) is NOT_FOUND rather than a null in a non-null field.
+      enterprise: (d) => zone.enterprise(d.enterpriseId),
+      serviceOfficer: (d) => (d.officerId ? (zone.officers.get(d.officerId) ?? null) : null),
+      contact: (d, _, ctx) => {
         if (!d.contact) return null;
         const enterprise = zone.enterprises.get(d.enterpriseId);
         const handles = ctx.identity.role === 'department' && d.call?.handlingUnitId === ctx.identity.unitId;
         return showContact(d.contact, handles || (enterprise !== undefined && canSeeContacts(ctx.identity, enterprise, directory)));
       },
-      call: (d: DemandDoc) => (d.call ? { __typename: 'Call', id: d.callId } : null),
-      callStatus: (d: DemandDoc) => d.call?.status ?? null,
-      tier: (d: DemandDoc) => d.call?.tier ?? null,
-      handlingUnit: (d: DemandDoc) => unitRef(d.call?.handlingUnitId),
-      completeBy: (d: DemandDoc) => d.call?.completeBy ?? null,
-      respondedAt: (d: DemandDoc) => d.call?.respondedAt ?? null,
-      completedAt: (d: DemandDoc) => d.call?.completedAt ?? null,
-      closedAt: (d: DemandDoc) => d.call?.closedAt ?? null,
-      result: (d: DemandDoc) => d.call?.result ?? null,
-      overdue: (d: DemandDoc) => overdueNow(d, zone.now()),
-      answeredOnTime: (d: DemandDoc) => answeredOnTime(d.call) ?? null,
-      rating: (d: DemandDoc) => d.rating ?? null,
-      rejection: (d: DemandDoc) => d.rejection ?? null,
-      withdrawReason: (d: DemandDoc) => d.withdrawReason ?? null,
-      raisedBy: (d: DemandDoc) => d.raisedBy.subject,
+      call: (d) => (d.call ? { __typename: 'Call', id: d.callId } : null),
+      // The call view keeps these as its events (checked against the call-event contract, whose
+      // enums are CallStatus and Tier) and the demo data carry them: plain strings.
+      callStatus: (d) => (d.call?.status ?? null) as CallStatus | null,
+      tier: (d) => (d.call?.tier ?? null) as Tier | null,
+      handlingUnit: (d) => optionalUnitRef(d.call?.handlingUnitId),
+      completeBy: (d) => d.call?.completeBy ?? null,
+      respondedAt: (d) => d.call?.respondedAt ?? null,
+      completedAt: (d) => d.call?.completedAt ?? null,
+      closedAt: (d) => d.call?.closedAt ?? null,
+      result: (d) => d.call?.result ?? null,
+      overdue: (d) => overdueNow(d, zone.now()),
+      answeredOnTime: (d) => answeredOnTime(d.call) ?? null,
+      rating: (d) => d.rating ?? null,
+      rejection: (d) => d.rejection ?? null,
+      withdrawReason: (d) => d.withdrawReason ?? null,
+      raisedBy: (d) => d.raisedBy.subject,
     },
     Apartment: {
-      __resolveReference: (ref: { id: string }) => zone.apartments.get(ref.id) ?? null,
-      id: (a: ApartmentDoc) => a._id,
-      district: (a: ApartmentDoc) => unitRef(a.districtId),
-      street: (a: ApartmentDoc) => unitRef(a.streetId),
-      availableFrom: (a: ApartmentDoc) => a.availableFrom ?? null,
+      __resolveReference: (ref) => zone.apartments.get(ref.id) ?? null,
+      id: (a) => a._id,
+      district: (a) => unitRef(a.districtId),
+      street: (a) => unitRef(a.streetId),
+      availableFrom: (a) => a.availableFrom ?? null,
     },
     Policy: {
-      __resolveReference: (ref: { id: string }) => zone.policies.get(ref.id) ?? null,
-      id: (p: PolicyDoc) => p._id,
-      docNumber: (p: PolicyDoc) => p.docNumber ?? null,
-      effectiveTo: (p: PolicyDoc) => p.effectiveTo ?? null,
-      inForce: (p: PolicyDoc) => inForce(p, zone.now()),
-      streets: (p: PolicyDoc) => p.streetIds.map(unitRef),
+      __resolveReference: (ref) => zone.policies.get(ref.id) ?? null,
+      id: (p) => p._id,
+      docNumber: (p) => p.docNumber ?? null,
+      effectiveTo: (p) => p.effectiveTo ?? null,
+      inForce: (p) => inForce(p, zone.now()),
+      streets: (p) => p.streetIds.map(unitRef),
     },
   };
 }

@@ -25,70 +25,24 @@ import type {
   DemandKind,
   EnterpriseDoc,
   EnterpriseModels,
-  EnterpriseSize,
   GeoPoint,
-  Industry,
   OfficerDoc,
   PolicyDoc,
 } from './model.ts';
 import type { CallEvent } from '../../platform/call-event.ts';
+import type {
+  ApartmentInput,
+  PolicyInput,
+  RaiseDemandInput,
+  RegisterEnterpriseInput,
+  RegisterServiceOfficerInput,
+  UpdateEnterpriseInput,
+} from './generated/graphql.ts';
 
 const RETRIES = 5;
 /** The intake contract's limits (schemas/events/intake-command.schema.json). */
 const TITLE_MAX = 100;
 const DESCRIPTION_MAX = 4000;
-
-export interface RegisterEnterprise {
-  creditCode: string;
-  name: string;
-  industry: Industry;
-  size: EnterpriseSize;
-  address: string;
-  location: GeoPoint;
-  streetId?: string | null;
-  park?: string | null;
-  contacts?: ContactDoc[] | null;
-}
-
-export type UpdateEnterprise = Partial<Omit<RegisterEnterprise, 'creditCode' | 'streetId'>>;
-
-export interface RaiseDemand {
-  enterpriseId: string;
-  kind: DemandKind;
-  title: string;
-  description: string;
-  priority?: 'NORMAL' | 'URGENT' | null;
-  contact?: ContactDoc | null;
-}
-
-export interface ApartmentInput {
-  id?: string | null;
-  project: string;
-  unitNo: string;
-  address: string;
-  location: GeoPoint;
-  rooms: number;
-  areaSqm: number;
-  monthlyRent: number;
-  available: boolean;
-  availableFrom?: Date | null;
-  provider: string;
-}
-
-export interface PolicyInput {
-  id?: string | null;
-  title: string;
-  issuer: string;
-  docNumber?: string | null;
-  effectiveFrom: Date;
-  effectiveTo?: Date | null;
-  tags?: string[] | null;
-  industries?: Industry[] | null;
-  sizes?: EnterpriseSize[] | null;
-  streetIds?: string[] | null;
-  summary: string;
-  text: string;
-}
 
 type Change<T> = { set: Partial<T>; event?: { type: string; command: Record<string, unknown> } };
 
@@ -325,7 +279,7 @@ export class EnterpriseZone {
     return { streetId: street.id, gridId: grid?.id };
   }
 
-  async registerEnterprise(input: RegisterEnterprise, identity: Identity): Promise<EnterpriseDoc> {
+  async registerEnterprise(input: RegisterEnterpriseInput, identity: Identity): Promise<EnterpriseDoc> {
     const code = check.creditCode(input.creditCode);
     const location = check.point(input.location, 'location');
     const place = this.place(location, input.streetId);
@@ -352,7 +306,7 @@ export class EnterpriseZone {
     });
   }
 
-  async updateEnterprise(id: string, input: UpdateEnterprise, identity: Identity, expectedVersion?: number): Promise<EnterpriseDoc> {
+  async updateEnterprise(id: string, input: UpdateEnterpriseInput, identity: Identity, expectedVersion?: number): Promise<EnterpriseDoc> {
     const enterprise = this.enterprise(id);
     requireEditor(identity, enterprise, this.directory);
     const set: Partial<EnterpriseDoc> = {};
@@ -382,10 +336,7 @@ export class EnterpriseZone {
     );
   }
 
-  async registerOfficer(
-    input: { id: string; name: string; phone?: string | null; unitId: string; title?: string | null },
-    identity: Identity,
-  ): Promise<OfficerDoc> {
+  async registerOfficer(input: RegisterServiceOfficerInput, identity: Identity): Promise<OfficerDoc> {
     requireAdmin(identity, '登记首席服务官');
     const now = this.now();
     const phone = check.optionalText(input.phone, 'phone', '电话', 30);
@@ -424,7 +375,7 @@ export class EnterpriseZone {
 
   // ---- demands ----------------------------------------------------------------------------------
 
-  async raiseDemand(input: RaiseDemand, identity: Identity, idempotencyKey?: string | null): Promise<DemandDoc> {
+  async raiseDemand(input: RaiseDemandInput, identity: Identity, idempotencyKey?: string | null): Promise<DemandDoc> {
     const key = check.optionalText(idempotencyKey, 'idempotencyKey', '幂等键', 200);
     const id = newId('D', key && `${identity.subject}:${key}`);
     const existing = this.demands.get(id) ?? (key ? await this.models.Demand.findById(id, { outbox: 0 }).lean<DemandDoc>() : null);
