@@ -6,9 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { Identity } from '../../platform/auth.ts';
 import { userError } from '../../platform/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, pageSize } from '../../platform/pagination.ts';
-import type { SubgraphContext } from '../../platform/subgraph.ts';
 import { actsFor, jurisdictionOf, visibilityFilter } from './access.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
+import type { InputMaybe, OrderAssignment, OrderResolvers, OrderStatus, Unit } from './generated/graphql.ts';
 import { actorOf, requireText } from './lifecycle.ts';
 import type { ActorRef, CallsModels, OrderAssignmentDoc, OrderDoc, OrderKind, Priority, TimelineEntry } from './model.ts';
 import { stableCallId, SYSTEM } from './store.ts';
@@ -19,10 +19,14 @@ export interface NewOrder {
   title: string;
   description: string;
   kind: OrderKind;
-  priority?: Priority;
+  /** Null (given so in GraphQL) or left out: NORMAL. */
+  priority?: Priority | null;
   unitIds: string[];
   deadline: Date;
 }
+
+/** A unit is owned by the party-map subgraph: orders hand out references only. */
+const unitRef = (id: string): Unit => ({ __typename: 'Unit', id });
 
 const MAX_UNITS = 500;
 const RETRIES = 5;
@@ -123,8 +127,8 @@ export class OrderService {
     return order.visibleTo.includes(jurisdictionOf(identity, this.directory)) ? order : null;
   }
 
-  async list(identity: Identity, status: string | undefined, first: unknown, after: unknown) {
-    const size = pageSize(first as number | undefined);
+  async list(identity: Identity, status?: InputMaybe<OrderStatus>, first?: InputMaybe<number>, after?: InputMaybe<string>) {
+    const size = pageSize(first);
     const and: Record<string, unknown>[] = [];
     const visibility = visibilityFilter(identity, this.directory);
     if (Object.keys(visibility).length > 0) and.push({ visibleTo: jurisdictionOf(identity, this.directory) });
@@ -230,20 +234,20 @@ export class OrderService {
     throw userError('CONFLICT', '指令正被同时修改 (the order is being changed)');
   }
 
-  readonly resolvers = {
-    __resolveReference: (ref: { id: string }, ctx: SubgraphContext) => this.find(ref.id, ctx.identity),
-    id: (order: OrderDoc) => order._id,
-    issuer: (order: OrderDoc) => ({ __typename: 'Unit', id: order.issuerUnitId }),
-    issuedBy: (order: OrderDoc) => ({ ...order.issuedBy, unit: { __typename: 'Unit', id: order.issuedBy.unitId } }),
-    assignments: (order: OrderDoc) => this.assignmentViews(order),
-    outstanding: (order: OrderDoc) => this.assignmentViews(order).filter((a) => a.status !== 'COMPLETED'),
+  readonly resolvers: OrderResolvers = {
+    __resolveReference: (ref, ctx) => this.find(ref.id, ctx.identity),
+    id: (order) => order._id,
+    issuer: (order) => unitRef(order.issuerUnitId),
+    issuedBy: (order) => ({ ...order.issuedBy, unit: unitRef(order.issuedBy.unitId) }),
+    assignments: (order) => this.assignmentViews(order),
+    outstanding: (order) => this.assignmentViews(order).filter((a) => a.status !== 'COMPLETED'),
   };
 
-  private assignmentViews(order: OrderDoc) {
+  private assignmentViews(order: OrderDoc): OrderAssignment[] {
     const now = this.now();
     return order.assignedUnitIds.map((unitId) => {
       const a = order.assignments[unitId] as OrderAssignmentDoc;
-      return { ...a, unit: { __typename: 'Unit', id: unitId }, overdue: a.status !== 'COMPLETED' && now > order.deadline };
+      return { ...a, unit: unitRef(unitId), overdue: a.status !== 'COMPLETED' && now > order.deadline };
     });
   }
 }

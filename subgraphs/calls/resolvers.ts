@@ -10,9 +10,10 @@ import { actsFor, canSeeCitizen, jurisdictionOf, visibilityFilter } from './acce
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallIndex } from './call-index.ts';
 import type { DuplicateFinder } from './duplicates.ts';
+import type { CallFilter, InboxBox, InputMaybe, Resolvers, Unit } from './generated/graphql.ts';
 import type { CallableItem, CallableItems } from './items.ts';
 import type { CallAction } from './lifecycle.ts';
-import { type CallDoc, OPEN_STATUSES, type Priority, type Tier } from './model.ts';
+import { OPEN_STATUSES, type Tier } from './model.ts';
 import type { OrderService } from './orders.ts';
 import { type CallStore, stableCallId } from './store.ts';
 
@@ -25,8 +26,16 @@ export interface CallsDeps {
   orders: OrderService;
 }
 
-type Args = Record<string, unknown>;
-const unitRef = (id: string | undefined | null) => (id ? { __typename: 'Unit', id } : null);
+/** A unit is owned by the party-map subgraph: the calls subgraph hands out references only. */
+const unitRef = (id: string): Unit => ({ __typename: 'Unit', id });
+const optionalUnitRef = (id: string | undefined): Unit | null => (id ? unitRef(id) : null);
+
+/** What every call action takes besides its own arguments. */
+interface ActionArgs {
+  id: string;
+  expectedVersion?: InputMaybe<number>;
+  idempotencyKey?: InputMaybe<string>;
+}
 
 function itemView(item: CallableItem) {
   return {
@@ -35,7 +44,7 @@ function itemView(item: CallableItem) {
     name: item.name,
     leadUnit: unitRef(item.leadUnitId),
     coUnits: item.coUnitIds.map(unitRef),
-    fallbackUnit: unitRef(item.fallbackUnitId),
+    fallbackUnit: optionalUnitRef(item.fallbackUnitId),
   };
 }
 
@@ -43,24 +52,12 @@ function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-interface CallFilterInput {
-  status?: string[];
-  tier?: string[];
-  unitId?: string;
-  category?: string;
-  source?: string[];
-  overdue?: boolean;
-  raisedFrom?: Date;
-  raisedTo?: Date;
-  text?: string;
-}
-
-export function createResolvers(deps: CallsDeps) {
+export function createResolvers(deps: CallsDeps): Resolvers {
   const { index, store, directory, items, duplicates, orders } = deps;
   const visible = (id: string, identity: Identity) => store.visible(id, identity);
 
-  async function page(filter: Record<string, unknown>, first: unknown, after: unknown) {
-    const size = pageSize(first as number | undefined);
+  async function page(filter: Record<string, unknown>, first?: InputMaybe<number>, after?: InputMaybe<string>) {
+    const size = pageSize(first);
     const query: Record<string, unknown> = { ...filter };
     if (typeof after === 'string') {
       const [raisedAt, id] = decodeCursor(after);
@@ -74,7 +71,7 @@ export function createResolvers(deps: CallsDeps) {
     return connectionOf(calls, size, (c) => encodeCursor([c.raisedAt.toISOString(), c._id]), after);
   }
 
-  function filterOf(input: CallFilterInput | undefined, identity: Identity): Record<string, unknown> {
+  function filterOf(input: CallFilter | null | undefined, identity: Identity): Record<string, unknown> {
     const and: Record<string, unknown>[] = [visibilityFilter(identity, directory)];
     if (input?.status?.length) and.push({ status: { $in: input.status } });
     if (input?.tier?.length) and.push({ tier: { $in: input.tier } });
@@ -97,18 +94,19 @@ export function createResolvers(deps: CallsDeps) {
     return { $and: and };
   }
 
+  // An explicit null (a client's null variable) means "not given", as an omitted argument does.
   const act =
-    (build: (args: Args) => CallAction) =>
+    <Args extends ActionArgs>(build: (args: Args) => CallAction) =>
     async (_: unknown, args: Args, ctx: SubgraphContext) =>
-      store.act(String(args.id), build(args), ctx.identity, {
-        key: args.idempotencyKey as string | undefined,
-        expectedVersion: args.expectedVersion as number | undefined,
+      store.act(args.id, build(args), ctx.identity, {
+        key: args.idempotencyKey ?? undefined,
+        expectedVersion: args.expectedVersion ?? undefined,
       });
 
   return {
     DateTime,
     Query: {
-      call: async (_: unknown, { id }: { id: string }, ctx: SubgraphContext) => {
+      call: async (_, { id }, ctx) => {
         try {
           return await visible(id, ctx.identity);
         } catch (err) {
@@ -116,23 +114,20 @@ export function createResolvers(deps: CallsDeps) {
           throw err;
         }
       },
-      calls: async (_: unknown, args: Args, ctx: SubgraphContext) =>
-        page(filterOf(args.filter as CallFilterInput | undefined, ctx.identity), args.first, args.after),
-      inbox: async (_: unknown, args: Args, ctx: SubgraphContext) => {
+      calls: async (_, args, ctx) => page(filterOf(args.filter, ctx.identity), args.first, args.after),
+      inbox: async (_, args, ctx) => {
         const unit = jurisdictionOf(ctx.identity, directory);
         const mine = { $or: [{ handlingUnitId: unit }, { coHandlingUnitIds: unit }] };
-        const boxes: Record<string, Record<string, unknown>> = {
+        const boxes: Record<InboxBox, Record<string, unknown>> = {
           TO_SIGN: { handlingUnitId: unit, status: 'DISPATCHED' },
           IN_PROGRESS: { ...mine, status: { $in: ['RAISED', 'SIGNED', 'RESPONDED', 'REOPENED'] } },
           OVERDUE: { ...mine, status: { $in: OPEN_STATUSES }, 'overdueSteps.0': { $exists: true } },
           TO_CONFIRM: { callerUnitId: unit, status: 'COMPLETED' },
         };
-        return page(boxes[String(args.box)] ?? {}, args.first, args.after);
+        return page(boxes[args.box], args.first, args.after);
       },
-      callCounters: async (_: unknown, args: Args, ctx: SubgraphContext) => {
-        const scope = directory.require(String(args.scopeUnitId));
-        const from = args.from as Date;
-        const to = args.to as Date;
+      callCounters: async (_, { scopeUnitId, from, to }, ctx) => {
+        const scope = directory.require(scopeUnitId);
         if (!(from < to)) throw userError('BAD_USER_INPUT', '起始时间须早于结束时间 (from must be before to)');
         const own = jurisdictionOf(ctx.identity, directory);
         const seesAll = Object.keys(visibilityFilter(ctx.identity, directory)).length === 0;
@@ -142,102 +137,84 @@ export function createResolvers(deps: CallsDeps) {
         return counters(scope.id, from, to);
       },
       callableItems: () => items.items.map(itemView),
-      order: (_: unknown, { id }: { id: string }, ctx: SubgraphContext) => orders.find(id, ctx.identity),
-      orders: (_: unknown, args: Args, ctx: SubgraphContext) =>
-        orders.list(ctx.identity, args.status as string | undefined, args.first, args.after),
+      order: (_, { id }, ctx) => orders.find(id, ctx.identity),
+      orders: (_, args, ctx) => orders.list(ctx.identity, args.status, args.first, args.after),
     },
     Mutation: {
-      raiseCall: async (_: unknown, args: Args, ctx: SubgraphContext) => {
-        const input = args.input as {
-          title: string;
-          description: string;
-          itemCode?: string;
-          category?: string;
-          priority?: Priority;
-          unitId?: string;
-          location?: { lng: number; lat: number };
-          address?: string;
-          attachments?: string[];
-        };
+      raiseCall: async (_, { input, idempotencyKey }, ctx) => {
         const identity = ctx.identity;
-        const originUnitId = originFor(identity, input.unitId, input.location);
-        const key = typeof args.idempotencyKey === 'string' ? args.idempotencyKey : undefined;
+        // Arguments left out or given as null are alike: the draft knows only "not given".
+        const location = input.location ?? undefined;
+        const originUnitId = originFor(identity, input.unitId ?? undefined, location);
         const { call } = await store.create(
           {
             title: input.title,
             description: input.description,
-            itemCode: input.itemCode,
-            category: input.category,
+            itemCode: input.itemCode ?? undefined,
+            category: input.category ?? undefined,
             priority: input.priority ?? 'NORMAL',
             source: identity.role === 'enterprise_officer' ? 'ENTERPRISE' : 'UNIT',
             originUnitId,
-            location: input.location,
-            address: input.address,
-            attachments: input.attachments,
+            location,
+            address: input.address ?? undefined,
+            attachments: input.attachments ?? undefined,
             raisedBy: { subject: identity.subject, unitId: identity.unitId, role: identity.role },
           },
-          key ? stableKeyId(identity, key) : undefined,
+          idempotencyKey ? stableKeyId(identity, idempotencyKey) : undefined,
         );
         return { call, possibleDuplicates: await duplicates.candidatesFor(call, identity) };
       },
-      callUp: act((a) => ({ kind: 'call_up', note: a.note as string | undefined })),
+      callUp: act((a) => ({ kind: 'call_up', note: a.note ?? undefined })),
       dispatchToDepartment: act((a) => ({
         kind: 'dispatch_to_department',
-        itemCode: String(a.itemCode),
-        reviewedBy: String(a.reviewedBy),
-        note: a.note as string | undefined,
+        itemCode: a.itemCode,
+        reviewedBy: a.reviewedBy,
+        note: a.note ?? undefined,
       })),
       signCall: act(() => ({ kind: 'sign' })),
-      respondCall: act((a) => ({ kind: 'respond', note: String(a.note) })),
-      completeCall: act((a) => ({ kind: 'complete', result: String(a.result), attachments: a.attachments as string[] })),
-      confirmCall: act((a) => ({ kind: 'confirm', stars: a.stars as number, comment: a.comment as string | undefined })),
-      reopenCall: act((a) => ({ kind: 'reopen', reason: String(a.reason) })),
-      mergeCall: act((a) => ({ kind: 'merge', intoId: String(a.intoId), note: a.note as string | undefined })),
-      withdrawCall: act((a) => ({ kind: 'withdraw', reason: String(a.reason) })),
-      requestAdjudication: act((a) => ({ kind: 'request_adjudication', reason: String(a.reason) })),
-      adjudicate: act((a) => ({
-        kind: 'adjudicate',
-        reassignTo: a.reassignTo as string | undefined,
-        note: String(a.note),
+      respondCall: act((a) => ({ kind: 'respond', note: a.note })),
+      completeCall: act((a) => ({
+        kind: 'complete',
+        result: a.result,
+        attachments: a.attachments ?? undefined,
       })),
+      confirmCall: act((a) => ({ kind: 'confirm', stars: a.stars, comment: a.comment ?? undefined })),
+      reopenCall: act((a) => ({ kind: 'reopen', reason: a.reason })),
+      mergeCall: act((a) => ({ kind: 'merge', intoId: a.intoId, note: a.note ?? undefined })),
+      withdrawCall: act((a) => ({ kind: 'withdraw', reason: a.reason })),
+      requestAdjudication: act((a) => ({ kind: 'request_adjudication', reason: a.reason })),
+      adjudicate: act((a) => ({ kind: 'adjudicate', reassignTo: a.reassignTo ?? undefined, note: a.note })),
       requestExtension: act((a) => ({
         kind: 'request_extension',
-        workingDays: a.workingDays as number,
-        reason: String(a.reason),
+        workingDays: a.workingDays,
+        reason: a.reason,
       })),
-      decideExtension: act((a) => ({ kind: 'decide_extension', grant: Boolean(a.grant), note: String(a.note) })),
-      escalateCall: act((a) => ({ kind: 'escalate', reason: String(a.reason) })),
-      superviseCall: act((a) => ({ kind: 'supervise', note: String(a.note) })),
-      issueOrder: (_: unknown, args: Args, ctx: SubgraphContext) =>
-        orders.issue(args.input as Parameters<OrderService['issue']>[0], ctx.identity, args.idempotencyKey as string),
-      signOrder: (_: unknown, args: Args, ctx: SubgraphContext) =>
-        orders.act(String(args.id), { kind: 'sign' }, ctx.identity, args.idempotencyKey as string),
-      reportOrderProgress: (_: unknown, args: Args, ctx: SubgraphContext) =>
-        orders.act(
-          String(args.id),
-          { kind: 'report', progress: args.progress as number, note: String(args.note) },
-          ctx.identity,
-          args.idempotencyKey as string,
-        ),
-      completeOrder: (_: unknown, args: Args, ctx: SubgraphContext) =>
-        orders.act(String(args.id), { kind: 'complete', note: String(args.note) }, ctx.identity, args.idempotencyKey as string),
+      decideExtension: act((a) => ({ kind: 'decide_extension', grant: a.grant, note: a.note })),
+      escalateCall: act((a) => ({ kind: 'escalate', reason: a.reason })),
+      superviseCall: act((a) => ({ kind: 'supervise', note: a.note })),
+      issueOrder: (_, { input, idempotencyKey }, ctx) => orders.issue(input, ctx.identity, idempotencyKey ?? undefined),
+      signOrder: (_, { id, idempotencyKey }, ctx) => orders.act(id, { kind: 'sign' }, ctx.identity, idempotencyKey ?? undefined),
+      reportOrderProgress: (_, { id, progress, note, idempotencyKey }, ctx) =>
+        orders.act(id, { kind: 'report', progress, note }, ctx.identity, idempotencyKey ?? undefined),
+      completeOrder: (_, { id, note, idempotencyKey }, ctx) =>
+        orders.act(id, { kind: 'complete', note }, ctx.identity, idempotencyKey ?? undefined),
     },
     Call: {
-      __resolveReference: async (ref: { id: string }, ctx: SubgraphContext) => {
+      __resolveReference: async (ref, ctx) => {
         try {
           return await visible(ref.id, ctx.identity);
         } catch {
           return null;
         }
       },
-      id: (call: CallDoc) => call._id,
-      item: (call: CallDoc) => (call.itemCode ? itemView(items.require(call.itemCode)) : null),
-      originUnit: (call: CallDoc) => unitRef(call.originUnitId),
-      handlingUnit: (call: CallDoc) => unitRef(call.handlingUnitId),
-      callerUnit: (call: CallDoc) => unitRef(call.callerUnitId),
-      coHandlingUnits: (call: CallDoc) => call.coHandlingUnitIds.map(unitRef),
-      raisedBy: (call: CallDoc) => ({ ...call.raisedBy, unit: unitRef(call.raisedBy.unitId) }),
-      citizen: (call: CallDoc, _: Args, ctx: SubgraphContext) => {
+      id: (call) => call._id,
+      item: (call) => (call.itemCode ? itemView(items.require(call.itemCode)) : null),
+      originUnit: (call) => unitRef(call.originUnitId),
+      handlingUnit: (call) => unitRef(call.handlingUnitId),
+      callerUnit: (call) => optionalUnitRef(call.callerUnitId),
+      coHandlingUnits: (call) => call.coHandlingUnitIds.map(unitRef),
+      raisedBy: (call) => ({ ...call.raisedBy, unit: unitRef(call.raisedBy.unitId) }),
+      citizen: (call, _, ctx) => {
         if (!call.citizen) return null;
         if (canSeeCitizen(ctx.identity, call, directory)) return { ...call.citizen, masked: false };
         if (call.identityProtected) return { name: null, phone: null, masked: true };
@@ -247,25 +224,24 @@ export function createResolvers(deps: CallsDeps) {
           masked: true,
         };
       },
-      deadlines: (call: CallDoc) => ({ ...call.deadlines, notes: call.deadlines.notes ?? [] }),
-      rating: (call: CallDoc) =>
+      deadlines: (call) => ({ ...call.deadlines, notes: call.deadlines.notes ?? [] }),
+      rating: (call) =>
         call.rating ? { ...call.rating, ratedBy: { ...call.rating.ratedBy, unit: unitRef(call.rating.ratedBy.unitId) } } : null,
-      pendingRequest: (call: CallDoc) =>
+      pendingRequest: (call) =>
         call.pendingRequest
           ? {
               ...call.pendingRequest,
               requestedBy: { ...call.pendingRequest.requestedBy, unit: unitRef(call.pendingRequest.requestedBy.unitId) },
             }
           : null,
-      mergedInto: (call: CallDoc, _: Args, ctx: SubgraphContext) =>
-        call.mergedInto ? visible(call.mergedInto, ctx.identity).catch(() => null) : null,
-      mergedCalls: async (call: CallDoc, _: Args, ctx: SubgraphContext) => {
+      mergedInto: (call, _, ctx) => (call.mergedInto ? visible(call.mergedInto, ctx.identity).catch(() => null) : null),
+      mergedCalls: async (call, _, ctx) => {
         const merged = await Promise.all(call.mergedCallIds.map((id) => visible(id, ctx.identity).catch(() => null)));
-        return merged.filter(Boolean);
+        return merged.filter((found) => found !== null);
       },
-      possibleDuplicates: (call: CallDoc, _: Args, ctx: SubgraphContext) => duplicates.candidatesFor(call, ctx.identity),
-      timeline: async (call: CallDoc, args: Args) => {
-        const size = pageSize(args.first as number | undefined, { fallback: 50 });
+      possibleDuplicates: (call, _, ctx) => duplicates.candidatesFor(call, ctx.identity),
+      timeline: async (call, args) => {
+        const size = pageSize(args.first, { fallback: 50 });
         // Listing pages leave the timeline out; load it for the call asked about.
         const full = call.timeline ?? (await store.get(call._id))?.timeline ?? [];
         const start = typeof args.after === 'string' ? Number(decodeCursor(args.after)[0]) + 1 : 0;
@@ -277,8 +253,8 @@ export function createResolvers(deps: CallsDeps) {
             node: {
               ...entry,
               actor: entry.actor ? { ...entry.actor, unit: unitRef(entry.actor.unitId) } : null,
-              fromUnit: unitRef(entry.fromUnitId),
-              toUnit: unitRef(entry.toUnitId),
+              fromUnit: optionalUnitRef(entry.fromUnitId),
+              toUnit: optionalUnitRef(entry.toUnitId),
               attachments: entry.attachments ?? [],
             },
           })),
