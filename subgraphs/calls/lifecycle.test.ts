@@ -240,6 +240,8 @@ describe('concurrency and retries', () => {
     expect(results.map(codeOf).filter(Boolean)).toEqual(['CONFLICT']);
     const stale = await mutate(tokens.community as string, 'respondCall', { id: call.id, note: '处理中', expectedVersion: 2 });
     expect(codeOf(stale)).toBe('CONFLICT');
+    // A client that sends no version as an explicit null (a null variable) is not checked against one.
+    ok(await mutate(tokens.community as string, 'respondCall', { id: call.id, note: '处理中', expectedVersion: null }));
   });
 });
 
