@@ -23,7 +23,8 @@ import type {
 import * as check from './input.ts';
 import type { ContactDoc, DemandDoc, EnterpriseDoc, PolicyDoc } from './model.ts';
 import type { EnterpriseZone } from './store.ts';
-import type { ApartmentPage, UnitRef } from './views.ts';
+import type { UnitRef } from '../../platform/entity-ref.ts';
+import type { ApartmentPage } from './views.ts';
 
 /** The `from`/`to` of every figures field: demands raised in [from, to). */
 type Period = Pick<QueryOfficerReportArgs, 'from' | 'to'>;

@@ -5,6 +5,7 @@ import type { Identity } from '../../platform/auth.ts';
 import { userError } from '../../platform/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, pageSize } from '../../platform/pagination.ts';
 import { DateTime } from '../../platform/scalars.ts';
+import type { UnitRef } from '../../platform/entity-ref.ts';
 import type { DirectoryUnit, UnitDirectory } from '../../platform/unit-directory.ts';
 import { canSee, requireSee, requireStaff, seesAll, jurisdictionOf } from './access.ts';
 import { readCounters } from './counters.ts';
@@ -34,18 +35,6 @@ interface PerformanceView extends Score {
 }
 
 // The objects the resolvers pass around for the SDL's types (mappers in codegen.json).
-
-/** A unit owned by the party-map subgraph: its key is all this subgraph holds or returns. */
-export interface UnitRef {
-  __typename?: 'Unit';
-  id: string;
-}
-
-/** A call owned by the calls subgraph, by its key. */
-export interface CallRef {
-  __typename?: 'Call';
-  id: string;
-}
 
 /** A unit's month as resolved: the SDL's fields (but `explanation`) and what its explanation reads. */
 export type PerformanceParent = PerformanceView & Omit<Performance, '__typename' | 'unit' | 'explanation'> & { unit: UnitRef };
