@@ -3,13 +3,14 @@
 // call (hub.intake), the street calls the department, the department completes it, and the demand
 // shows resolved (hub.call-events); the enterprise's rating closes the call and counts for the officer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayConfig, startGateway } from '../gateway/app.ts';
+import type { startGateway } from '../gateway/app.ts';
 import { loadConfig } from '../platform/config.ts';
 import type { CallsApp } from '../subgraphs/calls/app.ts';
 import { withCheckCharacter } from '../subgraphs/enterprise/domain/credit-code.ts';
 import { type EnterpriseApp, enterpriseConfig, startEnterprise } from '../subgraphs/enterprise/app.ts';
-import { buildPartyMap, type PartyMap, partyMapConfig } from '../subgraphs/party-map/app.ts';
+import type { PartyMap } from '../subgraphs/party-map/app.ts';
 import { startTestCalls } from './support/calls.ts';
+import { startTestGateway, startTestPartyMap } from './support/gateway.ts';
 import { codeOf, gql, ok, tokenFor } from './support/graphql.ts';
 import { testScope } from './support/isolation.ts';
 import { waitFor } from './support/wait.ts';
@@ -26,19 +27,10 @@ const tokens = {} as Record<'command' | 'officer' | 'street' | 'power', string>;
 
 beforeAll(async () => {
   calls = await startTestCalls(scope);
-  partyMap = await buildPartyMap(loadConfig(partyMapConfig, { ...scope.env, PORT: '0', DEMO_DATA: '1' }), { dbName: scope.database('map') });
-  const partyMapUrl = await partyMap.service.listen();
+  let partyMapUrl: string;
+  ({ partyMap, url: partyMapUrl } = await startTestPartyMap(scope));
   enterprise = await startEnterprise(loadConfig(enterpriseConfig, { ...scope.env, PORT: '0', ENTERPRISE_DB: scope.database('ent') }));
-  gateway = await startGateway(
-    loadConfig(gatewayConfig, {
-      ...scope.env,
-      PORT: '0',
-      CALLS_URL: `${calls.url}/graphql`,
-      PARTY_MAP_URL: `${partyMapUrl}/graphql`,
-      ENTERPRISE_URL: `${enterprise.url}/graphql`,
-      SUBGRAPH_TIMEOUT_MS: '5000',
-    }),
-  );
+  gateway = await startTestGateway(scope, { calls: calls.url, partyMap: partyMapUrl, enterprise: enterprise.url }, { SUBGRAPH_TIMEOUT_MS: '5000' });
   url = `${gateway.url}/graphql`;
   tokens.command = await tokenFor('huangpu-command', 'district_command', 'qzh-xu');
   tokens.officer = await tokenFor('dept-business', 'enterprise_officer', 'cso-gw');

@@ -7,12 +7,11 @@ import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { startGateway } from '../gateway/app.ts';
-import { gatewayConfig } from '../gateway/app.ts';
-import { loadConfig } from '../platform/config.ts';
+import type { startGateway } from '../gateway/app.ts';
 import type { CallsApp } from '../subgraphs/calls/app.ts';
-import { buildPartyMap, partyMapConfig, type PartyMap } from '../subgraphs/party-map/app.ts';
+import type { PartyMap } from '../subgraphs/party-map/app.ts';
 import { startTestCalls } from './support/calls.ts';
+import { startTestGateway, startTestPartyMap } from './support/gateway.ts';
 import { codeOf, gql, ok, tokenFor } from './support/graphql.ts';
 import { testScope } from './support/isolation.ts';
 import { collectHeaders } from './support/calls.ts';
@@ -29,19 +28,8 @@ let partyMapUrl: string;
 
 beforeAll(async () => {
   calls = await startTestCalls(scope);
-  partyMap = await buildPartyMap(loadConfig(partyMapConfig, { ...scope.env, PORT: '0', DEMO_DATA: '1' }), {
-    dbName: scope.database('map'),
-  });
-  partyMapUrl = await partyMap.service.listen();
-  gateway = await startGateway(
-    loadConfig(gatewayConfig, {
-      ...scope.env,
-      PORT: '0',
-      CALLS_URL: `${calls.url}/graphql`,
-      PARTY_MAP_URL: `${partyMapUrl}/graphql`,
-      SUBGRAPH_TIMEOUT_MS: '3000',
-    }),
-  );
+  ({ partyMap, url: partyMapUrl } = await startTestPartyMap(scope));
+  gateway = await startTestGateway(scope, { calls: calls.url, partyMap: partyMapUrl }, { SUBGRAPH_TIMEOUT_MS: '3000' });
   url = `${gateway.url}/graphql`;
 }, 120_000);
 
@@ -198,15 +186,7 @@ describe('the gateway', () => {
   });
 
   it('limits each client’s requests a minute with a clear error, without touching other clients', async () => {
-    const limited = await startGateway(
-      loadConfig(gatewayConfig, {
-        ...scope.env,
-        PORT: '0',
-        CALLS_URL: `${calls.url}/graphql`,
-        PARTY_MAP_URL: `${partyMapUrl}/graphql`,
-        RATE_LIMIT_PER_MINUTE: '3',
-      }),
-    );
+    const limited = await startTestGateway(scope, { calls: calls.url, partyMap: partyMapUrl }, { RATE_LIMIT_PER_MINUTE: '3' });
     try {
       const limitedUrl = `${limited.url}/graphql`;
       const busy = await tokenFor('changzhou', 'street', 'busy-app');
@@ -241,10 +221,7 @@ describe('the gateway', () => {
     const manifest = join(mkdtempSync(join(tmpdir(), 'huying-pq-')), 'manifest.json');
     writeFileSync(manifest, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1,
       operations: [{ id: 'items', name: 'Items', type: 'query', body: listed }, { id: 'mine', name: 'Mine', type: 'subscription', body: listedSubscription }] }));
-    const strict = await startGateway(
-      loadConfig(gatewayConfig, { ...scope.env, PORT: '0', CALLS_URL: `${calls.url}/graphql`, PARTY_MAP_URL: `${partyMapUrl}/graphql`,
-        PERSISTED_QUERIES_MANIFEST: manifest }),
-    );
+    const strict = await startTestGateway(scope, { calls: calls.url, partyMap: partyMapUrl }, { PERSISTED_QUERIES_MANIFEST: manifest });
     try {
       const strictUrl = `${strict.url}/graphql`;
       const token = await tokenFor('changzhou', 'street');

@@ -4,15 +4,16 @@
 import { type Client, createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { gatewayConfig, startGateway } from '../gateway/app.ts';
+import type { startGateway } from '../gateway/app.ts';
 import { loadConfig } from '../platform/config.ts';
 import { createKafka, topicName } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
 import { TOPICS } from '../platform/topics.ts';
 import type { CallsApp } from '../subgraphs/calls/app.ts';
 import { type EvaluationApp, evaluationConfig, startEvaluation } from '../subgraphs/evaluation/app.ts';
-import { buildPartyMap, partyMapConfig, type PartyMap } from '../subgraphs/party-map/app.ts';
+import type { PartyMap } from '../subgraphs/party-map/app.ts';
 import { startTestCalls } from './support/calls.ts';
+import { startTestGateway, startTestPartyMap } from './support/gateway.ts';
 import { gql, ok, tokenFor } from './support/graphql.ts';
 import { testScope } from './support/isolation.ts';
 import { waitFor } from './support/wait.ts';
@@ -27,18 +28,10 @@ const clients: Client[] = [];
 
 beforeAll(async () => {
   calls = await startTestCalls(scope);
-  partyMap = await buildPartyMap(loadConfig(partyMapConfig, { ...scope.env, PORT: '0', DEMO_DATA: '1', PARTY_MAP_DB: scope.database('map') }));
-  const partyMapUrl = await partyMap.service.listen();
+  let partyMapUrl: string;
+  ({ partyMap, url: partyMapUrl } = await startTestPartyMap(scope));
   evaluation = await startEvaluation(loadConfig(evaluationConfig, { ...scope.env, PORT: '0', EVALUATION_DB: scope.database('eval') }));
-  gateway = await startGateway(
-    loadConfig(gatewayConfig, {
-      ...scope.env,
-      PORT: '0',
-      CALLS_URL: `${calls.url}/graphql`,
-      PARTY_MAP_URL: `${partyMapUrl}/graphql`,
-      EVALUATION_URL: `${evaluation.url}/graphql`,
-    }),
-  );
+  gateway = await startTestGateway(scope, { calls: calls.url, partyMap: partyMapUrl, evaluation: evaluation.url });
   url = `${gateway.url}/graphql`;
 }, 120_000);
 
