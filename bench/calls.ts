@@ -11,25 +11,16 @@ import { createKafka } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
 import { connectMongo } from '../platform/mongo.ts';
 import { callsConfig, startCalls } from '../subgraphs/calls/app.ts';
-import { graphql, percentiles, timed } from './stats.ts';
+import { benchRun, graphql, percentiles, say, timed } from './stats.ts';
 
 const RAISES = Number(process.env.BENCH_RAISES ?? 300);
 const INBOX_QUERIES = Number(process.env.BENCH_INBOX ?? 300);
 const INTAKE_RECORDS = Number(process.env.BENCH_INTAKE ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 
-const silent = (line: string) => process.stderr.write(`${line}\n`);
-const infra = await up(silent);
-const run = randomUUID().slice(0, 8);
-const env = {
-  KAFKA_BROKERS: infra.kafkaBrokers,
-  MONGODB_URI: infra.mongodbUri,
-  TOPIC_PREFIX: `bench.${run}.`,
-  CALLS_DB: `bench_calls_${run}`,
-  PORT: '0',
-  LOG_LEVEL: 'error',
-  SUPERVISION_INTERVAL_MS: '3600000',
-};
+const infra = await up(say);
+const { run, env: runEnv } = benchRun(infra);
+const env = { ...runEnv, CALLS_DB: `bench_calls_${run}`, PORT: '0', SUPERVISION_INTERVAL_MS: '3600000' };
 const config = loadConfig(callsConfig, env);
 const app = await startCalls(config);
 const url = `${app.url}/graphql`;

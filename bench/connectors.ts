@@ -9,7 +9,6 @@
 //   command and to its call.raised event (p50/p99).
 // Everything it creates (topics with its prefix, the calls database) is removed at the end.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { up } from '../infra/local.ts';
@@ -21,7 +20,7 @@ import { TOPICS } from '../platform/topics.ts';
 import { callsConfig, startCalls } from '../subgraphs/calls/app.ts';
 import { sourceCallId } from '../subgraphs/calls/intake.ts';
 import { hotlineRecords } from '../connectors/simulate.ts';
-import { percentiles } from './stats.ts';
+import { benchRun, percentiles, say } from './stats.ts';
 
 const CONNECTOR_RECORDS = Number(process.env.BENCH_CONNECTOR_RECORDS ?? 5000);
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1000);
@@ -30,7 +29,6 @@ const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 20);
 const COPIES = (process.env.BENCH_COPIES ?? '1,2').split(',').map(Number);
 const DRAIN_TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 300_000);
 
-const say = (line: string) => process.stderr.write(`${line}\n`);
 const infra = await up(say);
 const main = fileURLToPath(new URL('../connectors/main.ts', import.meta.url));
 const round = (n: number) => Math.round(n * 10) / 10;
@@ -76,17 +74,9 @@ async function stopCopies(children: ChildProcess[]): Promise<void> {
   );
 }
 
-const benchEnv = (run: string) => ({
-  KAFKA_BROKERS: infra.kafkaBrokers,
-  MONGODB_URI: infra.mongodbUri,
-  TOPIC_PREFIX: `bench.${run}.`,
-  LOG_LEVEL: 'error',
-});
-
 /** The connector alone: records/s from the source topic to hub.intake, nothing else running. */
 async function connectorAlone(copies: number) {
-  const run = randomUUID().slice(0, 8);
-  const env = benchEnv(run);
+  const { run, env } = benchRun(infra);
   const config = loadConfig(callsConfig, { ...env, CALLS_DB: `bench_connectors_${run}` });
   const kafka = createKafka(config, 'bench-connectors', createLogger('bench', 'error'));
   const admin = kafka.admin();
@@ -120,8 +110,7 @@ async function connectorAlone(copies: number) {
 
 /** One scenario on its own topics and database: `copies` connector processes, the calls subgraph in-process. */
 async function scenario(copies: number) {
-  const run = randomUUID().slice(0, 8);
-  const env = benchEnv(run);
+  const { run, env } = benchRun(infra);
   const config = loadConfig(callsConfig, { ...env, CALLS_DB: `bench_connectors_${run}`, PORT: '0', SUPERVISION_INTERVAL_MS: '3600000' });
   const kafka = createKafka(config, 'bench-connectors', createLogger('bench', 'error'));
   const admin = kafka.admin();

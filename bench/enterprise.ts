@@ -5,7 +5,6 @@
 // (loopback, one request at a time) — what a write costs before the next search sees it, how long
 // the service takes to load the listings, and, for comparison, the same filter as a FerretDB query.
 // Data go into a throw-away database and topic prefix, both removed after.
-import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import { distance } from 'geokdbush';
 import { down, up } from '../infra/local.ts';
@@ -18,7 +17,7 @@ import { connectMongo } from '../platform/mongo.ts';
 import { enterpriseConfig, startEnterprise } from '../subgraphs/enterprise/app.ts';
 import type { ApartmentFilter, SearchRequest } from '../subgraphs/enterprise/domain/apartment-index.ts';
 import { type ApartmentDoc, type EnterpriseDoc, enterpriseModels } from '../subgraphs/enterprise/model.ts';
-import { dropRun, graphql, percentiles } from './stats.ts';
+import { benchRun, dropRun, graphql, percentiles, say } from './stats.ts';
 
 const APARTMENTS = Number(process.env.BENCH_APARTMENTS ?? 20_000);
 const IN_PROCESS_QUERIES = Number(process.env.BENCH_INDEX_QUERIES ?? 5_000);
@@ -26,17 +25,10 @@ const HTTP_QUERIES = Number(process.env.BENCH_HTTP_QUERIES ?? 1_000);
 const WARM_UP = 100;
 const EXTENT = { minLng: 113.4, minLat: 23.06, maxLng: 113.56, maxLat: 23.22 };
 
-const say = (line: string) => process.stderr.write(`${line}\n`);
 const infra = await up(say);
-const run = randomUUID().slice(0, 8);
+const { run, env: runEnv } = benchRun(infra);
 const dbName = `bench_enterprise_${run}`;
-const env = {
-  KAFKA_BROKERS: infra.kafkaBrokers,
-  MONGODB_URI: infra.mongodbUri,
-  TOPIC_PREFIX: `bench.${run}.`,
-  PORT: '0',
-  LOG_LEVEL: 'error',
-};
+const env = { ...runEnv, PORT: '0' };
 const config = loadConfig(enterpriseConfig, { ...env, ENTERPRISE_DB: dbName, LIVE_REFRESH_MS: '0' });
 
 const rand = seededRandom('bench-enterprise');

@@ -14,19 +14,16 @@ import { createLogger } from '../platform/logger.ts';
 import { TOPICS } from '../platform/topics.ts';
 import { evaluationConfig, startEvaluation } from '../subgraphs/evaluation/app.ts';
 import { CallScript } from '../subgraphs/evaluation/scripted-calls.ts';
-import { percentiles } from './stats.ts';
+import { benchRun, percentiles, say } from './stats.ts';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
 const UNITS = 200;
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 100);
 
-const say = (line: string) => process.stderr.write(`${line}\n`);
 const infra = await up(say);
-const run = randomUUID().slice(0, 8);
+const { run, env } = benchRun(infra);
 const config = loadConfig(evaluationConfig, {
-  KAFKA_BROKERS: infra.kafkaBrokers,
-  MONGODB_URI: infra.mongodbUri,
-  TOPIC_PREFIX: `bench.${run}.`,
+  ...env,
   EVALUATION_DB: `bench_evaluation_${run}`,
   PORT: '0',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',

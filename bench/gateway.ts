@@ -23,7 +23,7 @@ import { DISTRICT_ID, demoUnits } from '../demo/district.ts';
 import { up } from '../infra/local.ts';
 import { mintToken, type Role } from '../platform/auth.ts';
 import { SERVICES } from '../scripts/services.ts';
-import { dropRun, graphql as post, percentiles, sustained } from './stats.ts';
+import { benchRun, dropRun, graphql as post, percentiles, say, sustained } from './stats.ts';
 import { baseConfig, loadConfig } from '../platform/config.ts';
 
 const { values: args } = parseArgs({
@@ -39,7 +39,6 @@ const CONCURRENCY = Number(args.concurrency);
 const DURATION_MS = Number(args.seconds) * 1000;
 const SUBSCRIBERS = Number(args.subscribers);
 const EVENTS = Number(args.events);
-const say = (line: string) => process.stderr.write(`${line}\n`);
 
 const NESTED = /* GraphQL */ `
   query Nested {
@@ -114,13 +113,8 @@ const benchEnv: Record<string, string> = {};
 const databases: string[] = [];
 if (!gatewayUrl) {
   const infra = await up(say);
-  const run = randomUUID().slice(0, 8);
-  Object.assign(benchEnv, {
-    KAFKA_BROKERS: infra.kafkaBrokers,
-    MONGODB_URI: infra.mongodbUri,
-    TOPIC_PREFIX: `bench.${run}.`,
-    DEMO_DATA: '1',
-  });
+  const { run, env } = benchRun(infra);
+  Object.assign(benchEnv, { ...env, DEMO_DATA: '1' });
   // Every subgraph the supergraph names, each on port 5000 + its usual port's last digits.
   const ports: Record<string, number> = {};
   for (const [name, entry] of Object.entries(SERVICES)) {

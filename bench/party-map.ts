@@ -4,7 +4,6 @@
 // endpoint and through the gateway (loopback, sequential, bounded), and how long a rebuild of the
 // directory takes.
 // Data go straight into a throw-away database (no imports, nothing to publish); both are removed after.
-import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import { down, up } from '../infra/local.ts';
 import { mintToken } from '../platform/auth.ts';
@@ -17,7 +16,7 @@ import { ALL_FACILITIES } from '../subgraphs/party-map/directory.ts';
 import { distanceMeters } from '../subgraphs/party-map/geo/spatial-index.ts';
 import { FACILITY_KINDS, type FacilityDoc, type ServiceCentreDoc, type UnitDoc, bumpRevision, createModels } from '../subgraphs/party-map/models.ts';
 import { seededRandom } from '../demo/random.ts';
-import { dropRun, graphql, percentiles } from './stats.ts';
+import { benchRun, dropRun, graphql, percentiles, say } from './stats.ts';
 
 const GRID_COLUMNS = 50;
 const GRID_ROWS = 40; // 2,000 grids
@@ -130,17 +129,10 @@ function centres(now: Date): ServiceCentreDoc[] {
   });
 }
 
-const say = (line: string) => process.stderr.write(`${line}\n`);
 const infra = await up(say);
-const run = randomUUID().slice(0, 8);
+const { run, env: runEnv } = benchRun(infra);
 const dbName = `bench_party_map_${run}`;
-const env = {
-  KAFKA_BROKERS: infra.kafkaBrokers,
-  MONGODB_URI: infra.mongodbUri,
-  TOPIC_PREFIX: `bench.${run}.`,
-  PORT: '0',
-  LOG_LEVEL: 'error',
-};
+const env = { ...runEnv, PORT: '0' };
 const config = loadConfig(partyMapConfig, { ...env, GEO_REFRESH_MS: '0' });
 
 try {

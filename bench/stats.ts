@@ -1,9 +1,23 @@
 // What the benches share: latency percentiles, load loops, a GraphQL client, and cleaning up after a run.
+import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
 import type { BaseConfig } from '../platform/config.ts';
 import { createKafka } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
 import { connectMongo } from '../platform/mongo.ts';
+
+/** Progress lines go to stderr: stdout carries only a bench's figures. */
+export const say = (line: string) => process.stderr.write(`${line}\n`);
+
+/**
+ * A fresh run of a bench on the local infrastructure: its id, and the environment of a service on
+ * topics of the run's own (`bench.<run>.`, removed by dropRun) that logs only errors.
+ */
+export function benchRun(infra: { kafkaBrokers: string; mongodbUri: string }) {
+  const run = randomUUID().slice(0, 8);
+  const env = { KAFKA_BROKERS: infra.kafkaBrokers, MONGODB_URI: infra.mongodbUri, TOPIC_PREFIX: `bench.${run}.`, LOG_LEVEL: 'error' };
+  return { run, env };
+}
 
 /** n, p50 and p99 of millisecond samples, rounded to `digits`. */
 export function percentiles(samples: number[], digits = 1) {
