@@ -267,7 +267,10 @@ export async function startGateway(config: GatewayConfig) {
         else body = checked.params;
       }
       const scope = accessScope(identity);
-      const answer = await shareRequest(JSON.stringify([scope, request.method, search, body]), async () => {
+      // The headers Apollo's CSRF prevention reads belong to the request's identity too: a request the
+      // check would refuse must not take the answer of one it let through.
+      const preflight = ['content-type', 'apollo-require-preflight', 'x-apollo-operation-name'].map((name) => request.headers[name] ?? null);
+      const answer = await shareRequest(JSON.stringify([scope, request.method, search, body, preflight]), async () => {
         const headers = new HeaderMap();
         for (const [key, value] of Object.entries(request.headers)) {
           if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);

@@ -290,6 +290,9 @@ describe('the gateway', () => {
       const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
       return Number(/^huying_gateway_shared_operations_total(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? 0);
     };
+    // A call in each street, so that both answers hold one (also when this test runs alone).
+    ok(await gql(url, await tokenFor('changzhou-c1-g1', 'grid_worker'), `mutation { raiseCall(input: { title: "井盖缺失", description: "小区路口井盖缺失",
+      category: "城市管理" }) { call { id } } }`));
     const lianheGrid = await tokenFor('lianhe-c1-g1', 'grid_worker');
     const lianheCall = ok(await gql(url, lianheGrid, `mutation { raiseCall(input: { title: "占道经营", description: "路口流动摊贩占道",
       category: "城市管理" }) { call { id } } }`)).raiseCall.call.id;
@@ -310,6 +313,12 @@ describe('the gateway', () => {
     expect(theirs).toContain(lianheCall);
     expect(mine[0]).not.toContain(lianheCall);
     expect(mine[0]?.length).toBeGreaterThan(0);
+    // A GET that CSRF prevention refuses gets its refusal, also beside identical GETs that pass it.
+    const search = `?query=${encodeURIComponent(query)}`;
+    const get = (preflight: boolean) =>
+      fetch(`${url}${search}`, { headers: { authorization: `Bearer ${a}`, ...(preflight && { 'apollo-require-preflight': 'true' }) } }).then((r) => r.status);
+    const statuses = await Promise.all([get(true), get(false), get(true), get(false)]);
+    expect(statuses).toEqual([200, 400, 200, 400]);
     // Identical mutations sent at once are never shared: each raises a call of its own.
     const raise = `mutation { raiseCall(input: { title: "夜间施工噪音", description: "工地凌晨两点打桩", category: "城市管理" }) { call { id } } }`;
     const raised = await Promise.all([gql(url, lianheGrid, raise), gql(url, lianheGrid, raise)]);
