@@ -128,11 +128,17 @@ export class OutboxPublisher<T extends Outboxed> {
     const doc = await this.model.findById(id).lean<Outboxed>();
     const now = Date.now();
     if (!doc?.outboxPending || (doc.outboxLease ?? 0) > now) return 0;
-    // Take the lease by compare-and-set on the value just read: of two copies, one wins. (Equality
-    // conditions keep the write cheap on FerretDB, whose proxy checks them without a scan.)
+    // Take the lease by compare-and-set on what was just read: of two copies, one wins. The lease
+    // alone is not enough: another copy may have taken it, published and released it back to 0 since
+    // the read, and this copy would send those events again; so publishing must not have moved either.
+    // (Equality conditions keep the write cheap on FerretDB, whose proxy checks them without a scan.)
     const leased = await this.model.updateOne(
-      // A document written without the field (an older one, a raw insert) is taken once the slow way.
-      { _id: id, outboxLease: doc.outboxLease === undefined ? { $exists: false } : doc.outboxLease },
+      {
+        _id: id,
+        publishedSeq: doc.publishedSeq,
+        // A document written without the field (an older one, a raw insert) is taken once the slow way.
+        outboxLease: doc.outboxLease === undefined ? { $exists: false } : doc.outboxLease,
+      },
       { $set: { outboxLease: now + this.leaseMs } },
     );
     if (leased.modifiedCount === 0) return 0;

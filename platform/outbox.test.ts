@@ -1,0 +1,84 @@
+// The transactional outbox on the real FerretDB and Kafka: two copies publishing one aggregate while
+// its actions keep adding events.
+import { type Model, Schema } from 'mongoose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect, type Collected } from '../test/support/calls.ts';
+import { testScope } from '../test/support/isolation.ts';
+import { waitFor } from '../test/support/wait.ts';
+import { createKafka, ensureTopics, topicName } from './kafka.ts';
+import { createLogger } from './logger.ts';
+import { type Connection, connectMongo } from './mongo.ts';
+import { type Outboxed, OutboxPublisher, outboxSchemaFields } from './outbox.ts';
+
+const scope = testScope('outbox');
+const logger = createLogger('test', 'warn');
+const topic = topicName(scope.config, 'hub.outbox-smoke');
+const kafka = createKafka(scope.config, 'outbox-test', logger);
+const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+let conn: Connection;
+let Aggregate: Model<Outboxed>;
+let published: Collected;
+
+beforeAll(async () => {
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic, numPartitions: 1 }]);
+  await admin.disconnect();
+  await producer.connect();
+  conn = await connectMongo(scope.config, scope.dbName);
+  Aggregate = conn.model<Outboxed>('Aggregate', new Schema({ _id: String, version: Number, ...outboxSchemaFields }));
+  published = await collect(scope, topic);
+});
+
+afterAll(async () => {
+  await published.stop();
+  await producer.disconnect();
+  await conn.close();
+  await scope.cleanup();
+});
+
+describe('outbox', () => {
+  it('publishes each event once and in order while two copies publish the same aggregate at once', async () => {
+    const copies = [0, 1].map(
+      () =>
+        new OutboxPublisher(Aggregate, {
+          producer,
+          topic,
+          logger,
+          pollMs: 3_600_000, // only the kicks below publish
+          envelope: (id, event) => ({ id, sequence: event.sequence }),
+        }),
+    );
+    copies.forEach((c) => c.start());
+    const id = 'longchuan-1';
+    await Aggregate.create({ _id: id, version: 0, outbox: [], outboxPending: false, publishedSeq: 0, outboxLease: 0 });
+    const kicks: Array<Promise<void>> = [];
+    const EVENTS = 40;
+    for (let sequence = 1; sequence <= EVENTS; sequence++) {
+      // An action: one more event in the aggregate's own document, then both copies told at once.
+      await Aggregate.updateOne(
+        { _id: id },
+        {
+          $push: { outbox: { eventId: `e${sequence}`, type: 'smoke', sequence, occurredAt: new Date(), data: {} } },
+          $set: { outboxPending: true },
+          $inc: { version: 1 },
+        },
+      );
+      kicks.push(...copies.map((c) => c.kick(id)), ...copies.map((c) => c.kick(id)));
+    }
+    await Promise.all(kicks);
+    // A copy that finds newer events when it settles publishes again on its own, until none are left.
+    await waitFor('the outbox settled', async () => {
+      const doc = await Aggregate.findById(id).lean();
+      return doc?.publishedSeq === EVENTS && !doc.outboxPending ? doc : undefined;
+    });
+    // Every send has been acknowledged once both copies stop; a marker after them shows that the
+    // collector has read them all.
+    await Promise.all(copies.map((c) => c.stop()));
+    await producer.send({ topic, messages: [{ key: 'marker', value: JSON.stringify({ id: 'marker' }) }] });
+    await waitFor('the marker', () => (published.records.some((r) => r.id === 'marker') ? true : undefined));
+    const all = published.records.filter((r) => r.id === id);
+    expect(all.map((r) => r.sequence)).toEqual(Array.from({ length: EVENTS }, (_, i) => i + 1));
+    expect(await Aggregate.findById(id).lean()).toMatchObject({ outbox: [], outboxLease: 0 });
+  });
+});
