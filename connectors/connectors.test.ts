@@ -113,7 +113,7 @@ describe('12345 hotline', () => {
     expect(call.deadlines.complete).toEqual(new WorkCalendar().addWorkingDays(call.raisedAt, 15, 'include_start_day'));
     expect(call.citizen).toEqual({ name: '陈大文', phone: '13812345678' });
     // The trace continues into hub.intake, as a new span of the same trace.
-    const command = records('intake').find((r) => r.externalId === orderNo);
+    const command = await waitFor('the intake command', () => records('intake').find((r) => r.externalId === orderNo));
     expect(command?.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
     expect(command?.traceparent).not.toContain('b'.repeat(16));
 
