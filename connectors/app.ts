@@ -11,7 +11,7 @@ import { WorkCalendar } from '../subgraphs/calls/domain/calendar.ts';
 import { HOTLINE_CATEGORIES, hotlineFeedbackPipeline, hotlineOrdersPipeline } from './hotline/hotline.ts';
 import { PETITION_CATEGORIES, petitionFeedbackPipeline, petitionPipeline } from './petition/petition.ts';
 import { loadCategoryMap } from './runtime/categories.ts';
-import { dlqTopicOf } from './runtime/dead-letter.ts';
+import { dlqTopicOf } from '../platform/dead-letter.ts';
 import { connectorMetrics } from './runtime/metrics.ts';
 import { Places } from './runtime/places.ts';
 import { ConnectorRuntime, type Pipeline } from './runtime/runtime.ts';

@@ -12,7 +12,7 @@ import { type CategoryMap, hubCategory } from '../runtime/categories.ts';
 import { outcomeFor } from '../runtime/feedback.ts';
 import { clip, type IntakeCommand, intakeOutput } from '../runtime/intake.ts';
 import type { Places } from '../runtime/places.ts';
-import { type Output, parseRecord, Rejected, sourceDate } from '../runtime/record.ts';
+import { type Output, parseRecord, Rejected, sourceDate } from '../../platform/source-record.ts';
 import type { Pipeline } from '../runtime/runtime.ts';
 
 export interface PetitionRecord {

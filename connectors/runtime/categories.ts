@@ -3,7 +3,7 @@
 // "城乡建设/施工噪音": "城市管理"}) and re-drives the dead letters an unknown category left.
 import { readFileSync } from 'node:fs';
 import { CATEGORIES } from '../../subgraphs/calls/items.ts';
-import { Rejected } from './record.ts';
+import { Rejected } from '../../platform/source-record.ts';
 
 export type CategoryMap = Readonly<Record<string, string>>;
 

@@ -4,7 +4,7 @@
 // with the call they were merged into, or confirmed directly), and merged into another call (并单).
 import { contract } from '../../platform/contracts.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
-import { parseRecord, type SourceRecord } from './record.ts';
+import { parseRecord, type SourceRecord } from '../../platform/source-record.ts';
 import type { CallEvent } from '../../platform/call-event.ts';
 
 

@@ -4,7 +4,7 @@
 // here, next to its original.
 import { contract } from '../../platform/contracts.ts';
 import type { IntakeCommand } from '../../subgraphs/calls/intake.ts';
-import { type Output, Rejected } from './record.ts';
+import { type Output, Rejected } from '../../platform/source-record.ts';
 import type { TraceHeaders } from './trace.ts';
 
 export type { IntakeCommand };

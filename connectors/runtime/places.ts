@@ -4,7 +4,7 @@
 // from the connector's copy of the unit directory.
 import type { DirectoryUnit, UnitDirectory } from '../../platform/unit-directory.ts';
 import { convert, type Crs } from '../../subgraphs/party-map/geo/crs.ts';
-import { Rejected } from './record.ts';
+import { Rejected } from '../../platform/source-record.ts';
 
 export type { Crs };
 

@@ -17,9 +17,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../../platform/logger.ts';
-import { deadLetterOutput } from './dead-letter.ts';
+import { deadLetterOutput } from '../../platform/dead-letter.ts';
 import type { ConnectorMetrics } from './metrics.ts';
-import { type Output, Rejected, type RejectionCode, type SourceRecord, sourceRecord } from './record.ts';
+import { type Output, Rejected, type RejectionCode, type SourceRecord, sourceRecord } from '../../platform/source-record.ts';
 import { childTrace, type TraceHeaders } from './trace.ts';
 
 export interface PipelineContext {

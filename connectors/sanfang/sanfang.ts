@@ -8,7 +8,7 @@ import { sourceCallId } from '../../subgraphs/calls/intake.ts';
 import { stableCallId } from '../../subgraphs/calls/store.ts';
 import { clip, type IntakeCommand, intakeOutput } from '../runtime/intake.ts';
 import type { Places } from '../runtime/places.ts';
-import { type Output, parseRecord, sourceDate } from '../runtime/record.ts';
+import { type Output, parseRecord, sourceDate } from '../../platform/source-record.ts';
 import type { Pipeline } from '../runtime/runtime.ts';
 
 type Colour = 'WHITE' | 'BLUE' | 'YELLOW' | 'ORANGE' | 'RED';

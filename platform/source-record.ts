@@ -1,8 +1,9 @@
-// What a connector works with: a source record as consumed, the messages it turns into, and the
-// deliberate refusal (Rejected) that sends a record to its dead-letter topic without retrying.
+// What a consumer of outside records works with (the connectors, the calls intake): a record as
+// consumed, the messages it turns into, and the deliberate refusal (Rejected) that sends a record to
+// its dead-letter topic without retrying.
 import { createHash } from 'node:crypto';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
-import { contract } from '../../platform/contracts.ts';
+import { contract } from './contracts.ts';
 
 /** Why a record was refused, as a short code (a metric label) and a reason for people. */
 export type RejectionCode =
@@ -14,6 +15,7 @@ export type RejectionCode =
   | 'outside_district'
   | 'unknown_unit'
   | 'no_route'
+  | 'unknown_call'
   | 'rule'
   | 'failed_after_retries';
 

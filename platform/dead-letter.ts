@@ -1,8 +1,9 @@
 // Dead letters (`<source topic>.dlq`, schemas/events/dead-letter.schema.json): the original record
 // exactly as it was (key, value and headers; text when it is UTF-8, base64 otherwise), why it was
 // refused, and where it came from, so that `npm run connectors:redrive` can put it back after a fix.
+// The connectors and the calls intake (hub.intake.dlq) write them the same way.
 import { TextDecoder } from 'node:util';
-import type { Output, RejectionCode, SourceRecord } from './record.ts';
+import type { Output, RejectionCode, SourceRecord } from './source-record.ts';
 
 /** Bytes as the dead letter keeps them: readable text when they are UTF-8, base64 otherwise. */
 export type Bytes = { text: string } | { base64: string };
