@@ -1,12 +1,12 @@
 // Re-drives dead letters after a fix (a category added to the map, a unit that now exists …): every
 // dead letter of a `<source topic>.dlq` written up to now goes back to its source topic as the
-// original record (same key, value and headers, plus `x-redriven-from`), where the connector tries it
-// again; one that still fails comes back as a new dead letter. Progress is kept in the consumer group
+// original record (same key, value and headers, plus `x-redriven-from`), where the connector (or, for
+// hub.intake.dlq, the calls intake) tries it again; one that still fails comes back as a new dead letter. Progress is kept in the consumer group
 // `connectors-redrive`, so running it twice does not re-drive the same letter twice.
 //
 //   npm run connectors:redrive -- [--topic src.12345.orders.dlq …] [--reason unknown_category] [--dry-run]
 //
-// Without --topic it goes over every source's dead-letter topic. --dry-run lists what would go back
+// Without --topic it goes over every source's dead-letter topic and hub.intake.dlq. --dry-run lists what would go back
 // (by reason) and publishes and commits nothing.
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -16,7 +16,7 @@ import { contract } from '../platform/contracts.ts';
 import { createKafka, topicName } from '../platform/kafka.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { TOPICS } from '../platform/topics.ts';
-import { type DeadLetter, decodeBytes, dlqTopicOf } from './runtime/dead-letter.ts';
+import { type DeadLetter, decodeBytes, dlqTopicOf } from '../platform/dead-letter.ts';
 
 export interface RedriveOptions {
   kafka: Kafka;
@@ -133,8 +133,11 @@ function safeJson(value: Buffer | null): unknown {
   }
 }
 
-/** The dead-letter topics of the connectors' source topics (without the prefix): re-driven by default. */
-export const SOURCE_DEAD_LETTER_TOPICS = [TOPICS.hotlineOrders, TOPICS.floodWarnings, TOPICS.floodIncidents, TOPICS.petitions].map(dlqTopicOf);
+/**
+ * The dead-letter topics re-driven by default (without the prefix): the connectors' source topics',
+ * and hub.intake's, where the calls intake puts commands it refused (an unknown unit, a call not found).
+ */
+export const DEAD_LETTER_TOPICS = [TOPICS.hotlineOrders, TOPICS.floodWarnings, TOPICS.floodIncidents, TOPICS.petitions, TOPICS.intake].map(dlqTopicOf);
 
 const USAGE = 'usage: npm run connectors:redrive -- [--topic <source topic>.dlq …] [--reason <reason code>] [--dry-run]';
 
@@ -154,7 +157,7 @@ async function cli(): Promise<void> {
     process.exit(2);
   }
   if (values.help) {
-    console.log(`${USAGE}\nWithout --topic: every source dead-letter topic (${SOURCE_DEAD_LETTER_TOPICS.join(', ')}).`);
+    console.log(`${USAGE}\nWithout --topic: every dead-letter topic (${DEAD_LETTER_TOPICS.join(', ')}).`);
     return;
   }
   const wrong = (values.topic ?? []).filter((t) => !t.endsWith('.dlq'));
@@ -168,7 +171,7 @@ async function cli(): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   const existing = new Set(await admin.listTopics().finally(() => admin.disconnect()));
-  const named = values.topic ?? SOURCE_DEAD_LETTER_TOPICS;
+  const named = values.topic ?? DEAD_LETTER_TOPICS;
   const missing = named.filter((t) => !existing.has(topicName(config, t)));
   if (values.topic && missing.length > 0) {
     console.error(`redrive: no such topic: ${missing.map((t) => topicName(config, t)).join(', ')}`);

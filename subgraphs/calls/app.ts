@@ -179,7 +179,7 @@ export async function startCalls(config: CallsConfig) {
   scheduler.start();
   service.onShutdown('supervision', () => scheduler.stop());
 
-  const intake = new IntakeProcessor(store, orders, directory, producer, topics.intakeDlq, log, duplicates);
+  const intake = new IntakeProcessor(store, orders, directory, producer, log, duplicates);
   const consumer = kafka.consumer({ groupId: topicName(config, 'calls-intake') });
   await consumer.connect();
   service.onShutdown('intake consumer', () => consumer.disconnect());

@@ -2,8 +2,11 @@
 // copies of the calls service on one database and one Kafka, as production runs them.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka, type Producer } from '../../platform/kafka.ts';
+import { redrive } from '../../connectors/redrive.ts';
+import { contract } from '../../platform/contracts.ts';
+import { createKafka, type Producer, topicName } from '../../platform/kafka.ts';
 import { createLogger } from '../../platform/logger.ts';
+import { TOPICS } from '../../platform/topics.ts';
 import { type Collected, collect, startTestCalls } from '../../test/support/calls.ts';
 import { gql, ok, tokenFor } from '../../test/support/graphql.ts';
 import { testScope } from '../../test/support/isolation.ts';
@@ -106,14 +109,69 @@ describe('intake from hub.intake', () => {
     const dead = await waitFor('three dead letters', () => (dlq.records.length >= 3 ? dlq.records : undefined));
     // Different keys land on different partitions, so the dead letters come in no fixed order.
     expect(dead).toHaveLength(3);
-    expect(dead.map((d) => d.reason).sort()).toEqual([
-      expect.stringContaining('fails the intake contract'),
-      'invalid JSON',
-      expect.stringContaining('outside every grid'),
+    // The same dead letters as the connectors write, so that connectors:redrive can put them back.
+    const valid = contract('dead-letter');
+    // (A dead letter has a key field of its own, which stands in for the collector's record key.)
+    for (const letter of dead) expect(valid(letter)).toEqual({ ok: true, value: letter });
+    expect(dead.map((d) => [d.reasonCode, d.reason]).sort()).toEqual([
+      ['invalid_json', 'invalid JSON'],
+      ['outside_district', expect.stringContaining('outside every grid')],
+      ['schema', expect.stringContaining("fails its schema: /call must have required property 'description'")],
     ]);
-    const poison = dead.find((d) => d.reason === 'invalid JSON');
-    expect(poison).toMatchObject({ record: '{"not json', topic: first.topics.intake });
-    expect(typeof poison?.offset).toBe('string');
+    const poison = dead.find((d) => d.reasonCode === 'invalid_json');
+    expect(poison).toMatchObject({ connector: 'calls-intake', value: { text: '{"not json' }, key: { text: 'bad' }, sourceTopic: first.topics.intake });
+    expect(poison?.deadLetterId).toBe(`${first.topics.intake}:${poison?.partition}:${poison?.offset}`);
+  });
+
+  it('re-drives a command for a unit the directory did not know yet, once the unit is published', async () => {
+    // A 12345 order for a community founded this week: the party map has not published it yet.
+    const order = hotlineOrder('GZ12345-20261122-0100', {
+      call: { ...hotlineOrder('x').call, unitId: 'changzhou-c9', location: undefined },
+    });
+    await send(order);
+    const refused = await waitFor('the refusal', () => dlq.records.find((d) => d.reasonCode === 'unknown_unit'));
+    expect(refused.reason).toBe('unknown unit changzhou-c9');
+    const id = sourceCallId('hotline', 'GZ12345-20261122-0100');
+    expect(await first.store.get(id)).toBeNull();
+
+    // The party map publishes the new community; both copies learn it.
+    await producer.send({
+      topic: topicName(scope.config, TOPICS.units),
+      messages: [
+        {
+          key: 'changzhou-c9',
+          value: JSON.stringify({
+            schema: 'hub.units/v1',
+            eventId: randomUUID(),
+            unitId: 'changzhou-c9',
+            version: 1,
+            changedAt: new Date().toISOString(),
+            unit: {
+              id: 'changzhou-c9', name: '新设社区', kind: 'community', parentId: 'changzhou', path: ['huangpu', 'changzhou', 'changzhou-c9'],
+              gridType: null, focus: null, crs: 'WGS84', bbox: null, centre: null, boundary: null,
+            },
+          }),
+        },
+      ],
+    });
+    await waitFor('both copies knowing the community', () =>
+      first.directory.get('changzhou-c9') && second.directory.get('changzhou-c9') ? true : undefined,
+    );
+
+    const kafka = createKafka(scope.config, 'test-redrive', createLogger('test', 'warn'));
+    const result = await redrive({
+      kafka,
+      topic: first.topics.intakeDlq,
+      groupId: topicName(scope.config, 'connectors-redrive'),
+      reason: 'unknown_unit',
+      logger: createLogger('test', 'warn'),
+    });
+    // Only the unknown unit goes back; the poison records of the test above stay where they are.
+    expect({ redriven: result.redriven, passedOver: result.passedOver }).toEqual({ redriven: 1, passedOver: 3 });
+    const call = await waitFor('the re-driven call', () => first.store.get(id).then((c) => c ?? undefined));
+    expect(call).toMatchObject({ source: 'HOTLINE', originUnitId: 'changzhou-c9', sourceRef: { system: 'hotline', externalId: 'GZ12345-20261122-0100' } });
+    // Nothing new was refused.
+    expect(dlq.records.filter((d) => d.reasonCode === 'unknown_unit')).toHaveLength(1);
   });
 
   it('records an update to a closed call without reopening it, and takes the call-back rating', async () => {

@@ -2,14 +2,18 @@
 // zone). Idempotent: a call's id is derived from (source, externalId), so the same record twice makes
 // one call, and every other command is applied once by its commandId. An update to a closed call is
 // recorded, never reopens it. A command that is malformed or cannot apply goes to `hub.intake.dlq`
-// with the reason; transient failures are thrown so the record is retried.
+// as a dead letter like the connectors' (platform/dead-letter.ts), with its reason, so that
+// `npm run connectors:redrive` can put it back after a fix; transient failures are thrown so the
+// record is retried.
 import type { Producer } from 'kafkajs';
 import type { Identity } from '../../platform/auth.ts';
 import type { ConsumedRecord } from '../../platform/consumer.ts';
 import { contract } from '../../platform/contracts.ts';
+import { deadLetterOutput } from '../../platform/dead-letter.ts';
 import { isUserError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { DISTRICT_ID } from '../../demo/district.ts';
+import { parseRecord, Rejected, sourceRecord } from '../../platform/source-record.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { DuplicateFinder } from './duplicates.ts';
 import { satisfactionOf } from './lifecycle.ts';
@@ -77,9 +81,10 @@ export function sourceCallId(source: string, externalId: string): string {
   return stableCallId(`source:${source}:${externalId}`);
 }
 
-class Rejected extends Error {}
+/** Names the calls intake in its dead letters (schemas/events/dead-letter.schema.json `connector`). */
+const INTAKE_CONSUMER = 'calls-intake';
 
-const unknownCall = (id: string) => new Rejected(`unknown call for this source record (${id})`);
+const unknownCall = (id: string) => new Rejected('unknown_call', `unknown call for this source record (${id})`);
 
 export class IntakeProcessor {
   constructor(
@@ -87,39 +92,22 @@ export class IntakeProcessor {
     private readonly orders: OrderService,
     private readonly directory: UnitDirectory,
     private readonly producer: Producer,
-    private readonly dlqTopic: string,
     private readonly logger: Logger,
     /** Offers calls from the citizen-facing sources to the duplicate check; without it none are merged. */
     private readonly duplicates?: DuplicateFinder,
   ) {}
 
   async handle({ topic, partition, message }: ConsumedRecord): Promise<void> {
-    const raw = message.value?.toString('utf8') ?? '';
+    const record = sourceRecord(topic, partition, message);
     try {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(raw);
-      } catch {
-        throw new Rejected('invalid JSON');
-      }
-      const checked = validateCommand(parsed);
-      if (!checked.ok) throw new Rejected(`fails the intake contract: ${checked.reason}`);
-      await this.apply(checked.value);
+      await this.apply(parseRecord(record, validateCommand));
     } catch (err) {
       // Deliberate refusals (bad data, unknown unit, illegal transition) will never succeed on retry.
       if (!(err instanceof Rejected) && !isUserError(err)) throw err;
-      const reason = err instanceof Error ? err.message : String(err);
-      this.logger.warn({ topic, partition, offset: message.offset, reason }, 'intake command dead-lettered');
-      await this.producer.send({
-        topic: this.dlqTopic,
-        messages: [
-          {
-            key: message.key,
-            value: JSON.stringify({ reason, topic, partition, offset: message.offset, record: raw }),
-            headers: { 'dlq-reason': reason.slice(0, 200) },
-          },
-        ],
-      });
+      const failure = { code: err instanceof Rejected ? err.code : ('rule' as const), reason: (err as Error).message, attempts: 1 };
+      this.logger.warn({ topic, partition, offset: message.offset, reasonCode: failure.code, reason: failure.reason }, 'intake command dead-lettered');
+      const { topic: dlq, ...letter } = deadLetterOutput(INTAKE_CONSUMER, record, failure);
+      await this.producer.send({ topic: dlq, messages: [letter] });
     }
   }
 
@@ -306,15 +294,15 @@ export class IntakeProcessor {
   private route(call: NonNullable<IntakeCommand['call']>): string {
     if (call.unitId) {
       const unit = this.directory.get(call.unitId);
-      if (!unit) throw new Rejected(`unknown unit ${call.unitId}`);
+      if (!unit) throw new Rejected('unknown_unit', `unknown unit ${call.unitId}`);
       if (unit.kind === 'grid' || unit.kind === 'community' || unit.kind === 'street') return unit.id;
-      if (!call.location) throw new Rejected(`unit ${call.unitId} (${unit.kind}) cannot receive calls and no location was given`);
+      if (!call.location) throw new Rejected('no_route', `unit ${call.unitId} (${unit.kind}) cannot receive calls and no location was given`);
     }
     if (call.location) {
       const grid = this.directory.gridAt(call.location);
-      if (!grid) throw new Rejected(`location ${call.location.lng},${call.location.lat} is outside every grid of the district`);
+      if (!grid) throw new Rejected('outside_district', `location ${call.location.lng},${call.location.lat} is outside every grid of the district`);
       return grid.id;
     }
-    throw new Rejected('neither a receiving unit nor a location to route by');
+    throw new Rejected('no_route', 'neither a receiving unit nor a location to route by');
   }
 }

@@ -4,6 +4,8 @@
 // second copy of the service picking up the first one's writes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoEnterprises } from '../../demo/enterprise.ts';
+import type { CallEvent } from '../../platform/call-event.ts';
+import { deadLetterOutput } from '../../platform/dead-letter.ts';
 import { loadConfig } from '../../platform/config.ts';
 import { createKafka, type Producer } from '../../platform/kafka.ts';
 import { createLogger } from '../../platform/logger.ts';
@@ -11,6 +13,8 @@ import { type Collected, collect } from '../../test/support/calls.ts';
 import { codeOf, gql, ok, tokenFor } from '../../test/support/graphql.ts';
 import { testScope } from '../../test/support/isolation.ts';
 import { waitFor } from '../../test/support/wait.ts';
+import { sourceCallId } from '../calls/intake.ts';
+import { CallScript } from '../evaluation/scripted-calls.ts';
 import { type EnterpriseApp, enterpriseConfig, startEnterprise } from './app.ts';
 
 const scope = testScope('enterprise');
@@ -204,20 +208,36 @@ describe('demands', () => {
     expect(commands[1]).toMatchObject({ reason: '企业撤回：企业已自行解决', key: `enterprise:${demand.id as string}` });
   });
 
-  it('shows why when the calls subgraph refuses the demand’s call (hub.intake.dlq)', async () => {
+  it('shows why when the calls subgraph refuses the demand’s call (hub.intake.dlq), and moves on when a re-drive makes it', async () => {
     const demand = ok(await raise(tokens.officer, { ...input, title: '被拒的诉求' })).raiseDemand;
     const command = await waitFor('its intake command', () => intake.records.find((r) => r.externalId === demand.id));
-    const { key: _key, ...record } = command;
-    // The dead letter exactly as the calls subgraph writes it (subgraphs/calls/intake.ts).
-    await producer.send({
-      topic: app.topics.intakeDlq,
-      messages: [{ key: `enterprise:${demand.id as string}`, value: JSON.stringify({ reason: 'unknown unit yuzhu', topic: app.topics.intake, partition: 0, offset: '0', record: JSON.stringify(record) }) }],
-    });
+    const { key, ...record } = command;
+    // The dead letter exactly as the calls intake writes it (subgraphs/calls/intake.ts).
+    const { topic, ...letter } = deadLetterOutput(
+      'calls-intake',
+      { topic: app.topics.intake, partition: 0, offset: '0', key: Buffer.from(key), value: Buffer.from(JSON.stringify(record)), headers: {}, timestamp: Date.now() },
+      { code: 'unknown_unit', reason: 'unknown unit yuzhu', attempts: 1 },
+    );
+    expect(topic).toBe(app.topics.intakeDlq);
+    await producer.send({ topic, messages: [letter] });
+    const demandNow = async () =>
+      ok(await gql(url, tokens.officer, 'query($id: ID!) { demand(id: $id) { status rejection callStatus } }', { id: demand.id })).demand;
     const rejected = await waitFor('the demand rejected', async () => {
-      const d = ok(await gql(url, tokens.officer, 'query($id: ID!) { demand(id: $id) { status rejection } }', { id: demand.id })).demand;
+      const d = await demandNow();
       return d.status === 'REJECTED' ? d : undefined;
     });
-    expect(rejected.rejection).toBe('unknown unit yuzhu');
+    expect(rejected).toEqual({ status: 'REJECTED', rejection: 'unknown unit yuzhu', callStatus: null });
+
+    // After the fix, `npm run connectors:redrive` puts the command back and the calls subgraph makes the call.
+    const raised = new CallScript(sourceCallId('enterprise', demand.id), 'yuzhu', new Date().toISOString()).events[0] as CallEvent;
+    raised.call.source = 'ENTERPRISE';
+    raised.call.sourceRef = { system: 'enterprise', externalId: demand.id };
+    await producer.send({ topic: app.topics.callEvents, messages: [{ key: raised.callId, value: JSON.stringify(raised) }] });
+    const moved = await waitFor('the demand under way', async () => {
+      const d = await demandNow();
+      return d.status === 'IN_PROGRESS' ? d : undefined;
+    });
+    expect(moved).toEqual({ status: 'IN_PROGRESS', rejection: null, callStatus: 'RAISED' });
   });
 });
 

@@ -4,11 +4,13 @@
 // Both are consumed at least once: applying a record twice changes nothing.
 import type { ConsumedRecord } from '../../platform/consumer.ts';
 import { contract } from '../../platform/contracts.ts';
+import { type DeadLetter, decodeBytes } from '../../platform/dead-letter.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { CallEvent } from '../../platform/call-event.ts';
 import type { EnterpriseZone } from './store.ts';
 
 const validateEvent = contract<CallEvent>('call-event');
+const validateLetter = contract<DeadLetter>('dead-letter');
 
 function parse(value: Buffer | null): unknown {
   try {
@@ -40,15 +42,18 @@ export class CallFollower {
       return;
     }
     if (topic === this.topics.intakeDlq) {
-      const dead = record as { reason?: string; record?: string } | undefined;
-      const command = parse(dead?.record ? Buffer.from(dead.record) : null) as
-        | { source?: string; externalId?: string; kind?: string }
-        | undefined;
+      const letter = validateLetter(record);
+      if (!letter.ok) {
+        this.logger.warn({ partition, offset: message.offset, reason: letter.reason }, 'dead letter ignored: fails its contract');
+        return;
+      }
+      const { value, reason } = letter.value;
+      const command = parse(value ? decodeBytes(value) : null) as { source?: string; externalId?: string; kind?: string } | undefined;
       if (command?.source !== 'enterprise' || !command.externalId) return;
       if (command.kind === 'create_call') {
-        await this.zone.rejectDemand(command.externalId, dead?.reason ?? 'refused by the calls subgraph');
+        await this.zone.rejectDemand(command.externalId, reason);
       } else {
-        this.logger.warn({ demandId: command.externalId, kind: command.kind, reason: dead?.reason }, 'intake command for a demand refused');
+        this.logger.warn({ demandId: command.externalId, kind: command.kind, reason }, 'intake command for a demand refused');
       }
     }
   }

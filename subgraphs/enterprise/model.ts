@@ -133,8 +133,8 @@ export interface DemandDoc extends Live, Outboxed {
   call?: CallViewDoc;
   /** The enterprise's rating of the handling (1–5 stars). */
   rating?: { stars: number; comment?: string; ratedAt: Date; ratedBy: ActorRef };
-  /** Why the calls subgraph refused the intake command (REJECTED). */
-  rejection?: string;
+  /** Why the calls subgraph refused the intake command (REJECTED); null once a re-driven command made the call. */
+  rejection?: string | null;
   withdrawReason?: string;
   raisedBy: ActorRef;
   raisedAt: Date;

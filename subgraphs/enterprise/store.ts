@@ -529,7 +529,8 @@ export class EnterpriseZone {
         for (const [k, v] of Object.entries(optional)) if (v !== undefined) (view as unknown as Record<string, unknown>)[k] = v;
         // A demand withdrawn here stays withdrawn while its revoke is on the way.
         const status = demand.status === 'WITHDRAWN' && c.status !== 'CLOSED' ? 'WITHDRAWN' : demandStatusFor(c.status);
-        return { set: { call: view, status } };
+        // A refused command re-driven after a fix (npm run connectors:redrive) made the call after all.
+        return { set: { call: view, status, ...(demand.rejection && { rejection: null }) } };
       },
       '诉求',
     );
