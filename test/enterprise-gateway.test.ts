@@ -24,6 +24,8 @@ let url: string;
 
 const CODE = withCheckCharacter('91440112MA5YW8K2X');
 const tokens = {} as Record<'command' | 'officer' | 'street' | 'power', string>;
+/** The demand and call of the first test, followed by the next. */
+let story: { demandId: string; callId: string };
 
 beforeAll(async () => {
   calls = await startTestCalls(scope);
@@ -136,6 +138,30 @@ describe('the enterprise zone through the gateway', () => {
       figures: { total: 1, answered: 1, answeredOnTime: 1, onTimeRate: 1, rated: 1, averageStars: 5, satisfactionRate: 1 },
     });
     expect(figures.unit).toEqual({ name: '鱼珠街', enterprises: { totalCount: 1 }, demandFigures: { total: 1, answered: 1 } });
+    story = { demandId: raised.id, callId };
+  });
+
+  it('lets the enterprise’s officer open the call itself, and the next officer assigned, and nobody else', async () => {
+    const { demandId, callId } = story;
+    const callQuery = 'query($id: ID!) { call(id: $id) { status timeline(first: 50) { edges { node { action note } } } } }';
+    const callAs = async (token: string) => ok(await gql(url, token, callQuery, { id: callId })).call;
+    // Through the demand, as an officer would follow it, and in the list of their calls.
+    const viaDemand = ok(await gql(url, tokens.officer, 'query($id: ID!) { demand(id: $id) { call { id status } } }', { id: demandId })).demand;
+    expect(viaDemand.call).toEqual({ id: callId, status: 'CLOSED' });
+    expect((await callAs(tokens.officer)).status).toBe('CLOSED');
+    const listed = ok(await gql(url, tokens.officer, '{ calls(first: 20) { edges { node { id } } } }')).calls.edges;
+    expect(listed.map((e: { node: { id: string } }) => e.node.id)).toEqual([callId]);
+
+    // Another officer sees neither, until the enterprise is assigned to them.
+    const next = await tokenFor('dept-business', 'enterprise_officer', 'cso-gw2');
+    expect(await callAs(next)).toBeNull();
+    expect(ok(await gql(url, next, '{ calls(first: 20) { edges { node { id } } } }')).calls.edges).toEqual([]);
+    ok(await gql(url, tokens.command, 'mutation { registerServiceOfficer(input: { id: "cso-gw2", name: "陈思", unitId: "dept-business" }) { id } }'));
+    ok(await gql(url, tokens.command, 'mutation($e: ID!) { assignServiceOfficer(enterpriseId: $e, officerId: "cso-gw2", reason: "岗位调整") { id } }', { e: CODE }));
+    const followed = await waitFor('the new officer following the call', async () => (await callAs(next)) ?? undefined);
+    expect(followed.timeline.edges.at(-1).node).toEqual({ action: 'source_follow', note: '首席服务官变更为陈思' });
+    // The first officer keeps the history of what they handled.
+    expect((await callAs(tokens.officer)).status).toBe('CLOSED');
   });
 
   it('keeps an officer out of enterprises they do not serve, with clear errors through the gateway', async () => {

@@ -1,6 +1,7 @@
 // Who sees and does what. A grid, community or street sees its own subtree; a department sees the
-// calls it was given; the district command centre and leadership see everything. Each action checks
-// that the actor's unit may take it.
+// calls it was given; the district command centre and leadership see everything; an enterprise
+// service officer the calls they raised and those they follow for an enterprise they serve. Each
+// action checks that the actor's unit may take it.
 import type { Identity } from '../../platform/auth.ts';
 import { jurisdictionOf, type UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallDoc } from './model.ts';
@@ -26,13 +27,14 @@ export function isDistrictCommand(identity: Identity): boolean {
 /** A MongoDB filter that keeps what the identity may see. */
 export function visibilityFilter(identity: Identity, directory: UnitDirectory): Record<string, unknown> {
   if (seesAll(identity)) return {};
-  if (identity.role === 'enterprise_officer') return { 'raisedBy.subject': identity.subject };
+  if (identity.role === 'enterprise_officer') return { $or: [{ 'raisedBy.subject': identity.subject }, { followers: identity.subject }] };
   return { visibleTo: jurisdictionOf(identity, directory) };
 }
 
-export function canSee(identity: Identity, call: Pick<CallDoc, 'visibleTo' | 'raisedBy'>, directory: UnitDirectory) {
+export function canSee(identity: Identity, call: Pick<CallDoc, 'visibleTo' | 'raisedBy' | 'followers'>, directory: UnitDirectory) {
   if (seesAll(identity)) return true;
-  if (identity.role === 'enterprise_officer') return call.raisedBy.subject === identity.subject;
+  // An officer reads the calls they raised and those of the enterprises they serve (followers).
+  if (identity.role === 'enterprise_officer') return call.raisedBy.subject === identity.subject || (call.followers ?? []).includes(identity.subject);
   return call.visibleTo.includes(jurisdictionOf(identity, directory));
 }
 

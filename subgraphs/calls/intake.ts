@@ -41,8 +41,9 @@ export interface IntakeCommand {
     attachments?: string[];
     receivedAt?: string;
     completeBy?: string;
+    followers?: string[];
   };
-  update?: { action: 'note' | 'urge' | 'transfer' | 'extend' | 'accept'; note: string; completeBy?: string };
+  update?: { action: 'note' | 'urge' | 'transfer' | 'extend' | 'accept' | 'follow'; note: string; completeBy?: string; follower?: string };
   rating?: { satisfaction: Satisfaction; contacted?: boolean; resolved?: boolean; comment?: string };
   order?: {
     title: string;
@@ -143,6 +144,7 @@ export class IntakeProcessor {
             identityProtected: call.identityProtected ?? command.source === 'petition',
             attachments: call.attachments,
             raisedBy: { subject: `${command.source}-connector`, unitId: DISTRICT_ID, role: 'service_account' },
+            followers: call.followers,
             raisedAt: call.receivedAt ? new Date(call.receivedAt) : undefined,
             completeBy: call.completeBy ? new Date(call.completeBy) : undefined,
           },
@@ -159,6 +161,17 @@ export class IntakeProcessor {
           (call) => {
             const open = OPEN_STATUSES.includes(call.status);
             const completeBy = update.completeBy ? new Date(update.completeBy) : undefined;
+            const entry = { action: `source_${update.action}`, note: update.note, attachments: [] };
+            if (update.action === 'follow') {
+              // An enterprise's newly assigned officer follows its calls, closed ones too (the history).
+              const follower = update.follower as string;
+              const followers = call.followers ?? [];
+              return {
+                set: followers.includes(follower) ? {} : { followers: [...followers, follower] },
+                entry,
+                event: { type: 'call.source_update', data: { action: update.action, applied: true } },
+              };
+            }
             return {
               // A source may move its own deadline while the call is open (an extension, or a petition's
               // handling limit counted from its acceptance); a closed call only records it.
@@ -166,7 +179,7 @@ export class IntakeProcessor {
                 open && (update.action === 'extend' || update.action === 'accept') && completeBy
                   ? { deadlines: { ...call.deadlines, complete: completeBy } }
                   : {},
-              entry: { action: `source_${update.action}`, note: update.note, attachments: [] },
+              entry,
               event: { type: 'call.source_update', data: { action: update.action, applied: open } },
             };
           },

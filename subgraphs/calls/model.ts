@@ -81,6 +81,8 @@ export interface CallDoc extends Outboxed {
   identityProtected: boolean;
   attachments: string[];
   raisedBy: ActorRef;
+  /** Enterprise service officers (subjects) who follow the call for the enterprise it came from, and may read it. */
+  followers: string[];
   raisedAt: Date;
   updatedAt: Date;
   /** When the current assignment began: the start of its deadlines. */
@@ -154,6 +156,7 @@ const callSchema = new Schema<CallDoc>(
     identityProtected: { type: Boolean, default: false },
     attachments: { type: [String], default: [] },
     raisedBy: { type: actor, required: true },
+    followers: { type: [String], default: [] },
     raisedAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
     assignedAt: { type: Date, required: true },

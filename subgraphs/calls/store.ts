@@ -48,6 +48,8 @@ export interface NewCall {
   identityProtected?: boolean;
   attachments?: string[];
   raisedBy: ActorRef;
+  /** Enterprise service officers who follow the call (an enterprise demand's officer). */
+  followers?: string[];
   /** When the source received it (12345 receipt time); defaults to now. */
   raisedAt?: Date;
   /** A completion deadline set by the source (a 12345 work order's own limit). */
@@ -219,6 +221,7 @@ export class CallStore {
       identityProtected: draft.identityProtected ?? false,
       attachments,
       raisedBy: draft.raisedBy,
+      followers: draft.followers ?? [],
       raisedAt,
       updatedAt: now,
       assignedAt: raisedAt,

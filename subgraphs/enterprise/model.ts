@@ -120,6 +120,8 @@ export interface DemandDoc extends Live, Outboxed {
   enterpriseId: string;
   /** The officer serving the enterprise when the demand was raised: whose figures it counts in. */
   officerId?: string;
+  /** The officers told to the calls subgraph as the call's followers (so they may read it): the first, and each one assigned since. */
+  followers?: string[];
   streetId: string;
   kind: DemandKind;
   title: string;
@@ -222,6 +224,7 @@ const demandSchema = new Schema<DemandDoc>(
     ...live,
     enterpriseId: { type: String, required: true },
     officerId: String,
+    followers: { type: [String], default: undefined },
     streetId: { type: String, required: true },
     kind: { type: String, enum: DEMAND_KINDS, required: true },
     title: { type: String, required: true },

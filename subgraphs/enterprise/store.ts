@@ -84,6 +84,8 @@ export function createCallCommand(
       address: enterprise.address,
       ...(contact && { citizen: { name: contact.name, ...(contact.phone && { phone: contact.phone }) } }),
       receivedAt: now.toISOString(),
+      // The officer may read the call itself, not only the demand's view of it.
+      ...(enterprise.officerId && { followers: [enterprise.officerId] }),
     },
   };
 }
@@ -358,7 +360,7 @@ export class EnterpriseZone {
     const enterprise = this.enterprise(enterpriseId, 'enterpriseId');
     const officer = this.officer(officerId);
     const note = check.optionalText(reason, 'reason', '原因', 500);
-    return this.update(
+    const assigned = await this.update(
       this.enterprises,
       this.models.Enterprise,
       enterprise._id,
@@ -370,6 +372,37 @@ export class EnterpriseZone {
         return { set: { officerId: officer._id, servicePeriods: periods } };
       },
       '企业',
+    );
+    // The new officer follows the enterprise's calls, closed ones too. Also when the enterprise was
+    // already assigned (a retry after a failure part-way): each demand tells the calls subgraph once.
+    const demands = [...this.demands.values()].filter((d) => d.enterpriseId === enterprise._id && d.status !== 'REJECTED');
+    for (const demand of demands) await this.followDemandCall(demand._id, officer);
+    return assigned;
+  }
+
+  /** Makes `officer` a follower of a demand's call (an update_call `follow` on hub.intake), once. */
+  private followDemandCall(demandId: string, officer: OfficerDoc): Promise<DemandDoc> {
+    return this.update(
+      this.demands,
+      this.models.Demand,
+      demandId,
+      (demand) => {
+        const followers = demand.followers ?? (demand.officerId ? [demand.officerId] : []);
+        if (followers.includes(officer._id)) return undefined;
+        return {
+          set: { followers: [...followers, officer._id] },
+          event: {
+            type: 'intake.update_call',
+            command: {
+              source: 'enterprise',
+              externalId: demandId,
+              kind: 'update_call',
+              update: { action: 'follow', follower: officer._id, note: `首席服务官变更为${officer.name}` },
+            },
+          },
+        };
+      },
+      '诉求',
     );
   }
 
