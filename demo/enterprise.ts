@@ -5,6 +5,8 @@
 // names, people, phone numbers and credit codes are made up (credit codes carry valid check
 // characters, GB 32100-2015 and GB 11714); the policies are demo texts modelled on the kinds of
 // measures districts publish, not real documents.
+import type { CallStatus } from '../platform/call-event.ts';
+import type { Tier } from '../platform/unit-directory.ts';
 import { DISTRICT_ID, type DemoUnit, demoUnits } from './district.ts';
 import { seededRandom } from './random.ts';
 
@@ -59,8 +61,8 @@ export interface DemoDemand {
   daysAgo: number;
   /** For demands past SUBMITTED: how their call went. */
   call?: {
-    status: string;
-    tier: string;
+    status: CallStatus;
+    tier: Tier;
     handlingUnitId: string;
     limitDays: number;
     respondedAfterDays?: number;

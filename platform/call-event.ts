@@ -5,6 +5,10 @@ import type { Tier } from './unit-directory.ts';
 
 export type CallStep = 'SIGN' | 'RESPOND' | 'COMPLETE';
 
+/** A call's status (the GraphQL enum CallStatus, and the call-event contract's). */
+export const CALL_STATUSES = ['RAISED', 'DISPATCHED', 'SIGNED', 'RESPONDED', 'COMPLETED', 'REOPENED', 'CLOSED', 'WITHDRAWN', 'MERGED'] as const;
+export type CallStatus = (typeof CALL_STATUSES)[number];
+
 export interface CallEvent {
   eventId: string;
   type: string;
@@ -15,7 +19,7 @@ export interface CallEvent {
   actor?: { subject?: string; unitId?: string; role?: string } | null;
   call: {
     title?: string;
-    status: string;
+    status: CallStatus;
     tier: Tier;
     category: string;
     itemCode?: string | null;

@@ -7,25 +7,14 @@ import { type Outboxed, outboxSchemaFields } from '../../platform/outbox.ts';
 
 export type { OutboxEvent } from '../../platform/outbox.ts';
 
+import { CALL_STATUSES, type CallStatus } from '../../platform/call-event.ts';
 import { TIERS, type Tier } from '../../platform/unit-directory.ts';
 
-export { TIERS, type Tier };
+export { TIERS, type Tier, type CallStatus };
 export const PRIORITIES = ['NORMAL', 'URGENT'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 export const SOURCES = ['UNIT', 'CITIZEN', 'HOTLINE', 'SANFANG', 'PETITION', 'ENTERPRISE'] as const;
 export type CallSource = (typeof SOURCES)[number];
-export const STATUSES = [
-  'RAISED',
-  'DISPATCHED',
-  'SIGNED',
-  'RESPONDED',
-  'COMPLETED',
-  'REOPENED',
-  'CLOSED',
-  'WITHDRAWN',
-  'MERGED',
-] as const;
-export type CallStatus = (typeof STATUSES)[number];
 /** Statuses in which a call is still being worked on. */
 export const OPEN_STATUSES: CallStatus[] = ['RAISED', 'DISPATCHED', 'SIGNED', 'RESPONDED', 'COMPLETED', 'REOPENED'];
 export const STEPS = ['SIGN', 'RESPOND', 'COMPLETE'] as const;
@@ -143,7 +132,7 @@ const callSchema = new Schema<CallDoc>(
     priority: { type: String, enum: PRIORITIES, required: true },
     source: { type: String, enum: SOURCES, required: true },
     sourceRef: { type: sourceRef, default: undefined },
-    status: { type: String, enum: STATUSES, required: true },
+    status: { type: String, enum: CALL_STATUSES, required: true },
     tier: { type: String, enum: TIERS, required: true },
     originUnitId: { type: String, required: true },
     handlingUnitId: { type: String, required: true },

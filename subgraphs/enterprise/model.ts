@@ -5,7 +5,9 @@
 // updates) and `seq` (the collection-wide write counter the copies follow).
 import { type Connection, type Model, Schema } from 'mongoose';
 import type { Role } from '../../platform/auth.ts';
+import type { CallStatus } from '../../platform/call-event.ts';
 import { type Outboxed, outboxSchemaFields } from '../../platform/outbox.ts';
+import type { Tier } from '../../platform/unit-directory.ts';
 
 /** Sections of GB/T 4754-2017 (国民经济行业分类) the zone serves. */
 export const INDUSTRIES = [
@@ -100,8 +102,8 @@ export interface OfficerDoc extends Live {
 
 /** What the demand knows of its call, from `hub.call-events`. */
 export interface CallViewDoc {
-  status: string;
-  tier: string;
+  status: CallStatus;
+  tier: Tier;
   handlingUnitId: string;
   /** The call's completion deadline (办结时限) as the call last had it. */
   completeBy?: Date;

@@ -12,13 +12,11 @@ import { checkCreditCode } from './domain/credit-code.ts';
 import { answeredOnTime, eligibility, figuresOf, inForce, OPEN_DEMAND, overdueNow } from './domain/rules.ts';
 import type {
   ApartmentFilter as ApartmentFilterInput,
-  CallStatus,
   NearInput,
   QueryApartmentsArgs,
   QueryOfficerReportArgs,
   QueryPoliciesArgs,
   Resolvers,
-  Tier,
 } from './generated/graphql.ts';
 import * as check from './input.ts';
 import type { ContactDoc, DemandDoc, EnterpriseDoc, PolicyDoc } from './model.ts';
@@ -366,10 +364,8 @@ export function createResolvers(zone: EnterpriseZone): Resolvers {
         return showContact(d.contact, handles || (enterprise !== undefined && canSeeContacts(ctx.identity, enterprise, directory)));
       },
       call: (d) => (d.call ? { __typename: 'Call', id: d.callId } : null),
-      // The call view keeps these as its events (checked against the call-event contract, whose
-      // enums are CallStatus and Tier) and the demo data carry them: plain strings.
-      callStatus: (d) => (d.call?.status ?? null) as CallStatus | null,
-      tier: (d) => (d.call?.tier ?? null) as Tier | null,
+      callStatus: (d) => d.call?.status ?? null,
+      tier: (d) => d.call?.tier ?? null,
       handlingUnit: (d) => optionalUnitRef(d.call?.handlingUnitId),
       completeBy: (d) => d.call?.completeBy ?? null,
       respondedAt: (d) => d.call?.respondedAt ?? null,

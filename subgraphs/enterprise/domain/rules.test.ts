@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DemandDoc } from '../model.ts';
+import type { CallViewDoc, DemandDoc } from '../model.ts';
 import { answeredOnTime, demandStatusFor, eligibility, figuresOf, overdueNow } from './rules.ts';
 
 const day = (d: number) => new Date(Date.UTC(2026, 5, d));
@@ -7,7 +7,7 @@ const day = (d: number) => new Date(Date.UTC(2026, 5, d));
 function demand(partial: Partial<DemandDoc>): DemandDoc {
   return { _id: 'D', kind: 'POWER', status: 'IN_PROGRESS', raisedAt: day(1), ...partial } as DemandDoc;
 }
-const call = (completeBy: Date, completedAt?: Date, overdueSteps: string[] = []) => ({
+const call = (completeBy: Date, completedAt?: Date, overdueSteps: string[] = []): CallViewDoc => ({
   status: completedAt ? 'COMPLETED' : 'SIGNED',
   tier: 'DEPARTMENT',
   handlingUnitId: 'dept-power',
@@ -20,7 +20,7 @@ const call = (completeBy: Date, completedAt?: Date, overdueSteps: string[] = [])
 
 describe('a demand follows its call', () => {
   it('maps call statuses to demand statuses', () => {
-    expect(['RAISED', 'DISPATCHED', 'SIGNED', 'RESPONDED', 'REOPENED', 'MERGED'].map(demandStatusFor)).toEqual(Array(6).fill('IN_PROGRESS'));
+    expect((['RAISED', 'DISPATCHED', 'SIGNED', 'RESPONDED', 'REOPENED', 'MERGED'] as const).map(demandStatusFor)).toEqual(Array(6).fill('IN_PROGRESS'));
     expect(demandStatusFor('COMPLETED')).toBe('RESOLVED');
     expect(demandStatusFor('CLOSED')).toBe('CLOSED');
     expect(demandStatusFor('WITHDRAWN')).toBe('WITHDRAWN');

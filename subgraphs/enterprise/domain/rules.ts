@@ -1,9 +1,10 @@
 // Pure rules of the enterprise zone: how a demand follows its call, the figures reported per officer
 // and per unit, and whether a policy applies to an enterprise.
+import type { CallStatus } from '../../../platform/call-event.ts';
 import type { CallViewDoc, DemandDoc, DemandKind, DemandStatus, EnterpriseDoc, PolicyDoc } from '../model.ts';
 
 /** The demand's status for its call's status (schemas/events/call-event.schema.json). */
-export function demandStatusFor(callStatus: string): DemandStatus {
+export function demandStatusFor(callStatus: CallStatus): DemandStatus {
   switch (callStatus) {
     case 'COMPLETED':
       return 'RESOLVED'; // 已办结，待企业评价
