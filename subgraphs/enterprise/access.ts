@@ -11,7 +11,7 @@
 //   within it; a department those its call is handled by.
 import type { Identity } from '../../platform/auth.ts';
 import { userError } from '../../platform/errors.ts';
-import type { UnitDirectory } from '../../platform/unit-directory.ts';
+import { jurisdictionOf, type UnitDirectory } from '../../platform/unit-directory.ts';
 import type { DemandDoc, EnterpriseDoc } from './model.ts';
 
 export const SCOPES = {
@@ -35,18 +35,12 @@ export function isAdmin(identity: Identity): boolean {
   return identity.role === 'district_command' || has(identity, SCOPES.admin);
 }
 
-/** The unit whose subtree the identity answers for (a street command centre works for its street). */
-export function jurisdictionOf(identity: Identity, directory: UnitDirectory): string | undefined {
-  switch (identity.role) {
-    case 'street_command':
-      return directory.get(identity.unitId)?.parentId ?? undefined;
-    case 'street':
-    case 'community':
-    case 'grid_worker':
-      return identity.unitId;
-    default:
-      return undefined;
-  }
+/** Roles that answer for a territory (and the enterprises in it); departments and officers do not. */
+const TERRITORIAL_ROLES = new Set<Identity['role']>(['street_command', 'street', 'community', 'grid_worker']);
+
+/** The unit whose territory the identity answers for (platform's jurisdiction), for territorial roles only. */
+function territoryOf(identity: Identity, directory: UnitDirectory): string | undefined {
+  return TERRITORIAL_ROLES.has(identity.role) ? jurisdictionOf(identity, directory) : undefined;
 }
 
 /** Where an enterprise sits, for jurisdiction tests: its grid if known, else its street. */
@@ -55,7 +49,7 @@ export function placeOf(enterprise: Pick<EnterpriseDoc, 'gridId' | 'streetId'>):
 }
 
 function withinJurisdiction(identity: Identity, enterprise: Pick<EnterpriseDoc, 'gridId' | 'streetId'>, directory: UnitDirectory) {
-  const root = jurisdictionOf(identity, directory);
+  const root = territoryOf(identity, directory);
   return root !== undefined && directory.isWithin(placeOf(enterprise), root);
 }
 
