@@ -159,7 +159,7 @@ describe('the enterprise zone through the gateway', () => {
     ok(await gql(url, tokens.command, 'mutation { registerServiceOfficer(input: { id: "cso-gw2", name: "陈思", unitId: "dept-business" }) { id } }'));
     ok(await gql(url, tokens.command, 'mutation($e: ID!) { assignServiceOfficer(enterpriseId: $e, officerId: "cso-gw2", reason: "岗位调整") { id } }', { e: CODE }));
     const followed = await waitFor('the new officer following the call', async () => (await callAs(next)) ?? undefined);
-    expect(followed.timeline.edges.at(-1).node).toEqual({ action: 'source_follow', note: '首席服务官变更为陈思' });
+    expect(followed.timeline.edges.at(-1).node).toEqual({ action: 'source_follow', note: '首席服务官：陈思' });
     // The first officer keeps the history of what they handled.
     expect((await callAs(tokens.officer)).status).toBe('CLOSED');
   });

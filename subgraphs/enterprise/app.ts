@@ -102,6 +102,12 @@ export async function startEnterprise(config: EnterpriseConfig) {
       handle: (record) => follower.handle(record),
     });
 
+    // In the background: the outbox publishes what it writes, and requests need not wait.
+    void zone.followEarlierDemands().then(
+      (n) => n > 0 && log.info({ demands: n }, 'earlier demands: their officers now follow the calls'),
+      (err: unknown) => log.warn({ err }, 'earlier demands not brought up to date; the next start tries again'),
+    );
+
     const url = await service.listen();
     return { service, url, models, zone, publisher, directory, topics };
   } catch (err) {

@@ -64,6 +64,7 @@ export async function loadDemoIfEmpty(zone: EnterpriseZone, models: EnterpriseMo
       _id: d.id,
       enterpriseId: enterprise._id,
       ...(officerId && { officerId }),
+      followers: officerId ? [officerId] : [],
       streetId: enterprise.streetId,
       kind: d.kind,
       title: d.title,
@@ -94,7 +95,8 @@ export async function loadDemoIfEmpty(zone: EnterpriseZone, models: EnterpriseMo
         ...(d.call.status === 'CLOSED' && { closedAt: at((d.call.completedAfterDays ?? 0) + 1) }),
         ...(d.call.result && { result: d.call.result }),
         overdueSteps: [],
-        sequence: 1,
+        // Made up here, not from hub.call-events: the calls subgraph has no such call.
+        sequence: 0,
         updatedAt: raisedAt,
       };
     }

@@ -16,6 +16,7 @@ import { waitFor } from '../../test/support/wait.ts';
 import { sourceCallId } from '../calls/intake.ts';
 import { CallScript } from '../evaluation/scripted-calls.ts';
 import { type EnterpriseApp, enterpriseConfig, startEnterprise } from './app.ts';
+import type { DemandDoc } from './model.ts';
 
 const scope = testScope('enterprise');
 let app: EnterpriseApp;
@@ -373,5 +374,30 @@ describe('several copies', () => {
       return found ?? undefined;
     }, 5000);
     expect(seen.project).toBe('同步测试公寓');
+  });
+
+  it('a copy starting on demands raised before calls had followers tells the calls subgraph their officers, once', async () => {
+    // A demand as an earlier version stored it: no followers. (The demo's made-up history has no
+    // calls in the calls subgraph, and is left alone.)
+    const earlier = [...app.zone.demands.values()].find((d) => d.status === 'SUBMITTED' && d.officerId) as DemandDoc;
+    const madeUp = [...app.zone.demands.values()].find((d) => d.status === 'CLOSED' && d.officerId) as DemandDoc;
+    await app.models.Demand.updateOne({ _id: madeUp._id }, { $unset: { followers: 1 } });
+    await app.models.Demand.updateOne({ _id: earlier._id }, { $unset: { followers: 1 } });
+    const officers = [...new Set([earlier.officerId, app.zone.enterprises.get(earlier.enterpriseId)?.officerId])].filter(Boolean);
+    const copy = await start();
+    try {
+      const follows = await waitFor('the follow commands', () => {
+        const mine = intake.records.filter((r) => r.externalId === earlier._id && r.kind === 'update_call');
+        return mine.length === officers.length ? mine : undefined;
+      });
+      expect(follows.map((c) => c.update.action)).toEqual(officers.map(() => 'follow'));
+      expect(follows.map((c) => c.update.follower)).toEqual(officers);
+      expect((await app.models.Demand.findById(earlier._id).lean())?.followers).toEqual(officers);
+      expect(intake.records.filter((r) => r.externalId === madeUp._id)).toEqual([]);
+      // Brought up to date: the next start sends nothing more.
+      expect(await copy.zone.followEarlierDemands()).toBe(0);
+    } finally {
+      await copy.service.shutdown('test');
+    }
   });
 });

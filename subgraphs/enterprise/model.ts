@@ -112,7 +112,10 @@ export interface CallViewDoc {
   closedAt?: Date;
   result?: string;
   overdueSteps: string[];
-  /** The call's sequence last applied: older or repeated events change nothing. */
+  /**
+   * The call's sequence last applied: older or repeated events change nothing. 0 for the demo's
+   * made-up history, whose calls the calls subgraph never had.
+   */
   sequence: number;
   updatedAt: Date;
 }
@@ -122,7 +125,11 @@ export interface DemandDoc extends Live, Outboxed {
   enterpriseId: string;
   /** The officer serving the enterprise when the demand was raised: whose figures it counts in. */
   officerId?: string;
-  /** The officers told to the calls subgraph as the call's followers (so they may read it): the first, and each one assigned since. */
+  /**
+   * The officers told to the calls subgraph as the call's followers (so they may read it): the
+   * enterprise's officer when raised, and each one assigned since. Unset on demands raised before
+   * calls had followers, until the zone's start brings them up to date.
+   */
   followers?: string[];
   streetId: string;
   kind: DemandKind;

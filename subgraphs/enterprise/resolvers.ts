@@ -9,7 +9,7 @@ import { canSeeContacts, canSeeDemand, placeOf } from './access.ts';
 import { keyOfCursor, type PageArgs, pageOf } from './connections.ts';
 import { APARTMENT_SORTS, type ApartmentFilter, type Near } from './domain/apartment-index.ts';
 import { checkCreditCode } from './domain/credit-code.ts';
-import { answeredOnTime, eligibility, figuresOf, inForce, OPEN_DEMAND, overdueNow } from './domain/rules.ts';
+import { answeredOnTime, eligibility, figuresOf, hasRealCall, inForce, OPEN_DEMAND, overdueNow } from './domain/rules.ts';
 import type {
   ApartmentFilter as ApartmentFilterInput,
   NearInput,
@@ -363,7 +363,7 @@ export function createResolvers(zone: EnterpriseZone): Resolvers {
         const handles = ctx.identity.role === 'department' && d.call?.handlingUnitId === ctx.identity.unitId;
         return showContact(d.contact, handles || (enterprise !== undefined && canSeeContacts(ctx.identity, enterprise, directory)));
       },
-      call: (d) => (d.call ? { __typename: 'Call', id: d.callId } : null),
+      call: (d) => (d.call && hasRealCall(d) ? { __typename: 'Call', id: d.callId } : null),
       callStatus: (d) => d.call?.status ?? null,
       tier: (d) => d.call?.tier ?? null,
       handlingUnit: (d) => optionalUnitRef(d.call?.handlingUnitId),

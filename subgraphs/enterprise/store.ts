@@ -12,7 +12,7 @@ import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import { sourceCallId } from '../calls/intake.ts';
 import { requireActsFor, requireAdmin, requireEditor, requireWriter, SCOPES } from './access.ts';
 import { ApartmentIndex } from './domain/apartment-index.ts';
-import { CALL_ROUTE, demandStatusFor, OPEN_DEMAND, satisfactionOf } from './domain/rules.ts';
+import { CALL_ROUTE, demandStatusFor, hasRealCall, OPEN_DEMAND, satisfactionOf } from './domain/rules.ts';
 import { TextIndex } from './domain/text-search.ts';
 import * as check from './input.ts';
 import { LiveCollection, type LiveDoc } from './live.ts';
@@ -375,29 +375,44 @@ export class EnterpriseZone {
     );
     // The new officer follows the enterprise's calls, closed ones too. Also when the enterprise was
     // already assigned (a retry after a failure part-way): each demand tells the calls subgraph once.
-    const demands = [...this.demands.values()].filter((d) => d.enterpriseId === enterprise._id && d.status !== 'REJECTED');
-    for (const demand of demands) await this.followDemandCall(demand._id, officer);
+    const demands = [...this.demands.values()].filter((d) => d.enterpriseId === enterprise._id && d.status !== 'REJECTED' && hasRealCall(d));
+    for (const demand of demands) await this.followDemandCall(demand._id, officer._id);
     return assigned;
   }
 
-  /** Makes `officer` a follower of a demand's call (an update_call `follow` on hub.intake), once. */
-  private followDemandCall(demandId: string, officer: OfficerDoc): Promise<DemandDoc> {
+  /**
+   * Demands raised before calls had followers (`followers` unset): their officer, and the enterprise's
+   * officer now, are told to the calls subgraph once. Runs at start; copies starting together agree
+   * through the demand's version. Returns how many demands it brought up to date.
+   */
+  async followEarlierDemands(): Promise<number> {
+    const earlier = [...this.demands.values()].filter((d) => d.followers === undefined && d.status !== 'REJECTED' && hasRealCall(d));
+    for (const demand of earlier) {
+      const officers = new Set([demand.officerId, this.enterprises.get(demand.enterpriseId)?.officerId]);
+      for (const officerId of officers) if (officerId) await this.followDemandCall(demand._id, officerId);
+    }
+    return earlier.length;
+  }
+
+  /** Makes an officer a follower of a demand's call (an update_call `follow` on hub.intake), once. */
+  private followDemandCall(demandId: string, officerId: string): Promise<DemandDoc> {
+    const name = this.officers.get(officerId)?.name ?? officerId;
     return this.update(
       this.demands,
       this.models.Demand,
       demandId,
       (demand) => {
-        const followers = demand.followers ?? (demand.officerId ? [demand.officerId] : []);
-        if (followers.includes(officer._id)) return undefined;
+        const followers = demand.followers ?? [];
+        if (followers.includes(officerId)) return undefined;
         return {
-          set: { followers: [...followers, officer._id] },
+          set: { followers: [...followers, officerId] },
           event: {
             type: 'intake.update_call',
             command: {
               source: 'enterprise',
               externalId: demandId,
               kind: 'update_call',
-              update: { action: 'follow', follower: officer._id, note: `首席服务官变更为${officer.name}` },
+              update: { action: 'follow', follower: officerId, note: `首席服务官：${name}` },
             },
           },
         };
@@ -427,6 +442,8 @@ export class EnterpriseZone {
       _id: id,
       enterpriseId: enterprise._id,
       ...(enterprise.officerId && { officerId: enterprise.officerId }),
+      // As its create_call names them.
+      followers: enterprise.officerId ? [enterprise.officerId] : [],
       streetId: enterprise.streetId,
       kind: input.kind,
       title,

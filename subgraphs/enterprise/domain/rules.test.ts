@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CallViewDoc, DemandDoc } from '../model.ts';
-import { answeredOnTime, demandStatusFor, eligibility, figuresOf, overdueNow } from './rules.ts';
+import { answeredOnTime, demandStatusFor, eligibility, figuresOf, hasRealCall, overdueNow } from './rules.ts';
 
 const day = (d: number) => new Date(Date.UTC(2026, 5, d));
 
@@ -24,6 +24,12 @@ describe('a demand follows its call', () => {
     expect(demandStatusFor('COMPLETED')).toBe('RESOLVED');
     expect(demandStatusFor('CLOSED')).toBe('CLOSED');
     expect(demandStatusFor('WITHDRAWN')).toBe('WITHDRAWN');
+  });
+
+  it('knows a call the calls subgraph has (or is making) from the demo’s made-up history', () => {
+    expect(hasRealCall({ call: undefined })).toBe(true);
+    expect(hasRealCall({ call: call(day(8)) })).toBe(true);
+    expect(hasRealCall({ call: { ...call(day(8)), sequence: 0 } })).toBe(false);
   });
 
   it('counts a demand answered on time when its call was completed by its limit', () => {
