@@ -12,6 +12,17 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * The level a kafkajs log line gets in the service's log. kafkajs logs every error response of the
+ * broker at error level ("Response Heartbeat(key: 12, version: 3)": the group is rebalancing, a
+ * partition's leader moved, the coordinator is loading) before it retries, or throws to the caller,
+ * which handles it. Those are warnings; error is kept for what kafkajs itself cannot go on from.
+ */
+export function kafkaLogLevel(level: number, message: string): 'error' | 'warn' | 'info' | 'debug' {
+  const mapped = levels[level] ?? 'info';
+  return mapped === 'error' && message.startsWith('Response ') ? 'warn' : mapped;
+}
+
 /** A kafkajs client whose own logs go through the service's logger. */
 export function createKafka(
   config: Pick<BaseConfig, 'KAFKA_BROKERS'>,
@@ -29,7 +40,7 @@ export function createKafka(
       () =>
       ({ level, log }: LogEntry) => {
         const { message, ...extra } = log;
-        kafkaLogger[levels[level] ?? 'info'](extra, message);
+        kafkaLogger[kafkaLogLevel(level, message)](extra, message);
       },
   });
 }

@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { logLevel } from 'kafkajs';
+import { kafkaLogLevel } from './kafka.ts';
 import { createLogger } from './logger.ts';
 import { maskIdNumber, maskName, maskPhone, scrubText } from './personal-data.ts';
 
@@ -63,5 +65,15 @@ describe('masking', () => {
     expect(scrubText('联系人电话13812345678，订单号 20260619000123')).toBe(
       '联系人电话138****5678，订单号 20260619000123',
     );
+  });
+});
+
+describe('kafkajs log levels', () => {
+  it('logs the broker error responses kafkajs retries as warnings, and keeps its own errors', () => {
+    expect(kafkaLogLevel(logLevel.ERROR, 'Response Heartbeat(key: 12, version: 3)')).toBe('warn');
+    expect(kafkaLogLevel(logLevel.ERROR, 'Response GroupCoordinator(key: 10, version: 2)')).toBe('warn');
+    expect(kafkaLogLevel(logLevel.ERROR, 'Crash: KafkaJSNumberOfRetriesExceeded: Connection error')).toBe('error');
+    expect(kafkaLogLevel(logLevel.WARN, 'The group is rebalancing, re-joining')).toBe('warn');
+    expect(kafkaLogLevel(logLevel.INFO, 'Consumer has joined the group')).toBe('info');
   });
 });
