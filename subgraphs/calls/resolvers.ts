@@ -203,8 +203,10 @@ export function createResolvers(deps: CallsDeps): Resolvers {
       __resolveReference: async (ref, ctx) => {
         try {
           return await visible(ref.id, ctx.identity);
-        } catch {
-          return null;
+        } catch (err) {
+          // A call the identity may not see is null, as for `call(id)`; a failing database is an error.
+          if (errorCode(err) === 'NOT_FOUND') return null;
+          throw err;
         }
       },
       id: (call) => call._id,
