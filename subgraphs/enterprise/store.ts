@@ -375,7 +375,7 @@ export class EnterpriseZone {
     );
     // The new officer follows the enterprise's calls, closed ones too. Also when the enterprise was
     // already assigned (a retry after a failure part-way): each demand tells the calls subgraph once.
-    const demands = [...this.demands.values()].filter((d) => d.enterpriseId === enterprise._id && d.status !== 'REJECTED' && hasRealCall(d));
+    const demands = [...this.demands.values()].filter((d) => d.enterpriseId === enterprise._id && hasRealCall(d));
     for (const demand of demands) await this.followDemandCall(demand._id, officer._id);
     return assigned;
   }
@@ -386,7 +386,7 @@ export class EnterpriseZone {
    * through the demand's version. Returns how many demands it brought up to date.
    */
   async followEarlierDemands(): Promise<number> {
-    const earlier = [...this.demands.values()].filter((d) => d.followers === undefined && d.status !== 'REJECTED' && hasRealCall(d));
+    const earlier = [...this.demands.values()].filter((d) => d.followers === undefined && hasRealCall(d));
     for (const demand of earlier) {
       const officers = new Set([demand.officerId, this.enterprises.get(demand.enterpriseId)?.officerId]);
       for (const officerId of officers) if (officerId) await this.followDemandCall(demand._id, officerId);

@@ -26,10 +26,11 @@ describe('a demand follows its call', () => {
     expect(demandStatusFor('WITHDRAWN')).toBe('WITHDRAWN');
   });
 
-  it('knows a call the calls subgraph has (or is making) from the demo’s made-up history', () => {
-    expect(hasRealCall({ call: undefined })).toBe(true);
-    expect(hasRealCall({ call: call(day(8)) })).toBe(true);
-    expect(hasRealCall({ call: { ...call(day(8)), sequence: 0 } })).toBe(false);
+  it('knows a call the calls subgraph has (or is making) from a refused one and the demo’s made-up history', () => {
+    expect(hasRealCall({ status: 'SUBMITTED', call: undefined })).toBe(true);
+    expect(hasRealCall({ status: 'IN_PROGRESS', call: call(day(8)) })).toBe(true);
+    expect(hasRealCall({ status: 'IN_PROGRESS', call: { ...call(day(8)), sequence: 0 } })).toBe(false);
+    expect(hasRealCall({ status: 'REJECTED', call: undefined })).toBe(false);
   });
 
   it('counts a demand answered on time when its call was completed by its limit', () => {

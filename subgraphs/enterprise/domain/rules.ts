@@ -3,9 +3,12 @@
 import type { CallStatus } from '../../../platform/call-event.ts';
 import type { CallViewDoc, DemandDoc, DemandKind, DemandStatus, EnterpriseDoc, PolicyDoc } from '../model.ts';
 
-/** Whether the calls subgraph has the demand's call, or is making it (not the demo's made-up history). */
-export function hasRealCall(demand: Pick<DemandDoc, 'call'>): boolean {
-  return demand.call === undefined || demand.call.sequence > 0;
+/**
+ * Whether the calls subgraph has the demand's call, or is making it: not when it refused it
+ * (REJECTED), nor for the demo's made-up history (a call view of sequence 0).
+ */
+export function hasRealCall(demand: Pick<DemandDoc, 'call' | 'status'>): boolean {
+  return demand.status !== 'REJECTED' && (demand.call === undefined || demand.call.sequence > 0);
 }
 
 /** The demand's status for its call's status (schemas/events/call-event.schema.json). */
