@@ -11,6 +11,7 @@ export const ROLES = [
   'grid_worker', // 网格员
   'community', // 社区
   'street', // 街道 / 镇
+  'street_leader', // 街道领导: approves a street's call to a department (审核), unit = the street
   'street_command', // 街镇指挥中心
   'department', // 区属职能部门
   'district_command', // 区指挥中心
