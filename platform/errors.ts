@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'DEADLINE_RULE'
+  | 'IDEMPOTENCY_KEY_REUSED'
   | 'INTERNAL_SERVER_ERROR';
 
 export function userError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {

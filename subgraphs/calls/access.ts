@@ -52,3 +52,14 @@ export function canSeeCitizen(
   if (identity.role === 'street_command') return true;
   return actsFor(identity, call.handlingUnitId, directory);
 }
+
+/**
+ * True for a command centre whose scope holds every unit given: the district's holds them all, a
+ * street's only units of its own street (并单 of calls in one street).
+ */
+export function commandScopeHolds(identity: Identity, unitIds: string[], directory: UnitDirectory): boolean {
+  if (isDistrictCommand(identity)) return true;
+  if (identity.role !== 'street_command') return false;
+  const street = jurisdictionOf(identity, directory);
+  return unitIds.every((id) => directory.streetOf(id)?.id === street);
+}

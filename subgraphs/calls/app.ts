@@ -9,6 +9,7 @@ import { runConsumer } from '../../platform/consumer.ts';
 import { ensureTopics, serviceKafka, serviceProducer, topicName } from '../../platform/kafka.ts';
 import { serviceDatabase } from '../../platform/mongo.ts';
 import { OutboxPublisher } from '../../platform/outbox.ts';
+import { IdempotencyKeys } from '../../platform/idempotency.ts';
 import { Service } from '../../platform/service.ts';
 import { mountSubgraph } from '../../platform/subgraph.ts';
 import { TOPICS } from '../../platform/topics.ts';
@@ -18,7 +19,7 @@ import { validateOverrides, WorkCalendar } from './domain/calendar.ts';
 import { computeDeadlines, DEFAULT_POLICY, type DeadlinePolicy, validatePolicy } from './domain/deadlines.ts';
 import { DuplicateFinder } from './duplicates.ts';
 import { IntakeProcessor } from './intake.ts';
-import { CallableItems } from './items.ts';
+import { CallableItems, loadCallableItems } from './items.ts';
 import { callsModels, type CallDoc, type OrderDoc } from './model.ts';
 import { OrderService } from './orders.ts';
 import { createResolvers } from './resolvers.ts';
@@ -50,6 +51,8 @@ export const callsConfig = baseConfig.extend({
   DEADLINE_POLICY_PATH: z.string().optional(),
   /** A JSON holiday override table for years the calendar package lacks (e.g. 2027's notice). */
   HOLIDAY_OVERRIDES_PATH: z.string().optional(),
+  /** A JSON callable-items list (呼应事项清单, versioned, with an effective date); the demo list otherwise. */
+  CALLABLE_ITEMS_PATH: z.string().optional(),
 });
 export type CallsConfig = z.infer<typeof callsConfig>;
 
@@ -73,6 +76,7 @@ export async function startCalls(config: CallsConfig) {
 
   const conn = await serviceDatabase(service, config, config.CALLS_DB);
   const models = await callsModels(conn);
+  const keys = await IdempotencyKeys.on(conn);
 
   const { kafka, admin } = await serviceKafka(service, config, 'calls');
   const topics = {
@@ -108,7 +112,11 @@ export async function startCalls(config: CallsConfig) {
 
   // The unit directory, owned by the party-map subgraph: a copy kept current from hub.units.
   const directory = await followUnits({ kafka, admin, config, service, logger: log, name: 'calls' });
-  const items = new CallableItems();
+  const items = config.CALLABLE_ITEMS_PATH ? new CallableItems(loadCallableItems(config.CALLABLE_ITEMS_PATH, directory)) : new CallableItems();
+  if (items.effectiveFrom.getTime() > Date.now()) {
+    throw new Error(`the callable-items list ${items.version} applies only from ${items.effectiveFrom.toISOString()}: load it on that day`);
+  }
+  log.info({ version: items.version, effectiveFrom: items.effectiveFrom, classes: items.classes.length, items: items.items.length }, 'callable-items list');
   const rules: CallRules = {
     directory,
     items,
@@ -168,7 +176,7 @@ export async function startCalls(config: CallsConfig) {
 
   await mountSubgraph(service, {
     sdlPath: 'schemas/calls.graphql',
-    resolvers: createResolvers({ index, store, directory, items, duplicates, orders }),
+    resolvers: createResolvers({ index, store, directory, items, duplicates, orders, keys }),
     verifier: createVerifier(config),
   });
 

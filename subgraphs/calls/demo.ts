@@ -61,10 +61,10 @@ export async function loadDemoCalls(
   let actions = 0;
   const docs: CallDoc[] = [];
   let doc: CallDoc;
-  const act = async (_id: string, action: CallAction, unitId: string) => {
+  const act = async (_id: string, action: CallAction, unitId: string, role?: Role) => {
     clock += Math.floor(next() * 6 * 3_600_000) + 600_000;
     actions++;
-    doc = store.simulate(doc, action, unitId === DISTRICT_COMMAND_ID ? person(unitId, 'district_command') : by(unitId));
+    doc = store.simulate(doc, action, role ? person(unitId, role) : unitId === DISTRICT_COMMAND_ID ? person(unitId, 'district_command') : by(unitId));
     docs[docs.length - 1] = doc;
   };
 
@@ -115,7 +115,8 @@ export async function loadDemoCalls(
       await act(call._id, { kind: 'confirm', stars: stars() }, community);
       continue;
     }
-    await act(call._id, { kind: 'dispatch_to_department', itemCode: item.code, reviewedBy: '街道分管领导' }, street);
+    await act(call._id, { kind: 'request_dispatch', itemCode: item.code }, street);
+    await act(call._id, { kind: 'review_dispatch', approve: true }, street, 'street_leader');
     const department = item.leadUnitId;
     if (path === 'open') {
       const stage = next();

@@ -191,7 +191,7 @@ export class IntakeProcessor {
       case 'revoke_call': {
         const call = await this.requireCall(id);
         if (OPEN_STATUSES.includes(call.status)) {
-          await this.store.act(id, { kind: 'withdraw', reason: command.reason ?? '来源系统撤回' }, this.identity(command), {
+          await this.store.act(id, { kind: 'withdraw', reason: command.reason ?? '来源系统撤回', revokeOf: sourceRef }, this.identity(command), {
             key: appliedKey,
           });
         } else {
@@ -266,7 +266,7 @@ export class IntakeProcessor {
     const merged = await this.store.system(call._id, (current) =>
       OPEN_STATUSES.includes(current.status)
         ? {
-            set: { status: 'MERGED', mergedInto: into },
+            set: { status: 'MERGED', mergedInto: into, statusBeforeMerge: current.status },
             entry: { action: 'merge', note, attachments: [] },
             event: { type: 'call.merged', data: { intoId: into, crossSource: true, score: match.score } },
           }

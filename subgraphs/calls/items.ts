@@ -1,7 +1,13 @@
 // The callable-items list (呼应事项清单): what a street may call up to which department. 花都's list has
 // 13 classes and 36 items, each with a lead department (承办) and a fallback (兜底); 越秀's has 51
-// items. The demo list has ten classes, as the reports' simplified major classes.
+// items. An operator loads the district's own list from a JSON file (CALLABLE_ITEMS_PATH), with a
+// version id and an effective date; without one the demo list (demo/callable-items.json, ten classes,
+// as the reports' simplified major classes) is used. A call matching no item goes to its class's
+// fallback department.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { userError } from '../../platform/errors.ts';
+import type { UnitDirectory } from '../../platform/unit-directory.ts';
 
 export interface CallableItem {
   code: string;
@@ -12,10 +18,35 @@ export interface CallableItem {
   leadUnitId: string;
   /** Co-handling departments (协办). */
   coUnitIds: string[];
-  /** Fallback department (兜底) when the lead is disputed. */
+  /** Fallback department (兜底) for this item when the lead is disputed. */
   fallbackUnitId?: string;
 }
 
+/** A major class (大类) of the list and its fallback department (兜底), for calls no item matches. */
+export interface CallableClass {
+  category: string;
+  fallbackUnitId: string;
+}
+
+export interface CallableItemsList {
+  /** The operator's version id, recorded with every dispatch made under it. */
+  version: string;
+  /** The day the list applies from. */
+  effectiveFrom: Date;
+  classes: CallableClass[];
+  items: CallableItem[];
+}
+
+/** Where a street's call to a department goes: an item's lead, or the class's fallback. */
+export interface DepartmentRoute {
+  item?: CallableItem;
+  category: string;
+  unitId: string;
+  coUnitIds: string[];
+  fallback: boolean;
+}
+
+/** The hub's ten major classes: the demo list's classes, and what the connectors map source categories to. */
 export const CATEGORIES = [
   '城市管理',
   '综治维稳',
@@ -29,36 +60,102 @@ export const CATEGORIES = [
   '企业服务',
 ] as const;
 
-export const DEMO_ITEMS: CallableItem[] = [
-  { code: 'CG-01', category: '城市管理', name: '违法建设查处', leadUnitId: 'dept-urban', coUnitIds: ['dept-planning'], fallbackUnitId: 'dept-housing' },
-  { code: 'CG-02', category: '城市管理', name: '占道经营整治', leadUnitId: 'dept-urban', coUnitIds: [] },
-  { code: 'CG-03', category: '城市管理', name: '施工噪音扰民', leadUnitId: 'dept-urban', coUnitIds: ['dept-ecology', 'dept-housing'] },
-  { code: 'ZZ-01', category: '综治维稳', name: '矛盾纠纷调处', leadUnitId: 'dept-police', coUnitIds: ['dept-civil'] },
-  { code: 'ZZ-02', category: '综治维稳', name: '出租屋安全隐患', leadUnitId: 'dept-police', coUnitIds: ['dept-housing'] },
-  { code: 'SJ-01', category: '市场监管', name: '群体性聚餐食品安全', leadUnitId: 'dept-market', coUnitIds: ['dept-health'] },
-  { code: 'SJ-02', category: '市场监管', name: '无证经营', leadUnitId: 'dept-market', coUnitIds: ['dept-urban'] },
-  { code: 'JT-01', category: '交通管理', name: '僵尸车清理', leadUnitId: 'dept-traffic', coUnitIds: ['dept-urban'], fallbackUnitId: 'dept-police' },
-  { code: 'JT-02', category: '交通管理', name: '道路交通设施损坏', leadUnitId: 'dept-traffic', coUnitIds: [] },
-  { code: 'ST-01', category: '生态环境', name: '油烟废气污染', leadUnitId: 'dept-ecology', coUnitIds: ['dept-urban'] },
-  { code: 'ST-02', category: '生态环境', name: '河涌水体污染', leadUnitId: 'dept-ecology', coUnitIds: ['dept-water'] },
-  { code: 'ZJ-01', category: '住房建设', name: '危房安全隐患', leadUnitId: 'dept-housing', coUnitIds: ['dept-emergency'] },
-  { code: 'ZJ-02', category: '住房建设', name: '老旧小区加装电梯纠纷', leadUnitId: 'dept-housing', coUnitIds: ['dept-civil'] },
-  { code: 'SW-01', category: '水务三防', name: '水浸点排涝', leadUnitId: 'dept-water', coUnitIds: ['dept-emergency'] },
-  { code: 'SW-02', category: '水务三防', name: '供水管网爆管', leadUnitId: 'dept-water', coUnitIds: [] },
-  { code: 'AQ-01', category: '安全生产', name: '消防通道堵塞', leadUnitId: 'dept-emergency', coUnitIds: ['dept-police'] },
-  { code: 'AQ-02', category: '安全生产', name: '燃气安全隐患', leadUnitId: 'dept-emergency', coUnitIds: ['dept-urban'] },
-  { code: 'MS-01', category: '民生服务', name: '困难群众救助', leadUnitId: 'dept-civil', coUnitIds: ['dept-hr'] },
-  { code: 'MS-02', category: '民生服务', name: '欠薪维权', leadUnitId: 'dept-hr', coUnitIds: ['dept-police'] },
-  { code: 'QY-01', category: '企业服务', name: '用电报装扩容', leadUnitId: 'dept-power', coUnitIds: ['dept-business'] },
-  { code: 'QY-02', category: '企业服务', name: '人才住房保障', leadUnitId: 'dept-housing', coUnitIds: ['dept-hr'] },
-  { code: 'QY-03', category: '企业服务', name: '企业用地规划', leadUnitId: 'dept-planning', coUnitIds: ['dept-business'] },
-];
+export const DEMO_ITEMS_FILE = new URL('../../demo/callable-items.json', import.meta.url);
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const unitId = text(100);
+const classRow = z.strictObject({ category: text(50), fallbackUnitId: unitId });
+const itemRow = z.strictObject({
+  code: text(32).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - or _'),
+  category: text(50),
+  name: text(100),
+  leadUnitId: unitId,
+  coUnitIds: z.array(unitId).max(20).default([]),
+  fallbackUnitId: unitId.optional(),
+});
+const listFile = z.object({
+  version: text(64),
+  effectiveFrom: z.iso.date().or(z.iso.datetime({ offset: true })),
+  description: z.string().optional(),
+  classes: z.array(z.unknown()).min(1),
+  items: z.array(z.unknown()).min(1),
+});
+
+/** A list file that failed validation: every problem found, each naming its row. */
+export class CallableItemsError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`callable-items list ${source} is invalid (${problems.length} problems):\n  ${problems.join('\n  ')}`);
+  }
+}
+
+function issues(where: string, error: z.ZodError): string[] {
+  return error.issues.map((i) => `${[where, ...i.path].join('.')}: ${i.message}`);
+}
+
+/**
+ * A list file's content checked row by row: every bad row is reported, not just the first. With a
+ * directory, every department named must be a department of the district.
+ */
+export function parseCallableItems(json: unknown, source: string, directory?: UnitDirectory): CallableItemsList {
+  const head = listFile.safeParse(json);
+  if (!head.success) throw new CallableItemsError(source, issues('list', head.error));
+  const problems: string[] = [];
+  const department = (where: string, id: string) => {
+    if (directory && directory.get(id)?.kind !== 'department') problems.push(`${where}: ${id} is not a department of the district`);
+  };
+  const classes: CallableClass[] = [];
+  head.data.classes.forEach((row, i) => {
+    const parsed = classRow.safeParse(row);
+    if (!parsed.success) return problems.push(...issues(`classes[${i}]`, parsed.error));
+    if (classes.some((c) => c.category === parsed.data.category)) problems.push(`classes[${i}].category: ${parsed.data.category} is listed twice`);
+    department(`classes[${i}].fallbackUnitId`, parsed.data.fallbackUnitId);
+    classes.push(parsed.data);
+  });
+  const items: CallableItem[] = [];
+  head.data.items.forEach((row, i) => {
+    const parsed = itemRow.safeParse(row);
+    if (!parsed.success) return problems.push(...issues(`items[${i}]`, parsed.error));
+    const item = parsed.data;
+    if (items.some((other) => other.code === item.code)) problems.push(`items[${i}].code: ${item.code} is listed twice`);
+    if (!classes.some((c) => c.category === item.category)) problems.push(`items[${i}].category: ${item.category} is not a class of the list`);
+    department(`items[${i}].leadUnitId`, item.leadUnitId);
+    item.coUnitIds.forEach((id, j) => department(`items[${i}].coUnitIds[${j}]`, id));
+    if (item.coUnitIds.includes(item.leadUnitId)) problems.push(`items[${i}].coUnitIds: the lead ${item.leadUnitId} is also a co-handler`);
+    if (item.fallbackUnitId) department(`items[${i}].fallbackUnitId`, item.fallbackUnitId);
+    items.push(item);
+  });
+  if (problems.length > 0) throw new CallableItemsError(source, problems);
+  return { version: head.data.version, effectiveFrom: new Date(head.data.effectiveFrom), classes, items };
+}
+
+/** Reads and checks a list file. */
+export function loadCallableItems(path: string | URL, directory?: UnitDirectory): CallableItemsList {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read the callable-items list from ${String(path)}: ${(err as Error).message}`, { cause: err });
+  }
+  return parseCallableItems(json, String(path), directory);
+}
+
+let demoList: CallableItemsList | undefined;
 
 export class CallableItems {
   private readonly byCode: Map<string, CallableItem>;
+  private readonly byClass: Map<string, CallableClass>;
+  readonly version: string;
+  readonly effectiveFrom: Date;
+  readonly classes: CallableClass[];
+  readonly items: CallableItem[];
 
-  constructor(readonly items: CallableItem[] = DEMO_ITEMS) {
-    this.byCode = new Map(items.map((i) => [i.code, i]));
+  constructor(list: CallableItemsList = (demoList ??= loadCallableItems(DEMO_ITEMS_FILE))) {
+    ({ version: this.version, effectiveFrom: this.effectiveFrom, classes: this.classes, items: this.items } = list);
+    this.byCode = new Map(list.items.map((i) => [i.code, i]));
+    this.byClass = new Map(list.classes.map((c) => [c.category, c]));
   }
 
   get(code: string): CallableItem | undefined {
@@ -77,6 +174,24 @@ export class CallableItems {
   }
 
   isCategory(category: string): boolean {
-    return this.items.some((i) => i.category === category);
+    return this.byClass.has(category);
+  }
+
+  /**
+   * Where a street's call goes: the item's lead and co-handlers; with no item code, the fallback
+   * department (兜底) of the call's class. An unknown code is refused, never sent to a fallback.
+   */
+  route(itemCode: string | undefined, category: string): DepartmentRoute {
+    if (itemCode) {
+      const item = this.require(itemCode);
+      return { item, category: item.category, unitId: item.leadUnitId, coUnitIds: item.coUnitIds, fallback: false };
+    }
+    const fallback = this.byClass.get(category);
+    if (!fallback) {
+      throw userError('BAD_USER_INPUT', `类别「${category}」没有兜底部门，请指定呼应事项 (no fallback department for this class)`, {
+        field: 'itemCode',
+      });
+    }
+    return { category, unitId: fallback.fallbackUnitId, coUnitIds: [], fallback: true };
   }
 }

@@ -8,11 +8,14 @@
 //           DISPATCHED ─sign─► SIGNED ─respond─► RESPONDED ─complete─► COMPLETED ─confirm─► CLOSED
 //                                 ▲                                       │
 //                                 └──────────── REOPENED ◄──reopen────────┘
-//   any open state ─withdraw─► WITHDRAWN;  ─merge─► MERGED (closed with the call it joined)
+//   a street's call to a department: requested by the street, approved by its leader (街道领导审核)
+//   RAISED (by a unit, before any dispatch) or a source's revoke record ─withdraw─► WITHDRAWN
+//   any open state ─merge (command centre)─► MERGED: closed with the end of its chain, or back to its
+//   previous state when that call is withdrawn
 import type { Identity } from '../../platform/auth.ts';
 import { type ErrorCode, userError } from '../../platform/errors.ts';
 import { LEADERSHIP_ID } from '../../demo/district.ts';
-import { actsFor, isDistrictCommand, jurisdictionOf } from './access.ts';
+import { actsFor, commandScopeHolds, isDistrictCommand, jurisdictionOf } from './access.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallableItems } from './items.ts';
 import {
@@ -60,14 +63,19 @@ export interface Transition {
 
 export type CallAction =
   | { kind: 'call_up'; note?: string }
-  | { kind: 'dispatch_to_department'; itemCode: string; reviewedBy: string; note?: string }
+  /** A street asks to call a department: an item's lead, or its class's fallback (兜底) without an item. */
+  | { kind: 'request_dispatch'; itemCode?: string; note?: string }
+  /** The street's leader (街道领导) approves, and the call goes to the department, or rejects with a reason. */
+  | { kind: 'review_dispatch'; approve: boolean; reason?: string }
   | { kind: 'sign' }
   | { kind: 'respond'; note: string }
   | { kind: 'complete'; result: string; attachments?: string[] }
   | { kind: 'confirm'; stars: number; comment?: string }
   | { kind: 'reopen'; reason: string }
-  | { kind: 'merge'; intoId: string; note?: string }
-  | { kind: 'withdraw'; reason: string }
+  /** `target` is the end of the chain `intoId` starts (CallStore resolves it): the call this one joins. */
+  | { kind: 'merge'; intoId: string; note?: string; target?: Pick<CallDoc, '_id' | 'originUnitId' | 'status'> }
+  /** `revokeOf` is set by intake only: the source record whose own revoke this is. */
+  | { kind: 'withdraw'; reason: string; revokeOf?: { system: string; externalId: string } }
   | { kind: 'request_adjudication'; reason: string }
   | { kind: 'adjudicate'; reassignTo?: string; note: string }
   | { kind: 'request_extension'; workingDays: number; reason: string }
@@ -173,33 +181,79 @@ export function decide(call: CallDoc, action: CallAction, ctx: DecisionContext):
         event: { type: 'call.called_up' },
       };
     }
-    case 'dispatch_to_department': {
+    case 'request_dispatch': {
+      // 街道呼、部门应, but not 乱呼: the street's leadership reviews every call to a department first.
       requireStatus(call, ['RAISED', ...WORKING], '呼叫部门');
       if (call.tier !== 'STREET') refuse('CONFLICT', '只有街道可以呼叫部门 (only a street calls a department)');
       requireActor(actsFor(identity, call.handlingUnitId, directory), '代表街道呼叫部门');
-      const item = ctx.items.require(action.itemCode);
-      const reviewedBy = requireText(action.reviewedBy, 'reviewedBy', 50);
-      const lead = assignment(call, item.leadUnitId, 'DEPARTMENT', ctx);
+      if (call.pendingRequest) refuse('CONFLICT', '已有待决申请 (a request is already pending)');
+      const route = ctx.items.route(action.itemCode, call.category);
+      const note = action.note ? requireText(action.note, 'note') : undefined;
+      const what = route.item ? `${route.item.code} ${route.item.name}` : `${route.category}（兜底部门）`;
+      return {
+        set: {
+          pendingRequest: {
+            kind: 'DISPATCH',
+            reason: note ?? `呼叫部门：${what}`,
+            itemCode: route.item?.code,
+            unitId: route.unitId,
+            requestedAt: now,
+            requestedBy: actorOf(identity),
+          },
+        },
+        entry: { action: 'request_dispatch', actor: actorOf(identity), note: [`申请呼叫部门：${what}`, note].filter(Boolean).join('；'), attachments: [], toUnitId: route.unitId },
+        event: { type: 'call.dispatch_requested', data: { itemCode: route.item?.code ?? null, unitId: route.unitId, fallback: route.fallback } },
+      };
+    }
+    case 'review_dispatch': {
+      const pending = call.pendingRequest;
+      if (pending?.kind !== 'DISPATCH') refuse('CONFLICT', '没有待审核的呼叫部门申请 (no dispatch awaiting review)');
+      requireStatus(call, ['RAISED', ...WORKING], '审核呼叫部门');
+      requireActor(
+        identity.role === 'street_leader' && identity.unitId === directory.streetOf(call.handlingUnitId)?.id,
+        '审核呼叫部门（只有本街道领导可以）',
+      );
+      if (!action.approve) {
+        const reason = requireText(action.reason, 'reason');
+        return {
+          set: {},
+          unset: ['pendingRequest'],
+          entry: { action: 'reject_dispatch', actor: actorOf(identity), note: reason, attachments: [] },
+          event: { type: 'call.dispatch_rejected', data: { reason, requestedBy: pending.requestedBy.subject } },
+        };
+      }
+      const note = action.reason ? requireText(action.reason, 'reason') : undefined;
+      const route = ctx.items.route(pending.itemCode, call.category);
+      const lead = assignment(call, route.unitId, 'DEPARTMENT', ctx);
       return {
         set: {
           ...lead,
           callerUnitId: call.handlingUnitId,
-          coHandlingUnitIds: item.coUnitIds,
-          itemCode: item.code,
-          category: item.category,
+          coHandlingUnitIds: route.coUnitIds,
+          itemCode: route.item?.code ?? call.itemCode,
+          category: route.category,
           reachedDepartment: true,
-          visibleTo: [...new Set([...(lead.visibleTo ?? []), ...item.coUnitIds])],
+          visibleTo: [...new Set([...(lead.visibleTo ?? []), ...route.coUnitIds])],
         },
         unset: RESET_STEPS,
         entry: {
           action: 'dispatch',
           actor: actorOf(identity),
-          note: [`街道领导审核：${reviewedBy}`, action.note].filter(Boolean).join('；'),
+          note: ['街道领导审核同意', pending.reason, note].filter(Boolean).join('；'),
           attachments: [],
           fromUnitId: call.handlingUnitId,
-          toUnitId: item.leadUnitId,
+          toUnitId: route.unitId,
         },
-        event: { type: 'call.dispatched', data: { itemCode: item.code, reviewedBy } },
+        event: {
+          type: 'call.dispatched',
+          data: {
+            itemCode: route.item?.code ?? null,
+            fallback: route.fallback,
+            itemsVersion: ctx.items.version,
+            requestedBy: pending.requestedBy.subject,
+            approvedBy: identity.subject,
+          },
+        },
       };
     }
     case 'sign': {
@@ -280,29 +334,44 @@ export function decide(call: CallDoc, action: CallAction, ctx: DecisionContext):
     }
     case 'merge': {
       requireStatus(call, OPEN_STATUSES, '并单');
-      if (action.intoId === call._id) refuse('BAD_USER_INPUT', '不能并入自身 (cannot merge a call into itself)');
-      requireActor(
-        isDistrictCommand(identity) ||
-          [call.handlingUnitId, call.callerUnitId, call.originUnitId].some((u) => actsFor(identity, u, directory)),
-        '并单',
-      );
+      const target = action.target;
+      if (!target) throw new Error('merge decided without its resolved target');
+      if (target._id === call._id) refuse('BAD_USER_INPUT', '不能并入自身或相互并单 (cannot merge a call into itself)');
+      // Only a command centre whose scope holds both: the street's for one street, the district's across streets.
+      requireActor(commandScopeHolds(identity, [call.originUnitId, target.originUnitId], directory), '并单（只有辖区涵盖两件事项的指挥中心可以）');
       return {
-        set: { status: 'MERGED', mergedInto: action.intoId },
+        set: { status: 'MERGED', mergedInto: target._id, statusBeforeMerge: call.status },
         entry: { action: 'merge', actor: actorOf(identity), note: action.note, attachments: [] },
-        event: { type: 'call.merged', data: { intoId: action.intoId } },
+        event: { type: 'call.merged', data: { intoId: target._id } },
       };
     }
     case 'withdraw': {
       requireStatus(call, OPEN_STATUSES, '撤回');
-      requireActor(
-        isDistrictCommand(identity) || identity.role === 'service_account' || actsFor(identity, call.originUnitId, directory),
-        '撤回（只有上报单位或来源系统可以）',
-      );
+      const revoke = action.revokeOf;
+      if (revoke) {
+        // A source system withdraws only its own record's call.
+        requireActor(
+          identity.role === 'service_account' &&
+            call.sourceRef?.system === revoke.system &&
+            call.sourceRef.externalId === revoke.externalId,
+          '撤回（只有创建该事项的来源系统可以）',
+        );
+      } else {
+        // A call from a source system is withdrawn by that system's revoke record, never by hand.
+        const raiser = call.raisedBy;
+        requireActor(
+          !call.sourceRef &&
+            (raiser.subject === identity.subject ||
+              (raiser.role !== 'system' && actsFor(identity, jurisdictionOf({ role: raiser.role, unitId: raiser.unitId }, directory), directory))),
+          '撤回（只有上报单位或来源系统可以）',
+        );
+        requireStatus(call, ['RAISED'], '撤回（已呼叫或派发的事项不能撤回）');
+      }
       const reason = requireText(action.reason, 'reason');
       return {
         set: { status: 'WITHDRAWN', closedAt: now },
         entry: { action: 'withdraw', actor: actorOf(identity), note: reason, attachments: [] },
-        event: { type: 'call.withdrawn', data: { reason } },
+        event: { type: 'call.withdrawn', data: { reason, bySource: Boolean(revoke) } },
       };
     }
     case 'request_adjudication': {
@@ -383,11 +452,10 @@ export function decide(call: CallDoc, action: CallAction, ctx: DecisionContext):
       };
     }
     case 'escalate': {
-      requireStatus(call, ['DISPATCHED', ...WORKING], '提级呼叫');
+      // 四个入口: every tier may call leadership directly (提级呼、领导应), its own raised calls too.
+      requireStatus(call, ['RAISED', 'DISPATCHED', ...WORKING], '提级呼叫');
       if (call.tier === 'LEADERSHIP') refuse('CONFLICT', '已提级至区领导 (already escalated)');
-      if (call.tier !== 'DEPARTMENT' && call.tier !== 'STREET') {
-        refuse('CONFLICT', '网格和社区应逐级呼叫 (grids and communities call one tier up)');
-      }
+      // A department's call is escalated by the street that called it; any other by the unit holding it.
       const callerSide = call.tier === 'DEPARTMENT' ? call.callerUnitId : call.handlingUnitId;
       requireActor(isDistrictCommand(identity) || actsFor(identity, callerSide, directory), '提级呼叫');
       const reason = requireText(action.reason, 'reason');
@@ -442,4 +510,38 @@ export function openSteps(call: Pick<CallDoc, 'status' | 'signedAt' | 'responded
     default:
       return [];
   }
+}
+
+/**
+ * A merged call follows the call it joined to its end: closed with it (the result shared), or, when
+ * that call is withdrawn, back to the state it was merged from, so its own deadlines and supervision
+ * resume. Undefined when the call is no longer merged into `target` (nothing to do).
+ */
+export function followMergeTarget(call: CallDoc, target: CallDoc, now: Date): Transition | undefined {
+  if (call.status !== 'MERGED' || call.mergedInto !== target._id) return undefined;
+  if (target.status === 'CLOSED') {
+    return {
+      set: { status: 'CLOSED', closedAt: now, result: target.result },
+      entry: { action: 'close_with_merged', note: `随主单 ${target._id} 办结`, attachments: [] },
+      event: { type: 'call.closed', data: { via: target._id } },
+    };
+  }
+  if (target.status === 'WITHDRAWN') {
+    const status = call.statusBeforeMerge ?? statusFromSteps(call);
+    return {
+      set: { status },
+      unset: ['mergedInto', 'statusBeforeMerge'],
+      entry: { action: 'unmerge', note: `主单 ${target._id} 已撤回，恢复办理`, attachments: [] },
+      event: { type: 'call.unmerged', data: { fromId: target._id } },
+    };
+  }
+  return undefined;
+}
+
+/** The state a call's recorded steps imply (for a call merged before its prior state was kept). */
+function statusFromSteps(call: CallDoc): CallStatus {
+  if (call.completedAt) return 'COMPLETED';
+  if (call.respondedAt) return 'RESPONDED';
+  if (call.signedAt) return 'SIGNED';
+  return call.handlingUnitId === call.originUnitId && !call.callerUnitId ? 'RAISED' : 'DISPATCHED';
 }

@@ -100,13 +100,18 @@ export interface CallDoc extends Outboxed {
   supervisionCount: number;
   escalated: boolean;
   pendingRequest?: {
-    kind: 'ADJUDICATION' | 'EXTENSION';
+    kind: 'ADJUDICATION' | 'EXTENSION' | 'DISPATCH';
     reason: string;
     days?: number;
+    /** DISPATCH: the item asked for (none: the class's fallback department) and the department. */
+    itemCode?: string;
+    unitId?: string;
     requestedAt: Date;
     requestedBy: ActorRef;
   };
   mergedInto?: string;
+  /** The state a merged call was in when merged: restored if the call it joined is withdrawn. */
+  statusBeforeMerge?: CallStatus;
   mergedCallIds: string[];
   /** Whether the call ever reached a department (for counters). */
   reachedDepartment: boolean;
@@ -175,12 +180,13 @@ const callSchema = new Schema<CallDoc>(
     escalated: { type: Boolean, default: false },
     pendingRequest: {
       type: new Schema(
-        { kind: String, reason: String, days: Number, requestedAt: Date, requestedBy: actor },
+        { kind: String, reason: String, days: Number, itemCode: String, unitId: String, requestedAt: Date, requestedBy: actor },
         { _id: false },
       ),
       default: undefined,
     },
     mergedInto: String,
+    statusBeforeMerge: String,
     mergedCallIds: { type: [String], default: [] },
     reachedDepartment: { type: Boolean, default: false },
     timeline: { type: [timelineEntry], default: [] },

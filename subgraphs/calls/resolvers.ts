@@ -2,6 +2,7 @@
 // action through CallStore (rules, concurrency, idempotency, outbox).
 import type { Identity } from '../../platform/auth.ts';
 import { errorCode, userError } from '../../platform/errors.ts';
+import type { IdempotencyKeys } from '../../platform/idempotency.ts';
 import { connectionOf, decodeCursor, encodeCursor, pageSize } from '../../platform/pagination.ts';
 import { maskName, maskPhone } from '../../platform/personal-data.ts';
 import { DateTime } from '../../platform/scalars.ts';
@@ -10,7 +11,7 @@ import { actsFor, canSeeCitizen, jurisdictionOf, visibilityFilter } from './acce
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallIndex } from './call-index.ts';
 import type { DuplicateFinder } from './duplicates.ts';
-import type { CallFilter, InboxBox, InputMaybe, Resolvers, Unit } from './generated/graphql.ts';
+import type { CallFilter, InboxBox, InputMaybe, RaiseCallInput, Resolvers, Unit } from './generated/graphql.ts';
 import type { CallableItem, CallableItems } from './items.ts';
 import type { CallAction } from './lifecycle.ts';
 import { OPEN_STATUSES, type Tier } from './model.ts';
@@ -24,6 +25,8 @@ export interface CallsDeps {
   items: CallableItems;
   duplicates: DuplicateFinder;
   orders: OrderService;
+  /** Binds each idempotency key to the request it came with. */
+  keys: IdempotencyKeys;
 }
 
 /** A unit is owned by the party-map subgraph: the calls subgraph hands out references only. */
@@ -53,7 +56,12 @@ function escapeRegex(text: string): string {
 }
 
 export function createResolvers(deps: CallsDeps): Resolvers {
-  const { index, store, directory, items, duplicates, orders } = deps;
+  const { index, store, directory, items, duplicates, orders, keys } = deps;
+  /** A mutation with an idempotency key: refused when the key came before with other input. */
+  const keyed = <T>(operation: string, args: { idempotencyKey?: InputMaybe<string> }, identity: Identity, work: () => Promise<T>) => {
+    const { idempotencyKey, ...input } = args;
+    return keys.run(identity, idempotencyKey, operation, input, work);
+  };
   const visible = (id: string, identity: Identity) => store.visible(id, identity);
 
   async function page(filter: Record<string, unknown>, first?: InputMaybe<number>, after?: InputMaybe<string>) {
@@ -97,11 +105,13 @@ export function createResolvers(deps: CallsDeps): Resolvers {
   // An explicit null (a client's null variable) means "not given", as an omitted argument does.
   const act =
     <Args extends ActionArgs>(build: (args: Args) => CallAction) =>
-    async (_: unknown, args: Args, ctx: SubgraphContext) =>
-      store.act(args.id, build(args), ctx.identity, {
-        key: args.idempotencyKey ?? undefined,
-        expectedVersion: args.expectedVersion ?? undefined,
-      });
+    async (_: unknown, args: Args, ctx: SubgraphContext, info: { fieldName: string }) =>
+      keyed(info.fieldName, args, ctx.identity, () =>
+        store.act(args.id, build(args), ctx.identity, {
+          key: args.idempotencyKey ?? undefined,
+          expectedVersion: args.expectedVersion ?? undefined,
+        }),
+      );
 
   return {
     DateTime,
@@ -137,40 +147,20 @@ export function createResolvers(deps: CallsDeps): Resolvers {
         return counters(scope.id, from, to);
       },
       callableItems: () => items.items.map(itemView),
+      callableItemsList: () => ({
+        version: items.version,
+        effectiveFrom: items.effectiveFrom,
+        classes: items.classes.map((c) => ({ category: c.category, fallbackUnit: unitRef(c.fallbackUnitId) })),
+        items: items.items.map(itemView),
+      }),
       order: (_, { id }, ctx) => orders.find(id, ctx.identity),
       orders: (_, args, ctx) => orders.list(ctx.identity, args.status, args.first, args.after),
     },
     Mutation: {
-      raiseCall: async (_, { input, idempotencyKey }, ctx) => {
-        const identity = ctx.identity;
-        // Arguments left out or given as null are alike: the draft knows only "not given".
-        const location = input.location ?? undefined;
-        const originUnitId = originFor(identity, input.unitId ?? undefined, location);
-        const { call } = await store.create(
-          {
-            title: input.title,
-            description: input.description,
-            itemCode: input.itemCode ?? undefined,
-            category: input.category ?? undefined,
-            priority: input.priority ?? 'NORMAL',
-            source: identity.role === 'enterprise_officer' ? 'ENTERPRISE' : 'UNIT',
-            originUnitId,
-            location,
-            address: input.address ?? undefined,
-            attachments: input.attachments ?? undefined,
-            raisedBy: { subject: identity.subject, unitId: identity.unitId, role: identity.role },
-          },
-          idempotencyKey ? stableKeyId(identity, idempotencyKey) : undefined,
-        );
-        return { call, possibleDuplicates: await duplicates.candidatesFor(call, identity) };
-      },
+      raiseCall: (_, args, ctx) => keyed('raiseCall', args, ctx.identity, () => raise(args.input, args.idempotencyKey, ctx.identity)),
       callUp: act((a) => ({ kind: 'call_up', note: a.note ?? undefined })),
-      dispatchToDepartment: act((a) => ({
-        kind: 'dispatch_to_department',
-        itemCode: a.itemCode,
-        reviewedBy: a.reviewedBy,
-        note: a.note ?? undefined,
-      })),
+      dispatchToDepartment: act((a) => ({ kind: 'request_dispatch', itemCode: a.itemCode ?? undefined, note: a.note ?? undefined })),
+      reviewDispatch: act((a) => ({ kind: 'review_dispatch', approve: a.approve, reason: a.reason ?? undefined })),
       signCall: act(() => ({ kind: 'sign' })),
       respondCall: act((a) => ({ kind: 'respond', note: a.note })),
       completeCall: act((a) => ({
@@ -192,12 +182,18 @@ export function createResolvers(deps: CallsDeps): Resolvers {
       decideExtension: act((a) => ({ kind: 'decide_extension', grant: a.grant, note: a.note })),
       escalateCall: act((a) => ({ kind: 'escalate', reason: a.reason })),
       superviseCall: act((a) => ({ kind: 'supervise', note: a.note })),
-      issueOrder: (_, { input, idempotencyKey }, ctx) => orders.issue(input, ctx.identity, idempotencyKey ?? undefined),
-      signOrder: (_, { id, idempotencyKey }, ctx) => orders.act(id, { kind: 'sign' }, ctx.identity, idempotencyKey ?? undefined),
-      reportOrderProgress: (_, { id, progress, note, idempotencyKey }, ctx) =>
-        orders.act(id, { kind: 'report', progress, note }, ctx.identity, idempotencyKey ?? undefined),
-      completeOrder: (_, { id, note, idempotencyKey }, ctx) =>
-        orders.act(id, { kind: 'complete', note }, ctx.identity, idempotencyKey ?? undefined),
+      issueOrder: (_, args, ctx) =>
+        keyed('issueOrder', args, ctx.identity, () => orders.issue(args.input, ctx.identity, args.idempotencyKey ?? undefined)),
+      signOrder: (_, args, ctx) =>
+        keyed('signOrder', args, ctx.identity, () => orders.act(args.id, { kind: 'sign' }, ctx.identity, args.idempotencyKey ?? undefined)),
+      reportOrderProgress: (_, args, ctx) =>
+        keyed('reportOrderProgress', args, ctx.identity, () =>
+          orders.act(args.id, { kind: 'report', progress: args.progress, note: args.note }, ctx.identity, args.idempotencyKey ?? undefined),
+        ),
+      completeOrder: (_, args, ctx) =>
+        keyed('completeOrder', args, ctx.identity, () =>
+          orders.act(args.id, { kind: 'complete', note: args.note }, ctx.identity, args.idempotencyKey ?? undefined),
+        ),
     },
     Call: {
       __resolveReference: async (ref, ctx) => {
@@ -234,6 +230,8 @@ export function createResolvers(deps: CallsDeps): Resolvers {
           ? {
               ...call.pendingRequest,
               requestedBy: { ...call.pendingRequest.requestedBy, unit: unitRef(call.pendingRequest.requestedBy.unitId) },
+              itemCode: call.pendingRequest.itemCode ?? null,
+              toUnit: optionalUnitRef(call.pendingRequest.unitId),
             }
           : null,
       mergedInto: (call, _, ctx) => (call.mergedInto ? visible(call.mergedInto, ctx.identity).catch(() => null) : null),
@@ -267,6 +265,29 @@ export function createResolvers(deps: CallsDeps): Resolvers {
     },
     Order: orders.resolvers,
   };
+
+  async function raise(input: RaiseCallInput, idempotencyKey: InputMaybe<string> | undefined, identity: Identity) {
+    // Arguments left out or given as null are alike: the draft knows only "not given".
+    const location = input.location ?? undefined;
+    const originUnitId = originFor(identity, input.unitId ?? undefined, location);
+    const { call } = await store.create(
+      {
+        title: input.title,
+        description: input.description,
+        itemCode: input.itemCode ?? undefined,
+        category: input.category ?? undefined,
+        priority: input.priority ?? 'NORMAL',
+        source: identity.role === 'enterprise_officer' ? 'ENTERPRISE' : 'UNIT',
+        originUnitId,
+        location,
+        address: input.address ?? undefined,
+        attachments: input.attachments ?? undefined,
+        raisedBy: { subject: identity.subject, unitId: identity.unitId, role: identity.role },
+      },
+      idempotencyKey ? stableKeyId(identity, idempotencyKey) : undefined,
+    );
+    return { call, possibleDuplicates: await duplicates.candidatesFor(call, identity) };
+  }
 
   /** The unit a call is raised at: explicit, or routed by place, or the caller's own area unit. */
   function originFor(identity: Identity, unitId: string | undefined, location?: { lng: number; lat: number }): string {
@@ -329,6 +350,5 @@ export function createResolvers(deps: CallsDeps): Resolvers {
 
 /** The call id for a person's idempotency key: the same key from the same person, the same call. */
 function stableKeyId(identity: Identity, key: string): string {
-  if (key.length > 100) throw userError('BAD_USER_INPUT', 'idempotencyKey 最长 100 字符', { field: 'idempotencyKey' });
   return stableCallId(`key:${identity.subject}:${key}`);
 }

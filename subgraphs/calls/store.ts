@@ -16,6 +16,7 @@ import {
   type CallAction,
   type DecisionContext,
   decide,
+  followMergeTarget,
   LIMITS,
   requireAttachments,
   requireText,
@@ -284,7 +285,7 @@ export class CallStore {
     options: { key?: string; expectedVersion?: number } = {},
   ): Promise<CallDoc> {
     const appliedKey = options.key ? `${identity.subject}:${options.key}` : undefined;
-    if (action.kind === 'merge') await this.checkMergeTarget(id, action.intoId, identity);
+    if (action.kind === 'merge') action = { ...action, target: await this.mergeTarget(id, action.intoId, identity) };
     const changed = await this.transact(
       id,
       (call) => {
@@ -301,8 +302,8 @@ export class CallStore {
       },
       { actor: actorOf(identity), appliedKey },
     );
-    if (action.kind === 'merge') await this.linkMerged(action.intoId, id);
-    if (changed.status === 'CLOSED' && changed.mergedCallIds.length > 0) await this.closeMerged(changed);
+    if (action.kind === 'merge' && changed.mergedInto) await this.linkMerged(changed.mergedInto, id);
+    await this.followThrough(changed);
     return changed;
   }
 
@@ -316,7 +317,9 @@ export class CallStore {
     options: { appliedKey?: string } = {},
   ): Promise<CallDoc | null> {
     try {
-      return await this.transact(id, build, { actor: SYSTEM, appliedKey: options.appliedKey });
+      const changed = await this.transact(id, build, { actor: SYSTEM, appliedKey: options.appliedKey });
+      await this.followThrough(changed);
+      return changed;
     } catch (err) {
       if (errorCode(err) === 'NOT_FOUND') return null;
       throw err;
@@ -381,12 +384,23 @@ export class CallStore {
     return { update, next };
   }
 
-  private async checkMergeTarget(id: string, intoId: string, identity: Identity): Promise<void> {
-    const target = await this.visible(intoId, identity);
-    if (target.status === 'MERGED' || target.status === 'WITHDRAWN' || target.status === 'CLOSED') {
-      throw userError('CONFLICT', `目标事项 ${intoId} 已${target.status === 'MERGED' ? '并单' : '办结'}，不能并入 (target is not open)`);
+  /**
+   * The call a merge into `intoId` joins: the end of the chain it starts (a call merged into a merged
+   * call joins what that one joined). NOT_FOUND for a target the identity may not see.
+   */
+  private async mergeTarget(id: string, intoId: string, identity: Identity): Promise<CallDoc> {
+    let target = await this.visible(intoId, identity);
+    for (let hops = 0; target.status === 'MERGED' && target.mergedInto; hops++) {
+      if (target._id === id || hops >= MAX_MERGE_CHAIN) break;
+      const next = await this.get(target.mergedInto);
+      if (!next) break;
+      target = next;
     }
-    if (target.mergedInto === id) throw userError('BAD_USER_INPUT', '不能相互并单 (circular merge)');
+    if (target._id === id) throw userError('BAD_USER_INPUT', '不能并入自身或相互并单 (circular merge)');
+    if (target.status === 'MERGED' || target.status === 'WITHDRAWN' || target.status === 'CLOSED') {
+      throw userError('CONFLICT', `目标事项 ${target._id} 已${target.status === 'WITHDRAWN' ? '撤回' : '办结'}，不能并入 (target is not open)`);
+    }
+    return target;
   }
 
   private async linkMerged(intoId: string, mergedId: string): Promise<void> {
@@ -401,21 +415,20 @@ export class CallStore {
     );
   }
 
-  /** Resolving one resolves all: calls merged into a closed call close with it. */
-  async closeMerged(target: CallDoc): Promise<void> {
+  /**
+   * Calls merged into a call follow it to its end: closed with it, or back to life when it is
+   * withdrawn. Each change goes through `system`, so a chain X→Y→Z follows Z all the way to X.
+   */
+  private async followThrough(target: CallDoc): Promise<void> {
+    if (target.status !== 'CLOSED' && target.status !== 'WITHDRAWN') return;
     for (const mergedId of target.mergedCallIds) {
-      await this.system(mergedId, (merged) =>
-        merged.status !== 'MERGED'
-          ? undefined
-          : {
-              set: { status: 'CLOSED', closedAt: this.now(), result: target.result },
-              entry: { action: 'close_with_merged', note: `随主单 ${target._id} 办结`, attachments: [] },
-              event: { type: 'call.closed', data: { via: target._id } },
-            },
-      );
+      await this.system(mergedId, (merged) => followMergeTarget(merged, target, this.now()));
     }
   }
 }
+
+/** How many merges deep a chain is followed (a guard: chains are resolved at merge time, so they stay short). */
+const MAX_MERGE_CHAIN = 20;
 
 /** The trace of the work in progress, for an event's Kafka headers. */
 function traced(): { traceparent?: string } {

@@ -166,6 +166,16 @@ export type CallStatus =
   /** revoked by its source (已撤回) */
   | 'WITHDRAWN';
 
+/**
+ * A major class (大类) of the callable-items list and its fallback department (兜底): a street's call
+ * that matches no item of the class goes there.
+ */
+export type CallableClass = {
+  __typename?: 'CallableClass';
+  category: Scalars['String']['output'];
+  fallbackUnit: Unit;
+};
+
 /** A class and item of the callable-items list (呼应事项清单). */
 export type CallableItem = {
   __typename?: 'CallableItem';
@@ -174,11 +184,21 @@ export type CallableItem = {
   /** co-handling departments (协办) */
   coUnits: Array<Unit>;
   code: Scalars['ID']['output'];
-  /** fallback department (兜底) */
+  /** fallback department (兜底) for this item */
   fallbackUnit?: Maybe<Unit>;
   /** lead department (承办 / 主办) */
   leadUnit: Unit;
   name: Scalars['String']['output'];
+};
+
+/** The callable-items list in force: loaded by the operator from a file (CALLABLE_ITEMS_PATH), versioned. */
+export type CallableItemsList = {
+  __typename?: 'CallableItemsList';
+  classes: Array<CallableClass>;
+  effectiveFrom: Scalars['DateTime']['output'];
+  items: Array<CallableItem>;
+  /** the operator's version id; every dispatch records the version it was made under */
+  version: Scalars['ID']['output'];
 };
 
 /** The citizen who called (12345, portal). Personal data: masked for roles that need not see it. */
@@ -249,16 +269,30 @@ export type Mutation = {
   /** 核查评价: the caller confirms and rates (1–5 stars); closes the call and every call merged into it */
   confirmCall: Call;
   decideExtension: Call;
-  /** a street calls a department for an item of the callable-items list, after its leadership's review */
+  /**
+   * 街道呼、部门应: a street asks to call a department for an item of the callable-items list (without an
+   * item: the fallback department of the call's class). The call waits for the street leader's review
+   * (pendingRequest DISPATCH); see reviewDispatch.
+   */
   dispatchToDepartment: Call;
-  /** 提级呼叫: to district leadership, when a department fails or several must act */
+  /**
+   * 提级呼叫: to district leadership, from every tier (四个入口): the unit holding the call (its own raised
+   * call too), or for a department's call the street that called it
+   */
   escalateCall: Call;
   issueOrder: Order;
-  /** 并单: this call is about the same matter as another; resolving that one resolves this */
+  /**
+   * 并单 (a command centre whose scope holds both calls: the street's within one street, the district's
+   * across streets): this call is about the same matter as another. Into a merged call, it joins the end
+   * of that chain. It closes with that call, and comes back to its previous state if that call is withdrawn.
+   */
   mergeCall: Call;
   /**
    * Raise a call (呼叫 / 上报). With a location and no unit, it goes to the grid that contains the point.
-   * The same idempotencyKey from the same person returns the same call.
+   *
+   * idempotencyKey (every mutation): at most 128 printable ASCII characters. The same key from the same
+   * person with the same input returns the first result; with different input it is refused
+   * (IDEMPOTENCY_KEY_REUSED) and nothing is written.
    */
   raiseCall: RaiseCallPayload;
   /** 返工: the caller is not satisfied and sends it back */
@@ -270,12 +304,17 @@ export type Mutation = {
   requestExtension: Call;
   /** 响应: a first answer or plan */
   respondCall: Call;
+  /**
+   * 街道领导审核: a leader of the call's street (role street_leader) approves — the call goes to the
+   * department, with the leader recorded as the actor — or rejects it with a reason.
+   */
+  reviewDispatch: Call;
   /** 签收 */
   signCall: Call;
   signOrder: Order;
   /** 督办: the command centre supervises by hand */
   superviseCall: Call;
-  /** 撤回 */
+  /** 撤回: by the unit that raised the call, before it was called up or dispatched (a source system's call is withdrawn by its own revoke record) */
   withdrawCall: Call;
 };
 
@@ -335,9 +374,8 @@ export type MutationDispatchToDepartmentArgs = {
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   id: Scalars['ID']['input'];
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
-  itemCode: Scalars['ID']['input'];
+  itemCode?: InputMaybe<Scalars['ID']['input']>;
   note?: InputMaybe<Scalars['String']['input']>;
-  reviewedBy: Scalars['String']['input'];
 };
 
 
@@ -407,6 +445,15 @@ export type MutationRespondCallArgs = {
   id: Scalars['ID']['input'];
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   note: Scalars['String']['input'];
+};
+
+
+export type MutationReviewDispatchArgs = {
+  approve: Scalars['Boolean']['input'];
+  expectedVersion?: InputMaybe<Scalars['Int']['input']>;
+  id: Scalars['ID']['input'];
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  reason?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -508,15 +555,21 @@ export type PendingRequest = {
   __typename?: 'PendingRequest';
   /** extra working days asked for (extension only) */
   days?: Maybe<Scalars['Int']['output']>;
+  /** dispatch only: the item asked for (none: the class's fallback department) */
+  itemCode?: Maybe<Scalars['ID']['output']>;
   kind: PendingRequestKind;
   reason: Scalars['String']['output'];
   requestedAt: Scalars['DateTime']['output'];
   requestedBy: Actor;
+  /** dispatch only: the department the call would go to */
+  toUnit?: Maybe<Unit>;
 };
 
 export type PendingRequestKind =
   /** 申请协调 / 改派 */
   | 'ADJUDICATION'
+  /** 申请呼叫部门: a street's call to a department, awaiting its leader's review (街道领导审核) */
+  | 'DISPATCH'
   /** 申请延期 */
   | 'EXTENSION';
 
@@ -529,6 +582,8 @@ export type Query = {
   call?: Maybe<Call>;
   callCounters: CallCounters;
   callableItems: Array<CallableItem>;
+  /** the callable-items list in force, with its version, effective date and classes' fallback departments */
+  callableItemsList: CallableItemsList;
   calls: CallConnection;
   /** the caller's own unit's work */
   inbox: CallConnection;
@@ -783,7 +838,9 @@ export type ResolversTypes = {
   CallFilter: CallFilter;
   CallSource: CallSource;
   CallStatus: CallStatus;
+  CallableClass: ResolverTypeWrapper<CallableClass>;
   CallableItem: ResolverTypeWrapper<CallableItem>;
+  CallableItemsList: ResolverTypeWrapper<CallableItemsList>;
   CitizenContact: ResolverTypeWrapper<CitizenContact>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Deadlines: ResolverTypeWrapper<Deadlines>;
@@ -832,7 +889,9 @@ export type ResolversParentTypes = {
   Float: Scalars['Float']['output'];
   CallEdge: Omit<CallEdge, 'node'> & { node: ResolversParentTypes['Call'] };
   CallFilter: CallFilter;
+  CallableClass: CallableClass;
   CallableItem: CallableItem;
+  CallableItemsList: CallableItemsList;
   CitizenContact: CitizenContact;
   DateTime: Scalars['DateTime']['output'];
   Deadlines: Deadlines;
@@ -940,6 +999,11 @@ export type CallEdgeResolvers<ContextType = SubgraphContext, ParentType extends 
   node?: Resolver<ResolversTypes['Call'], ParentType, ContextType>;
 };
 
+export type CallableClassResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['CallableClass'] = ResolversParentTypes['CallableClass']> = {
+  category?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  fallbackUnit?: Resolver<ResolversTypes['Unit'], ParentType, ContextType>;
+};
+
 export type CallableItemResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['CallableItem'] = ResolversParentTypes['CallableItem']> = {
   category?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   coUnits?: Resolver<Array<ResolversTypes['Unit']>, ParentType, ContextType>;
@@ -947,6 +1011,13 @@ export type CallableItemResolvers<ContextType = SubgraphContext, ParentType exte
   fallbackUnit?: Resolver<Maybe<ResolversTypes['Unit']>, ParentType, ContextType>;
   leadUnit?: Resolver<ResolversTypes['Unit'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type CallableItemsListResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['CallableItemsList'] = ResolversParentTypes['CallableItemsList']> = {
+  classes?: Resolver<Array<ResolversTypes['CallableClass']>, ParentType, ContextType>;
+  effectiveFrom?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  items?: Resolver<Array<ResolversTypes['CallableItem']>, ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
 export type CitizenContactResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['CitizenContact'] = ResolversParentTypes['CitizenContact']> = {
@@ -984,7 +1055,7 @@ export type MutationResolvers<ContextType = SubgraphContext, ParentType extends 
   completeOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationCompleteOrderArgs, 'id' | 'note'>>;
   confirmCall?: Resolver<ResolversTypes['Call'], ParentType, ContextType, RequireFields<MutationConfirmCallArgs, 'id' | 'stars'>>;
   decideExtension?: Resolver<ResolversTypes['Call'], ParentType, ContextType, RequireFields<MutationDecideExtensionArgs, 'grant' | 'id' | 'note'>>;
-  dispatchToDepartment?: Resolver<ResolversTypes['Call'], ParentType, ContextType, RequireFields<MutationDispatchToDepartmentArgs, 'id' | 'itemCode' | 'reviewedBy'>>;
+  dispatchToDepartment?: Resolver<ResolversTypes['Call'], ParentType, ContextType, RequireFields<MutationDispatchToDepartmentArgs, 'id'>>;
   escalateCall?: Resolver<ResolversTypes['Call'], ParentType, ContextType, RequireFields<MutationEscalateCallArgs, 'id' | 'reason'>>;
   issueOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationIssueOrderArgs, 'input'>>;
   mergeCall?: Resolver<ResolversTypes['Call'], ParentType, ContextType, RequireFields<MutationMergeCallArgs, 'id' | 'intoId'>>;
@@ -994,6 +1065,7 @@ export type MutationResolvers<ContextType = SubgraphContext, ParentType extends 
   requestAdjudication?: Resolver<ResolversTypes['Call'], ParentType, ContextType, RequireFields<MutationRequestAdjudicationArgs, 'id' | 'reason'>>;
   requestExtension?: Resolver<ResolversTypes['Call'], ParentType, ContextType, RequireFields<MutationRequestExtensionArgs, 'id' | 'reason' | 'workingDays'>>;
   respondCall?: Resolver<ResolversTypes['Call'], ParentType, ContextType, RequireFields<MutationRespondCallArgs, 'id' | 'note'>>;
+  reviewDispatch?: Resolver<ResolversTypes['Call'], ParentType, ContextType, RequireFields<MutationReviewDispatchArgs, 'approve' | 'id'>>;
   signCall?: Resolver<ResolversTypes['Call'], ParentType, ContextType, RequireFields<MutationSignCallArgs, 'id'>>;
   signOrder?: Resolver<ResolversTypes['Order'], ParentType, ContextType, RequireFields<MutationSignOrderArgs, 'id'>>;
   superviseCall?: Resolver<ResolversTypes['Call'], ParentType, ContextType, RequireFields<MutationSuperviseCallArgs, 'id' | 'note'>>;
@@ -1048,16 +1120,19 @@ export type PageInfoResolvers<ContextType = SubgraphContext, ParentType extends 
 
 export type PendingRequestResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['PendingRequest'] = ResolversParentTypes['PendingRequest']> = {
   days?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  itemCode?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['PendingRequestKind'], ParentType, ContextType>;
   reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   requestedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   requestedBy?: Resolver<ResolversTypes['Actor'], ParentType, ContextType>;
+  toUnit?: Resolver<Maybe<ResolversTypes['Unit']>, ParentType, ContextType>;
 };
 
 export type QueryResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   call?: Resolver<Maybe<ResolversTypes['Call']>, ParentType, ContextType, RequireFields<QueryCallArgs, 'id'>>;
   callCounters?: Resolver<ResolversTypes['CallCounters'], ParentType, ContextType, RequireFields<QueryCallCountersArgs, 'from' | 'scopeUnitId' | 'to'>>;
   callableItems?: Resolver<Array<ResolversTypes['CallableItem']>, ParentType, ContextType>;
+  callableItemsList?: Resolver<ResolversTypes['CallableItemsList'], ParentType, ContextType>;
   calls?: Resolver<ResolversTypes['CallConnection'], ParentType, ContextType, RequireFields<QueryCallsArgs, 'first'>>;
   inbox?: Resolver<ResolversTypes['CallConnection'], ParentType, ContextType, RequireFields<QueryInboxArgs, 'box' | 'first'>>;
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderArgs, 'id'>>;
@@ -1123,7 +1198,9 @@ export type Resolvers<ContextType = SubgraphContext> = {
   CallConnection?: CallConnectionResolvers<ContextType>;
   CallCounters?: CallCountersResolvers<ContextType>;
   CallEdge?: CallEdgeResolvers<ContextType>;
+  CallableClass?: CallableClassResolvers<ContextType>;
   CallableItem?: CallableItemResolvers<ContextType>;
+  CallableItemsList?: CallableItemsListResolvers<ContextType>;
   CitizenContact?: CitizenContactResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Deadlines?: DeadlinesResolvers<ContextType>;
