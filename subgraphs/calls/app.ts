@@ -65,6 +65,13 @@ function readJson(path: string, what: string): unknown {
 }
 
 export async function startCalls(config: CallsConfig) {
+  // A bad callable-items list stops the start before anything connects, with every bad row named.
+  if (config.CALLABLE_ITEMS_PATH) {
+    const list = loadCallableItems(config.CALLABLE_ITEMS_PATH);
+    if (list.effectiveFrom.getTime() > Date.now()) {
+      throw new Error(`the callable-items list ${list.version} applies only from ${list.effectiveFrom.toISOString()}: load it on that day`);
+    }
+  }
   const service = new Service({ name: 'calls', config });
   const log = service.logger;
   const policy: DeadlinePolicy = config.DEADLINE_POLICY_PATH
@@ -112,10 +119,8 @@ export async function startCalls(config: CallsConfig) {
 
   // The unit directory, owned by the party-map subgraph: a copy kept current from hub.units.
   const directory = await followUnits({ kafka, admin, config, service, logger: log, name: 'calls' });
+  // Checked again once the directory is known: every department it names must exist.
   const items = config.CALLABLE_ITEMS_PATH ? new CallableItems(loadCallableItems(config.CALLABLE_ITEMS_PATH, directory)) : new CallableItems();
-  if (items.effectiveFrom.getTime() > Date.now()) {
-    throw new Error(`the callable-items list ${items.version} applies only from ${items.effectiveFrom.toISOString()}: load it on that day`);
-  }
   log.info({ version: items.version, effectiveFrom: items.effectiveFrom, classes: items.classes.length, items: items.items.length }, 'callable-items list');
   const rules: CallRules = {
     directory,
