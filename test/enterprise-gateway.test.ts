@@ -23,7 +23,7 @@ let gateway: Awaited<ReturnType<typeof startGateway>>;
 let url: string;
 
 const CODE = withCheckCharacter('91440112MA5YW8K2X');
-const tokens = {} as Record<'command' | 'officer' | 'street' | 'power', string>;
+const tokens = {} as Record<'command' | 'officer' | 'street' | 'leader' | 'power', string>;
 /** The demand and call of the first test, followed by the next. */
 let story: { demandId: string; callId: string };
 
@@ -37,6 +37,7 @@ beforeAll(async () => {
   tokens.command = await tokenFor('huangpu-command', 'district_command', 'qzh-xu');
   tokens.officer = await tokenFor('dept-business', 'enterprise_officer', 'cso-gw');
   tokens.street = await tokenFor('yuzhu', 'street', 'yz-lin');
+  tokens.leader = await tokenFor('yuzhu', 'street_leader', 'yz-ld-he');
   tokens.power = await tokenFor('dept-power', 'department', 'gd-he');
 }, 180_000);
 
@@ -91,7 +92,9 @@ describe('the enterprise zone through the gateway', () => {
       demand: { id: raised.id, kind: 'POWER' },
       enterprise: { name: '广州鱼珠算力科技有限公司' },
     });
-    ok(await gql(url, tokens.street, 'mutation($id: ID!) { dispatchToDepartment(id: $id, itemCode: "QY-01", reviewedBy: "街道分管领导") { status } }', { id: callId }));
+    ok(await gql(url, tokens.street, 'mutation($id: ID!) { dispatchToDepartment(id: $id, itemCode: "QY-01") { status } }', { id: callId }));
+    // 街道领导审核: the street's leader approves the call to the department.
+    ok(await gql(url, tokens.leader, 'mutation($id: ID!) { reviewDispatch(id: $id, approve: true) { status } }', { id: callId }));
     await waitFor('the demand at the department', async () => {
       const d = await demandAs(tokens.officer);
       return d.tier === 'DEPARTMENT' && d.handlingUnit.id === 'dept-power' ? d : undefined;

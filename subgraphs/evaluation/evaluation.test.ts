@@ -86,6 +86,7 @@ beforeAll(async () => {
   tokens.dept = await tokenFor(DEPT, 'department', 'cg-liu');
   tokens.market = await tokenFor('dept-market', 'department', 'sj-he');
   tokens.street = await tokenFor(STREET, 'street', 'jd-chen');
+  tokens.leader = await tokenFor(STREET, 'street_leader', 'jd-ld-chen');
   tokens.otherStreet = await tokenFor('yuzhu', 'street', 'yz-lin');
   tokens.command = await tokenFor('huangpu-command', 'district_command', 'qzh-xu');
   tokens.officer = await tokenFor('huangpu', 'enterprise_officer', 'cso-1');
@@ -291,7 +292,8 @@ describe('a real call from the calls subgraph', () => {
     const raised = raisedCall.id as string;
     // The month the call counts in (a test running across a month's end must not look at the next).
     realCallMonth = periodOf(new Date(raisedCall.raisedAt));
-    ok(await call('dispatchToDepartment(id: $id, itemCode: "CG-03", reviewedBy: $a)', { id: raised, a: '陈副主任' }));
+    ok(await call('dispatchToDepartment(id: $id, itemCode: "CG-03", note: $a)', { id: raised, a: '需城管执法' }));
+    ok(await call('reviewDispatch(id: $id, approve: true, reason: $a)', { id: raised, a: '同意' }, tokens.leader));
     ok(await gql(callsUrl, tokens.dept, 'mutation($id: ID!) { signCall(id: $id) { id } }', { id: raised }));
     ok(await call('respondCall(id: $id, note: $a)', { id: raised, a: '已约谈施工单位' }, tokens.dept));
     ok(await call('completeCall(id: $id, result: $a)', { id: raised, a: '已责令夜间停工' }, tokens.dept));
@@ -356,7 +358,8 @@ describe('two copies', () => {
           input: { title: '僵尸车占用消防通道', description: '小区门口一辆车停了十年', category: '城市管理' },
         }),
       ).raiseCall.call.id as string;
-      ok(await gql(callsUrl, tokens.street, 'mutation($id: ID!) { dispatchToDepartment(id: $id, itemCode: "CG-03", reviewedBy: "陈副主任") { id } }', { id: raised }));
+      ok(await gql(callsUrl, tokens.street, 'mutation($id: ID!) { dispatchToDepartment(id: $id, itemCode: "CG-03") { id } }', { id: raised }));
+      ok(await gql(callsUrl, tokens.leader, 'mutation($id: ID!) { reviewDispatch(id: $id, approve: true) { id } }', { id: raised }));
       const facts = async (copy: EvaluationApp) => (await copy.store.readCalls([raised])).get(raised)?.obs.map((o) => o.type) ?? [];
       const shows = async (copy: EvaluationApp, fact: string) => ((await facts(copy)).includes(fact) ? true : undefined);
       await waitFor('the dispatch seen by both copies', async () => ((await shows(app, 'call.dispatched')) && (await shows(second, 'call.dispatched'))));
