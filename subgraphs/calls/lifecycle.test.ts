@@ -453,6 +453,8 @@ describe('lifecycle rules (DOMAIN.md "Rules the hub must not bend")', () => {
     const asked = ok(await mutate(tokens.street as string, 'dispatchToDepartment', { id, itemCode: 'CG-01', note: '需规划部门认定' })).dispatchToDepartment;
     expect(asked).toMatchObject({ status: 'RAISED', tier: 'STREET' });
     expect((await status(id)).pendingRequest).toEqual({ kind: 'DISPATCH' });
+    const toReview = ok(await gql(url, tokens.leader as string, '{ inbox(box: TO_REVIEW, first: 50) { edges { node { id } } } }')).inbox;
+    expect(toReview.edges.map((e: any) => e.node.id)).toContain(id);
     expect(codeOf(await mutate(tokens.street as string, 'reviewDispatch', { id, approve: true }))).toBe('FORBIDDEN');
     expect(codeOf(await mutate(tokens.streetCommand as string, 'reviewDispatch', { id, approve: true }))).toBe('FORBIDDEN');
     expect(codeOf(await mutate(tokens.otherLeader as string, 'reviewDispatch', { id, approve: true }))).toBe('NOT_FOUND');

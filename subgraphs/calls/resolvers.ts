@@ -133,6 +133,7 @@ export function createResolvers(deps: CallsDeps): Resolvers {
           IN_PROGRESS: { ...mine, status: { $in: ['RAISED', 'SIGNED', 'RESPONDED', 'REOPENED'] } },
           OVERDUE: { ...mine, status: { $in: OPEN_STATUSES }, 'overdueSteps.0': { $exists: true } },
           TO_CONFIRM: { callerUnitId: unit, status: 'COMPLETED' },
+          TO_REVIEW: { handlingUnitId: unit, 'pendingRequest.kind': 'DISPATCH', status: { $in: OPEN_STATUSES } },
         };
         return page(boxes[args.box], args.first, args.after);
       },

@@ -245,6 +245,8 @@ export type InboxBox =
   | 'OVERDUE'
   /** completed by the unit I called, awaiting my confirmation and rating */
   | 'TO_CONFIRM'
+  /** my street's calls to departments awaiting the street leader's review (街道领导审核) */
+  | 'TO_REVIEW'
   /** dispatched to my unit, awaiting sign-off */
   | 'TO_SIGN';
 
