@@ -182,7 +182,7 @@ export class CallableItems {
    * department (兜底) of the call's class. An unknown code is refused, never sent to a fallback.
    */
   route(itemCode: string | undefined, category: string): DepartmentRoute {
-    if (itemCode) {
+    if (itemCode !== undefined) {
       const item = this.require(itemCode);
       return { item, category: item.category, unitId: item.leadUnitId, coUnitIds: item.coUnitIds, fallback: false };
     }

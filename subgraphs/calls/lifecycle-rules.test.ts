@@ -75,6 +75,7 @@ describe('merging (DOMAIN.md: only a command centre whose scope holds both calls
 
   it("lets the district's command centre merge across streets", () => {
     expect(merge(here, there, districtCommand)).toMatchObject({ status: 'MERGED', mergedInto: there._id });
+    expect(refusal(() => act(here, { kind: 'merge', intoId: there._id, target: there, note: '长'.repeat(2001) }, districtCommand))).toBe('BAD_USER_INPUT');
   });
 
   it('brings a merged call back to its previous state when the call it joined is withdrawn, closes it with one that closes', () => {
@@ -221,6 +222,7 @@ describe('callable items (reports: 花都 13 classes, 36 items, each with a lead
     expect(list.route(undefined, '城市管理')).toEqual({ category: '城市管理', unitId: 'dept-urban', coUnitIds: [], fallback: true });
     expect(list.route('X-1', '城市管理')).toMatchObject({ unitId: 'dept-urban', coUnitIds: ['dept-market'], fallback: false });
     expect(refusal(() => list.route('X-9', '城市管理'))).toBe('BAD_USER_INPUT');
+    expect(refusal(() => list.route('', '城市管理'))).toBe('BAD_USER_INPUT');
     expect(refusal(() => list.route(undefined, '综治维稳'))).toBe('BAD_USER_INPUT');
   });
 });

@@ -339,9 +339,10 @@ export function decide(call: CallDoc, action: CallAction, ctx: DecisionContext):
       if (target._id === call._id) refuse('BAD_USER_INPUT', '不能并入自身或相互并单 (cannot merge a call into itself)');
       // Only a command centre whose scope holds both: the street's for one street, the district's across streets.
       requireActor(commandScopeHolds(identity, [call.originUnitId, target.originUnitId], directory), '并单（只有辖区涵盖两件事项的指挥中心可以）');
+      const note = action.note ? requireText(action.note, 'note') : undefined;
       return {
         set: { status: 'MERGED', mergedInto: target._id, statusBeforeMerge: call.status },
-        entry: { action: 'merge', actor: actorOf(identity), note: action.note, attachments: [] },
+        entry: { action: 'merge', actor: actorOf(identity), note: [`并入 ${target._id}`, note].filter(Boolean).join('；'), attachments: [] },
         event: { type: 'call.merged', data: { intoId: target._id } },
       };
     }
