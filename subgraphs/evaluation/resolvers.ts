@@ -48,6 +48,7 @@ interface RankingRow extends Score {
 }
 
 const STEP_NAMES = { SIGN: '签收', RESPOND: '响应', COMPLETE: '办结' } as const;
+const CALLBACK_NAMES = { VERY_SATISFIED: '非常满意', SATISFIED: '满意', BASIC: '基本满意', UNSATISFIED: '不满意' } as const;
 const STAR_NAMES: Record<number, string> = { 5: '非常满意', 4: '满意', 3: '基本满意', 2: '不满意', 1: '不满意' };
 
 /** One sentence on an entry (Chinese, shown to staff). */
@@ -61,7 +62,15 @@ export function noteOf(entry: Entry): string {
     case 'sign':
     case 'respond':
     case 'complete':
-      text = `${{ sign: '签收', respond: '响应', complete: '办结' }[entry.fact]}${timing}`;
+      text = entry.missed
+        ? `逾期未${{ sign: '签收', respond: '响应', complete: '办结' }[entry.fact]}，按未按时计`
+        : `${{ sign: '签收', respond: '响应', complete: '办结' }[entry.fact]}${timing}`;
+      break;
+    case 'unrated':
+      text = '逾期未办结，无评价，按不满意计';
+      break;
+    case 'callback':
+      text = `12345回访：${entry.contacted ? '已联系' : '未联系'}、${entry.resolved ? '已解决' : '未解决'}、${CALLBACK_NAMES[entry.satisfaction ?? 'UNSATISFIED']}`;
       break;
     case 'overdue':
       text = `${STEP_NAMES[entry.step ?? 'COMPLETE']}逾期，自动扣分`;

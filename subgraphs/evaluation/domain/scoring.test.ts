@@ -65,8 +65,12 @@ describe('the hand-calculated month (March 2026)', () => {
       stars4: 1,
       stars3: 1,
       stars2: 1,
+      // Beijing: the streets' ratings stand in for call-backs (no call here is from the hotline).
+      callbacks: 4,
       contacted: 4,
       resolved: 3,
+      satisfied: 2,
+      basic: 1,
       adjudicationsWon: 1,
       adjudicationsLost: 1,
       entries: 36,
@@ -116,7 +120,7 @@ describe('the hand-calculated month (March 2026)', () => {
 
   it('books the rating given after March closed in May, marked as belonging to March', () => {
     const may = figures.get(perfKey(DEPT, '2026-05')) as Vector;
-    expect(may).toEqual({ ratings: 1, stars5: 1, contacted: 1, resolved: 1, lateEntries: 1, entries: 1 });
+    expect(may).toEqual({ ratings: 1, stars5: 1, callbacks: 1, contacted: 1, resolved: 1, satisfied: 1, lateEntries: 1, entries: 1 });
     const c8 = marchCalls().find((c) => c.callId === 'M8') as CallScript;
     const rating = ledgerOf(c8.events.map(observe), closing).find((e) => e.fact === 'rating');
     expect(rating).toMatchObject({ period: '2026-05', belongsTo: '2026-03', stars: 5 });
@@ -172,7 +176,18 @@ describe('a closed month is never rewritten', () => {
   it('an extension after April closed leaves April as it was and books the correction in June', () => {
     const call = history().extend(at('06-10T10:00:00'), at('06-20T18:00:00'));
     const out = contributions(call.events.map(observe), [STREET], closing);
-    expect(out.get(perfKey(DEPT, '2026-04'))?.overdueComplete).toBe(1);
-    expect(out.get(perfKey(DEPT, '2026-06'))).toEqual({ overdueComplete: -1, lateEntries: 1, entries: 1 });
+    // April keeps the overdue completion, the missed completion and its unrated item.
+    expect(out.get(perfKey(DEPT, '2026-04'))).toMatchObject({ overdueComplete: 1, completed: 1, unrated: 1, ratings: 1, callbacks: 1 });
+    expect(out.get(perfKey(DEPT, '2026-04'))?.completedOnTime).toBeUndefined();
+    // June undoes the three entries the extension lifted.
+    expect(out.get(perfKey(DEPT, '2026-06'))).toEqual({
+      overdueComplete: -1,
+      completed: -1,
+      unrated: -1,
+      ratings: -1,
+      callbacks: -1,
+      lateEntries: 3,
+      entries: 3,
+    });
   });
 });
