@@ -307,7 +307,7 @@ export class EvaluationStore {
   async frozenMonth(period: Period): Promise<FrozenMonth | undefined> {
     const known = this.frozen.get(period);
     if (known) return known;
-    const doc = (await this.cached('frozen', [period], (ids) => this.loadLedgers(ids.map(frozenKey)).then((m) => new Map(ids.map((id) => [id, m.get(frozenKey(id))]))))).get(period) as LedgerDoc | undefined;
+    const doc = (await this.cached('frozen', [period], (ids) => this.loadLedgers(ids.map(frozenKey)).then((m) => new Map(ids.map((id) => [id, m.get(frozenKey(id))]))))).get(period);
     if (!doc?.frozenAt) return undefined;
     const month: FrozenMonth = {
       period,

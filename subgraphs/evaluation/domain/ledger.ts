@@ -14,9 +14,10 @@
 // a step past its deadline (call.urged, overdueSteps); from that snapshot on, a step not taken books
 // as a missed sign / respond / complete (onTime false) in the month of its deadline, and a missed
 // completion books an unrated satisfaction item (worth nothing): no dimension reads as perfect
-// because nothing happened in it. Taking the step late later changes nothing in the score (a late
-// step belongs to its deadline's month too), but a missed completion's unrated item gives way once
-// the call is completed, to the rating or call-back that follows.
+// because nothing happened in it. Taking the step late later replaces the miss by the late step,
+// which belongs to its deadline's month too and scores the same (after that month closed, the
+// replacement nets to nothing in the current month); a missed completion's unrated item gives way
+// once the call is completed, to the rating or call-back that follows.
 //
 // Grid and community (DOMAIN.md 琐事不出网格, 小事不出社区): what a grid or community handles is booked
 // for the street that holds it — the street's score covers its subtree's calls, as the reports' street
@@ -173,6 +174,7 @@ function sameValue(a: FactValue, b: FactValue): boolean {
     a.fact === b.fact &&
     a.step === b.step &&
     a.onTime === b.onTime &&
+    a.missed === b.missed &&
     a.stars === b.stars &&
     a.contacted === b.contacted &&
     a.resolved === b.resolved &&
