@@ -9,7 +9,7 @@ import type { UnitRef } from '../../platform/entity-ref.ts';
 import type { DirectoryUnit, UnitDirectory } from '../../platform/unit-directory.ts';
 import { canSee, requireSee, requireStaff, seesAll, jurisdictionOf } from './access.ts';
 import { readCounters } from './counters.ts';
-import { type Entry, ledgerOf, perfKey, type Vector } from './domain/ledger.ts';
+import { type Entry, ledgerOf, perfKey, streetOf, type Vector } from './domain/ledger.ts';
 import { type MonthClosing, type Period, periodOf, periodsBetween, requirePeriod } from './domain/period.ts';
 import { type Effect, effectsOf, type SchemeId, Schemes, type SchemeVersion, type Score, scoreOf } from './domain/schemes.ts';
 import type { Performance, PerformanceExplanationArgs, RankedKind, Resolvers, ResolversParentTypes } from './generated/graphql.ts';
@@ -288,7 +288,7 @@ export function createResolvers(deps: EvaluationDeps): Resolvers {
       for (const key of slice) {
         const call = calls.get(callIdOf(key));
         if (!call) continue;
-        const entries = ledgerOf(call.obs, closing).filter((e) => e.unit === p.unitId && e.period === p.period);
+        const entries = ledgerOf(call.obs, closing, streetOf(call.scopes)).filter((e) => e.unit === p.unitId && e.period === p.period);
         entries.forEach((entry, index) => {
           if (key === keys[startKey] && index < startIndex) return;
           const view = entryView(call._id, entry, effectsOf(p.version, entry, p.totals));
@@ -397,7 +397,7 @@ export function createResolvers(deps: EvaluationDeps): Resolvers {
         const identity = ctx.identity;
         const visible = seesAll(identity) || [...involved].some((u) => canSee(identity, u, directory));
         if (!visible) return null;
-        const entries = ledgerOf(call.obs, closing).slice(0, MAX_CALL_ENTRIES);
+        const entries = ledgerOf(call.obs, closing, streetOf(call.scopes)).slice(0, MAX_CALL_ENTRIES);
         // A unit sees the entries of units it may see; the district all of them.
         const mine = entries.filter((e) => canSee(identity, e.unit, directory));
         return { callId: id, entries: await withEffects(id, mine) };
