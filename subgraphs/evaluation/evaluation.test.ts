@@ -13,7 +13,8 @@ import { type Collected, collect, startTestCalls } from '../../test/support/call
 import { codeOf, gql, ok, tokenFor } from '../../test/support/graphql.ts';
 import { type TestScope, testScope } from '../../test/support/isolation.ts';
 import { waitFor } from '../../test/support/wait.ts';
-import { type EvaluationApp, evaluationConfig, startEvaluation } from './app.ts';
+import { type EvaluationApp, evaluationConfig, guardClosedMonths, startEvaluation } from './app.ts';
+import { DEFAULT_SCHEMES } from './domain/schemes.ts';
 import type { CallEvent } from '../../platform/call-event.ts';
 import { DEPT, marchCalls, STREET } from './domain/month.fixture.ts';
 import { CallScript } from './scripted-calls.ts';
@@ -454,6 +455,16 @@ describe('closed months and the year', () => {
     expect(ranked.rankings.edges).toEqual([{ node: { score: 78.58, unit: { id: DEPT } } }]);
     // Freezing again changes nothing.
     expect(await app.store.freezeClosed(app.closing, app.schemes.versions, new Date(), 0)).toEqual([]);
+  });
+
+  it('refuses a scheme change that would take effect in a closed month, and takes one from an open month', async () => {
+    const v1 = DEFAULT_SCHEMES[0]!;
+    const at = new Date('2026-12-04T10:00:00+08:00');
+    // December 2026 is open on 4 December; March is closed.
+    const into = (effectiveFrom: string) => [...DEFAULT_SCHEMES, { ...v1, version: 2, effectiveFrom }];
+    await expect(guardClosedMonths(app.models, into('2026-03'), app.closing, at)).rejects.toThrow(/HUANGPU@2 \(from 2026-03\) would change closed months/);
+    await guardClosedMonths(app.models, into('2026-12'), app.closing, at);
+    expect((await app.models.SchemeSeen.findById('HUANGPU@2').lean())?.fingerprint).toContain('"effectiveFrom":"2026-12"');
   });
 
   it('rolls the months up into the annual assessment (年度): by default the mean of the year\'s closed months with a score', async () => {

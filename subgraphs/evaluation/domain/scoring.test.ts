@@ -6,7 +6,7 @@ import { CallScript } from '../scripted-calls.ts';
 import { contributions, ledgerOf, mergeObservations, observe, perfKey, type Vector } from './ledger.ts';
 import { DEPT, ignoredAndLate, marchCalls, OTHER_DEPT, septemberCalls, STREET } from './month.fixture.ts';
 import { MonthClosing, requirePeriod } from './period.ts';
-import { DEFAULT_SCHEMES, effectsOf, Schemes, scoreOf, sumVectors } from './schemes.ts';
+import { DEFAULT_SCHEMES, effectsOf, Schemes, scoreOf, sumVectors, validateSchemes } from './schemes.ts';
 
 const closing = new MonthClosing(new WorkCalendar(), 5);
 const schemes = new Schemes(DEFAULT_SCHEMES);
@@ -361,5 +361,24 @@ describe('the hand-calculated month with an ignored call, a late sign-off, a gri
       const deductions = effects.filter((e) => e.dimension.startsWith('DEDUCTION_')).reduce((sum, e) => sum + e.lost, 0);
       expect(Math.round((earned - deductions) * 100) / 100).toBe(expected);
     }
+  });
+});
+
+describe('scheme versions (DOMAIN.md "a scheme change applies only from its effective date")', () => {
+  it('scores each month under the version in force then: a change from October leaves September as it was', () => {
+    const v1 = DEFAULT_SCHEMES[0] as Extract<(typeof DEFAULT_SCHEMES)[number], { scheme: 'HUANGPU' }>;
+    const v2 = { ...v1, version: 2, effectiveFrom: '2026-10', params: { ...v1.params, weights: { signOff: 20, handling: 40, satisfaction: 40 } } };
+    const table = new Schemes(validateSchemes([...DEFAULT_SCHEMES, v2]));
+    expect(table.select('huangpu', '2026-09')?.version).toBe(1);
+    expect(table.select('huangpu', '2026-10')?.version).toBe(2);
+    // September's department sheet: 56 under v1 (hand calculation above), whatever v2 says.
+    const dept = totals(septemberCalls()).get(perfKey(DEPT, '2026-09')) as Vector;
+    expect(scoreOf(table.select('huangpu', '2026-09')!, dept).score).toBe(56);
+    // Under v2 it would be 20 × 2/4 + 40 × 6/8 + 40 × 1.6/3 − 5 = 10 + 30 + 21.3333 − 5 = 56.33.
+    expect(scoreOf(table.select('huangpu', '2026-10')!, dept).score).toBe(56.33);
+  });
+
+  it('refuses a table that names a version twice', () => {
+    expect(() => validateSchemes([...DEFAULT_SCHEMES, DEFAULT_SCHEMES[0]])).toThrow(/HUANGPU@1 appears twice/);
   });
 });
