@@ -246,6 +246,14 @@ describe('intake from hub.intake', () => {
       ['closed', 3, 'SATISFIED', true],
     ]);
     expect(JSON.stringify(published)).not.toContain('13812345678');
+
+    // Only the source that created the call records its call-backs: not another connector, not a person.
+    const answers = { kind: 'callback' as const, contacted: true, resolved: true, satisfaction: 'VERY_SATISFIED' as const, reworks: 1 };
+    const sanfang = { subject: 'sanfang-connector', unitId: 'huangpu', role: 'service_account' as const, scopes: ['calls:read', 'calls:write'] };
+    await expect(first.store.act(id, answers, sanfang)).rejects.toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+    const command = { subject: 'qzh-xu', unitId: 'huangpu-command', role: 'district_command' as const, scopes: [] };
+    await expect(first.store.act(id, answers, command)).rejects.toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+    expect((await first.store.get(id))?.callbacks).toHaveLength(3);
   });
 
   it('refuses a call-back for an order it does not know, as a dead letter', async () => {
