@@ -115,12 +115,13 @@ export class CallScript {
   /**
    * A 12345 call-back (回访) with its own answers, as the calls subgraph applies it: satisfied or basic
    * closes the call (rated by the answer if unrated); 不满意 sends it back for rework (`rework`, new
-   * completion deadline `complete`) or, after a rework, to the command centre (a supervision).
+   * completion deadline `complete`) or, after a rework, to the command centre (a supervision); on a
+   * call not yet answered it is only recorded.
    */
   callback(
     at: string,
     answers: { contacted: boolean; resolved: boolean; satisfaction: 'VERY_SATISFIED' | 'SATISFIED' | 'BASIC' | 'UNSATISFIED' },
-    outcome: { rework: string } | 'closed' | 'to_command_centre',
+    outcome: { rework: string } | 'closed' | 'to_command_centre' | 'recorded',
   ) {
     const callback = { at, ...answers };
     const count = { callbackCount: ((this.call.callbackCount) ?? 0) + 1, callback };
@@ -136,6 +137,7 @@ export class CallScript {
         overdueSteps: (this.call.overdueSteps ?? []).filter((s) => s !== 'COMPLETE'),
       }, data);
     }
+    if (outcome === 'recorded') return this.emit('call.callback', at, count, data);
     if (outcome === 'to_command_centre') {
       return this.emit('call.callback', at, { ...count, status: 'COMPLETED', closedAt: null, supervisionCount: (this.call.supervisionCount ?? 0) + 1 }, data);
     }

@@ -216,7 +216,10 @@ function assignmentFacts(o: Observation, street: string | undefined): Map<string
     }
   }
   if (!o.completedAt && o.overdue.includes('COMPLETE')) {
-    facts.set('unrated', { unit, fact: 'unrated', belongsTo: periodOf(o.due.complete ?? o.at) });
+    // For Beijing it stands in for a call-back (no, no, unsatisfied) unless the citizen's own came.
+    // (Observations stored before call-backs were carried have no count.)
+    const standIn = !o.callbacks ? { contacted: false, resolved: false } : {};
+    facts.set('unrated', { unit, fact: 'unrated', belongsTo: periodOf(o.due.complete ?? o.at), ...standIn });
   }
   const dueOf = { SIGN: o.due.sign, RESPOND: o.due.respond, COMPLETE: o.due.complete } as const;
   for (const step of o.overdue) {
@@ -367,7 +370,7 @@ export function countsOf(entry: Entry): Vector {
       // Huangpu: a satisfaction item worth nothing; Beijing: a call-back answering no, no, unsatisfied.
       add('ratings');
       add('unrated');
-      add('callbacks');
+      if (entry.contacted !== undefined) add('callbacks');
       break;
     case 'callback':
       add('callbacks');

@@ -275,7 +275,7 @@ export function effectsOf(version: SchemeVersion, entry: Entry, totals: Vector):
   } else if (entry.fact === 'rating' && entry.contacted !== undefined) {
     const stars = entry.stars ?? 0;
     answers = { contacted: entry.contacted, resolved: entry.resolved ?? false, satisfied: stars >= 4 ? 1 : stars === 3 ? p.basicFactor : 0 };
-  } else if (entry.fact === 'unrated') {
+  } else if (entry.fact === 'unrated' && entry.contacted !== undefined) {
     answers = { contacted: false, resolved: false, satisfied: 0 };
   }
   if (answers) {

@@ -218,6 +218,23 @@ describe('A step not taken is missed when its deadline passes (DOMAIN.md "Rules 
     expect(scoreOf(beijing, sheet(late)).score).toBe(100);
   });
 
+  it('a missed completion stands in for a call-back only until the citizen\'s own call-back comes', () => {
+    // A 12345 order the department ignores; the 12345 centre calls the citizen back anyway (the unit
+    // did contact them, nothing resolved, 不满意). Beijing counts that one call-back, not a stand-in:
+    // 响应率 1/1 × 10 = 10, 解决率 0, 满意率 0 → 10. Huangpu still books the unrated item.
+    const call = new CallScript('MC', STREET, '2026-09-01T08:00:00+08:00', 'STREET', { source: 'HOTLINE' })
+      .assign('2026-09-01T09:00:00+08:00', DEPT, 'DEPARTMENT', {
+        sign: '2026-09-02T09:00:00+08:00',
+        respond: '2026-09-03T09:00:00+08:00',
+        complete: '2026-09-08T18:00:00+08:00',
+      })
+      .urge('2026-09-08T18:00:00+08:00', ['SIGN', 'RESPOND', 'COMPLETE']);
+    expect(sheet(call)).toMatchObject({ unrated: 1, ratings: 1, callbacks: 1, entries: 9 });
+    call.callback('2026-09-10T10:00:00+08:00', { contacted: true, resolved: false, satisfaction: 'UNSATISFIED' }, 'recorded');
+    expect(sheet(call)).toMatchObject({ unrated: 1, ratings: 1, callbacks: 1, contacted: 1 });
+    expect(scoreOf(beijing, sheet(call)).score).toBe(10);
+  });
+
   it('an empty dimension scores nothing and does not count: the dimensions with items share the 100', () => {
     // A unit whose only fact is one on-time completion: 及时响应办理 1/1 over the weight 40, scaled to
     // 100/40 → 100; 按时签收 and 满意度 have no items and no points.
