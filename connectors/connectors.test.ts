@@ -140,6 +140,20 @@ describe('12345 hotline', () => {
     const closed = await storedCall(id, (c) => c.rating);
     expect(closed.status).toBe('CLOSED');
     expect(closed.rating).toMatchObject({ stars: 4, satisfaction: 'SATISFIED' });
+    // The call-back's own answers travel whole (DOMAIN.md "12345 call-back": what the Beijing rates count).
+    const callback = await waitFor('the callback command', () => records('intake').find((r) => r.externalId === orderNo && r.kind === 'callback'));
+    expect(callback.callback).toEqual({ contacted: true, resolved: true, satisfaction: 'SATISFIED' });
+    expect(closed.callbacks).toMatchObject([{ contacted: true, resolved: true, satisfaction: 'SATISFIED' }]);
+    // A call-back that did not reach the citizen (no satisfaction) is recorded only: not a valid call-back.
+    await send(connectors.topics.hotlineOrders, orderNo, {
+      record_id: `R-${randomUUID()}`,
+      record_type: 'CALLBACK',
+      order_no: orderNo,
+      record_time: now(),
+      callback: { contacted: false },
+    });
+    const noted = await storedCall(id, (c) => c.timeline.some((t: any) => t.note === '12345回访：未联系上市民'));
+    expect(noted.callbacks).toHaveLength(1);
   });
 
   it('routes an order without coordinates by the place its address names, and applies urge and extension once each', async () => {

@@ -40,6 +40,14 @@ export interface CallEvent {
     overdueSteps?: CallStep[];
     result?: string | null;
     rating?: { stars?: number; satisfaction?: string } | null;
+    /** 12345 call-backs (回访) recorded, and the latest one's answers. */
+    callbackCount?: number;
+    callback?: {
+      at: string;
+      contacted: boolean;
+      resolved: boolean;
+      satisfaction: 'VERY_SATISFIED' | 'SATISFIED' | 'BASIC' | 'UNSATISFIED';
+    } | null;
     reopenCount?: number;
     urgeCount?: number;
     supervisionCount?: number;

@@ -3,7 +3,7 @@
 // intake commands: a new order a call (category mapped from the hotline's 三级分类, priority from its
 // urgency, deadline from the order or from the appeal type, routed by its point, else by the place its
 // address names, else by its receiving unit); transfer, urge and extension update the call; a revoke
-// withdraws it; the call-back result (回访) rates it. When the hub completes, closes or merges a call
+// withdraws it; the call-back (回访) goes to the call with its own answers (closes it, or sends it back). When the hub completes, closes or merges a call
 // from the hotline, the result goes back on src.12345.feedback (hotline-feedback.schema.json).
 import { contract } from '../../platform/contracts.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
@@ -123,17 +123,20 @@ export function hotlineCommand(record: HotlineRecord, deps: HotlineDeps): Intake
     case 'REVOKE':
       return { ...base, kind: 'revoke_call', reason: `12345撤单：${record.note}` };
     case 'CALLBACK': {
+      // 回访: with a satisfaction it is a valid call-back, carried whole (contacted = the citizen says the
+      // handler contacted them, resolved, satisfied): the Beijing rates count these answers, and 不满意
+      // sends the call back for rework. Without one the citizen was not reached: recorded only.
       const callback = record.callback as NonNullable<HotlineRecord['callback']>;
-      if (!callback.contacted || !callback.satisfaction) {
+      if (!callback.satisfaction) {
         return { ...base, kind: 'update_call', update: { action: 'note', note: '12345回访：未联系上市民' } };
       }
       return {
         ...base,
-        kind: 'rate_call',
-        rating: {
+        kind: 'callback',
+        callback: {
+          contacted: callback.contacted,
+          resolved: callback.resolved as boolean,
           satisfaction: SATISFACTION[callback.satisfaction],
-          contacted: true,
-          ...(callback.resolved !== undefined && { resolved: callback.resolved }),
           ...(callback.comment && { comment: callback.comment }),
         },
       };

@@ -47,6 +47,8 @@ export const callsConfig = baseConfig.extend({
   OUTBOX_SWEEP_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   /** Due-soon warnings (将到期预警) at these shares of each step's limit. */
   WARNING_SHARES: shares.default([0.5, 0.8]),
+  /** 12345 不满意 call-backs that send a call back for rework (重办) before the next goes to the command centre (DOMAIN.md: once). */
+  CALLBACK_REWORKS: z.coerce.number().int().min(0).max(5).default(1),
   /** A JSON deadline policy table (tier × priority → sign, respond, complete); the default otherwise. */
   DEADLINE_POLICY_PATH: z.string().optional(),
   /** A JSON holiday override table for years the calendar package lacks (e.g. 2027's notice). */
@@ -192,7 +194,7 @@ export async function startCalls(config: CallsConfig) {
   scheduler.start();
   service.onShutdown('supervision', () => scheduler.stop());
 
-  const intake = new IntakeProcessor(store, orders, directory, producer, log, duplicates);
+  const intake = new IntakeProcessor(store, orders, directory, producer, log, duplicates, config.CALLBACK_REWORKS);
   const consumer = kafka.consumer({ groupId: topicName(config, 'calls-intake') });
   await consumer.connect();
   service.onShutdown('intake consumer', () => consumer.disconnect());

@@ -194,6 +194,81 @@ describe('intake from hub.intake', () => {
     expect(call.timeline.map((t) => t.action)).toEqual(['raise', 'complete', 'source_urge', 'source_rating']);
   });
 
+  it('12345 call-back (DOMAIN.md "12345 call-back"): 不满意 sends the call back for rework once, the second goes to the command centre, and each answer is published', async () => {
+    const orderNo = 'GZ12345-20261122-0200';
+    const id = sourceCallId('hotline', orderNo);
+    await send(hotlineOrder(orderNo));
+    await waitFor('the call', () => first.store.get(id).then((c) => c ?? undefined));
+    const grid = await tokenFor('changzhou-c1-g1', 'grid_worker');
+    const complete = async (result: string) =>
+      ok(await gql(`${first.url}/graphql`, grid, 'mutation($id: ID!, $r: String!) { completeCall(id: $id, result: $r) { status } }', { id, r: result }));
+    const callback = (satisfaction: string, resolved: boolean) => ({
+      commandId: randomUUID(),
+      source: 'hotline',
+      externalId: orderNo,
+      kind: 'callback',
+      occurredAt: new Date().toISOString(),
+      callback: { contacted: true, resolved, satisfaction },
+    });
+    const stored = (ready: (c: any) => boolean) => waitFor<any>('the call-back applied', async () => {
+      const c = await first.models.Call.findById(id).lean();
+      return c && ready(c) ? c : undefined;
+    });
+
+    await complete('已责令停工');
+    // First 不满意: back for rework (重办) at the unit that answered, with a new completion deadline.
+    await send(callback('UNSATISFIED', false));
+    const reworked = await stored((c) => c.callbacks?.length === 1);
+    expect(reworked).toMatchObject({ status: 'REOPENED', reopenCount: 1, supervisionCount: 0, handlingUnitId: 'changzhou-c1-g1' });
+    expect(reworked.completedAt).toBeUndefined();
+    expect(reworked.rating).toBeUndefined();
+
+    // Second 不满意 after the rework: to the district command centre (督办), and the call stays open.
+    await complete('已再次整改');
+    await send(callback('UNSATISFIED', false));
+    const escalated = await stored((c) => c.callbacks?.length === 2);
+    expect(escalated).toMatchObject({ status: 'COMPLETED', reopenCount: 1, supervisionCount: 1 });
+    expect(escalated.timeline.at(-1)).toMatchObject({ action: 'callback_to_command', toUnitId: 'huangpu-command' });
+
+    // A satisfied call-back closes it; its answer is the rating.
+    await send(callback('SATISFIED', true));
+    const closed = await stored((c) => c.callbacks?.length === 3);
+    expect(closed).toMatchObject({ status: 'CLOSED', rating: { stars: 4, satisfaction: 'SATISFIED' } });
+
+    // Every call-back's own answers reach hub.call-events (what the Beijing rates count).
+    const published = await waitFor('three call-back events', () => {
+      const found = events.records.filter((e) => e.callId === id && e.type === 'call.callback');
+      return found.length === 3 ? found : undefined;
+    });
+    expect(published.map((e) => [e.data.outcome, e.call.callbackCount, e.call.callback.satisfaction, e.call.callback.resolved])).toEqual([
+      ['rework', 1, 'UNSATISFIED', false],
+      ['to_command_centre', 2, 'UNSATISFIED', false],
+      ['closed', 3, 'SATISFIED', true],
+    ]);
+    expect(JSON.stringify(published)).not.toContain('13812345678');
+
+    // Only the source that created the call records its call-backs: not another connector, not a person.
+    const answers = { kind: 'callback' as const, contacted: true, resolved: true, satisfaction: 'VERY_SATISFIED' as const, reworks: 1 };
+    const sanfang = { subject: 'sanfang-connector', unitId: 'huangpu', role: 'service_account' as const, scopes: ['calls:read', 'calls:write'] };
+    await expect(first.store.act(id, answers, sanfang)).rejects.toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+    const command = { subject: 'qzh-xu', unitId: 'huangpu-command', role: 'district_command' as const, scopes: [] };
+    await expect(first.store.act(id, answers, command)).rejects.toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+    expect((await first.store.get(id))?.callbacks).toHaveLength(3);
+  });
+
+  it('refuses a call-back for an order it does not know, as a dead letter', async () => {
+    await send({
+      commandId: randomUUID(),
+      source: 'hotline',
+      externalId: 'GZ12345-20261122-0299',
+      kind: 'callback',
+      occurredAt: new Date().toISOString(),
+      callback: { contacted: true, resolved: true, satisfaction: 'SATISFIED' },
+    });
+    const refused = await waitFor('the refusal', () => dlq.records.find((d) => d.reasonCode === 'unknown_call' && JSON.stringify(d.value).includes('0299')));
+    expect(refused.reason).toContain('unknown call');
+  });
+
   it('withdraws a call its source revokes', async () => {
     await send({
       commandId: randomUUID(),

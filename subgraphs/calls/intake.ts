@@ -25,7 +25,7 @@ export interface IntakeCommand {
   commandId: string;
   source: 'hotline' | 'sanfang' | 'petition' | 'enterprise' | 'citizen';
   externalId: string;
-  kind: 'create_call' | 'update_call' | 'revoke_call' | 'rate_call' | 'issue_order' | 'close_order';
+  kind: 'create_call' | 'update_call' | 'revoke_call' | 'rate_call' | 'callback' | 'issue_order' | 'close_order';
   occurredAt: string;
   call?: {
     title: string;
@@ -45,6 +45,8 @@ export interface IntakeCommand {
   };
   update?: { action: 'note' | 'urge' | 'transfer' | 'extend' | 'accept' | 'follow'; note: string; completeBy?: string; follower?: string };
   rating?: { satisfaction: Satisfaction; contacted?: boolean; resolved?: boolean; comment?: string };
+  /** A valid 12345 call-back (回访): the citizen's own answers. */
+  callback?: { contacted: boolean; resolved: boolean; satisfaction: Satisfaction; comment?: string };
   order?: {
     title: string;
     description: string;
@@ -77,6 +79,9 @@ const CITIZEN_SOURCES = new Set<IntakeCommand['source']>(['hotline', 'petition',
  */
 export const CROSS_SOURCE_MERGE_SCORE = 0.6;
 
+/** DOMAIN.md "12345 call-back" *(default)*: the first 不满意 sends the call back for rework, the second goes to the command centre. */
+export const DEFAULT_CALLBACK_REWORKS = 1;
+
 /** The call id a source record always maps to. */
 export function sourceCallId(source: string, externalId: string): string {
   return stableCallId(`source:${source}:${externalId}`);
@@ -96,6 +101,8 @@ export class IntakeProcessor {
     private readonly logger: Logger,
     /** Offers calls from the citizen-facing sources to the duplicate check; without it none are merged. */
     private readonly duplicates?: DuplicateFinder,
+    /** 不满意 call-backs that send a call back for rework before the command centre takes it (DOMAIN.md: once). */
+    private readonly callbackReworks = DEFAULT_CALLBACK_REWORKS,
   ) {}
 
   async handle({ topic, partition, message }: ConsumedRecord): Promise<void> {
@@ -231,6 +238,12 @@ export class IntakeProcessor {
           { appliedKey },
         );
         if (!rated) throw unknownCall(id);
+        return;
+      }
+      case 'callback': {
+        const answers = command.callback as NonNullable<IntakeCommand['callback']>;
+        await this.requireCall(id);
+        await this.store.act(id, { kind: 'callback', ...answers, reworks: this.callbackReworks }, this.identity(command), { key: appliedKey });
         return;
       }
       case 'issue_order': {

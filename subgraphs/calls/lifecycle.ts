@@ -81,7 +81,16 @@ export type CallAction =
   | { kind: 'request_extension'; workingDays: number; reason: string }
   | { kind: 'decide_extension'; grant: boolean; note: string }
   | { kind: 'escalate'; reason: string }
-  | { kind: 'supervise'; note: string };
+  | { kind: 'supervise'; note: string }
+  | {
+      kind: 'callback';
+      contacted: boolean;
+      resolved: boolean;
+      satisfaction: Satisfaction;
+      comment?: string;
+      /** How many 不满意 call-backs send the call back for rework (重办) before the command centre takes it. */
+      reworks: number;
+    };
 
 const STATUS_NAMES: Record<CallStatus, string> = {
   RAISED: '已上报',
@@ -474,6 +483,8 @@ export function decide(call: CallDoc, action: CallAction, ctx: DecisionContext):
         event: { type: 'call.escalated', data: { reason } },
       };
     }
+    case 'callback':
+      return callback(call, action, ctx);
     case 'supervise': {
       requireStatus(call, OPEN_STATUSES, '督办');
       const street = directory.streetOf(call.originUnitId)?.id;
@@ -491,6 +502,79 @@ export function decide(call: CallDoc, action: CallAction, ctx: DecisionContext):
       };
     }
   }
+}
+
+/**
+ * A 12345 call-back (回访) on a call the hotline created, after the hub returned its result (DOMAIN.md
+ * "12345 call-back"): satisfied or basic closes the call (the answer is its rating if it has none);
+ * 不满意 sends it back for rework (重办) `reworks` times (default once), after which a further 不满意
+ * goes to the district command centre as a supervision (督办) and the call stays open there. A
+ * call-back on a call not yet answered (or merged, withdrawn) is recorded only. Every call-back's
+ * own answers are kept on the call and published (what the Beijing rates count).
+ */
+function callback(call: CallDoc, action: Extract<CallAction, { kind: 'callback' }>, ctx: DecisionContext): Transition {
+  const { identity, now, directory } = ctx;
+  requireActor(
+    identity.role === 'service_account' && call.sourceRef !== undefined && identity.subject === `${call.sourceRef.system}-connector`,
+    '记录回访（只有创建该事项的来源系统可以）',
+  );
+  const comment = action.comment ? requireText(action.comment, 'comment') : undefined;
+  const { contacted, resolved, satisfaction } = action;
+  const callbacks = [...(call.callbacks ?? []), { at: now, contacted, resolved, satisfaction, ...(comment && { comment }) }];
+  const reworked = (call.callbacks ?? []).filter((c) => c.satisfaction === 'UNSATISFIED').length;
+  const note = `12345回访：${contacted ? '承办单位已联系' : '承办单位未联系'}，${resolved ? '已解决' : '未解决'}，${
+    { VERY_SATISFIED: '非常满意', SATISFIED: '满意', BASIC: '基本满意', UNSATISFIED: '不满意' }[satisfaction]
+  }${comment ? `：${comment}` : ''}`;
+  const data = { contacted, resolved, satisfaction };
+  if (call.status !== 'COMPLETED' && call.status !== 'CLOSED') {
+    return {
+      set: { callbacks },
+      entry: { action: 'callback', actor: actorOf(identity), note, attachments: [] },
+      event: { type: 'call.callback', data: { ...data, outcome: 'recorded' } },
+    };
+  }
+  if (satisfaction === 'UNSATISFIED' && reworked < action.reworks) {
+    const complete = ctx.deadlinesFor(call.tier, call.priority, now).complete;
+    return {
+      set: {
+        callbacks,
+        status: 'REOPENED',
+        reopenCount: call.reopenCount + 1,
+        deadlines: { ...call.deadlines, complete },
+        overdueSteps: call.overdueSteps.filter((s) => s !== 'COMPLETE'),
+        warnings: call.warnings.filter((w) => !w.startsWith('COMPLETE@')),
+      },
+      unset: ['completedAt', 'closedAt'],
+      entry: { action: 'callback_rework', actor: actorOf(identity), note: `${note}；退回重办`, attachments: [], toUnitId: call.handlingUnitId },
+      event: { type: 'call.callback', data: { ...data, outcome: 'rework' } },
+    };
+  }
+  if (satisfaction === 'UNSATISFIED') {
+    const command = directory.ofKind('district_command')[0]?.id;
+    return {
+      set: { callbacks, status: 'COMPLETED', supervisionCount: call.supervisionCount + 1 },
+      unset: ['closedAt'],
+      entry: {
+        action: 'callback_to_command',
+        actor: actorOf(identity),
+        note: `${note}；重办后仍不满意，提交区指挥中心督办`,
+        attachments: [],
+        ...(command && { toUnitId: command }),
+      },
+      event: { type: 'call.callback', data: { ...data, outcome: 'to_command_centre' } },
+    };
+  }
+  const stars = satisfaction === 'VERY_SATISFIED' ? 5 : satisfaction === 'SATISFIED' ? 4 : 3;
+  return {
+    set: {
+      callbacks,
+      status: 'CLOSED',
+      closedAt: call.closedAt ?? now,
+      rating: call.rating ?? { stars, satisfaction, comment, ratedAt: now, ratedBy: actorOf(identity) },
+    },
+    entry: { action: 'callback', actor: actorOf(identity), note, attachments: [] },
+    event: { type: 'call.callback', data: { ...data, outcome: 'closed', bySource: true } },
+  };
 }
 
 export function actorOf(identity: Identity): ActorRef {

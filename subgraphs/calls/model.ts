@@ -40,6 +40,15 @@ export interface TimelineEntry {
   status: CallStatus;
 }
 
+export interface CallbackRecord {
+  at: Date;
+  /** The citizen says the handling unit contacted them (响应). */
+  contacted: boolean;
+  resolved: boolean;
+  satisfaction: Satisfaction;
+  comment?: string;
+}
+
 export interface Deadlines {
   sign?: Date;
   respond?: Date;
@@ -95,6 +104,8 @@ export interface CallDoc extends Outboxed {
     ratedAt: Date;
     ratedBy: ActorRef;
   };
+  /** 12345 call-backs (回访) as the source recorded them: its own contacted / resolved / satisfied answers. */
+  callbacks?: CallbackRecord[];
   reopenCount: number;
   urgeCount: number;
   supervisionCount: number;
@@ -172,6 +183,10 @@ const callSchema = new Schema<CallDoc>(
         { stars: Number, satisfaction: String, comment: String, ratedAt: Date, ratedBy: actor },
         { _id: false },
       ),
+      default: undefined,
+    },
+    callbacks: {
+      type: [new Schema({ at: Date, contacted: Boolean, resolved: Boolean, satisfaction: String, comment: String }, { _id: false })],
       default: undefined,
     },
     reopenCount: { type: Number, default: 0 },

@@ -82,6 +82,16 @@ export function callEventEnvelope(callId: string, event: OutboxEvent) {
   };
 }
 
+/** The 12345 call-backs in a call event: how many, and the latest one's answers (no comment: it may name people). */
+function callbackSnapshot(call: CallDoc) {
+  const last = call.callbacks?.at(-1);
+  if (!last) return {};
+  return {
+    callbackCount: call.callbacks?.length ?? 0,
+    callback: { at: new Date(last.at).toISOString(), contacted: last.contacted, resolved: last.resolved, satisfaction: last.satisfaction },
+  };
+}
+
 export function callSnapshot(call: CallDoc) {
   const iso = (d?: Date) => (d ? new Date(d).toISOString() : null);
   return {
@@ -107,6 +117,7 @@ export function callSnapshot(call: CallDoc) {
     overdueSteps: call.overdueSteps,
     result: call.result ? scrubText(call.result) : null,
     rating: call.rating ? { stars: call.rating.stars, satisfaction: call.rating.satisfaction } : null,
+    ...callbackSnapshot(call),
     reopenCount: call.reopenCount,
     urgeCount: call.urgeCount,
     supervisionCount: call.supervisionCount,

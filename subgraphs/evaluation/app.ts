@@ -31,6 +31,12 @@ export const evaluationConfig = baseConfig.extend({
   COUNTER_INTERVAL_MS: z.coerce.number().int().min(1000).max(600_000).default(1000),
   /** A JSON scheme table (see domain/schemes.ts); the built-in Huangpu and Beijing schemes otherwise. */
   SCHEMES_PATH: z.string().optional(),
+  /** A closed month is frozen this long after it closed (ms), once the projection has caught up: events the calls outbox wrote before the close have arrived. */
+  MONTH_FREEZE_AFTER_MS: z.coerce.number().int().min(0).default(600_000),
+  /** How often a copy looks for closed months to freeze (ms). */
+  MONTH_FREEZE_CHECK_MS: z.coerce.number().int().min(100).default(60_000),
+  /** How months combine into the annual assessment (年度): the mean of the year's closed months with a score (default), or of all its months with a score. */
+  ANNUAL_COMBINE: z.enum(['MEAN_OF_CLOSED_MONTHS', 'MEAN_OF_MONTHS']).default('MEAN_OF_CLOSED_MONTHS'),
   /** A JSON holiday override table for years the calendar package lacks (as for the calls subgraph). */
   HOLIDAY_OVERRIDES_PATH: z.string().optional(),
 });
@@ -103,7 +109,7 @@ export async function startEvaluation(config: EvaluationConfig) {
 
     await mountSubgraph(service, {
       sdlPath: 'schemas/evaluation.graphql',
-      resolvers: createResolvers({ store, directory, schemes, closing }),
+      resolvers: createResolvers({ store, directory, schemes, closing, annual: config.ANNUAL_COMBINE }),
       verifier: createVerifier(config),
     });
 
@@ -132,6 +138,34 @@ export async function startEvaluation(config: EvaluationConfig) {
       );
     });
     await projector.run(consumer, topics.callEvents);
+
+    // Closed months are frozen once the projection has caught up with every event written so far.
+    const groupId = topicName(config, config.EVALUATION_GROUP);
+    const caughtUp = async () => {
+      const [high, [committed]] = await Promise.all([
+        admin.fetchTopicOffsets(topics.callEvents),
+        admin.fetchOffsets({ groupId, topics: [topics.callEvents] }),
+      ]);
+      const done = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      return high.every((p) => BigInt(p.high) === BigInt(p.low) || (done.get(p.partition) ?? -1n) >= BigInt(p.high));
+    };
+    const freeze = async () => {
+      if (!(await caughtUp())) return;
+      const frozen = await store.freezeClosed(closing, schemes.versions, new Date(), config.MONTH_FREEZE_AFTER_MS);
+      if (frozen.length > 0) log.info({ frozen }, 'closed months frozen');
+    };
+    let freezing: Promise<void> | undefined;
+    const freezer = setInterval(() => {
+      freezing ??= freeze()
+        .catch((err: unknown) => log.warn({ err }, 'freezing closed months failed; will retry'))
+        .finally(() => {
+          freezing = undefined;
+        });
+    }, config.MONTH_FREEZE_CHECK_MS);
+    service.onShutdown('month freezer', async () => {
+      clearInterval(freezer);
+      await freezing;
+    });
 
     const url = await service.listen();
     return { service, url, models, store, projector, counters, directory, schemes, closing, topics };

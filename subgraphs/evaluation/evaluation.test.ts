@@ -13,9 +13,11 @@ import { type Collected, collect, startTestCalls } from '../../test/support/call
 import { codeOf, gql, ok, tokenFor } from '../../test/support/graphql.ts';
 import { type TestScope, testScope } from '../../test/support/isolation.ts';
 import { waitFor } from '../../test/support/wait.ts';
-import { type EvaluationApp, evaluationConfig, startEvaluation } from './app.ts';
+import { type EvaluationApp, evaluationConfig, guardClosedMonths, startEvaluation } from './app.ts';
+import { DEFAULT_SCHEMES } from './domain/schemes.ts';
 import type { CallEvent } from '../../platform/call-event.ts';
 import { DEPT, marchCalls, STREET } from './domain/month.fixture.ts';
+import { CallScript } from './scripted-calls.ts';
 import { periodOf } from './domain/period.ts';
 
 const scope = testScope('evaluation');
@@ -427,5 +429,73 @@ describe('replays', () => {
       await other.service.shutdown('test');
       await shuffled.cleanup();
     }
+  });
+});
+
+describe('closed months and the year', () => {
+  const perf = `performance(period: "2026-03") { score frozen scheme { scheme version } facts { dispatched } }`;
+
+  it('a closed month is never rewritten (DOMAIN.md "Months close"): frozen with the scheme it was scored under, a back-dated event leaves it as it was', async () => {
+    // March closed on 8 April; the projection has caught up (every event above is projected). The
+    // copy's own freezer (every minute) may have frozen it already: either way it is frozen once.
+    await app.store.freezeClosed(app.closing, app.schemes.versions, new Date(), 0);
+    const closedDocs = await app.models.Ledger.find({ _id: { $regex: '^closed\\|' } }, { _id: 1 }).lean();
+    expect(closedDocs.map((d) => d._id).sort()).toEqual(['closed|2026-03', 'closed|2026-05']);
+    const frozen = await app.store.frozenMonth('2026-03');
+    expect(frozen?.schemes.map((v) => `${v.scheme}@${v.version}`)).toEqual(['HUANGPU@1', 'BEIJING@1']);
+    // A call whose events claim to have happened in March arrives now (a source's back-dated record,
+    // or a replay under changed rules): the live ledger books it in March, the closed month does not move.
+    const late = new CallScript('LATE1', STREET, '2026-03-30T08:00:00+08:00')
+      .assign('2026-03-30T09:00:00+08:00', DEPT, 'DEPARTMENT', {
+        sign: '2026-03-31T09:00:00+08:00',
+        respond: '2026-04-01T09:00:00+08:00',
+        complete: '2026-04-03T18:00:00+08:00',
+      })
+      .urge('2026-03-31T09:00:00+08:00', ['SIGN']);
+    await publish(producer, app.topics.callEvents, late.events);
+    await waitFor('the back-dated call projected', async () => ((await app.store.loadCalls(['LATE1'])).has('LATE1') ? true : undefined));
+    expect((await app.store.totals([`perf|${DEPT}|2026-03`])).get(`perf|${DEPT}|2026-03`)?.totals.dispatched).toBe(8);
+    const unit = ok(await gql(url, tokens.dept, entities(DEPT, perf)))._entities[0];
+    expect(unit.performance).toEqual({ score: 78.58, frozen: true, scheme: { scheme: 'HUANGPU', version: 1 }, facts: { dispatched: 7 } });
+    const ranked = ok(await gql(url, tokens.market, '{ rankings(kind: DEPARTMENT, period: "2026-03") { edges { node { score unit { id } } } } }'));
+    expect(ranked.rankings.edges).toEqual([{ node: { score: 78.58, unit: { id: DEPT } } }]);
+    // Freezing again changes nothing.
+    expect(await app.store.freezeClosed(app.closing, app.schemes.versions, new Date(), 0)).toEqual([]);
+  });
+
+  it('refuses a scheme change that would take effect in a closed month, and takes one from an open month', async () => {
+    const v1 = DEFAULT_SCHEMES[0]!;
+    const at = new Date('2026-12-04T10:00:00+08:00');
+    // December 2026 is open on 4 December; March is closed.
+    const into = (effectiveFrom: string) => [...DEFAULT_SCHEMES, { ...v1, version: 2, effectiveFrom }];
+    await expect(guardClosedMonths(app.models, into('2026-03'), app.closing, at)).rejects.toThrow(/HUANGPU@2 \(from 2026-03\) would change closed months/);
+    await guardClosedMonths(app.models, into('2026-12'), app.closing, at);
+    expect((await app.models.SchemeSeen.findById('HUANGPU@2').lean())?.fingerprint).toContain('"effectiveFrom":"2026-12"');
+  });
+
+  it('rolls the months up into the annual assessment (年度): by default the mean of the year\'s closed months with a score', async () => {
+    // dept-urban in 2026: March 78.58 and May 100 are closed; the current month (the real call above)
+    // is still open and does not count. (78.58 + 100)/2 = 89.29.
+    const annual = ok(
+      await gql(url, tokens.dept, entities(DEPT, 'annual(year: 2026) { year rule score monthsCounted months { period score frozen } }')),
+    )._entities[0].annual;
+    expect(annual).toMatchObject({ year: 2026, rule: 'MEAN_OF_CLOSED_MONTHS', score: 89.29, monthsCounted: 2 });
+    expect(annual.months.slice(0, 5)).toEqual([
+      { period: '2026-01', score: null, frozen: true },
+      { period: '2026-02', score: null, frozen: true },
+      { period: '2026-03', score: 78.58, frozen: true },
+      { period: '2026-04', score: null, frozen: true },
+      { period: '2026-05', score: 100, frozen: true },
+    ]);
+    // Annual rankings: departments (dept-urban alone has closed months scored), streets (长洲街: March 99).
+    const depts = ok(await gql(url, tokens.market, '{ annualRankings(kind: DEPARTMENT, year: 2026) { rule rows { rank score monthsCounted unit { id } } } }'));
+    expect(depts.annualRankings).toEqual({ rule: 'MEAN_OF_CLOSED_MONTHS', rows: [{ rank: 1, score: 89.29, monthsCounted: 2, unit: { id: DEPT } }] });
+    const streets = ok(await gql(url, tokens.dept, '{ annualRankings(kind: STREET, year: 2026) { rows { rank score unit { id } } } }'));
+    expect(streets.annualRankings.rows).toEqual([{ rank: 1, score: 99, unit: { id: STREET } }]);
+    // Bad input and access, with codes.
+    expect(codeOf(await gql(url, tokens.dept, entities(DEPT, 'annual(year: 2999) { score }')))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await gql(url, tokens.dept, entities(DEPT, 'annual(year: 1999) { score }')))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await gql(url, tokens.market, entities(DEPT, 'annual(year: 2026) { score }')))).toBe('FORBIDDEN');
+    expect(codeOf(await gql(url, tokens.officer, '{ annualRankings(kind: STREET, year: 2026) { year } }'))).toBe('FORBIDDEN');
   });
 });

@@ -9,19 +9,23 @@ import type { UnitRef } from '../../platform/entity-ref.ts';
 import type { DirectoryUnit, UnitDirectory } from '../../platform/unit-directory.ts';
 import { canSee, requireSee, requireStaff, seesAll, jurisdictionOf } from './access.ts';
 import { readCounters } from './counters.ts';
-import { type Entry, ledgerOf, perfKey, type Vector } from './domain/ledger.ts';
+import { type Entry, ledgerOf, perfKey, streetOf, type Vector } from './domain/ledger.ts';
 import { type MonthClosing, type Period, periodOf, periodsBetween, requirePeriod } from './domain/period.ts';
-import { type Effect, effectsOf, type SchemeId, type Schemes, type SchemeVersion, type Score, scoreOf } from './domain/schemes.ts';
+import { type Effect, effectsOf, type SchemeId, Schemes, type SchemeVersion, type Score, scoreOf } from './domain/schemes.ts';
 import type { Performance, PerformanceExplanationArgs, RankedKind, Resolvers, ResolversParentTypes } from './generated/graphql.ts';
-import { callIdOf, type EvaluationStore } from './store.ts';
+import { callIdOf, type EvaluationStore, type FrozenMonth } from './store.ts';
 
 export interface EvaluationDeps {
   store: EvaluationStore;
   directory: UnitDirectory;
   schemes: Schemes;
   closing: MonthClosing;
+  /** How months combine into the annual assessment (default: the mean of the year's closed months with a score). */
+  annual?: AnnualRule;
   now?: () => Date;
 }
+
+export type AnnualRule = 'MEAN_OF_CLOSED_MONTHS' | 'MEAN_OF_MONTHS';
 
 const KIND_OF_UNIT: Record<string, RankedKind> = { department: 'DEPARTMENT', street: 'STREET' };
 const MAX_TREND = 24;
@@ -48,6 +52,7 @@ interface RankingRow extends Score {
 }
 
 const STEP_NAMES = { SIGN: '签收', RESPOND: '响应', COMPLETE: '办结' } as const;
+const CALLBACK_NAMES = { VERY_SATISFIED: '非常满意', SATISFIED: '满意', BASIC: '基本满意', UNSATISFIED: '不满意' } as const;
 const STAR_NAMES: Record<number, string> = { 5: '非常满意', 4: '满意', 3: '基本满意', 2: '不满意', 1: '不满意' };
 
 /** One sentence on an entry (Chinese, shown to staff). */
@@ -61,7 +66,15 @@ export function noteOf(entry: Entry): string {
     case 'sign':
     case 'respond':
     case 'complete':
-      text = `${{ sign: '签收', respond: '响应', complete: '办结' }[entry.fact]}${timing}`;
+      text = entry.missed
+        ? `逾期未${{ sign: '签收', respond: '响应', complete: '办结' }[entry.fact]}，按未按时计`
+        : `${{ sign: '签收', respond: '响应', complete: '办结' }[entry.fact]}${timing}`;
+      break;
+    case 'unrated':
+      text = '逾期未办结，无评价，按不满意计';
+      break;
+    case 'callback':
+      text = `12345回访：${entry.contacted ? '已联系' : '未联系'}、${entry.resolved ? '已解决' : '未解决'}、${CALLBACK_NAMES[entry.satisfaction ?? 'UNSATISFIED']}`;
       break;
     case 'overdue':
       text = `${STEP_NAMES[entry.step ?? 'COMPLETE']}逾期，自动扣分`;
@@ -117,9 +130,18 @@ export function createResolvers(deps: EvaluationDeps): Resolvers {
     return kind;
   }
 
-  function versionFor(unit: DirectoryUnit, period: Period, scheme?: SchemeId): SchemeVersion {
+  /** The scheme table a month is scored under: as it stood when the month was frozen, else today's. */
+  const frozenTables = new WeakMap<FrozenMonth, Schemes>();
+  function tableOf(frozen: FrozenMonth | undefined): Schemes {
+    if (!frozen) return schemes;
+    let table = frozenTables.get(frozen);
+    if (!table) frozenTables.set(frozen, (table = new Schemes(frozen.schemes)));
+    return table;
+  }
+
+  function versionFor(unit: DirectoryUnit, period: Period, scheme?: SchemeId, frozen?: FrozenMonth): SchemeVersion {
     const district = unit.path[0] ?? unit.id;
-    const version = schemes.select(district, period, scheme);
+    const version = tableOf(frozen).select(district, period, scheme);
     if (!version) {
       throw userError('BAD_USER_INPUT', `${period} 没有适用于 ${district} 的考核方案${scheme ? ` ${scheme}` : ''} (no scheme in force)`, {
         field: 'scheme',
@@ -131,8 +153,10 @@ export function createResolvers(deps: EvaluationDeps): Resolvers {
   async function performance(unitId: string, period: Period, scheme?: SchemeId): Promise<PerformanceView> {
     const unit = requireUnit(unitId);
     scoredKind(unit);
-    const version = versionFor(unit, period, scheme);
-    const totals = (await store.totals([perfKey(unitId, period)])).get(perfKey(unitId, period))?.totals ?? {};
+    // A closed month that is frozen answers from its frozen figures and scheme, never from a later replay.
+    const frozen = await store.frozenMonth(period);
+    const version = versionFor(unit, period, scheme, frozen);
+    const totals = frozen ? (frozen.units.get(unitId) ?? {}) : ((await store.totals([perfKey(unitId, period)])).get(perfKey(unitId, period))?.totals ?? {});
     return { unitId, period, version, totals, ...scoreOf(version, totals) };
   }
 
@@ -146,9 +170,11 @@ export function createResolvers(deps: EvaluationDeps): Resolvers {
         const units = directory
           .ofKind(kind === 'DEPARTMENT' ? 'department' : 'street')
           .filter((u) => (u.path[0] ?? u.id) === district);
-        // One document holds every unit's figures for the month (FerretDB answers one read per _id).
-        const figures = await store.monthByUnit(period);
-        const version = schemes.select(district, period, scheme);
+        // One document holds every unit's figures for the month (FerretDB answers one read per _id);
+        // a frozen month's are its own.
+        const frozen = await store.frozenMonth(period);
+        const figures = frozen ? frozen.units : await store.monthByUnit(period);
+        const version = tableOf(frozen).select(district, period, scheme);
         const scored = units.flatMap((u) => {
           if (!version) return [];
           const s = scoreOf(version, figures.get(u.id) ?? {});
@@ -262,7 +288,7 @@ export function createResolvers(deps: EvaluationDeps): Resolvers {
       for (const key of slice) {
         const call = calls.get(callIdOf(key));
         if (!call) continue;
-        const entries = ledgerOf(call.obs, closing).filter((e) => e.unit === p.unitId && e.period === p.period);
+        const entries = ledgerOf(call.obs, closing, streetOf(call.scopes)).filter((e) => e.unit === p.unitId && e.period === p.period);
         entries.forEach((entry, index) => {
           if (key === keys[startKey] && index < startIndex) return;
           const view = entryView(call._id, entry, effectsOf(p.version, entry, p.totals));
@@ -281,6 +307,29 @@ export function createResolvers(deps: EvaluationDeps): Resolvers {
   }
 
   const periodArg = (value: string | null | undefined, field = 'period') => requirePeriod(value, now(), field);
+  const annualRule: AnnualRule = deps.annual ?? 'MEAN_OF_CLOSED_MONTHS';
+
+  /** The months of `year` begun by now (a year not begun, or before 2000, is BAD_USER_INPUT). */
+  function yearMonths(year: number): Period[] {
+    const current = periodOf(now());
+    if (!Number.isInteger(year) || year < 2000 || `${year}-01` > current) {
+      throw userError('BAD_USER_INPUT', `考核年度无效：${year}，应为 2000 年至今 (invalid year)`, { field: 'year' });
+    }
+    const last = `${year}-12` < current ? `${year}-12` : current;
+    return periodsBetween(`${year}-01`, last);
+  }
+
+  /**
+   * The annual assessment (年度) from monthly scores: the mean of the months that count — by default
+   * the year's closed months with a score (MEAN_OF_CLOSED_MONTHS); MEAN_OF_MONTHS takes every month
+   * with a score, open ones included. Null when no month counts.
+   */
+  function annualOf(months: Array<{ score: number | null; frozen: boolean }>): { score: number | null; monthsCounted: number } {
+    const counted = months.filter((m) => m.score !== null && (annualRule === 'MEAN_OF_MONTHS' || m.frozen));
+    if (counted.length === 0) return { score: null, monthsCounted: 0 };
+    const mean = counted.reduce((s, m) => s + (m.score as number), 0) / counted.length;
+    return { score: Math.round(mean * 100) / 100, monthsCounted: counted.length };
+  }
 
   return {
     DateTime,
@@ -298,7 +347,7 @@ export function createResolvers(deps: EvaluationDeps): Resolvers {
         const unit = requireUnit(id);
         const kind = scoredKind(unit);
         const district = unit.path[0] ?? unit.id;
-        const version = versionFor(unit, period);
+        const version = versionFor(unit, period, undefined, await store.frozenMonth(period));
         const rows = await rankings(ctx, district, kind, period);
         const row = rows.find((r) => r.unitId === id);
         return { period, kind, scheme: versionView(version), rank: row?.rank ?? null, of: rows.length, score: row?.score ?? null };
@@ -321,6 +370,20 @@ export function createResolvers(deps: EvaluationDeps): Resolvers {
           }),
         );
       },
+      annual: async ({ id }, args, ctx) => {
+        const periods = yearMonths(args.year);
+        const unit = requireUnit(id);
+        scoredKind(unit);
+        requireSee(ctx.identity, id, directory, '考核得分');
+        const at = now();
+        const months = await Promise.all(
+          periods.map(async (period) => {
+            const p = await performance(id, period, args.scheme ?? undefined);
+            return { period, score: p.score, frozen: closing.isClosed(period, at) };
+          }),
+        );
+        return { unit: { __typename: 'Unit', id }, year: args.year, rule: annualRule, months, ...annualOf(months) };
+      },
     },
     Performance: {
       explanation: (p, args) => explanation(p, args),
@@ -334,7 +397,7 @@ export function createResolvers(deps: EvaluationDeps): Resolvers {
         const identity = ctx.identity;
         const visible = seesAll(identity) || [...involved].some((u) => canSee(identity, u, directory));
         if (!visible) return null;
-        const entries = ledgerOf(call.obs, closing).slice(0, MAX_CALL_ENTRIES);
+        const entries = ledgerOf(call.obs, closing, streetOf(call.scopes)).slice(0, MAX_CALL_ENTRIES);
         // A unit sees the entries of units it may see; the district all of them.
         const mine = entries.filter((e) => canSee(identity, e.unit, directory));
         return { callId: id, entries: await withEffects(id, mine) };
@@ -346,7 +409,7 @@ export function createResolvers(deps: EvaluationDeps): Resolvers {
         const period = periodArg(args.period);
         const size = pageSize(args.first);
         const district = districtOf(ctx.identity);
-        const version = schemes.select(district, period, args.scheme ?? undefined);
+        const version = tableOf(await store.frozenMonth(period)).select(district, period, args.scheme ?? undefined);
         if (!version) throw userError('BAD_USER_INPUT', `${period} 没有适用的考核方案 (no scheme in force)`, { field: 'scheme' });
         const rows = await rankings(ctx, district, args.kind, period, args.scheme ?? undefined);
         let start = 0;
@@ -380,6 +443,30 @@ export function createResolvers(deps: EvaluationDeps): Resolvers {
         return { ...counters, scope: { __typename: 'Unit', id: unit.id } };
       },
       scoringSchemes: () => schemes.versions.map(versionView),
+      annualRankings: async (_, args, ctx) => {
+        requireStaff(ctx.identity);
+        const periods = yearMonths(args.year);
+        const district = districtOf(ctx.identity);
+        const at = now();
+        const byUnit = new Map<string, Array<{ score: number | null; frozen: boolean }>>();
+        for (const period of periods) {
+          const frozen = closing.isClosed(period, at);
+          for (const row of await rankings(ctx, district, args.kind, period, args.scheme ?? undefined)) {
+            byUnit.set(row.unitId, [...(byUnit.get(row.unitId) ?? []), { score: row.score, frozen }]);
+          }
+        }
+        const scored = [...byUnit].flatMap(([unitId, months]) => {
+          const a = annualOf(months);
+          return a.score === null ? [] : [{ unitId, score: a.score, monthsCounted: a.monthsCounted }];
+        });
+        scored.sort((a, b) => b.score - a.score || a.unitId.localeCompare(b.unitId));
+        let rank = 0;
+        const rows = scored.map((row, i) => {
+          if (i === 0 || row.score !== scored[i - 1]?.score) rank = i + 1;
+          return { rank, unit: { __typename: 'Unit' as const, id: row.unitId }, score: row.score, monthsCounted: row.monthsCounted };
+        });
+        return { year: args.year, kind: args.kind, rule: annualRule, rows };
+      },
     },
   };
 }

@@ -13,12 +13,16 @@ export class CallScript {
   readonly events: CallEvent[] = [];
   private call: Snapshot;
 
-  /** A call raised at `origin` (a grid, community or street) at `at`. */
+  /**
+   * A call raised at `origin` (a grid, community or street) at `at`; `source` HOTLINE for a 12345 work
+   * order, `due` the deadlines it is raised with (a call its own tier must answer).
+   */
   constructor(
     readonly callId: string,
     origin: string,
     at: string,
     tier: 'GRID' | 'COMMUNITY' | 'STREET' = 'STREET',
+    options: { source?: 'UNIT' | 'HOTLINE'; due?: { sign: string | null; respond: string | null; complete: string } } = {},
   ) {
     this.call = {
       title: '测试事项',
@@ -27,15 +31,15 @@ export class CallScript {
       category: '城市管理',
       itemCode: null,
       priority: 'NORMAL',
-      source: 'UNIT',
-      sourceRef: null,
+      source: options.source ?? 'UNIT',
+      sourceRef: options.source === 'HOTLINE' ? { system: 'hotline', externalId: callId } : null,
       originUnitId: origin,
       handlingUnitId: origin,
       callerUnitId: null,
       coHandlingUnitIds: [],
       raisedAt: at,
       assignedAt: at,
-      deadlines: { sign: null, respond: null, complete: null },
+      deadlines: options.due ?? { sign: null, respond: null, complete: null },
       signedAt: null,
       respondedAt: null,
       completedAt: null,
@@ -106,6 +110,39 @@ export class CallScript {
 
   rate(at: string, stars: number) {
     return this.emit('call.closed', at, { status: 'CLOSED', closedAt: at, rating: { stars, satisfaction: SATISFACTION[stars] ?? 'UNSATISFIED' } }, { stars });
+  }
+
+  /**
+   * A 12345 call-back (回访) with its own answers, as the calls subgraph applies it: satisfied or basic
+   * closes the call (rated by the answer if unrated); 不满意 sends it back for rework (`rework`, new
+   * completion deadline `complete`) or, after a rework, to the command centre (a supervision); on a
+   * call not yet answered it is only recorded.
+   */
+  callback(
+    at: string,
+    answers: { contacted: boolean; resolved: boolean; satisfaction: 'VERY_SATISFIED' | 'SATISFIED' | 'BASIC' | 'UNSATISFIED' },
+    outcome: { rework: string } | 'closed' | 'to_command_centre' | 'recorded',
+  ) {
+    const callback = { at, ...answers };
+    const count = { callbackCount: ((this.call.callbackCount) ?? 0) + 1, callback };
+    const data = { ...answers, outcome: typeof outcome === 'object' ? 'rework' : outcome };
+    if (typeof outcome === 'object') {
+      return this.emit('call.callback', at, {
+        ...count,
+        status: 'REOPENED',
+        completedAt: null,
+        closedAt: null,
+        reopenCount: (this.call.reopenCount ?? 0) + 1,
+        deadlines: { ...this.call.deadlines, complete: outcome.rework },
+        overdueSteps: (this.call.overdueSteps ?? []).filter((s) => s !== 'COMPLETE'),
+      }, data);
+    }
+    if (outcome === 'recorded') return this.emit('call.callback', at, count, data);
+    if (outcome === 'to_command_centre') {
+      return this.emit('call.callback', at, { ...count, status: 'COMPLETED', closedAt: null, supervisionCount: (this.call.supervisionCount ?? 0) + 1 }, data);
+    }
+    const stars = { VERY_SATISFIED: 5, SATISFIED: 4, BASIC: 3, UNSATISFIED: 1 }[answers.satisfaction];
+    return this.emit('call.callback', at, { ...count, status: 'CLOSED', closedAt: at, rating: this.call.rating ?? { stars, satisfaction: answers.satisfaction } }, data);
   }
 
   reopen(at: string, complete: string) {

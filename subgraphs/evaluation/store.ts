@@ -5,6 +5,9 @@
 // - `ledgers`: per (unit, month) of scores `perf|unit|month`, of counters `ctr|unit|month`, and per
 //   unit its open overdue calls `open|unit`: each call's contribution under `calls.<call key>`.
 //   A figure is the sum of the contributions; writing a contribution is an idempotent $set.
+//   `closed|month`: a closed month frozen (every scored unit's totals and the scheme table as it
+//   stood), written once when the month has closed and the projection has caught up; from then on the
+//   month is read from it, so no later replay, rule change or scheme change rewrites it.
 //
 // A batch of events is applied by recomputing each touched call's contributions from all its
 // observations and setting the ones that changed (bulk writes), then storing the observations (more
@@ -13,8 +16,8 @@ import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
 import { BULK_SLICE, inSlices } from '../../platform/mongo.ts';
 import { contributions, type Observation, rankKey, sameVector, unitField, unitOfField, type Vector } from './domain/ledger.ts';
-import type { MonthClosing } from './domain/period.ts';
-import { sumVectors } from './domain/schemes.ts';
+import type { MonthClosing, Period } from './domain/period.ts';
+import { type SchemeVersion, sumVectors } from './domain/schemes.ts';
 
 export interface CallDoc {
   _id: string;
@@ -29,7 +32,21 @@ export interface LedgerDoc {
   updatedAt: Date;
   /** Only on `meta|projection`: the projection version the database is at. */
   version?: number;
+  /** Only on `closed|month`: every scored unit's totals, the scheme table in force, when it was frozen. */
+  units?: Record<string, Vector>;
+  schemes?: SchemeVersion[];
+  frozenAt?: Date;
 }
+
+/** A closed month as frozen: every scored unit's totals and the scheme versions it was scored under. */
+export interface FrozenMonth {
+  period: Period;
+  units: Map<string, Vector>;
+  schemes: SchemeVersion[];
+  frozenAt: Date;
+}
+
+export const frozenKey = (period: Period) => `closed|${period}`;
 
 /** A scheme version this database has been scored with (guards closed months against new versions). */
 export interface SchemeSeenDoc {
@@ -51,7 +68,15 @@ export function evaluationModels(conn: Connection): EvaluationModels {
     { versionKey: false, minimize: false },
   );
   const ledger = new Schema<LedgerDoc>(
-    { _id: String, calls: { type: Schema.Types.Mixed, default: {} }, updatedAt: Date, version: Number },
+    {
+      _id: String,
+      calls: { type: Schema.Types.Mixed, default: {} },
+      updatedAt: Date,
+      version: Number,
+      units: { type: Schema.Types.Mixed, default: undefined },
+      schemes: { type: Schema.Types.Mixed, default: undefined },
+      frozenAt: Date,
+    },
     { versionKey: false, minimize: false },
   );
   return {
@@ -273,6 +298,56 @@ export class EvaluationStore {
       await this.models.Ledger.updateOne({ _id: PROJECTION_META }, { $set: { version: PROJECTION_VERSION, updatedAt: new Date() } }, { upsert: true });
     }
     return { from, to: PROJECTION_VERSION };
+  }
+
+  /** Frozen months read so far (they never change). */
+  private readonly frozen = new Map<Period, FrozenMonth>();
+
+  /** A closed month as frozen, or undefined while it is not (yet) frozen. */
+  async frozenMonth(period: Period): Promise<FrozenMonth | undefined> {
+    const known = this.frozen.get(period);
+    if (known) return known;
+    const doc = (await this.cached('frozen', [period], (ids) => this.loadLedgers(ids.map(frozenKey)).then((m) => new Map(ids.map((id) => [id, m.get(frozenKey(id))]))))).get(period);
+    if (!doc?.frozenAt) return undefined;
+    const month: FrozenMonth = {
+      period,
+      units: new Map(Object.entries(doc.units ?? {}).map(([field, v]) => [unitOfField(field), v])),
+      schemes: doc.schemes ?? [],
+      frozenAt: doc.frozenAt,
+    };
+    this.frozen.set(period, month);
+    return month;
+  }
+
+  /**
+   * Freezes every month that closed at least `afterMs` before `now` and is not frozen yet: its units'
+   * totals (from `rank|month`) and the scheme versions in force. Call it only when the projection has
+   * caught up with hub.call-events (the facts of a month all happened before it closed). Written once:
+   * another copy freezing the same month at once leaves the first. Returns the months frozen.
+   */
+  async freezeClosed(closing: MonthClosing, versions: SchemeVersion[], now: Date, afterMs: number): Promise<Period[]> {
+    const ids = await this.models.Ledger.find({ _id: { $regex: '^(rank|closed)\\|' } }, { _id: 1 }).lean<Array<{ _id: string }>>();
+    const frozen = new Set(ids.filter((d) => d._id.startsWith('closed|')).map((d) => d._id.slice('closed|'.length)));
+    const due = ids
+      .filter((d) => d._id.startsWith('rank|'))
+      .map((d) => d._id.slice('rank|'.length))
+      .filter((period) => !frozen.has(period) && closing.closesAt(period).getTime() + afterMs <= now.getTime())
+      .sort();
+    for (const period of due) {
+      const units = (await this.loadLedgers([rankKey(period)])).get(rankKey(period))?.calls ?? {};
+      const schemes = versions.filter((v) => v.effectiveFrom <= period);
+      try {
+        await this.models.Ledger.updateOne(
+          { _id: frozenKey(period) },
+          { $setOnInsert: { units, schemes, frozenAt: now, updatedAt: now } },
+          { upsert: true },
+        );
+      } catch (err) {
+        if ((err as { code?: number }).code !== 11000) throw err;
+      }
+      this.recent.delete(`frozen|${period}`);
+    }
+    return due;
   }
 
   /** Every scored unit's figures for a month (from its `rank|month` document). */

@@ -10,6 +10,24 @@
 // deduction). Counts that only grow (返工, 催办, 督办) and events that decide something (协调) are
 // booked once, against the assignment current when they happened.
 //
+// Missed steps (DOMAIN.md "A step not taken is missed when its deadline passes"): supervision records
+// a step past its deadline (call.urged, overdueSteps); from that snapshot on, a step not taken books
+// as a missed sign / respond / complete (onTime false) in the month of its deadline, and a missed
+// completion books an unrated satisfaction item (worth nothing): no dimension reads as perfect
+// because nothing happened in it. Taking the step late later replaces the miss by the late step,
+// which belongs to its deadline's month too and scores the same (after that month closed, the
+// replacement nets to nothing in the current month); a missed completion's unrated item gives way
+// once the call is completed, to the rating or call-back that follows.
+//
+// Grid and community (DOMAIN.md 琐事不出网格, 小事不出社区): what a grid or community handles is booked
+// for the street that holds it — the street's score covers its subtree's calls, as the reports' street
+// ranking does.
+//
+// 12345 call-backs (回访): each valid call-back is one item of the Beijing rates, with its own
+// contacted / resolved / satisfied answers, against the unit handling the call when it arrives. A call
+// that is not from the hotline has no call-back: its caller's verification (核查评价) stands in, with
+// contacted = the handler responded and resolved = completed and rated ≥ 3 stars (default).
+//
 // Months (DOMAIN.md): a fact belongs to the month it happened in. It is booked there while that month
 // is open at the time the event occurred; once the month has closed it is booked in the month the
 // event occurred in, marked with the month it belongs to. A closed month is never rewritten: a fact
@@ -42,8 +60,19 @@ export interface Observation {
   urges: number;
   supervisions: number;
   reached: boolean;
+  /** The call's source (UNIT, HOTLINE, …): a hotline call's Beijing answers come from its call-backs. */
+  source: string;
+  /** 12345 call-backs recorded so far, and the latest one's answers. */
+  callbacks: number;
+  callback: CallbackAnswers | null;
   /** Only on call.adjudicated: the command centre's decision and the department that asked. */
   adjudication?: { decision: 'reassigned' | 'kept'; from: string };
+}
+
+export interface CallbackAnswers {
+  contacted: boolean;
+  resolved: boolean;
+  satisfaction: 'VERY_SATISFIED' | 'SATISFIED' | 'BASIC' | 'UNSATISFIED';
 }
 
 const iso = (value: string | null | undefined): string | null => (value ? new Date(value).toISOString() : null);
@@ -71,6 +100,9 @@ export function observe(event: CallEvent): Observation {
     urges: c.urgeCount ?? 0,
     supervisions: c.supervisionCount ?? 0,
     reached: c.reachedDepartment ?? false,
+    source: c.source,
+    callbacks: c.callbackCount ?? 0,
+    callback: c.callback ? { contacted: c.callback.contacted, resolved: c.callback.resolved, satisfaction: c.callback.satisfaction } : null,
   };
   if (event.type === 'call.adjudicated') {
     const decision = event.data.decision === 'reassigned' ? 'reassigned' : 'kept';
@@ -100,12 +132,11 @@ export type Fact =
   | 'supervise' // 督办
   | 'reopen' // 返工
   | 'rating' // 评价: stars from the caller or the source's call-back
+  | 'unrated' // a missed completion: no rating can come, and none counts as satisfied
+  | 'callback' // 12345 回访: the call-back's own contacted / resolved / satisfied answers
   | 'adjudication_won' // 协调: the command centre reassigned the call away from this department
   | 'adjudication_lost' // 协调: the command centre kept the call with this department
   | 'call_up_overturned'; // the street's call to a department was reassigned (the department won)
-
-/** Units scored by tier: departments (by the streets) and streets (by departments and the district). */
-const SCORED_TIERS: ReadonlySet<Tier> = new Set(['STREET', 'DEPARTMENT']);
 
 export interface Entry {
   unit: string;
@@ -117,9 +148,15 @@ export interface Entry {
   step?: Step;
   onTime?: boolean;
   stars?: number;
-  /** Beijing call-back flags of a rating: the handler responded; it completed and was rated ≥ 3 stars. */
+  /** A step not taken by its deadline (booked when supervision found it overdue). */
+  missed?: boolean;
+  /**
+   * Beijing answers: of a call-back, its own; of a rating standing in for a call-back (calls not
+   * from the hotline), contacted = the handler responded, resolved = completed and rated ≥ 3 stars.
+   */
   contacted?: boolean;
   resolved?: boolean;
+  satisfaction?: CallbackAnswers['satisfaction'];
   /** The event that established the entry. */
   seq: number;
   type: string;
@@ -137,33 +174,52 @@ function sameValue(a: FactValue, b: FactValue): boolean {
     a.fact === b.fact &&
     a.step === b.step &&
     a.onTime === b.onTime &&
+    a.missed === b.missed &&
     a.stars === b.stars &&
     a.contacted === b.contacted &&
-    a.resolved === b.resolved
+    a.resolved === b.resolved &&
+    a.satisfaction === b.satisfaction
   );
 }
 
 const onTime = (at: string, due: string | null) => due === null || at <= due;
 
+/**
+ * The unit a fact of an assignment is booked for: departments and streets themselves; a grid's or
+ * community's for the street that holds it (`street`); leadership is not scored.
+ */
+function scoredUnit(o: Observation, street: string | undefined): string | undefined {
+  if (o.tier === 'STREET' || o.tier === 'DEPARTMENT') return o.unit;
+  if (o.tier === 'GRID' || o.tier === 'COMMUNITY') return street;
+  return undefined;
+}
+
 /** The facts a snapshot states about its current assignment, by key. */
-function assignmentFacts(o: Observation): Map<string, FactValue> {
+function assignmentFacts(o: Observation, street: string | undefined): Map<string, FactValue> {
   const facts = new Map<string, FactValue>();
-  if (!SCORED_TIERS.has(o.tier)) return facts;
-  const unit = o.unit;
-  if (o.caller) facts.set('dispatched', { unit, fact: 'dispatched', belongsTo: periodOf(o.assignedAt) });
-  if (o.signedAt) {
-    facts.set('sign', { unit, fact: 'sign', belongsTo: periodOf(o.signedAt), onTime: onTime(o.signedAt, o.due.sign) });
+  const unit = scoredUnit(o, street);
+  if (!unit) return facts;
+  // A call handled at grid or community level raised there: its own tier's steps, no dispatch.
+  if (o.caller && (o.tier === 'STREET' || o.tier === 'DEPARTMENT')) facts.set('dispatched', { unit, fact: 'dispatched', belongsTo: periodOf(o.assignedAt) });
+  const steps = [
+    ['SIGN', 'sign', o.signedAt, o.due.sign],
+    ['RESPOND', 'respond', o.respondedAt, o.due.respond],
+    ['COMPLETE', 'complete', o.completedAt, o.due.complete],
+  ] as const;
+  for (const [step, fact, at, due] of steps) {
+    if (at) {
+      const timely = onTime(at, due);
+      // A late step belongs to the month its deadline passed in, as its miss did.
+      facts.set(fact, { unit, fact, belongsTo: periodOf(timely || !due ? at : due), onTime: timely });
+    } else if (o.overdue.includes(step)) {
+      facts.set(fact, { unit, fact, belongsTo: periodOf(due ?? o.at), onTime: false, missed: true });
+    }
   }
-  if (o.respondedAt) {
-    facts.set('respond', { unit, fact: 'respond', belongsTo: periodOf(o.respondedAt), onTime: onTime(o.respondedAt, o.due.respond) });
-  }
-  if (o.completedAt) {
-    facts.set('complete', {
-      unit,
-      fact: 'complete',
-      belongsTo: periodOf(o.completedAt),
-      onTime: onTime(o.completedAt, o.due.complete),
-    });
+  if (!o.completedAt && o.overdue.includes('COMPLETE')) {
+    // For Beijing it stands in for a call-back (no, no, unsatisfied) unless the citizen's own came.
+    // (Observations stored before call-backs were carried have no count.)
+    const standIn = !o.callbacks ? { contacted: false, resolved: false } : {};
+    facts.set('unrated', { unit, fact: 'unrated', belongsTo: periodOf(o.due.complete ?? o.at), ...standIn });
   }
   const dueOf = { SIGN: o.due.sign, RESPOND: o.due.respond, COMPLETE: o.due.complete } as const;
   for (const step of o.overdue) {
@@ -174,16 +230,20 @@ function assignmentFacts(o: Observation): Map<string, FactValue> {
 
 /**
  * A call's ledger: every entry its observations book, in sequence order. `closing` says when months
- * close. Deterministic for a given set of observations, whatever order they arrived in.
+ * close; `street` is the street that holds the call's origin (grid and community facts are its).
+ * Deterministic for a given set of observations, whatever order they arrived in.
  */
-export function ledgerOf(observations: Observation[], closing: MonthClosing): Entry[] {
+export function ledgerOf(observations: Observation[], closing: MonthClosing, street?: string): Entry[] {
   const entries: Array<Entry | undefined> = [];
   // The entry currently standing for each assignment fact, by `assignment|key`.
   const standing = new Map<string, number>();
   let reopens = 0;
   let urges = 0;
   let supervisions = 0;
+  let callbacks = 0;
   let rated = false;
+  // The latest completion seen: a call-back judges it even when it sends the call back (completedAt cleared).
+  let lastCompleted: string | null = null;
 
   const book = (value: FactValue, o: Observation): number => {
     const period = closing.isClosed(value.belongsTo, o.at) ? periodOf(o.at) : value.belongsTo;
@@ -198,15 +258,13 @@ export function ledgerOf(observations: Observation[], closing: MonthClosing): En
     }
     entries.push({ ...old, period: periodOf(o.at), reversal: true, seq: o.seq, type: o.type, at: o.at });
   };
-  const once = (fact: Fact, o: Observation, extra: Partial<FactValue> = {}, unit = o.unit) => {
-    if (SCORED_TIERS.has(o.tier) || fact === 'call_up_overturned') {
-      book({ unit, fact, belongsTo: periodOf(o.at), ...extra }, o);
-    }
+  const once = (fact: Fact, o: Observation, extra: Partial<FactValue> = {}, unit = scoredUnit(o, street)) => {
+    if (unit) book({ unit, fact, belongsTo: periodOf(o.at), ...extra }, o);
   };
 
   for (const o of [...observations].sort((a, b) => a.seq - b.seq)) {
     const assignment = `${o.unit}@${o.assignedAt}`;
-    const facts = assignmentFacts(o);
+    const facts = assignmentFacts(o, street);
     for (const [key, value] of facts) {
       const id = `${assignment}|${key}`;
       const index = standing.get(id);
@@ -223,21 +281,29 @@ export function ledgerOf(observations: Observation[], closing: MonthClosing): En
     for (; reopens < o.reopens; reopens++) once('reopen', o);
     for (; urges < o.urges; urges++) once('urge', o);
     for (; supervisions < o.supervisions; supervisions++) once('supervise', o);
+    if (o.completedAt) lastCompleted = o.completedAt;
     if (!rated && o.stars !== null) {
       rated = true;
-      if (SCORED_TIERS.has(o.tier)) {
+      const unit = scoredUnit(o, street);
+      if (unit) {
         // A rating judges the completion before it: it belongs to that completion's month.
+        const standIn = o.source !== 'HOTLINE';
         book(
           {
-            unit: o.unit,
+            unit,
             fact: 'rating',
             belongsTo: periodOf(o.completedAt ?? o.at),
             stars: o.stars,
-            contacted: o.respondedAt !== null,
-            resolved: o.completedAt !== null && o.stars >= 3,
+            ...(standIn && { contacted: o.respondedAt !== null, resolved: o.completedAt !== null && o.stars >= 3 }),
           },
           o,
         );
+      }
+    }
+    // Each valid 12345 call-back once, with its own answers, judging the latest completion.
+    for (; callbacks < o.callbacks; callbacks++) {
+      if (o.callback) {
+        once('callback', o, { belongsTo: periodOf(lastCompleted ?? o.at), ...o.callback });
       }
     }
     if (o.adjudication?.decision === 'kept') once('adjudication_lost', o);
@@ -291,8 +357,27 @@ export function countsOf(entry: Entry): Vector {
     case 'rating':
       add(`stars${entry.stars}`);
       add('ratings');
+      // A caller's rating stands in for a call-back on calls not from the hotline.
+      if (entry.contacted !== undefined) {
+        add('callbacks');
+        if (entry.contacted) add('contacted');
+        if (entry.resolved) add('resolved');
+        if ((entry.stars ?? 0) >= 4) add('satisfied');
+        else if (entry.stars === 3) add('basic');
+      }
+      break;
+    case 'unrated':
+      // Huangpu: a satisfaction item worth nothing; Beijing: a call-back answering no, no, unsatisfied.
+      add('ratings');
+      add('unrated');
+      if (entry.contacted !== undefined) add('callbacks');
+      break;
+    case 'callback':
+      add('callbacks');
       if (entry.contacted) add('contacted');
       if (entry.resolved) add('resolved');
+      if (entry.satisfaction === 'VERY_SATISFIED' || entry.satisfaction === 'SATISFIED') add('satisfied');
+      else if (entry.satisfaction === 'BASIC') add('basic');
       break;
     case 'adjudication_won':
       add('adjudicationsWon');
@@ -324,6 +409,11 @@ export function sameVector(a: Vector | undefined, b: Vector | undefined): boolea
   const ka = Object.keys(a ?? {});
   const kb = Object.keys(b ?? {});
   return ka.length === kb.length && ka.every((k) => a?.[k] === b?.[k]);
+}
+
+/** The street among a call's counter scopes (its origin's path below the district, street first). */
+export function streetOf(originScopes: string[]): string | undefined {
+  return originScopes[0];
 }
 
 /** Ledger document keys: a unit's month of scores, its counters, its open-and-overdue calls. */
@@ -358,7 +448,7 @@ const DONE = new Set(['COMPLETED', 'CLOSED']);
 export function contributions(observations: Observation[], originScopes: string[], closing: MonthClosing): Map<string, Vector> {
   const out = new Map<string, Vector>();
   if (observations.length === 0) return out;
-  for (const entry of ledgerOf(observations, closing)) {
+  for (const entry of ledgerOf(observations, closing, streetOf(originScopes))) {
     const key = perfKey(entry.unit, entry.period);
     out.set(key, addInto(out.get(key) ?? {}, countsOf(entry)));
   }

@@ -80,3 +80,70 @@ export function marchCalls(prefix = 'M'): CallScript[] {
       .rate(t('05-20', '10:00'), 5),
   ];
 }
+
+export const GRID = 'changzhou-c1-g1';
+export const OTHER_GRID = 'changzhou-c2-g1';
+
+/**
+ * September 2026 (closes at the end of 13 October: 1–7 October off, 10 October worked), worked out
+ * by hand in scoring.test.ts under both schemes: an ignored call, a late sign-off, a grid-resolved
+ * call, a late rating and a 不满意 12345 call-back. `prefix` keeps call ids apart per run.
+ */
+export function septemberCalls(prefix = 'S'): CallScript[] {
+  const id = (n: number) => `${prefix}${n}`;
+  const at = (day: string, time: string) => `2026-${day}T${time}:00+08:00`;
+  const due9 = (sign: string, respond: string, complete: string) => ({
+    sign: at(...split(sign)),
+    respond: at(...split(respond)),
+    complete: at(...split(complete)),
+  });
+  return [
+    // S1: ignored — never signed; supervision finds each step past its deadline.
+    new CallScript(id(1), STREET, at('09-01', '08:00'))
+      .assign(at('09-01', '09:00'), DEPT, 'DEPARTMENT', due9('09-02 09:00', '09-03 09:00', '09-08 18:00'))
+      .urge(at('09-02', '09:00'), ['SIGN'])
+      .urge(at('09-03', '09:00'), ['RESPOND'])
+      .urge(at('09-08', '18:00'), ['COMPLETE']),
+    // S2: signed a minute late, then everything on time; five stars.
+    new CallScript(id(2), STREET, at('09-07', '08:00'))
+      .assign(at('09-07', '09:00'), DEPT, 'DEPARTMENT', due9('09-08 09:00', '09-09 09:00', '09-14 18:00'))
+      .urge(at('09-08', '09:00'), ['SIGN'])
+      .sign(at('09-08', '09:01'))
+      .respond(at('09-08', '10:00'))
+      .complete(at('09-10', '10:00'))
+      .rate(at('09-11', '10:00'), 5),
+    // S3: on time, rated four stars on 20 October, after September closed (13 October).
+    new CallScript(id(3), STREET, at('09-21', '08:00'))
+      .assign(at('09-21', '09:00'), DEPT, 'DEPARTMENT', due9('09-22 09:00', '09-23 09:00', '09-28 18:00'))
+      .sign(at('09-21', '10:00'))
+      .respond(at('09-21', '15:00'))
+      .complete(at('09-25', '10:00'))
+      .rate(at('10-20', '10:00'), 4),
+    // S4: a 12345 order the street called up; call-back 不满意 (not resolved) → rework (重办); done
+    // again on time; second call-back 基本满意, resolved → closed, rated 3 stars by the call-back.
+    new CallScript(id(4), STREET, at('09-14', '08:00'), 'STREET', { source: 'HOTLINE' })
+      .assign(at('09-14', '09:00'), DEPT, 'DEPARTMENT', due9('09-15 09:00', '09-16 09:00', '09-21 18:00'))
+      .sign(at('09-14', '10:00'))
+      .respond(at('09-14', '11:00'))
+      .complete(at('09-16', '10:00'))
+      .callback(at('09-17', '10:00'), { contacted: true, resolved: false, satisfaction: 'UNSATISFIED' }, { rework: at('09-23', '18:00') })
+      .complete(at('09-22', '10:00'))
+      .callback(at('09-23', '10:00'), { contacted: true, resolved: true, satisfaction: 'BASIC' }, 'closed'),
+    // S5: resolved at grid level (琐事不出网格), on time: booked for the street.
+    new CallScript(id(5), GRID, at('09-09', '08:00'), 'GRID', { due: { sign: null, respond: null, complete: at('09-16', '18:00') } })
+      .closeSelf(at('09-10', '10:00')),
+    // S6: another grid of the street, completed three days after its deadline (supervision urged).
+    new CallScript(id(6), OTHER_GRID, at('09-18', '08:00'), 'GRID', { due: { sign: null, respond: null, complete: at('09-25', '18:00') } })
+      .urge(at('09-25', '18:00'), ['COMPLETE'])
+      .closeSelf(at('09-28', '10:00')),
+  ];
+}
+
+/**
+ * The issue's two departments (DOMAIN.md "A step not taken is missed"): one ignores its call, one
+ * signs a minute late and then does everything right (five stars). September 2026.
+ */
+export function ignoredAndLate(): { ignored: CallScript; late: CallScript } {
+  const [ignored, late] = septemberCalls('IL');
+  return { ignored: ignored as CallScript, late: late as CallScript };
+}

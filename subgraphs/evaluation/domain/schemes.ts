@@ -11,7 +11,13 @@
 //   had overturned) are the hub's defaults, kept as data so the district can set its own.
 // - BEIJING (接诉即办, DOMAIN.md *(reports)*): 响应率 contacted / valid call-backs, 解决率 resolved /
 //   valid call-backs, 满意率 (satisfied + k × basically satisfied) / valid call-backs. DOMAIN.md found
-//   no official weights; its default is 10/50/40 with k = 0.9, used here.
+//   no official weights; its default is 10/50/40 with k = 0.9, used here. The valid call-backs are
+//   the 12345 call-backs' own answers (ledger.ts: a caller's rating stands in on calls not from the
+//   hotline; a missed completion counts as a call-back answering no, no, unsatisfied).
+//
+// An empty dimension (nothing in it this month) scores nothing and does not count: the dimensions
+// that have items share the full 100 in proportion to their weights (DOMAIN.md "no dimension of a
+// score may read as perfect because nothing happened in it").
 import { z } from 'zod';
 import { addInto, type Entry, type Vector } from './ledger.ts';
 import { isPeriod, type Period } from './period.ts';
@@ -121,6 +127,8 @@ export interface Dimension {
   /** How many items the rate is over (signs, steps, ratings, call-backs). */
   items: number;
   rate: number | null;
+  /** The items' worth summed (rate × items, unrounded). */
+  value: number;
   points: number;
 }
 
@@ -153,8 +161,19 @@ const n = (v: Vector, k: string) => v[k] ?? 0;
 
 function dimension(key: string, name: string, weight: number, items: number, value: number): Dimension {
   const rate = items > 0 ? value / items : null;
-  // A dimension with nothing in it missed nothing: full marks.
-  return { key, name, weight, items, rate: rate === null ? null : round(rate, 4), points: round(rate === null ? weight : weight * rate, 4) };
+  return { key, name, weight, items, rate: rate === null ? null : round(rate, 4), value, points: 0 };
+}
+
+/**
+ * Points of each dimension: weight × rate, scaled so that the dimensions with items share the full
+ * weight of all (an empty dimension scores 0 and does not count). Returns the scale.
+ */
+function share(dimensions: Dimension[]): number {
+  const total = dimensions.reduce((s, d) => s + d.weight, 0);
+  const active = dimensions.filter((d) => d.items > 0).reduce((s, d) => s + d.weight, 0);
+  const scale = active > 0 ? total / active : 0;
+  for (const d of dimensions) d.points = d.items > 0 ? round((d.weight * scale * d.value) / d.items, 4) : 0;
+  return scale;
 }
 
 const DEDUCTION_NAMES: Record<keyof HuangpuParams['deductions'], string> = {
@@ -187,17 +206,19 @@ export function scoreOf(version: SchemeVersion, v: Vector): Score {
     const deductions = (Object.keys(p.deductions) as Array<keyof HuangpuParams['deductions']>)
       .map((key) => ({ key, name: DEDUCTION_NAMES[key], count: n(v, key), each: p.deductions[key], points: round(n(v, key) * p.deductions[key], 4) }))
       .filter((d) => d.count !== 0);
+    share(dimensions);
     const scored = dimensions.some((d) => d.items > 0) || deductions.length > 0;
     const total = dimensions.reduce((s, d) => s + d.points, 0) - deductions.reduce((s, d) => s + d.points, 0);
     return { score: scored ? round(Math.max(0, total)) : null, dimensions, deductions };
   }
   const p = version.params;
-  const valid = n(v, 'ratings');
+  const valid = n(v, 'callbacks');
   const dimensions = [
     dimension('RESPONSE', '响应率', p.weights.response, valid, n(v, 'contacted')),
     dimension('RESOLUTION', '解决率', p.weights.resolution, valid, n(v, 'resolved')),
-    dimension('SATISFACTION', '满意率', p.weights.satisfaction, valid, n(v, 'stars5') + n(v, 'stars4') + p.basicFactor * n(v, 'stars3')),
+    dimension('SATISFACTION', '满意率', p.weights.satisfaction, valid, n(v, 'satisfied') + p.basicFactor * n(v, 'basic')),
   ];
+  share(dimensions);
   const total = dimensions.reduce((s, d) => s + d.points, 0);
   return { score: valid > 0 ? round(total) : null, dimensions, deductions: [] };
 }
@@ -209,9 +230,12 @@ export function scoreOf(version: SchemeVersion, v: Vector): Score {
  */
 export function effectsOf(version: SchemeVersion, entry: Entry, totals: Vector): Effect[] {
   const sign = entry.reversal ? -1 : 1;
+  // The month's scale (empty dimensions do not count): each item's share of its dimension's points.
+  const scale = share(scoreOf(version, totals).dimensions);
   const item = (dim: string, weight: number, items: number, value: number): Effect => {
     if (items <= 0) return { dimension: dim, earned: 0, lost: 0 };
-    return { dimension: dim, earned: round((sign * weight * value) / items, 4), lost: round((sign * weight * (1 - value)) / items, 4) };
+    const w = weight * scale;
+    return { dimension: dim, earned: round((sign * w * value) / items, 4), lost: round((sign * w * (1 - value)) / items, 4) };
   };
   const effects: Effect[] = [];
   if (version.scheme === 'HUANGPU') {
@@ -228,6 +252,9 @@ export function effectsOf(version: SchemeVersion, entry: Entry, totals: Vector):
       case 'rating':
         effects.push(item('SATISFACTION', p.weights.satisfaction, n(totals, 'ratings'), p.starValues[entry.stars as 1 | 2 | 3 | 4 | 5]));
         break;
+      case 'unrated':
+        effects.push(item('SATISFACTION', p.weights.satisfaction, n(totals, 'ratings'), 0));
+        break;
       default: {
         const key = deductionKey(entry);
         if (key) effects.push({ dimension: `DEDUCTION_${key}`, earned: 0, lost: round(sign * p.deductions[key], 4) });
@@ -236,12 +263,25 @@ export function effectsOf(version: SchemeVersion, entry: Entry, totals: Vector):
     return effects;
   }
   const p = version.params;
-  if (entry.fact === 'rating') {
-    const valid = n(totals, 'ratings');
+  const valid = n(totals, 'callbacks');
+  let answers: { contacted: boolean; resolved: boolean; satisfied: number } | undefined;
+  if (entry.fact === 'callback') {
+    const sat = entry.satisfaction;
+    answers = {
+      contacted: entry.contacted ?? false,
+      resolved: entry.resolved ?? false,
+      satisfied: sat === 'VERY_SATISFIED' || sat === 'SATISFIED' ? 1 : sat === 'BASIC' ? p.basicFactor : 0,
+    };
+  } else if (entry.fact === 'rating' && entry.contacted !== undefined) {
     const stars = entry.stars ?? 0;
-    effects.push(item('RESPONSE', p.weights.response, valid, entry.contacted ? 1 : 0));
-    effects.push(item('RESOLUTION', p.weights.resolution, valid, entry.resolved ? 1 : 0));
-    effects.push(item('SATISFACTION', p.weights.satisfaction, valid, stars >= 4 ? 1 : stars === 3 ? p.basicFactor : 0));
+    answers = { contacted: entry.contacted, resolved: entry.resolved ?? false, satisfied: stars >= 4 ? 1 : stars === 3 ? p.basicFactor : 0 };
+  } else if (entry.fact === 'unrated' && entry.contacted !== undefined) {
+    answers = { contacted: false, resolved: false, satisfied: 0 };
+  }
+  if (answers) {
+    effects.push(item('RESPONSE', p.weights.response, valid, answers.contacted ? 1 : 0));
+    effects.push(item('RESOLUTION', p.weights.resolution, valid, answers.resolved ? 1 : 0));
+    effects.push(item('SATISFACTION', p.weights.satisfaction, valid, answers.satisfied));
   }
   return effects;
 }

@@ -20,6 +20,43 @@ export type Scalars = {
   _FieldSet: { input: unknown; output: unknown; }
 };
 
+export type AnnualPerformance = {
+  __typename?: 'AnnualPerformance';
+  /** Every month of the year begun so far, with its score. */
+  months: Array<TrendPoint>;
+  /** How many months the score is the mean of. */
+  monthsCounted: Scalars['Int']['output'];
+  rule: AnnualRule;
+  /** Null when no month counts yet. */
+  score?: Maybe<Scalars['Float']['output']>;
+  unit: Unit;
+  year: Scalars['Int']['output'];
+};
+
+export type AnnualRanking = {
+  __typename?: 'AnnualRanking';
+  kind: RankedKind;
+  /** Units with an annual score, best first (ties share a rank). */
+  rows: Array<AnnualRankingRow>;
+  rule: AnnualRule;
+  year: Scalars['Int']['output'];
+};
+
+export type AnnualRankingRow = {
+  __typename?: 'AnnualRankingRow';
+  monthsCounted: Scalars['Int']['output'];
+  rank: Scalars['Int']['output'];
+  score: Scalars['Float']['output'];
+  unit: Unit;
+};
+
+/** How months combine into the annual assessment (ANNUAL_COMBINE). */
+export type AnnualRule =
+  /** The mean of the year's closed (frozen) months that have a score (default) */
+  | 'MEAN_OF_CLOSED_MONTHS'
+  /** The mean of every month of the year so far that has a score, open months included (provisional) */
+  | 'MEAN_OF_MONTHS';
+
 /** A call, owned by the calls subgraph. Evaluation adds what it earned or cost each unit. */
 export type Call = {
   __typename?: 'Call';
@@ -82,7 +119,10 @@ export type DimensionScore = {
   key: Scalars['String']['output'];
   name: Scalars['String']['output'];
   points: Scalars['Float']['output'];
-  /** Null when there was nothing to rate (the dimension then scores its full weight). */
+  /**
+   * Null when there was nothing in the dimension: it then scores nothing and does not count, and the
+   * dimensions with items share the full 100 in proportion to their weights.
+   */
   rate?: Maybe<Scalars['Float']['output']>;
   weight: Scalars['Float']['output'];
 };
@@ -121,7 +161,10 @@ export type Performance = {
    */
   explanation: ExplanationConnection;
   facts: PerformanceFacts;
-  /** True once the month has closed (frozen): its figures never change again. */
+  /**
+   * True once the month has closed: its figures never change again (a fact arriving later counts in
+   * the month it arrives in; a closed month is answered from its frozen figures and scheme version).
+   */
   frozen: Scalars['Boolean']['output'];
   period: Scalars['String']['output'];
   scheme: SchemeVersion;
@@ -163,6 +206,8 @@ export type PerformanceFacts = {
 
 export type Query = {
   __typename?: 'Query';
+  /** The annual ranking (年度) of departments or of streets, from their monthly scores. Open to all staff. */
+  annualRankings: AnnualRanking;
   /**
    * Counters for a dashboard. `period` defaults to the current month (Asia/Shanghai). The district's
    * roles may ask for any unit; others for their own unit or one in its subtree.
@@ -172,6 +217,13 @@ export type Query = {
   rankings: RankingConnection;
   /** The scheme versions the hub knows, by scheme and version. */
   scoringSchemes: Array<SchemeVersion>;
+};
+
+
+export type QueryAnnualRankingsArgs = {
+  kind: RankedKind;
+  scheme?: InputMaybe<SchemeId>;
+  year: Scalars['Int']['input'];
 };
 
 
@@ -273,7 +325,11 @@ export type ScoreEntry = {
   effects: Array<ScoreEffect>;
   /** The event that established it (call.signed, call.urged, call.closed …) and its sequence. */
   event: Scalars['String']['output'];
-  /** dispatched, sign, respond, complete, overdue, urge, supervise, reopen, rating, adjudication_won, adjudication_lost, call_up_overturned */
+  /**
+   * dispatched, sign, respond, complete (a step missed at its deadline books as not on time), overdue,
+   * urge, supervise, reopen, rating, unrated (a missed completion: worth nothing), callback (a 12345
+   * call-back's own answers), adjudication_won, adjudication_lost, call_up_overturned
+   */
   fact: Scalars['String']['output'];
   /** Points lost: the part of its share not earned, or a deduction. */
   lost: Scalars['Float']['output'];
@@ -327,6 +383,11 @@ export type TrendPoint = {
  */
 export type Unit = {
   __typename?: 'Unit';
+  /**
+   * The annual assessment (年度) a year's monthly scores feed: by default the mean of its closed months
+   * with a score. Departments and streets; visible as `performance`.
+   */
+  annual: AnnualPerformance;
   id: Scalars['ID']['output'];
   /**
    * The unit's score for a month ('YYYY-MM', Asia/Shanghai) under the scheme in force for its district,
@@ -338,6 +399,17 @@ export type Unit = {
   ranking: RankingPosition;
   /** Monthly scores from `from` to `to` ('YYYY-MM', at most 24 months), oldest first. */
   trend: Array<TrendPoint>;
+};
+
+
+/**
+ * A unit of the district, owned by the party-map subgraph. Evaluation adds its monthly scores
+ * (考核): departments are scored by the streets that call them, streets by the departments and the
+ * district (双向考核).
+ */
+export type UnitAnnualArgs = {
+  scheme?: InputMaybe<SchemeId>;
+  year: Scalars['Int']['input'];
 };
 
 
@@ -471,12 +543,16 @@ export type FederationReferenceTypes = {
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AnnualPerformance: ResolverTypeWrapper<Omit<AnnualPerformance, 'unit'> & { unit: ResolversTypes['Unit'] }>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  AnnualRanking: ResolverTypeWrapper<Omit<AnnualRanking, 'rows'> & { rows: Array<ResolversTypes['AnnualRankingRow']> }>;
+  AnnualRankingRow: ResolverTypeWrapper<Omit<AnnualRankingRow, 'unit'> & { unit: ResolversTypes['Unit'] }>;
+  AnnualRule: AnnualRule;
   Call: ResolverTypeWrapper<CallRef>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   CallEvaluation: ResolverTypeWrapper<Omit<CallEvaluation, 'entries'> & { entries: Array<ResolversTypes['ScoreEntry']> }>;
   DashboardCounters: ResolverTypeWrapper<Omit<DashboardCounters, 'scope'> & { scope: ResolversTypes['Unit'] }>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
-  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   DashboardTierCount: ResolverTypeWrapper<DashboardTierCount>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeductionScore: ResolverTypeWrapper<DeductionScore>;
@@ -509,12 +585,15 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  AnnualPerformance: Omit<AnnualPerformance, 'unit'> & { unit: ResolversParentTypes['Unit'] };
+  Int: Scalars['Int']['output'];
+  Float: Scalars['Float']['output'];
+  AnnualRanking: Omit<AnnualRanking, 'rows'> & { rows: Array<ResolversParentTypes['AnnualRankingRow']> };
+  AnnualRankingRow: Omit<AnnualRankingRow, 'unit'> & { unit: ResolversParentTypes['Unit'] };
   Call: CallRef;
   ID: Scalars['ID']['output'];
   CallEvaluation: Omit<CallEvaluation, 'entries'> & { entries: Array<ResolversParentTypes['ScoreEntry']> };
   DashboardCounters: Omit<DashboardCounters, 'scope'> & { scope: ResolversParentTypes['Unit'] };
-  Int: Scalars['Int']['output'];
-  Float: Scalars['Float']['output'];
   DashboardTierCount: DashboardTierCount;
   DateTime: Scalars['DateTime']['output'];
   DeductionScore: DeductionScore;
@@ -551,6 +630,29 @@ export type LinkDirectiveResolver<Result, Parent, ContextType = SubgraphContext,
 export type ShareableDirectiveArgs = { };
 
 export type ShareableDirectiveResolver<Result, Parent, ContextType = SubgraphContext, Args = ShareableDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type AnnualPerformanceResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['AnnualPerformance'] = ResolversParentTypes['AnnualPerformance']> = {
+  months?: Resolver<Array<ResolversTypes['TrendPoint']>, ParentType, ContextType>;
+  monthsCounted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['AnnualRule'], ParentType, ContextType>;
+  score?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  unit?: Resolver<ResolversTypes['Unit'], ParentType, ContextType>;
+  year?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type AnnualRankingResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['AnnualRanking'] = ResolversParentTypes['AnnualRanking']> = {
+  kind?: Resolver<ResolversTypes['RankedKind'], ParentType, ContextType>;
+  rows?: Resolver<Array<ResolversTypes['AnnualRankingRow']>, ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['AnnualRule'], ParentType, ContextType>;
+  year?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type AnnualRankingRowResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['AnnualRankingRow'] = ResolversParentTypes['AnnualRankingRow']> = {
+  monthsCounted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rank?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  unit?: Resolver<ResolversTypes['Unit'], ParentType, ContextType>;
+};
 
 export type CallResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Call'] = ResolversParentTypes['Call'], FederationReferenceType extends FederationReferenceTypes['Call'] = FederationReferenceTypes['Call']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Call']> | FederationReferenceType, FederationReferenceType, ContextType>;
@@ -653,6 +755,7 @@ export type PerformanceFactsResolvers<ContextType = SubgraphContext, ParentType 
 };
 
 export type QueryResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  annualRankings?: Resolver<ResolversTypes['AnnualRanking'], ParentType, ContextType, RequireFields<QueryAnnualRankingsArgs, 'kind' | 'year'>>;
   dashboardCounters?: Resolver<ResolversTypes['DashboardCounters'], ParentType, ContextType, RequireFields<QueryDashboardCountersArgs, 'scope'>>;
   rankings?: Resolver<ResolversTypes['RankingConnection'], ParentType, ContextType, RequireFields<QueryRankingsArgs, 'first' | 'kind' | 'period'>>;
   scoringSchemes?: Resolver<Array<ResolversTypes['SchemeVersion']>, ParentType, ContextType>;
@@ -741,6 +844,7 @@ export type TrendPointResolvers<ContextType = SubgraphContext, ParentType extend
 
 export type UnitResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Unit'] = ResolversParentTypes['Unit'], FederationReferenceType extends FederationReferenceTypes['Unit'] = FederationReferenceTypes['Unit']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Unit']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  annual?: Resolver<ResolversTypes['AnnualPerformance'], ParentType, ContextType, RequireFields<UnitAnnualArgs, 'year'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   performance?: Resolver<ResolversTypes['Performance'], ParentType, ContextType, RequireFields<UnitPerformanceArgs, 'period'>>;
   ranking?: Resolver<ResolversTypes['RankingPosition'], ParentType, ContextType, RequireFields<UnitRankingArgs, 'period'>>;
@@ -752,6 +856,9 @@ export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<Resolv
 }
 
 export type Resolvers<ContextType = SubgraphContext> = {
+  AnnualPerformance?: AnnualPerformanceResolvers<ContextType>;
+  AnnualRanking?: AnnualRankingResolvers<ContextType>;
+  AnnualRankingRow?: AnnualRankingRowResolvers<ContextType>;
   Call?: CallResolvers<ContextType>;
   CallEvaluation?: CallEvaluationResolvers<ContextType>;
   DashboardCounters?: DashboardCountersResolvers<ContextType>;
