@@ -33,7 +33,7 @@ describe('service probes', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { kafka: 'ok', mongodb: 'ok' } });
 
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await fetch(`${service.metricsUrl}/metrics`)).text();
     expect(metrics).toContain('huying_http_request_duration_seconds_bucket');
     expect(metrics).toContain('service="probe-test"');
     expect(metrics).toContain('route="/readyz"');
