@@ -73,10 +73,11 @@ export function literalsProblem(document: DocumentNode): GraphQLError | undefine
     return BREAK;
   };
   visit(document, {
-    enter(node, _key, _parent, _path, ancestors) {
-      if (node.kind === Kind.STRING && CONTROL.test(node.value)) return found(controlCharacter(literalPath([...ancestors, node])));
+    enter(node, _key, parent, _path, ancestors) {
+      const at = () => literalPath([...ancestors, ...(parent ? [parent] : [])]);
+      if (node.kind === Kind.STRING && CONTROL.test(node.value)) return found(controlCharacter(at()));
       if ((node.kind === Kind.FLOAT || node.kind === Kind.INT) && !Number.isFinite(Number(node.value))) {
-        const field = literalPath([...ancestors, node]);
+        const field = at();
         return found(badInput(`${field} 不是有限数值 (not a finite number: ${field})`, field));
       }
       return undefined;

@@ -3,7 +3,7 @@
 // tokens counted by graphql's own parser (`parse(source, { maxTokens })`), so an over-long document
 // is refused while it is read, as a 400, never an internal error.
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { GraphQLError, type ValidationRule } from 'graphql';
+import { GraphQLError, type ValidationContext, type ValidationRule } from 'graphql';
 import type { BaseConfig } from './config.ts';
 
 export type Limits = Pick<BaseConfig, 'MAX_DEPTH' | 'MAX_ALIASES' | 'MAX_TOKENS' | 'MAX_COST'>;
@@ -13,12 +13,17 @@ export const MAX_DIRECTIVES = 50;
 
 /** Armor's validation rules for these limits (tokens: see `parse`'s maxTokens). */
 export function limitRules(limits: Limits): ValidationRule[] {
+  // Refused as a validation failure (Armor's own report says BAD_USER_INPUT, which Apollo Server
+  // overwrites but a subgraph would keep).
+  const refuse = { propagateOnRejection: false, onReject: [(context: ValidationContext | null, error: GraphQLError) => {
+    context?.reportError(new GraphQLError(error.message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+  }] };
   const { validationRules } = new ApolloArmor({
-    maxDepth: { n: limits.MAX_DEPTH },
-    maxAliases: { n: limits.MAX_ALIASES },
+    maxDepth: { n: limits.MAX_DEPTH, ...refuse },
+    maxAliases: { n: limits.MAX_ALIASES, ...refuse },
     maxTokens: { enabled: false },
-    costLimit: { maxCost: limits.MAX_COST },
-    maxDirectives: { n: MAX_DIRECTIVES },
+    costLimit: { maxCost: limits.MAX_COST, ...refuse },
+    maxDirectives: { n: MAX_DIRECTIVES, ...refuse },
     blockFieldSuggestion: { enabled: false },
   }).protect();
   return validationRules;

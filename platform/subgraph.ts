@@ -138,7 +138,7 @@ export async function mountSubgraph(service: Service, options: SubgraphOptions):
           ? inner.map((e: { message: string; originalError?: unknown }) => {
               const tokens = TOKEN_LIMIT_REFUSAL.exec(e.message);
               if (tokens) return tokenLimitError(tokens[1] as string);
-              const input = errorCode(e.originalError) === 'BAD_USER_INPUT' || e.message.startsWith('Variable "$');
+              const input = [errorCode(e), errorCode(e.originalError)].includes('BAD_USER_INPUT') || e.message.startsWith('Variable "$');
               const message = production ? withoutSuggestions(e.message) : e.message;
               return new GraphQLError(message, { extensions: { code: input ? 'BAD_USER_INPUT' : 'GRAPHQL_VALIDATION_FAILED' } });
             })
