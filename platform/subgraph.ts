@@ -130,15 +130,15 @@ export async function mountSubgraph(service: Service, options: SubgraphOptions):
     errorFormatter: (execution, context) => {
       const requestId = (context as { reply?: { request?: { id?: string } } }).reply?.request?.id ?? 'unknown';
       // Mercurius wraps parse and validation failures in one error that carries them in `errors`.
-      // A value the schema refuses (a variable of the wrong type, an invalid DateTime) is the
-      // client's input: BAD_USER_INPUT; an over-long document is refused as the other limits are.
+      // A value a scalar refuses (an invalid DateTime), as a variable or a literal, is the client's
+      // input: BAD_USER_INPUT; an over-long document is refused as the other limits are.
       const flat = (execution.errors ?? []).flatMap((error) => {
         const inner = (error.originalError as { errors?: unknown } | undefined)?.errors;
         return Array.isArray(inner)
           ? inner.map((e: { message: string; originalError?: unknown }) => {
               const tokens = TOKEN_LIMIT_REFUSAL.exec(e.message);
               if (tokens) return tokenLimitError(tokens[1] as string);
-              const input = [errorCode(e), errorCode(e.originalError)].includes('BAD_USER_INPUT') || e.message.startsWith('Variable "$');
+              const input = [errorCode(e), errorCode(e.originalError)].includes('BAD_USER_INPUT');
               const message = production ? withoutSuggestions(e.message) : e.message;
               return new GraphQLError(message, { extensions: { code: input ? 'BAD_USER_INPUT' : 'GRAPHQL_VALIDATION_FAILED' } });
             })
