@@ -342,7 +342,7 @@ describe('bad records', () => {
     for (const id of ['0102', '0103', '0104', '0105', '0106']) {
       expect(await calls.store.get(sourceCallId('hotline', `GZ12345-20260601-${id}`))).toBeNull();
     }
-    const metrics = await (await fetch(`${connectors.url}/metrics`)).text();
+    const metrics = await (await fetch(`${connectors.service.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/huying_connector_dead_letters_total\{[^}]*reason="too_large"[^}]*\} 1/);
     expect(metrics).toContain('huying_connector_lag_records');
   });

@@ -8,13 +8,14 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
-import { decodeJwt } from 'jose';
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, type GraphQLSchema, Kind } from 'graphql';
 import { Histogram } from 'prom-client';
 import { z } from 'zod';
 import { accessScope, authConfig, createVerifier, type Identity } from '../platform/auth.ts';
 import { baseConfig, port } from '../platform/config.ts';
+import { literalsProblem, variablesProblem } from '../platform/input.ts';
+import { limitRules, TOKEN_LIMIT_REFUSAL, tokenLimitError } from '../platform/limits.ts';
 import { runConsumer } from '../platform/consumer.ts';
 import { ensureTopics, serviceKafka, topicName } from '../platform/kafka.ts';
 import { Service } from '../platform/service.ts';
@@ -37,18 +38,16 @@ export const gatewayConfig = baseConfig.extend({
   ENTERPRISE_URL: z.url().default('http://127.0.0.1:4004/graphql'),
   /** How long a subgraph may stay silent (not answering, or stalling mid-answer) before its part of the answer fails. */
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
-  /** Query limits (GraphQL Armor): nesting depth, aliases, tokens and estimated cost per operation. */
-  MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(12),
-  MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(15),
-  MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(2000),
-  MAX_COST: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
   /**
    * Allow-list mode (production agency apps): a persisted-query manifest; only its operations run.
    * Without it, any operation may run and clients may use automatic persisted queries (APQ).
    */
   PERSISTED_QUERIES_MANIFEST: z.string().min(1).optional(),
-  /** Requests a client (a token's subject and unit; without a token, an address) may send a minute. */
+  /** Requests a client (a verified token's subject and unit; otherwise its address) may send a minute. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(3000),
+  /** graphql-ws: subscriptions one socket may hold at once, and one identity (subject@unit) over all its sockets. */
+  MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(10_000).default(25),
+  MAX_SUBSCRIPTIONS_PER_IDENTITY: z.coerce.number().int().min(1).max(100_000).default(200),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfig>;
 
@@ -91,6 +90,21 @@ const labelOperations: ApolloServerPlugin<GatewayContext> = {
   },
 };
 
+/**
+ * Refuses, before any subgraph is asked, a literal with a control character or a number that is not
+ * finite (`1e999`): 400 BAD_USER_INPUT (variables are checked before the request enters Apollo).
+ */
+const checkLiterals: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ document }) {
+        const problem = literalsProblem(document);
+        if (problem) throw new GraphQLError(problem.message, { extensions: { ...problem.extensions, http: { status: 400 } } });
+      },
+    };
+  },
+};
+
 /** A subgraph fetch that, when the subgraph does not answer, fails with an error that names it. */
 class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
@@ -110,12 +124,23 @@ class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
       });
     }
   }
+
+  /** A subgraph's refusal of the client's input (a 400 with `BAD_USER_INPUT` …) keeps its message and code. */
+  override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource<GatewayContext>['errorFromResponse']>[0]) {
+    const generic = await super.errorFromResponse(response);
+    const first = (generic.extensions.response as { body?: { errors?: Array<{ message?: unknown; extensions?: { code?: unknown } }> } } | undefined)
+      ?.body?.errors?.[0];
+    const code = first?.extensions?.code;
+    if (typeof first?.message !== 'string' || typeof code !== 'string' || code === 'INTERNAL_SERVER_ERROR') return generic;
+    return new GraphQLError(first.message, { extensions: { code, serviceName: this.subgraph } });
+  }
 }
 
 export async function startGateway(config: GatewayConfig) {
   // Apollo reads this from the environment: never any telemetry (loadConfig pins it as well).
   process.env.APOLLO_TELEMETRY_DISABLED = '1';
-  const service = new Service({ name: 'gateway', config });
+  // At the public edge the gateway makes its own request ids (a client's is logged beside, sanitized).
+  const service = new Service({ name: 'gateway', config, adoptRequestId: false });
   const verify = createVerifier(config);
   const urls: Record<string, string> = {
     calls: config.CALLS_URL,
@@ -170,33 +195,41 @@ export async function startGateway(config: GatewayConfig) {
     apiSchema = schema;
   });
 
-  // Depth, alias, token, directive and cost limits; field suggestions (which leak the schema) are
+  // Depth, alias, directive and cost limits (platform/limits.ts); tokens are counted by the parser
+  // (parseOptions), so an over-long document is a 400. Field suggestions (which leak the schema) are
   // blocked in production, where introspection is off too.
   const armor = new ApolloArmor({
-    maxDepth: { n: config.MAX_DEPTH },
-    maxAliases: { n: config.MAX_ALIASES },
-    maxTokens: { n: config.MAX_TOKENS },
-    costLimit: { maxCost: config.MAX_COST },
-    maxDirectives: { n: 50 },
+    maxDepth: { enabled: false },
+    maxAliases: { enabled: false },
+    maxTokens: { enabled: false },
+    costLimit: { enabled: false },
+    maxDirectives: { enabled: false },
     blockFieldSuggestion: { enabled: config.NODE_ENV === 'production' },
   });
   const protection = armor.protect();
+  const limits = limitRules(config);
   const server = new ApolloServer<GatewayContext>({
     gateway,
     ...protection,
     // Armor's plugins read no context, so they serve any context type.
     plugins: [
       ...(protection.plugins as ApolloServerPlugin<GatewayContext>[]),
+      checkLiterals,
       labelOperations,
       // Apollo's default landing page loads Apollo Sandbox from a CDN: government networks have no
       // internet, and nothing may load from outside.
       ApolloServerPluginLandingPageDisabled(),
     ],
-    validationRules: [...protection.validationRules],
+    validationRules: limits,
+    parseOptions: { maxTokens: config.MAX_TOKENS },
     introspection: config.NODE_ENV !== 'production',
     includeStacktraceInErrorResponses: false,
     // Internal errors reach the client masked, with the request id to find them in the logs.
     formatError: (formatted, error) => {
+      if (formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' && TOKEN_LIMIT_REFUSAL.test(formatted.message)) {
+        const refused = tokenLimitError(config.MAX_TOKENS);
+        return { message: refused.message, extensions: refused.extensions };
+      }
       if (formatted.extensions?.code !== 'INTERNAL_SERVER_ERROR' || formatted.extensions.serviceName) return formatted;
       service.logger.error({ err: error }, 'gateway error');
       return { message: '内部错误 (internal error)', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
@@ -207,21 +240,27 @@ export async function startGateway(config: GatewayConfig) {
 
   if (config.NODE_ENV !== 'production') serveExplorer(service.app);
 
-  // Per-client rate limits on /graphql. The client is the token's subject and unit, read without
-  // verifying it (a forged token is refused right after, and costs its sender their own budget);
-  // without one, the address.
+  // Per-client rate limits on /graphql. The client is the verified token's subject and unit; when
+  // the token is missing or does not verify, the address: a forged token neither drains the budget
+  // of the subject it names nor gets a fresh one per forged subject. Verified once per request.
   await service.app.register(rateLimit, { global: false });
-  const clientOf = (request: FastifyRequest): string => {
-    const token = request.headers.authorization?.replace(/^Bearer\s+/i, '');
-    if (token) {
-      try {
-        const { sub, unit } = decodeJwt(token);
-        if (sub) return `token:${sub}@${String(unit)}`;
-      } catch {
-        // not a JWT: counted by address
-      }
+  const verified = new WeakMap<FastifyRequest, Promise<Identity>>();
+  const identityOf = (request: FastifyRequest): Promise<Identity> => {
+    let identity = verified.get(request);
+    if (!identity) {
+      identity = verify(request.headers.authorization);
+      identity.catch(() => undefined); // awaited by the handler; not an unhandled rejection meanwhile
+      verified.set(request, identity);
     }
-    return `ip:${request.ip}`;
+    return identity;
+  };
+  const clientOf = async (request: FastifyRequest): Promise<string> => {
+    try {
+      const { subject, unitId } = await identityOf(request);
+      return `token:${subject}@${unitId}`;
+    } catch {
+      return `ip:${request.ip}`;
+    }
   };
 
   service.app.route({
@@ -248,13 +287,16 @@ export async function startGateway(config: GatewayConfig) {
       const started = performance.now();
       let identity: Identity;
       try {
-        identity = await verify(request.headers.authorization);
+        identity = await identityOf(request);
       } catch (err) {
         return reply.code(401).send({
           data: null,
           errors: [{ message: (err as Error).message, extensions: { code: 'UNAUTHENTICATED' } }],
         });
       }
+      // Control characters, numbers that are not finite and nesting beyond the limit, in any value sent.
+      const problem = variablesProblem(request.method === 'GET' ? getParams(request) : request.body);
+      if (problem) return reply.code(400).send({ data: null, errors: [{ message: problem.message, extensions: problem.extensions }] });
       let body = request.body;
       let search = new URL(request.url, 'http://gateway').search;
       if (allowList) {
@@ -349,7 +391,9 @@ export async function startGateway(config: GatewayConfig) {
       verify,
       directory,
       allowList,
-      validationRules: protection.validationRules,
+      validationRules: limits,
+      limits: { maxTokens: config.MAX_TOKENS, perSocket: config.MAX_SUBSCRIPTIONS_PER_SOCKET, perIdentity: config.MAX_SUBSCRIPTIONS_PER_IDENTITY },
+      production: config.NODE_ENV === 'production',
       logger: service.logger,
       query: async (query, variables, identity, authorization) => {
         const response = await server.executeOperation(
@@ -366,4 +410,17 @@ export async function startGateway(config: GatewayConfig) {
 
   const url = await service.listen();
   return { service, url, gateway, events: streams.calls, streams };
+}
+
+/** A GET request's parameters, its variables parsed from their JSON text (unparsable text stays as it is). */
+function getParams(request: FastifyRequest): Record<string, unknown> {
+  const params = { ...(request.query as Record<string, unknown>) };
+  if (typeof params.variables === 'string') {
+    try {
+      params.variables = JSON.parse(params.variables) as unknown;
+    } catch {
+      // Apollo answers that the variables are not JSON
+    }
+  }
+  return params;
 }

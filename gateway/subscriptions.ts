@@ -3,7 +3,9 @@
 // resolved through the federated graph as a query with the subscriber's own identity (the pattern of
 // Apollo's federation-subscription-tools), so a subscriber sees exactly what the same query shows
 // them, and never a call outside their scope. The work for one event is shared by the subscribers
-// with the same selection and scope.
+// with the same selection and scope. Every subscription meets the HTTP path's protections: the token
+// and cost limits, introspection and suggestions off in production, the same input checks, a frame
+// size cap, and a cap on subscriptions per socket and per identity.
 import type { Server } from 'node:http';
 import {
   extendSchema,
@@ -14,16 +16,22 @@ import {
   type DocumentNode,
   GraphQLError,
   type GraphQLSchema,
+  NoSchemaIntrospectionCustomRule,
   parse,
   print,
   specifiedRules,
   validate,
   type ValidationRule,
 } from 'graphql';
+import type { Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { decodeJwt } from 'jose';
 import { WebSocketServer } from 'ws';
-import { accessScope, type Identity, type Verifier } from '../platform/auth.ts';
+import { accessScope, type Identity, type Role, type Verifier } from '../platform/auth.ts';
+import { userError } from '../platform/errors.ts';
+import { literalsProblem, variablesProblem } from '../platform/input.ts';
+import { TOKEN_LIMIT_REFUSAL, tokenLimitError, withoutSuggestions } from '../platform/limits.ts';
+import { REQUEST_LIMIT } from '../platform/service.ts';
 import { jurisdictionOf, type UnitDirectory } from '../platform/unit-directory.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { CallEvent } from '../platform/call-event.ts';
@@ -119,6 +127,10 @@ export interface SubscriptionOptions {
   validationRules?: readonly ValidationRule[];
   /** Allow-list mode (PERSISTED_QUERIES_MANIFEST): only the manifest's subscriptions may start. */
   allowList?: AllowList;
+  /** Tokens per document (MAX_TOKENS), and subscriptions at once per socket and per identity. */
+  limits?: { maxTokens: number; perSocket: number; perIdentity: number };
+  /** Production: introspection and field suggestions are off, as over HTTP. */
+  production?: boolean;
   /** Events waiting for one subscriber before it counts as too slow and is disconnected. */
   bufferLimit?: number;
   heartbeatMs?: number;
@@ -140,6 +152,8 @@ interface LiveField<E> {
   wants: (event: E, args: Args, identity: Identity) => boolean;
   /** Identifies the event: one resolution per event, selection, variables and access scope. */
   eventKey: (event: E) => string;
+  /** Refuses (throws) a subscriber who may not watch what the arguments name. */
+  authorize?: (args: Args, identity: Identity) => void;
   /**
    * The query field that shows the event's subject, and its arguments from the event (GraphQL type
    * and value). Without it the event itself is the payload.
@@ -150,6 +164,28 @@ interface LiveField<E> {
 const AREA_KINDS = new Set(['district', 'street', 'community', 'grid']);
 const SLOW_CONSUMER = 4410;
 const TOKEN_EXPIRED = 4401;
+
+/** The scope a department or an agency account needs to watch 三防 alerts (floodAlerts). */
+export const ALERTS_SCOPE = 'alerts:read';
+/** Roles that watch the whole district's alerts. */
+const DISTRICT_ROLES: ReadonlySet<Role> = new Set(['district_command', 'leader']);
+/** Roles that watch alerts within their own unit's subtree (a street command centre: its street's). */
+const TERRITORIAL_ROLES: ReadonlySet<Role> = new Set(['grid_worker', 'community', 'street', 'street_leader', 'street_command']);
+
+/** The longest delay setTimeout keeps (about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Runs `run` at the instant `at` (ms since the epoch), however far away; the result cancels it. */
+export function runAt(at: number, run: () => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    const wait = at - Date.now();
+    if (wait <= 0) return run();
+    timer = setTimeout(arm, Math.min(wait, MAX_TIMER_MS));
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
 
 /** Resolves nested fields from the inner query's result, which is keyed by response name (aliases). */
 const byResponseKey: GraphQLFieldResolver<Record<string, unknown>, unknown> = (source, _args, _context, info) =>
@@ -183,6 +219,15 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
   const areaOf = (unitId: string) => {
     const path = directory.get(unitId)?.path ?? [unitId];
     return [...path].reverse().find((id) => AREA_KINDS.has(directory.get(id)?.kind ?? '')) ?? unitId;
+  };
+  /** The area a floodAlerts subscription watches: the one asked for, or the subscriber's own. */
+  const alertArea = (args: Args, identity: Identity) => areaOf(typeof args.area === 'string' ? args.area : identity.unitId);
+  /** Whether an identity may watch an area's alerts (which name streets and incidents' addresses). */
+  const mayWatch = (identity: Identity, area: string): boolean => {
+    if (DISTRICT_ROLES.has(identity.role)) return true;
+    if (TERRITORIAL_ROLES.has(identity.role)) return directory.isWithin(area, jurisdiction(identity));
+    if (identity.role === 'department' || identity.role === 'service_account') return identity.scopes.includes(ALERTS_SCOPE);
+    return false; // enterprise officers, and any role no rule names
   };
   type Subscribe = (args: Args, context: SubscriberContext, info: GraphQLResolveInfo) => AsyncIterableIterator<unknown>;
   const subscribe =
@@ -221,8 +266,17 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
     }),
     floodAlerts: subscribe<AlertEvent>({
       events: streams.alerts,
+      authorize: (args, identity) => {
+        if (typeof args.area === 'string' && !directory.get(args.area)) {
+          throw userError('NOT_FOUND', `单位不存在：${args.area} (unknown area)`, { unitId: args.area });
+        }
+        const area = alertArea(args, identity);
+        if (!mayWatch(identity, area)) {
+          throw userError('FORBIDDEN', `无权接收 ${area} 的三防预警 (may not watch this area's alerts)`, { area });
+        }
+      },
       wants: (event: AlertEvent, args, identity) => {
-        const area = areaOf(typeof args.area === 'string' ? args.area : identity.unitId);
+        const area = alertArea(args, identity);
         if (directory.get(area)?.kind === 'district') return true;
         // A street's alert reaches the street and everything in it; a grid's subscriber sees its street's.
         return event.areaUnitIds.some((street) => directory.isWithin(area, street) || directory.isWithin(street, area));
@@ -270,6 +324,7 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
 
   function liveIterator<E>(live: LiveField<E>, args: Args, context: SubscriberContext, info: GraphQLResolveInfo): AsyncIterableIterator<unknown> {
     const { identity, authorization } = context;
+    live.authorize?.(args, identity);
     const scope = accessScope(identity);
     const variables = JSON.stringify(info.variableValues);
     let document: string | undefined;
@@ -340,18 +395,38 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
     return iterator;
   }
 
-  // The same limits as queries over HTTP (depth, aliases, cost …), refused with the same code.
-  const rules = [...specifiedRules, ...(options.validationRules ?? [])];
+  // The same limits as queries over HTTP (depth, aliases, cost …), refused with the same code; in
+  // production no introspection and no field suggestions.
+  const production = options.production === true;
+  const rules = [...specifiedRules, ...(options.validationRules ?? []), ...(production ? [NoSchemaIntrospectionCustomRule] : [])];
   const check = (schema: GraphQLSchema, document: DocumentNode): GraphQLError[] =>
     validate(schema, document, rules).map(
-      (error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }),
+      (error) =>
+        new GraphQLError(production ? withoutSuggestions(error.message) : error.message, {
+          nodes: error.nodes,
+          extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
+        }),
     );
+  const parseLimited = (query: string): DocumentNode | GraphQLError => {
+    try {
+      return parse(query, { maxTokens: options.limits?.maxTokens });
+    } catch (err) {
+      if (TOKEN_LIMIT_REFUSAL.test((err as Error).message)) return tokenLimitError(options.limits?.maxTokens ?? 0);
+      return new GraphQLError((err as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
+    }
+  };
 
-  const wsServer = new WebSocketServer({ server: options.server, path: '/graphql' });
+  // Subscriptions open on each identity's sockets: a subscription counts from its subscribe message
+  // until it ends (graphql-ws keeps each socket's in `subscriptions`).
+  const socketsOf = new Map<string, Set<Context>>();
+  const identityKey = (identity: Identity) => `${identity.subject}@${identity.unitId}`;
+  const tooMany = (message: string) => [new GraphQLError(message, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })];
+
+  // A frame may be as large as an HTTP request body, no larger (a bigger one closes the socket, 1009).
+  const wsServer = new WebSocketServer({ server: options.server, path: '/graphql', maxPayload: REQUEST_LIMIT });
   const cleanup = useServer<Record<string, unknown>, { identity?: Identity; authorization?: string }>(
     {
       schema: () => subscriptionSchema(),
-      validate: check,
       // Tokens are checked when the connection opens, and the socket closes when the token expires.
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
@@ -362,23 +437,46 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
           return false;
         }
         ctx.extra.authorization = authorization;
-        const exp = decodeJwt(authorization.replace(/^Bearer\s+/i, '')).exp;
-        if (exp) {
-          const timer = setTimeout(() => ctx.extra.socket.close(TOKEN_EXPIRED, 'token expired'), exp * 1000 - Date.now());
-          ctx.extra.socket.once('close', () => clearTimeout(timer));
-        }
+        // Verified above; its exp is required. The timer holds for any lifetime.
+        const exp = decodeJwt(authorization.replace(/^Bearer\s+/i, '')).exp as number;
+        const cancel = runAt(exp * 1000, () => ctx.extra.socket.close(TOKEN_EXPIRED, 'token expired'));
+        const key = identityKey(ctx.extra.identity);
+        const sockets = socketsOf.get(key) ?? new Set();
+        sockets.add(ctx);
+        socketsOf.set(key, sockets);
+        ctx.extra.socket.once('close', () => {
+          cancel();
+          sockets.delete(ctx);
+          if (sockets.size === 0 && socketsOf.get(key) === sockets) socketsOf.delete(key);
+        });
         return true;
       },
-      // In allow-list mode a subscription, like a query, runs only when the manifest lists it.
-      onSubscribe: (_ctx, _id, payload) => {
-        if (!options.allowList) return;
-        const checked = allowListed(options.allowList, payload);
-        if ('refusal' in checked) return [new GraphQLError(checked.refusal, { extensions: { code: 'PERSISTED_QUERY_NOT_ALLOWED' } })];
-        // The listed text runs (a client may send its hash alone).
+      // Every subscription is read, checked and capped here: the token limit while parsing, the
+      // allow-list (a client may send a listed operation's hash alone), validation, the input checks.
+      onSubscribe: (ctx, _id, payload) => {
+        const identity = ctx.extra.identity as Identity;
+        const caps = options.limits;
+        // graphql-ws has already entered this subscription in the socket's.
+        if (caps && Object.keys(ctx.subscriptions).length > caps.perSocket) {
+          return tooMany(`每个连接最多 ${caps.perSocket} 个订阅 (at most ${caps.perSocket} subscriptions per socket)`);
+        }
+        const held = [...(socketsOf.get(identityKey(identity)) ?? [])].reduce((sum, c) => sum + Object.keys(c.subscriptions).length, 0);
+        if (caps && held > caps.perIdentity) {
+          return tooMany(`每个身份最多 ${caps.perIdentity} 个订阅 (at most ${caps.perIdentity} subscriptions per identity)`);
+        }
+        let query = payload.query;
+        if (options.allowList) {
+          const checked = allowListed(options.allowList, payload);
+          if ('refusal' in checked) return [new GraphQLError(checked.refusal, { extensions: { code: 'PERSISTED_QUERY_NOT_ALLOWED' } })];
+          query = checked.params.query as string;
+        }
+        const document = parseLimited(query);
+        if (document instanceof GraphQLError) return [document];
         const schema = subscriptionSchema();
-        const document = parse(checked.params.query as string);
         const invalid = check(schema, document);
         if (invalid.length > 0) return invalid;
+        const problem = variablesProblem(payload.variables) ?? literalsProblem(document);
+        if (problem) return [problem];
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
       },
       context: (ctx): SubscriberContext => ({

@@ -38,6 +38,27 @@ export function accessScope(identity: Identity): string {
   return [identity.role, identity.unitId, [...identity.scopes].sort().join(','), person].join('|');
 }
 
+/** A token lifetime such as `30d`, `12h`, `90m` or `3600s`, in seconds. */
+export function lifetimeSeconds(text: string): number | undefined {
+  const match = /^(\d+)(s|m|h|d)$/.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+/** The longest a token may live (exp − iat) unless JWT_MAX_LIFETIME says otherwise: a dashboard's month. */
+export const DEFAULT_JWT_MAX_LIFETIME = '30d';
+
+/**
+ * The gateway's own identity: an agency account (`service_account`) holding this scope. Only it may
+ * introspect a subgraph (`__schema`, `__type`) or read its SDL (`_service`); the production gateway
+ * runs the composed static supergraph and needs neither, and `npm run compose` reads the SDL files.
+ */
+export const GATEWAY_SCOPE = 'gateway:introspect';
+
+export function isGatewayIdentity(identity: Identity): boolean {
+  return identity.role === 'service_account' && identity.scopes.includes(GATEWAY_SCOPE);
+}
+
 export const authConfig = z.object({
   /** HS256 key for development and tests. */
   JWT_SECRET: z.string().min(16, 'expected at least 16 characters').optional(),
@@ -45,6 +66,11 @@ export const authConfig = z.object({
   JWKS_URL: z.url({ message: 'expected an https URL of a JSON Web Key Set' }).optional(),
   JWT_ISSUER: z.string().min(1).default('huying'),
   JWT_AUDIENCE: z.string().min(1).default('huying'),
+  /** A token must name when it was issued (iat) and expires (exp), and live no longer than this. */
+  JWT_MAX_LIFETIME: z
+    .string()
+    .refine((text) => (lifetimeSeconds(text) ?? 0) > 0, 'expected a duration such as 30d, 12h, 90m or 3600s')
+    .default(DEFAULT_JWT_MAX_LIFETIME),
 });
 export type AuthConfig = z.infer<typeof authConfig>;
 
@@ -64,8 +90,11 @@ const claims = z.object({
   scope: z.string().optional(),
 });
 
-function jwtVerifier(config: AuthConfig & { NODE_ENV: string }): (token: string) => Promise<JWTPayload> {
-  const claimsOptions = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
+type VerifierConfig = Omit<AuthConfig, 'JWT_MAX_LIFETIME'> & { JWT_MAX_LIFETIME?: string; NODE_ENV: string };
+
+function jwtVerifier(config: VerifierConfig): (token: string) => Promise<JWTPayload> {
+  // A token without exp would be valid forever; without iat its lifetime could not be checked.
+  const claimsOptions = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, requiredClaims: ['exp', 'iat'] };
   if (config.JWKS_URL) {
     const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(config.JWKS_URL));
     return async (token) => (await jwtVerify(token, keys, { ...claimsOptions, algorithms: ['RS256', 'ES256'] })).payload;
@@ -82,8 +111,12 @@ export type Verifier = (authorization: string | undefined) => Promise<Identity>;
 /** How long a verified token is trusted without checking its signature again (never past its expiry). */
 const VERIFIED_TOKEN_TTL_MS = 60_000;
 
-export function createVerifier(config: AuthConfig & { NODE_ENV: string }): Verifier {
+/** How far a token's iat may lie in the future (clocks of the issuer and the hub differ a little). */
+const CLOCK_SKEW_S = 60;
+
+export function createVerifier(config: VerifierConfig): Verifier {
   const verify = jwtVerifier(config);
+  const maxLifetime = lifetimeSeconds(config.JWT_MAX_LIFETIME ?? DEFAULT_JWT_MAX_LIFETIME) ?? 0;
   // Clients send the same token with every request; checking its signature each time costs more
   // than the rest of a shared request. A verified token is remembered for a minute at most, so a
   // key withdrawn from the JWKS stops being accepted within that minute.
@@ -97,14 +130,23 @@ export function createVerifier(config: AuthConfig & { NODE_ENV: string }): Verif
     try {
       payload = await verify(token);
     } catch (err) {
-      const expired = (err as { code?: string }).code === 'ERR_JWT_EXPIRED';
-      throw new AuthError(expired ? '身份令牌已过期 (token expired)' : '身份令牌无效 (invalid token)');
+      const { code, claim } = err as { code?: string; claim?: string };
+      if (code === 'ERR_JWT_EXPIRED') throw new AuthError('身份令牌已过期 (token expired)');
+      if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && (claim === 'exp' || claim === 'iat')) {
+        throw new AuthError(`身份令牌须注明签发和过期时间 (token lacks a valid ${claim})`);
+      }
+      throw new AuthError('身份令牌无效 (invalid token)');
+    }
+    const { exp, iat } = payload as { exp: number; iat: number };
+    if (iat > Date.now() / 1000 + CLOCK_SKEW_S) throw new AuthError('身份令牌签发时间在未来 (token issued in the future)');
+    if (exp - iat > maxLifetime) {
+      throw new AuthError(`身份令牌有效期超过上限 ${maxLifetime} 秒 (token lifetime exceeds JWT_MAX_LIFETIME)`);
     }
     const parsed = claims.safeParse(payload);
     if (!parsed.success) throw new AuthError('身份令牌缺少单位或角色 (token lacks unit or role)');
     const { sub, unit, role, scope } = parsed.data;
     const identity: Identity = Object.freeze({ subject: sub, unitId: unit, role, scopes: Object.freeze(scope ? scope.split(' ') : []) as string[] });
-    const trustedUntil = Math.min(Date.now() + VERIFIED_TOKEN_TTL_MS, payload.exp === undefined ? Infinity : payload.exp * 1000);
+    const trustedUntil = Math.min(Date.now() + VERIFIED_TOKEN_TTL_MS, exp * 1000);
     verified.set(token, { identity, trustedUntil });
     return identity;
   };

@@ -52,6 +52,21 @@ export const baseConfig = z.object({
     .regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-" only')
     .default(''),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  /**
+   * Prometheus /metrics is served on a port of its own, never on the public one: loopback by default
+   * (a scraper on the same host or pod); the port defaults to the service's PORT + 5000 (0 when PORT is 0).
+   */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: port.optional(),
+  /**
+   * GraphQL Armor's limits per operation (nesting depth, aliases, tokens, estimated cost): the
+   * gateway applies them to every client operation, HTTP and graphql-ws alike; each subgraph applies
+   * them too (it can be reached directly), with room for what the gateway's query plan adds.
+   */
+  MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(12),
+  MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(15),
+  MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(2000),
+  MAX_COST: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
   // Apollo's gateway sends usage telemetry and probes cloud metadata endpoints unless this is set;
   // a government network must never see that traffic, so nothing else is accepted.
   APOLLO_TELEMETRY_DISABLED: z

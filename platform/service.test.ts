@@ -8,7 +8,7 @@ import { baseConfig, loadConfig } from './config.ts';
 import { createKafka, ensureTopics, kafkaReadiness, topicName } from './kafka.ts';
 import { createLogger } from './logger.ts';
 import { connectMongo, mongoReadiness } from './mongo.ts';
-import { Service } from './service.ts';
+import { clientRequestId, Service } from './service.ts';
 
 const scope = testScope('service');
 const logger = createLogger('test', 'silent');
@@ -33,7 +33,10 @@ describe('service probes', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { kafka: 'ok', mongodb: 'ok' } });
 
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    // Metrics answer on their own loopback port, not on the service's.
+    expect((await fetch(`${base}/metrics`)).status).toBe(404);
+    expect(service.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const metrics = await (await fetch(`${service.metricsUrl}/metrics`)).text();
     expect(metrics).toContain('huying_http_request_duration_seconds_bucket');
     expect(metrics).toContain('service="probe-test"');
     expect(metrics).toContain('route="/readyz"');
@@ -53,6 +56,55 @@ describe('service probes', () => {
     const body = (await response.json()) as { checks: Record<string, string> };
     expect(body.checks.kafka).toMatch(/^failed: /);
     await service.shutdown('test');
+  });
+});
+
+describe('request ids', () => {
+  /** A service whose route answers with its request id, logging into `lines`. */
+  async function echoService(adoptRequestId?: boolean) {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger('id-test', 'info', { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const service = new Service({ name: 'id-test', config: { ...scope.config, PORT: 0 }, logger, ...(adoptRequestId === undefined ? {} : { adoptRequestId }) });
+    service.app.get('/echo', async (request) => {
+      request.log.info('echo');
+      return { id: request.id };
+    });
+    return { service, lines, base: await service.listen() };
+  }
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+  it('never takes a client-chosen x-request-id as its own; logs it beside, sanitized and at most 64 characters', async () => {
+    const { service, lines, base } = await echoService(false);
+    try {
+      const chosen = `forged-id"} <script>${'x'.repeat(100)}`;
+      const { id } = (await (await fetch(`${base}/echo`, { headers: { 'x-request-id': chosen } })).json()) as { id: string };
+      expect(id).toMatch(UUID);
+      const echo = lines.find((l) => l.msg === 'echo');
+      expect(echo).toMatchObject({ reqId: id, clientRequestId: `forged-idscript${'x'.repeat(49)}` });
+      // The gateway's own UUID-shaped ids are not taken from a client either.
+      const uuid = '0b8e4c2a-1f3d-4e5a-9b6c-7d8e9f0a1b2c';
+      expect(((await (await fetch(`${base}/echo`, { headers: { 'x-request-id': uuid } })).json()) as { id: string }).id).not.toBe(uuid);
+    } finally {
+      await service.shutdown('test');
+    }
+  });
+
+  it('behind the gateway, adopts the gateway’s UUID so both log under one id, and nothing else', async () => {
+    const { service, base } = await echoService();
+    try {
+      const uuid = '0b8e4c2a-1f3d-4e5a-9b6c-7d8e9f0a1b2c';
+      expect(((await (await fetch(`${base}/echo`, { headers: { 'x-request-id': uuid } })).json()) as { id: string }).id).toBe(uuid);
+      const other = ((await (await fetch(`${base}/echo`, { headers: { 'x-request-id': 'admin-says-so' } })).json()) as { id: string }).id;
+      expect(other).toMatch(UUID);
+    } finally {
+      await service.shutdown('test');
+    }
+  });
+
+  it('sanitizes a client id to letters, digits and ._:- (nothing left: not logged)', () => {
+    expect(clientRequestId('abc-123_x.y:z')).toBe('abc-123_x.y:z');
+    expect(clientRequestId('\u0000\n\r')).toBeUndefined();
+    expect(clientRequestId(undefined)).toBeUndefined();
   });
 });
 

@@ -1,6 +1,8 @@
-// The runtime every Huying service stands on: Fastify with /healthz, /readyz and Prometheus /metrics,
-// JSON logs, and a graceful shutdown on SIGTERM that stops intake, finishes in-flight work, lets
+// The runtime every Huying service stands on: Fastify with /healthz, /readyz, Prometheus /metrics on
+// a port of its own (loopback by default, never the public port), JSON logs, request ids of its own, and a graceful shutdown on SIGTERM that stops intake, finishes in-flight work, lets
 // consumers commit their offsets and closes connections in the reverse order they were opened.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { BaseConfig } from './config.ts';
@@ -13,11 +15,28 @@ export interface ServiceOptions {
   logger?: Logger;
   /** How long one readiness check may take before it counts as failed. */
   readinessTimeoutMs?: number;
+  /**
+   * Whether a UUID in the request's `x-request-id` becomes its id (default: yes, so a subgraph logs
+   * under the id the gateway made). The gateway, at the public edge, passes false and makes its own.
+   */
+  adoptRequestId?: boolean;
 }
 
 type Check = () => Promise<void>;
 
-const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const PROBE_PATHS = new Set(['/healthz', '/readyz']);
+
+/** What an upstream service's request id may look like to be adopted: a UUID, as the gateway makes them. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A client's own `x-request-id`, fit to log as a separate field: at most 64 characters of letters,
+ * digits and `._:-` (anything else is dropped), never used as the request's id.
+ */
+export function clientRequestId(value: string | string[] | undefined): string | undefined {
+  const text = (Array.isArray(value) ? value[0] : value)?.slice(0, 256).replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 64);
+  return text || undefined;
+}
 
 /** The largest request body a service accepts (1 MiB). */
 export const REQUEST_LIMIT = 1_048_576;
@@ -43,7 +62,11 @@ export class Service {
   readonly app: FastifyInstance;
   readonly metrics = new Registry();
   readonly logger: Logger;
-  private readonly config: ServiceOptions['config'];
+  readonly config: ServiceOptions['config'];
+  /** The listener of /metrics (METRICS_HOST, METRICS_PORT), apart from the public port. */
+  readonly metricsApp: FastifyInstance;
+  /** Where /metrics answers, once listening. */
+  metricsUrl = '';
   private readonly readinessTimeoutMs: number;
   private readonly checks = new Map<string, Check>();
   private readonly closers: Array<{ name: string; close: () => Promise<unknown> }> = [];
@@ -62,9 +85,21 @@ export class Service {
       logController: new LogController({
         disableRequestLogging: (request) => PROBE_PATHS.has(request.url),
       }),
-      requestIdHeader: 'x-request-id',
+      // A client-chosen id would be trusted in logs and error messages: the service makes its own.
+      requestIdHeader: false,
+      genReqId: (request: IncomingMessage) => {
+        const upstream = request.headers['x-request-id'];
+        return options.adoptRequestId !== false && typeof upstream === 'string' && UUID.test(upstream) ? upstream : randomUUID();
+      },
       bodyLimit: REQUEST_LIMIT,
     });
+    // The client's own id is logged beside ours, sanitized, when it is not adopted.
+    this.app.addHook('onRequest', async (request) => {
+      const own = clientRequestId(request.headers['x-request-id']);
+      if (own && own !== request.id) request.log = request.log.child({ clientRequestId: own });
+    });
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+    this.metricsApp = Fastify({ loggerInstance: this.logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: () => true }) });
     this.metrics.setDefaultLabels({ service: options.name });
     collectDefaultMetrics({ register: this.metrics, prefix: 'huying_' });
     this.registerProbes();
@@ -108,7 +143,7 @@ export class Service {
         .send({ status: ready ? 'ready' : 'not ready', service: this.name, checks });
     });
 
-    this.app.get('/metrics', async (_request, reply) => {
+    this.metricsApp.get('/metrics', async (_request, reply) => {
       reply.header('content-type', this.metrics.contentType);
       return this.metrics.metrics();
     });
@@ -126,7 +161,9 @@ export class Service {
 
   async listen(): Promise<string> {
     const address = await this.app.listen({ host: this.config.HOST, port: this.config.PORT });
-    this.logger.info({ address }, `${this.name} listening`);
+    const metricsPort = this.config.METRICS_PORT ?? (this.config.PORT === 0 || this.config.PORT > 60_535 ? 0 : this.config.PORT + 5000);
+    this.metricsUrl = await this.metricsApp.listen({ host: this.config.METRICS_HOST, port: metricsPort });
+    this.logger.info({ address, metrics: this.metricsUrl }, `${this.name} listening`);
     return address;
   }
 
@@ -135,6 +172,7 @@ export class Service {
     this.stopping ??= (async () => {
       this.logger.info({ reason }, `${this.name} shutting down`);
       await this.app.close();
+      await this.metricsApp.close();
       for (const { name, close } of [...this.closers].reverse()) {
         try {
           await close();

@@ -14,8 +14,8 @@ export const SERVICES: Record<string, ServiceEntry> = {
   calls: { port: 4001, load: () => import('../subgraphs/calls/main.ts') },
   evaluation: { port: 4002, load: () => import('../subgraphs/evaluation/main.ts') },
   enterprise: { port: 4004, load: () => import('../subgraphs/enterprise/main.ts') },
-  // After calls: it feeds the calls' intake. Health and metrics only (no GraphQL).
-  connectors: { port: 4005, endpoint: '/metrics', load: () => import('../connectors/main.ts') },
+  // After calls: it feeds the calls' intake. Health only (no GraphQL; /metrics on port 9005).
+  connectors: { port: 4005, endpoint: '/readyz', load: () => import('../connectors/main.ts') },
   // Last: it composes the subgraphs above.
   gateway: { port: 4000, load: () => import('../gateway/main.ts') },
 };

@@ -79,7 +79,7 @@ describe('the gateway', () => {
     const token = await tokenFor('changzhou', 'street');
     ok(await gql(url, token, 'query StreetInbox { inbox(box: TO_SIGN) { edges { cursor } } }'));
     await gql(url, token, 'query Broken { call(id: "x") { nope } }');
-    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    const metrics = await (await fetch(`${gateway.service.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/huying_graphql_operation_duration_seconds_count\{service="gateway",operation="StreetInbox",type="query",outcome="ok"\} 1/);
     expect(metrics).toMatch(/huying_graphql_operation_duration_seconds_count\{service="gateway",operation="Broken",type="unknown",outcome="error"\} 1/);
   });
@@ -289,7 +289,7 @@ describe('the gateway', () => {
 
   it('runs identical queries in flight once per access scope, never shares across scopes, and never shares a mutation', async () => {
     const shared = async () => {
-      const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+      const metrics = await (await fetch(`${gateway.service.metricsUrl}/metrics`)).text();
       return Number(/^huying_gateway_shared_operations_total(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? 0);
     };
     // A call in each street, so that both answers hold one (also when this test runs alone).

@@ -23,6 +23,7 @@ import {
 } from './models.ts';
 import { writeUnits } from './publisher.ts';
 import { inSlices } from '../../platform/mongo.ts';
+import { variablesProblem } from '../../platform/input.ts';
 
 export interface ImportLimits {
   maxBytes: number;
@@ -107,6 +108,9 @@ export function parseCollection(text: string, options: Pick<ImportOptions, 'crs'
   } catch {
     throw badInput('导入内容不是有效的 JSON (not valid JSON)');
   }
+  // Before any recursive walk of the geometry: nesting beyond the limit, control characters, 1e999.
+  const problem = variablesProblem(parsed);
+  if (problem) throw problem;
   const collection = parsed as { type?: unknown; features?: unknown; crs?: { properties?: { name?: unknown } } | null } | null;
   if (!collection || typeof collection !== 'object' || collection.type !== 'FeatureCollection' || !Array.isArray(collection.features)) {
     throw badInput('导入内容应为 GeoJSON FeatureCollection (expected a GeoJSON FeatureCollection)');
