@@ -297,7 +297,8 @@ describe('duplicates and merging', () => {
     ).raiseCall;
     expect(unrelated.possibleDuplicates.map((d: any) => d.call.id)).not.toContain(first.id);
 
-    const merged = ok(await mutate(tokens.grid as string, 'mergeCall', { id: second.call.id, intoId: first.id })).mergeCall;
+    // Merging (并单) is a command centre's, whose scope holds both calls (here the district's).
+    const merged = ok(await mutate(tokens.command as string, 'mergeCall', { id: second.call.id, intoId: first.id })).mergeCall;
     expect(merged.status).toBe('MERGED');
     ok(await mutate(tokens.grid as string, 'completeCall', { id: first.id, result: '已联系施工方停工' }));
     const after = ok(
