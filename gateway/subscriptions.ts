@@ -25,6 +25,7 @@ import { decodeJwt } from 'jose';
 import { WebSocketServer } from 'ws';
 import { accessScope, type Identity, type Verifier } from '../platform/auth.ts';
 import { jurisdictionOf, type UnitDirectory } from '../platform/unit-directory.ts';
+import { actionOfField, allowed, fitsUnit, mayEver } from '../platform/policy.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { CallEvent } from '../platform/call-event.ts';
 import { type AllowList, allowListed } from './persisted.ts';
@@ -246,12 +247,30 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
     for (const [name, start] of Object.entries(fields)) {
       const field = subscription[name];
       if (!field) throw new Error(`the subscription schema lost ${name}`);
-      field.subscribe = (_source, args: Args, context: SubscriberContext, info) => start(args, context, info);
+      field.subscribe = (_source, args: Args, context: SubscriberContext, info) => {
+        authorizeSubscription(name, args, context.identity);
+        return start(args, context, info);
+      };
       field.resolve = (payload: unknown) => payload;
     }
     schemaSource = api;
     schema = extended;
     return extended;
+  }
+
+  /**
+   * The policy's decision when a subscription starts (platform/policy.ts): calls for a role that reads
+   * calls at all (each event is then shown through the same query as for a request); counters and
+   * alerts for the scope or area asked for. A refusal is FORBIDDEN, before anything is streamed.
+   */
+  function authorizeSubscription(name: string, args: Args, identity: Identity): void {
+    const action = actionOfField('Subscription', name);
+    const place = name === 'dashboardCounters' ? args.scope : name === 'floodAlerts' ? (args.area ?? identity.unitId) : undefined;
+    const ok =
+      place === undefined
+        ? mayEver(identity, action) && fitsUnit(identity, directory)
+        : allowed(identity, action, { unitId: String(place) }, directory);
+    if (!ok) throw new GraphQLError(`无权订阅 ${name} (not allowed: ${action})`, { extensions: { code: 'FORBIDDEN', action } });
   }
 
   /** The subscription's selection as a query of `field`, declaring only the variables it uses. */

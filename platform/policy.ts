@@ -10,7 +10,14 @@
 import type { Identity, Role } from './auth.ts';
 import type { UnitKind } from '../demo/district.ts';
 import { userError } from './errors.ts';
-import type { UnitDirectory } from './unit-directory.ts';
+
+/**
+ * What the policy reads of the unit directory (platform/unit-directory.ts; the party-map subgraph's
+ * own snapshot has the same shape): a unit's kind, parent and path from the district down.
+ */
+export interface UnitLookup {
+  get(id: string): { kind: UnitKind; parentId: string | null; path: readonly string[] } | undefined;
+}
 
 /**
  * How the actor stands to an object. The actor's unit is its acting unit: its own, or for a street's
@@ -142,7 +149,10 @@ export const ROLE_RULES: readonly RoleRow[] = [
   { role: 'department', actions: ['call.read', 'order.read', 'evaluation.read', 'counters.read', 'call.counters'], relations: TERRITORY },
   { role: 'department', actions: ['call.sign', 'call.handle', 'call.read_citizen', 'demand.read', 'order.act'], relations: ['handling'] },
   { role: 'department', actions: ['call.read_citizen'], relations: ['co_handling'] },
+  { role: 'department', actions: ['enterprise.contacts'], relations: ['handling'] }, // a demand's call it handles
   { role: 'department', actions: ['facility.write'], relations: '*' },
+  // 三防: the district's departments (water, emergency …) answer alerts anywhere in it.
+  { role: 'department', actions: ['alerts.read'], relations: '*' },
 
   // 区指挥中心: sees and decides everything.
   {
@@ -237,7 +247,7 @@ export function mayEver(identity: Pick<Identity, 'role' | 'scopes'>, action: Act
 }
 
 /** True when the token's unit is one its role may name (and, for staff, is a known unit). */
-export function fitsUnit(identity: Pick<Identity, 'role' | 'unitId'>, directory: UnitDirectory): boolean {
+export function fitsUnit(identity: Pick<Identity, 'role' | 'unitId'>, directory: UnitLookup): boolean {
   const kinds = ROLE_UNIT_KINDS[identity.role];
   if (!kinds) return true;
   const unit = directory.get(identity.unitId);
@@ -245,7 +255,7 @@ export function fitsUnit(identity: Pick<Identity, 'role' | 'unitId'>, directory:
 }
 
 /** The unit an identity acts and sees for: a street's command centre works for its street. */
-export function actingUnitOf(identity: Pick<Identity, 'role' | 'unitId'>, directory: UnitDirectory): string {
+export function actingUnitOf(identity: Pick<Identity, 'role' | 'unitId'>, directory: UnitLookup): string {
   if (identity.role === 'street_command') return directory.get(identity.unitId)?.parentId ?? identity.unitId;
   return identity.unitId;
 }
@@ -266,7 +276,7 @@ export interface PolicyObject {
 }
 
 /** The identity's relations to an object; none when its token names a unit its role cannot hold. */
-export function relationOf(identity: Pick<Identity, 'role' | 'unitId' | 'subject'>, object: PolicyObject, directory: UnitDirectory): Relation[] {
+export function relationOf(identity: Pick<Identity, 'role' | 'unitId' | 'subject'>, object: PolicyObject, directory: UnitLookup): Relation[] {
   if (!fitsUnit(identity, directory)) return [];
   const acting = actingUnitOf(identity, directory);
   const found = new Set<Relation>();
@@ -275,7 +285,7 @@ export function relationOf(identity: Pick<Identity, 'role' | 'unitId' | 'subject
   if (object.unitId === acting) found.add('own');
   else if (unit && actor) {
     if (unit.path.includes(acting)) found.add('below');
-    else if (actor.path.includes(unit.id)) found.add('above');
+    else if (actor.path.includes(object.unitId as string)) found.add('above');
     else if (unit.parentId && unit.parentId === actor.parentId) found.add('sibling');
   }
   if (object.visibleTo?.includes(acting) && !found.has('own')) found.add('below');
@@ -290,12 +300,12 @@ export function relationOf(identity: Pick<Identity, 'role' | 'unitId' | 'subject
 }
 
 /** May the identity take the action on the object? The one question every service asks. */
-export function allowed(identity: Identity, action: Action, object: PolicyObject, directory: UnitDirectory): boolean {
+export function allowed(identity: Identity, action: Action, object: PolicyObject, directory: UnitLookup): boolean {
   return decide(identity, action, relationOf(identity, object, directory));
 }
 
 /** `allowed`, or FORBIDDEN with the action named. */
-export function requireAllowed(identity: Identity, action: Action, object: PolicyObject, directory: UnitDirectory, what: string): void {
+export function requireAllowed(identity: Identity, action: Action, object: PolicyObject, directory: UnitLookup, what: string): void {
   if (!allowed(identity, action, object, directory)) {
     throw userError('FORBIDDEN', `无权${what} (not allowed: ${action})`, { action });
   }
@@ -309,7 +319,7 @@ export const FIELD_ACTIONS: Record<string, Action> = {
   // calls
   'Query.call': 'call.read',
   'Query.calls': 'call.read',
-  'Query.inbox': 'call.read',
+  'Query.inbox': 'call.sign', // a unit's inbox: the roles that receive calls for a unit
   'Query.callCounters': 'call.counters',
   'Query.callableItems': 'items.read',
   'Query.order': 'order.read',
@@ -380,7 +390,7 @@ export const FIELD_ACTIONS: Record<string, Action> = {
   'Mutation.updateUnit': 'unit.write',
   // gateway subscriptions
   'Subscription.callUpdated': 'call.read',
-  'Subscription.inboxChanged': 'call.read',
+  'Subscription.inboxChanged': 'call.sign',
   'Subscription.dashboardCounters': 'counters.read',
   'Subscription.floodAlerts': 'alerts.read',
 };
@@ -390,4 +400,41 @@ export function actionOfField(type: string, field: string): Action {
   const action = FIELD_ACTIONS[`${type}.${field}`];
   if (!action) throw userError('FORBIDDEN', `未授权的操作：${type}.${field} (no policy for this field)`);
   return action;
+}
+
+/**
+ * A subgraph's resolvers with `check` run first in every query field and entity lookup
+ * (`__resolveReference`): for subgraphs whose reads all need one action (the party map, the
+ * enterprise zone's public facts), so that an identity the policy does not name reads nothing.
+ */
+export function guardReads<R extends object>(resolvers: R, check: (identity: Identity) => void): R {
+  type Context = { identity: Identity };
+  type Resolve = (parent: unknown, args: unknown, ctx: Context, info: unknown) => unknown;
+  type Reference = (ref: unknown, ctx: Context, info: unknown) => unknown;
+  const guarded: Record<string, unknown> = { ...(resolvers as Record<string, unknown>) };
+  for (const [type, fields] of Object.entries(resolvers as Record<string, unknown>)) {
+    if (typeof fields !== 'object' || fields === null) continue;
+    if (type === 'Query') {
+      guarded.Query = Object.fromEntries(
+        Object.entries(fields).map(([field, resolve]) => [
+          field,
+          (parent: unknown, args: unknown, ctx: Context, info: unknown) => {
+            check(ctx.identity);
+            return (resolve as Resolve)(parent, args, ctx, info);
+          },
+        ]),
+      );
+      continue;
+    }
+    const reference = (fields as { __resolveReference?: Reference }).__resolveReference;
+    if (!reference) continue;
+    guarded[type] = {
+      ...fields,
+      __resolveReference: (ref: unknown, ctx: Context, info: unknown) => {
+        check(ctx.identity);
+        return reference(ref, ctx, info);
+      },
+    };
+  }
+  return guarded as R;
 }

@@ -7,7 +7,7 @@ import { maskName, maskPhone } from '../../platform/personal-data.ts';
 import { DateTime } from '../../platform/scalars.ts';
 import type { SubgraphContext } from '../../platform/subgraph.ts';
 import { canSeeCitizen, jurisdictionOf, requireMay, visibilityFilter } from './access.ts';
-import { actionOfField, allowed, mayEver } from '../../platform/policy.ts';
+import { actionOfField, allowed, fitsUnit, mayEver } from '../../platform/policy.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallIndex } from './call-index.ts';
 import type { DuplicateFinder } from './duplicates.ts';
@@ -133,7 +133,7 @@ export function createResolvers(deps: CallsDeps): Resolvers {
       calls: async (_, args, ctx) => page(filterOf(args.filter, ctx.identity), args.first, args.after),
       inbox: async (_, args, ctx) => {
         // An inbox is a unit's: only an identity that acts for units has one (not an officer or agency account).
-        if (!mayEver(ctx.identity, 'call.sign') && !mayEver(ctx.identity, 'call.confirm')) {
+        if (!mayEver(ctx.identity, actionOfField('Query', 'inbox')) || !fitsUnit(ctx.identity, directory)) {
           throw userError('FORBIDDEN', '没有待办事项箱：本角色不代表单位办理 (your role has no inbox)');
         }
         const unit = jurisdictionOf(ctx.identity, directory);
