@@ -265,11 +265,12 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
    */
   function authorizeSubscription(name: string, args: Args, identity: Identity): void {
     const action = actionOfField('Subscription', name);
-    const place = name === 'dashboardCounters' ? args.scope : name === 'floodAlerts' ? (args.area ?? identity.unitId) : undefined;
+    const given = name === 'dashboardCounters' ? args.scope : name === 'floodAlerts' ? (args.area ?? identity.unitId) : undefined;
+    const place = typeof given === 'string' ? given : undefined;
     const ok =
       place === undefined
         ? mayEver(identity, action) && fitsUnit(identity, directory)
-        : allowed(identity, action, { unitId: String(place) }, directory);
+        : allowed(identity, action, { unitId: place }, directory);
     if (!ok) throw new GraphQLError(`无权订阅 ${name} (not allowed: ${action})`, { extensions: { code: 'FORBIDDEN', action } });
   }
 

@@ -30,8 +30,6 @@ export const SCOPES = {
   policies: 'enterprise:policies',
 } as const;
 
-const has = (identity: Identity, scope: string) => identity.role === 'service_account' && identity.scopes.includes(scope);
-
 /** An enterprise as the policy sees it: where it sits, and who serves it. */
 function enterpriseObject(enterprise: Pick<EnterpriseDoc, 'gridId' | 'streetId' | 'officerId'>): PolicyObject {
   return { unitId: placeOf(enterprise), servedBy: [enterprise.officerId] };
