@@ -189,7 +189,7 @@ export const SCOPE_RULES: readonly ScopeRow[] = [
   { scope: 'calls:read', actions: ['call.read', 'order.read', 'call.counters', 'items.read'], relations: '*' },
   { scope: 'calls:write', actions: ['call.raise'], relations: '*' },
   // A source system withdraws only the calls it raised itself (its own revoke record).
-  { scope: 'calls:write', actions: ['call.withdraw'], relations: ['raised_by'] },
+  { scope: 'calls:write', actions: ['call.read', 'call.withdraw'], relations: ['raised_by'] },
   { scope: 'orders:issue', actions: ['order.issue', 'order.read'], relations: '*' },
   { scope: 'intake:write', actions: ['call.raise'], relations: '*' },
   { scope: 'evaluation:read', actions: ['evaluation.read', 'evaluation.rankings', 'evaluation.schemes', 'counters.read'], relations: '*' },
@@ -231,8 +231,9 @@ const grants = (row: Grant, action: Action, relations: readonly Relation[]) =>
  * The decision: may an identity with this role (and scopes) take `action` on an object it stands in
  * `relations` to? No relation at all (an identity whose unit does not fit its role) allows nothing.
  */
-export function decide(identity: Pick<Identity, 'role' | 'scopes'>, action: Action, relations: readonly Relation[]): boolean {
-  if (relations.length === 0) return false;
+export function decide(identity: Pick<Identity, 'role' | 'scopes'> | undefined, action: Action, relations: readonly Relation[]): boolean {
+  // No identity (a request that slipped past authentication) and no relation: nothing.
+  if (!identity || relations.length === 0) return false;
   if (identity.role === 'service_account') {
     const scopes = identity.scopes.filter((s) => SCOPES.includes(s));
     if (scopes.length > 0 && REFERENCE.includes(action)) return true;
@@ -242,7 +243,7 @@ export function decide(identity: Pick<Identity, 'role' | 'scopes'>, action: Acti
 }
 
 /** True when some object in some relation could allow the action: a cheap refusal before any lookup. */
-export function mayEver(identity: Pick<Identity, 'role' | 'scopes'>, action: Action): boolean {
+export function mayEver(identity: Pick<Identity, 'role' | 'scopes'> | undefined, action: Action): boolean {
   return decide(identity, action, RELATIONS);
 }
 
@@ -276,8 +277,8 @@ export interface PolicyObject {
 }
 
 /** The identity's relations to an object; none when its token names a unit its role cannot hold. */
-export function relationOf(identity: Pick<Identity, 'role' | 'unitId' | 'subject'>, object: PolicyObject, directory: UnitLookup): Relation[] {
-  if (!fitsUnit(identity, directory)) return [];
+export function relationOf(identity: Pick<Identity, 'role' | 'unitId' | 'subject'> | undefined, object: PolicyObject, directory: UnitLookup): Relation[] {
+  if (!identity || !fitsUnit(identity, directory)) return [];
   const acting = actingUnitOf(identity, directory);
   const found = new Set<Relation>();
   const unit = object.unitId ? directory.get(object.unitId) : undefined;
@@ -300,7 +301,7 @@ export function relationOf(identity: Pick<Identity, 'role' | 'unitId' | 'subject
 }
 
 /** May the identity take the action on the object? The one question every service asks. */
-export function allowed(identity: Identity, action: Action, object: PolicyObject, directory: UnitLookup): boolean {
+export function allowed(identity: Identity | undefined, action: Action, object: PolicyObject, directory: UnitLookup): boolean {
   return decide(identity, action, relationOf(identity, object, directory));
 }
 
@@ -407,8 +408,13 @@ export function actionOfField(type: string, field: string): Action {
  * (`__resolveReference`): for subgraphs whose reads all need one action (the party map, the
  * enterprise zone's public facts), so that an identity the policy does not name reads nothing.
  */
-export function guardReads<R extends object>(resolvers: R, check: (identity: Identity) => void): R {
+export function guardReads<R extends object>(resolvers: R, decision: (identity: Identity) => void): R {
   type Context = { identity: Identity };
+  // Fail closed: a request that reached the resolvers without an identity gets nothing.
+  const check = (identity: Identity | undefined) => {
+    if (!identity) throw userError('UNAUTHENTICATED', '缺少身份令牌 (missing identity)');
+    decision(identity);
+  };
   type Resolve = (parent: unknown, args: unknown, ctx: Context, info: unknown) => unknown;
   type Reference = (ref: unknown, ctx: Context, info: unknown) => unknown;
   const guarded: Record<string, unknown> = { ...(resolvers as Record<string, unknown>) };

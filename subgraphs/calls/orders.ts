@@ -27,7 +27,7 @@ export interface NewOrder {
 }
 
 /** An order as the policy sees it: issued by a unit, through the units in visibleTo, given to its assigned units. */
-function orderObject(order: Pick<OrderDoc, 'issuerUnitId' | 'visibleTo' | 'assignedUnitIds'>): PolicyObject {
+export function orderObject(order: Pick<OrderDoc, 'issuerUnitId' | 'visibleTo' | 'assignedUnitIds'>): PolicyObject {
   return { unitId: order.issuerUnitId, visibleTo: order.visibleTo, handlingUnitIds: order.assignedUnitIds };
 }
 

@@ -7,7 +7,7 @@ import { maskName, maskPhone } from '../../platform/personal-data.ts';
 import { DateTime } from '../../platform/scalars.ts';
 import type { SubgraphContext } from '../../platform/subgraph.ts';
 import { canSeeCitizen, jurisdictionOf, requireMay, visibilityFilter } from './access.ts';
-import { actionOfField, allowed, fitsUnit, mayEver } from '../../platform/policy.ts';
+import { actionOfField, allowed, fitsUnit, guardReads, mayEver } from '../../platform/policy.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallIndex } from './call-index.ts';
 import type { DuplicateFinder } from './duplicates.ts';
@@ -54,6 +54,11 @@ function escapeRegex(text: string): string {
 }
 
 export function createResolvers(deps: CallsDeps): Resolvers {
+  // Each field decides through the policy; without an identity nothing is read.
+  return guardReads(buildResolvers(deps), () => undefined);
+}
+
+function buildResolvers(deps: CallsDeps): Resolvers {
   const { index, store, directory, items, duplicates, orders } = deps;
   const visible = (id: string, identity: Identity) => store.visible(id, identity);
 
@@ -155,7 +160,7 @@ export function createResolvers(deps: CallsDeps): Resolvers {
         return counters(scope.id, from, to);
       },
       callableItems: (_, __, ctx) => {
-        if (!mayEver(ctx.identity, 'items.read')) throw userError('FORBIDDEN', '无权查看呼应事项清单 (not allowed)');
+        if (!allowed(ctx.identity, 'items.read', {}, directory)) throw userError('FORBIDDEN', '无权查看呼应事项清单 (not allowed)');
         return items.items.map(itemView);
       },
       order: (_, { id }, ctx) => orders.find(id, ctx.identity),

@@ -8,6 +8,7 @@ import { DateTime } from '../../platform/scalars.ts';
 import type { UnitRef } from '../../platform/entity-ref.ts';
 import type { DirectoryUnit, UnitDirectory } from '../../platform/unit-directory.ts';
 import { canSee, requireSee, requireStaff, seesAll } from './access.ts';
+import { guardReads } from '../../platform/policy.ts';
 import { readCounters } from './counters.ts';
 import { type Entry, ledgerOf, perfKey, type Vector } from './domain/ledger.ts';
 import { type MonthClosing, type Period, periodOf, periodsBetween, requirePeriod } from './domain/period.ts';
@@ -96,6 +97,11 @@ export function noteOf(entry: Entry): string {
 const round4 = (n: number) => Math.round(n * 10_000) / 10_000;
 
 export function createResolvers(deps: EvaluationDeps): Resolvers {
+  // Each field decides through the policy (access.ts); without an identity nothing is read.
+  return guardReads(buildResolvers(deps), () => undefined);
+}
+
+function buildResolvers(deps: EvaluationDeps): Resolvers {
   const { store, directory, schemes, closing } = deps;
   const now = () => deps.now?.() ?? new Date();
   // Rankings computed once per request (a query may ask many units for their place).
