@@ -723,3 +723,65 @@ describe('the authorization matrix', () => {
     expect(unexpected.sort()).toEqual([]);
   }, 240_000);
 });
+
+describe('the holes of issue 13, closed', () => {
+  const ORDER = `mutation { issueOrder(input: { title: "清理僵尸车", description: "限期清理", kind: KEY_TASK, unitIds: ["changzhou-c1"],
+    deadline: "2030-01-01T00:00:00Z" }) { id } }`;
+  let raisedAtStreet: string;
+
+  beforeAll(async () => {
+    // A 12345 call at the street itself, with the citizen's contact: in the street's inbox.
+    await calls.intake.apply({
+      commandId: 'matrix-holes',
+      source: 'hotline',
+      externalId: 'MATRIX-HOLES',
+      kind: 'create_call',
+      occurredAt: new Date().toISOString(),
+      call: { title: '僵尸车', description: '小区门口僵尸车停放十年无人处理', category: '交通管理', priority: 'NORMAL', unitId: 'changzhou', citizen: { name: '李大明', phone: '13900139000' } },
+    });
+    raisedAtStreet = sourceCallId('hotline', 'MATRIX-HOLES');
+  });
+
+  const statusOf = async (id: string) => (await calls.store.get(id))?.status;
+  const orderCount = () => calls.models.Order.countDocuments();
+
+  it('an enterprise officer whose token names a street reads neither its inbox nor its citizens, completes nothing and orders nothing', async () => {
+    const url = `${base.gateway}/graphql`;
+    const officer = await tokenFor('changzhou', 'enterprise_officer', 'cso-posing-as-street');
+    const street = await tokenFor('changzhou', 'street');
+    // The street itself sees the call in its inbox, with the citizen's contact (it calls back).
+    const own = ok(await gql(url, street, '{ inbox(box: IN_PROGRESS, first: 100) { edges { node { id citizen { name phone masked } } } } }')).inbox;
+    expect(own.edges.find((e: { node: { id: string } }) => e.node.id === raisedAtStreet)?.node.citizen).toEqual({ name: '李大明', phone: '13900139000', masked: false });
+
+    expect((await gql(url, officer, '{ inbox(box: IN_PROGRESS) { edges { node { id } } } }')).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const read = await gql(url, officer, 'query($id: ID!) { call(id: $id) { id citizen { name phone } } }', { id: raisedAtStreet });
+    expect(read.data?.call).toBeNull();
+    const completed = await gql(url, officer, 'mutation($id: ID!) { completeCall(id: $id, result: "已处理") { id } }', { id: raisedAtStreet });
+    expect(completed.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(await statusOf(raisedAtStreet)).toBe('RAISED');
+    const before = await orderCount();
+    expect((await gql(url, officer, ORDER)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(await orderCount()).toBe(before);
+  });
+
+  it('an agency account holding only enterprise:apartments lists no call, withdraws none and issues no district order', async () => {
+    const url = `${base.gateway}/graphql`;
+    const housing = await tokenFor('huangpu', 'service_account', 'housing-system', ['enterprise:apartments']);
+    expect(ok(await gql(url, housing, '{ calls(first: 100) { edges { node { id } } } }')).calls.edges).toEqual([]);
+    const withdrawn = await gql(url, housing, 'mutation($id: ID!) { withdrawCall(id: $id, reason: "撤回") { id } }', { id: raisedAtStreet });
+    expect(withdrawn.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(await statusOf(raisedAtStreet)).toBe('RAISED');
+    const before = await orderCount();
+    expect((await gql(url, housing, ORDER.replace('"changzhou-c1"', '"changzhou", "lianhe"'))).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(await orderCount()).toBe(before);
+  });
+
+  it('call and dashboard counters answer an officer for no street', async () => {
+    const url = `${base.gateway}/graphql`;
+    const officer = await tokenFor('changzhou', 'enterprise_officer', 'cso-posing-as-street');
+    const counters = await gql(url, officer, '{ callCounters(scopeUnitId: "changzhou", from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z") { raised } }');
+    expect(counters.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const dashboard = await gql(url, officer, '{ dashboardCounters(scope: "changzhou") { __typename } }');
+    expect(dashboard.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
