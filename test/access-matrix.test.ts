@@ -485,11 +485,14 @@ async function pool<T>(items: T[], size: number, run: (item: T) => Promise<void>
 }
 
 beforeAll(async () => {
-  calls = await startTestCalls(scope);
+  const started = Date.now();
   let partyMapUrl: string;
-  ({ partyMap, url: partyMapUrl } = await startTestPartyMap(scope));
-  evaluation = await startEvaluation(loadConfig(evaluationConfig, { ...scope.env, PORT: '0', EVALUATION_DB: scope.database('eval') }));
-  enterprise = await startEnterprise(loadConfig(enterpriseConfig, { ...scope.env, PORT: '0', DEMO_DATA: '1', ENTERPRISE_DB: scope.database('ent') }));
+  [calls, { partyMap, url: partyMapUrl }, evaluation, enterprise] = await Promise.all([
+    startTestCalls(scope),
+    startTestPartyMap(scope),
+    startEvaluation(loadConfig(evaluationConfig, { ...scope.env, PORT: '0', EVALUATION_DB: scope.database('eval') })),
+    startEnterprise(loadConfig(enterpriseConfig, { ...scope.env, PORT: '0', DEMO_DATA: '1', ENTERPRISE_DB: scope.database('ent') })),
+  ]);
   gateway = await startTestGateway(scope, { calls: calls.url, partyMap: partyMapUrl, evaluation: evaluation.url, enterprise: enterprise.url });
   Object.assign(base, { gateway: gateway.url, calls: calls.url, partyMap: partyMapUrl, evaluation: evaluation.url, enterprise: enterprise.url });
 
@@ -586,6 +589,7 @@ beforeAll(async () => {
     object: { unitId: placeOf(company), servedBy: [demand.officerId, company.officerId], handlingUnitIds: [demand.call?.handlingUnitId] },
     subjects: { serving: company.officerId },
   };
+  console.log(`services and fixtures ready in ${Date.now() - started} ms`);
 }, 180_000);
 
 afterAll(async () => {

@@ -89,11 +89,6 @@ export function canSee(identity: Identity, call: CallLike, directory: UnitDirect
   return mayDo(identity, 'call.read', call, directory);
 }
 
-/** True when the identity sees every call (counters for any scope). */
-export function seesAllCalls(identity: Identity, directory: UnitDirectory): boolean {
-  return readRelations(identity) === '*' && fitsUnit(identity, directory);
-}
-
 /**
  * Citizens' names and phone numbers: the command centres, and the unit handling the call, need them
  * to call back. A petitioner's identity is kept from every unit but the district command centre.
