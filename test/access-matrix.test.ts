@@ -706,10 +706,10 @@ describe('the authorization matrix', () => {
       if (s.outcome !== s.expected) unexpected.push(`graphql-ws ${s.field} on ${s.target.label} as ${s.member.label}: expected ${s.expected}, got ${s.outcome}`);
     }
 
-    // No identity, any spelling of a subgraph's GraphQL path: never data.
+    // No identity, any spelling of a subgraph's GraphQL path, any query or mutation: never data.
     const pathCases: string[] = [];
     for (const subgraph of ['calls', 'partyMap', 'evaluation', 'enterprise'] as const) {
-      for (const probe of PROBES.filter((p) => p.subgraph === subgraph && p.field.startsWith('Query.'))) {
+      for (const probe of PROBES.filter((p) => p.subgraph === subgraph)) {
         for (const path of PATH_VARIANTS) pathCases.push(`${subgraph} ${path} ${probe.field}`);
       }
     }
