@@ -179,7 +179,7 @@ try {
   }).length;
 
   // Through the subgraph: GraphQL over loopback HTTP, one request at a time.
-  const token = await mintToken({ subject: 'bench', unitId: 'bench', role: 'district_command' });
+  const token = await mintToken({ subject: 'bench', unitId: 'huangpu-command', role: 'district_command' });
   const post = (url: string, query: string, variables: Record<string, unknown>) => graphql(url, token, query, variables);
 
   const LOCATE = 'query($p: PointInput!) { locate(point: $p) { grid { id name } community { id } street { id } } }';

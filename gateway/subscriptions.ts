@@ -27,12 +27,13 @@ import type { Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { decodeJwt } from 'jose';
 import { WebSocketServer } from 'ws';
-import { accessScope, type Identity, type Role, type Verifier } from '../platform/auth.ts';
+import { accessScope, type Identity, type Verifier } from '../platform/auth.ts';
 import { userError } from '../platform/errors.ts';
 import { literalsProblem, variablesProblem } from '../platform/input.ts';
 import { TOKEN_LIMIT_REFUSAL, tokenLimitError, withoutSuggestions } from '../platform/limits.ts';
 import { REQUEST_LIMIT } from '../platform/service.ts';
 import { jurisdictionOf, type UnitDirectory } from '../platform/unit-directory.ts';
+import { actionOfField, allowed, fitsUnit, mayEver } from '../platform/policy.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { CallEvent } from '../platform/call-event.ts';
 import { type AllowList, allowListed } from './persisted.ts';
@@ -152,8 +153,6 @@ interface LiveField<E> {
   wants: (event: E, args: Args, identity: Identity) => boolean;
   /** Identifies the event: one resolution per event, selection, variables and access scope. */
   eventKey: (event: E) => string;
-  /** Refuses (throws) a subscriber who may not watch what the arguments name. */
-  authorize?: (args: Args, identity: Identity) => void;
   /**
    * The query field that shows the event's subject, and its arguments from the event (GraphQL type
    * and value). Without it the event itself is the payload.
@@ -164,13 +163,6 @@ interface LiveField<E> {
 const AREA_KINDS = new Set(['district', 'street', 'community', 'grid']);
 const SLOW_CONSUMER = 4410;
 const TOKEN_EXPIRED = 4401;
-
-/** The scope a department or an agency account needs to watch 三防 alerts (floodAlerts). */
-export const ALERTS_SCOPE = 'alerts:read';
-/** Roles that watch the whole district's alerts. */
-const DISTRICT_ROLES: ReadonlySet<Role> = new Set(['district_command', 'leader']);
-/** Roles that watch alerts within their own unit's subtree (a street command centre: its street's). */
-const TERRITORIAL_ROLES: ReadonlySet<Role> = new Set(['grid_worker', 'community', 'street', 'street_leader', 'street_command']);
 
 /** The longest delay setTimeout keeps (about 24.8 days); a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -222,13 +214,6 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
   };
   /** The area a floodAlerts subscription watches: the one asked for, or the subscriber's own. */
   const alertArea = (args: Args, identity: Identity) => areaOf(typeof args.area === 'string' ? args.area : identity.unitId);
-  /** Whether an identity may watch an area's alerts (which name streets and incidents' addresses). */
-  const mayWatch = (identity: Identity, area: string): boolean => {
-    if (DISTRICT_ROLES.has(identity.role)) return true;
-    if (TERRITORIAL_ROLES.has(identity.role)) return directory.isWithin(area, jurisdiction(identity));
-    if (identity.role === 'department' || identity.role === 'service_account') return identity.scopes.includes(ALERTS_SCOPE);
-    return false; // enterprise officers, and any role no rule names
-  };
   type Subscribe = (args: Args, context: SubscriberContext, info: GraphQLResolveInfo) => AsyncIterableIterator<unknown>;
   const subscribe =
     <E>(live: LiveField<E>): Subscribe =>
@@ -266,15 +251,6 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
     }),
     floodAlerts: subscribe<AlertEvent>({
       events: streams.alerts,
-      authorize: (args, identity) => {
-        if (typeof args.area === 'string' && !directory.get(args.area)) {
-          throw userError('NOT_FOUND', `单位不存在：${args.area} (unknown area)`, { unitId: args.area });
-        }
-        const area = alertArea(args, identity);
-        if (!mayWatch(identity, area)) {
-          throw userError('FORBIDDEN', `无权接收 ${area} 的三防预警 (may not watch this area's alerts)`, { area });
-        }
-      },
       wants: (event: AlertEvent, args, identity) => {
         const area = alertArea(args, identity);
         if (directory.get(area)?.kind === 'district') return true;
@@ -300,12 +276,35 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
     for (const [name, start] of Object.entries(fields)) {
       const field = subscription[name];
       if (!field) throw new Error(`the subscription schema lost ${name}`);
-      field.subscribe = (_source, args: Args, context: SubscriberContext, info) => start(args, context, info);
+      field.subscribe = (_source, args: Args, context: SubscriberContext, info) => {
+        authorizeSubscription(name, args, context.identity);
+        return start(args, context, info);
+      };
       field.resolve = (payload: unknown) => payload;
     }
     schemaSource = api;
     schema = extended;
     return extended;
+  }
+
+  /**
+   * The policy's decision when a subscription starts (platform/policy.ts): calls for a role that reads
+   * calls at all (each event is then shown through the same query as for a request); counters and
+   * alerts for the scope or area asked for. A refusal is FORBIDDEN, before anything is streamed.
+   */
+  function authorizeSubscription(name: string, args: Args, identity: Identity): void {
+    if (name === 'floodAlerts' && typeof args.area === 'string' && !directory.get(args.area)) {
+      throw userError('NOT_FOUND', `单位不存在：${args.area} (unknown area)`, { unitId: args.area });
+    }
+    const action = actionOfField('Subscription', name);
+    const given = name === 'dashboardCounters' ? args.scope : undefined;
+    // An alert subscription watches an area (the one asked for, or the subscriber's own).
+    const place = name === 'floodAlerts' ? alertArea(args, identity) : typeof given === 'string' ? given : undefined;
+    const ok =
+      place === undefined
+        ? mayEver(identity, action) && fitsUnit(identity, directory)
+        : allowed(identity, action, { unitId: place }, directory);
+    if (!ok) throw new GraphQLError(`无权订阅 ${name} (not allowed: ${action})`, { extensions: { code: 'FORBIDDEN', action } });
   }
 
   /** The subscription's selection as a query of `field`, declaring only the variables it uses. */
@@ -324,7 +323,6 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
 
   function liveIterator<E>(live: LiveField<E>, args: Args, context: SubscriberContext, info: GraphQLResolveInfo): AsyncIterableIterator<unknown> {
     const { identity, authorization } = context;
-    live.authorize?.(args, identity);
     const scope = accessScope(identity);
     const variables = JSON.stringify(info.variableValues);
     let document: string | undefined;

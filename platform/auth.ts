@@ -31,10 +31,12 @@ export interface Identity {
 /**
  * What decides what an identity may see: its role and unit (and an agency account's scopes). Two
  * identities with the same access scope get the same answers, so the gateway may share work between
- * them. An enterprise officer sees the enterprises they serve themselves, so their subject counts too.
+ * them. An enterprise officer sees the enterprises they serve themselves, and an agency account the calls
+ * it raised, so their subject counts too.
  */
 export function accessScope(identity: Identity): string {
-  const person = identity.role === 'enterprise_officer' ? identity.subject : '';
+  // Officers and agency accounts also see what they themselves serve, follow or raised (platform/policy.ts).
+  const person = identity.role === 'enterprise_officer' || identity.role === 'service_account' ? identity.subject : '';
   return [identity.role, identity.unitId, [...identity.scopes].sort().join(','), person].join('|');
 }
 

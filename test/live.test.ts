@@ -50,7 +50,7 @@ function subscribe(token: string, query: string, variables: Record<string, unkno
   clients.push(client);
   const received: any[] = [];
   const errors: unknown[] = [];
-  client.subscribe({ query, variables }, { next: (m) => received.push(m.data), error: (e) => errors.push(e), complete: () => undefined });
+  client.subscribe({ query, variables }, { next: (m) => (m.errors ? errors.push(...m.errors) : received.push(m.data)), error: (e) => errors.push(e), complete: () => undefined });
   return { received, errors };
 }
 
@@ -73,7 +73,10 @@ describe('live subscriptions', () => {
     const district = subscribe(await tokenFor('huangpu-command', 'district_command'),
       'subscription { dashboardCounters(scope: "changzhou") { raised scope { id name } } }');
     const outsider = subscribe(await tokenFor('lianhe', 'street'), 'subscription { dashboardCounters(scope: "changzhou") { raised } }');
-    await waitFor('two counter subscribers', () => (gateway.streams.counters.size >= 2 ? true : undefined));
+    // Another street is refused when it subscribes (platform/policy.ts), before anything is streamed.
+    await waitFor('the outsider refused', () => (outsider.errors.length > 0 ? true : undefined));
+    expect(JSON.stringify(outsider.errors)).toContain('FORBIDDEN');
+    await waitFor('the counter subscriber', () => (gateway.streams.counters.size >= 1 ? true : undefined));
 
     const grid = await tokenFor('changzhou-c2-g1', 'grid_worker');
     ok(await gql(url, grid, `mutation { raiseCall(input: { title: "路灯不亮", description: "小区门口路灯损坏，夜间出行不便",

@@ -1,56 +1,100 @@
-// Who sees and does what. A grid, community or street sees its own subtree; a department sees the
-// calls it was given; the district command centre and leadership see everything; an enterprise
-// service officer the calls they raised and those they follow for an enterprise they serve. Each
-// action checks that the actor's unit may take it.
+// Who sees and does what with calls, decided by the hub's one policy (platform/policy.ts): the
+// identity's role, its relation to the call (raised at its unit, passed through its subtree, handled,
+// co-handled or called up by it, followed or raised by the person) and the action.
 import type { Identity } from '../../platform/auth.ts';
-import { jurisdictionOf, type UnitDirectory } from '../../platform/unit-directory.ts';
+import { type Action, actingUnitOf, allowed, decide, fitsUnit, mayEver, type PolicyObject, type Relation, relationOf, ROLE_RULES, SCOPE_RULES } from '../../platform/policy.ts';
+import { userError } from '../../platform/errors.ts';
+import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallDoc } from './model.ts';
 
-const SEE_ALL_ROLES = new Set(['district_command', 'leader']);
-
-function seesAll(identity: Identity): boolean {
-  return SEE_ALL_ROLES.has(identity.role) || (identity.role === 'service_account' && identity.scopes.includes('calls:read'));
+/** The unit whose subtree an identity sees and acts for (a street command centre: its street). */
+export function jurisdictionOf(identity: Pick<Identity, 'role' | 'unitId'>, directory: UnitDirectory): string {
+  return actingUnitOf(identity, directory);
 }
 
-export { jurisdictionOf };
+type CallLike = Partial<Pick<CallDoc, 'originUnitId' | 'visibleTo' | 'handlingUnitId' | 'coHandlingUnitIds' | 'callerUnitId' | 'followers'>> & {
+  raisedBy?: { subject: string };
+};
 
-/** True when the identity may act for `unitId` (its own unit; a street's command centre for the street). */
+/** A call as the policy sees it. */
+export function callObject(call: CallLike): PolicyObject {
+  return {
+    unitId: call.originUnitId,
+    visibleTo: call.visibleTo,
+    handlingUnitIds: [call.handlingUnitId],
+    coHandlingUnitIds: call.coHandlingUnitIds,
+    callerUnitId: call.callerUnitId,
+    followers: call.followers,
+    raisedBy: call.raisedBy?.subject,
+  };
+}
+
+/** May the identity take `action` on the call? */
+export function mayDo(identity: Identity, action: Action, call: CallLike, directory: UnitDirectory): boolean {
+  return allowed(identity, action, callObject(call), directory);
+}
+
+/** `mayDo`, or FORBIDDEN. */
+export function requireMay(identity: Identity, action: Action, call: CallLike, directory: UnitDirectory, what: string): void {
+  if (!mayDo(identity, action, call, directory)) throw userError('FORBIDDEN', `本单位无权${what} (not allowed: ${action})`, { action });
+}
+
+/** The call actions a unit's own staff take for it (lifecycle's "acts for the unit"). */
+const UNIT_ACTIONS: Action[] = ['call.sign', 'call.handle', 'call.dispatch', 'call.confirm', 'call.escalate', 'call.withdraw', 'call.merge', 'call.approve_dispatch'];
+
+/**
+ * True when the identity may act for `unitId` at all: the unit is its acting unit and the policy
+ * grants its role some call action for the unit's own calls (handling, calling or raised there).
+ * Which action exactly is decided before (the resolvers' `requireMay`); this keeps the unit check
+ * inside each transition role-aware (an officer or agency account whose token names a street does not
+ * act for it).
+ */
 export function actsFor(identity: Identity, unitId: string | undefined, directory: UnitDirectory): boolean {
-  if (!unitId) return false;
-  return identity.unitId === unitId || jurisdictionOf(identity, directory) === unitId;
+  if (!unitId || !fitsUnit(identity, directory) || actingUnitOf(identity, directory) !== unitId) return false;
+  const relations: Relation[] = ['own', 'handling', 'calling'];
+  return UNIT_ACTIONS.some((action) => decide(identity, action, relations));
 }
 
-export function isDistrictCommand(identity: Identity): boolean {
-  return identity.role === 'district_command';
+/** The district command centre's decisions (adjudicate, extensions, merge across streets). */
+export function isDistrictCommand(identity: Identity, directory?: UnitDirectory): boolean {
+  return identity.role === 'district_command' && (directory === undefined || fitsUnit(identity, directory));
 }
 
-/** A MongoDB filter that keeps what the identity may see. */
+/** A filter for the calls index that keeps exactly what `canSee` allows (the policy's `call.read` relations). */
 export function visibilityFilter(identity: Identity, directory: UnitDirectory): Record<string, unknown> {
-  if (seesAll(identity)) return {};
-  if (identity.role === 'enterprise_officer') return { $or: [{ 'raisedBy.subject': identity.subject }, { followers: identity.subject }] };
-  return { visibleTo: jurisdictionOf(identity, directory) };
+  if (!mayEver(identity, 'call.read')) return { _id: { $in: [] } };
+  const relations = readRelations(identity);
+  if (relations === '*') return fitsUnit(identity, directory) ? {} : { _id: { $in: [] } };
+  if (!fitsUnit(identity, directory)) return { _id: { $in: [] } };
+  const or: Record<string, unknown>[] = [];
+  const unit = actingUnitOf(identity, directory);
+  // Every unit-based relation (own, below, handling, co-handling, calling) puts the unit in visibleTo.
+  if (relations.some((r) => ['own', 'below', 'handling', 'co_handling', 'calling'].includes(r))) or.push({ visibleTo: unit });
+  if (relations.includes('following')) or.push({ followers: identity.subject });
+  if (relations.includes('raised_by')) or.push({ 'raisedBy.subject': identity.subject });
+  return or.length ? { $or: or } : { _id: { $in: [] } };
 }
 
-export function canSee(identity: Identity, call: Pick<CallDoc, 'visibleTo' | 'raisedBy' | 'followers'>, directory: UnitDirectory) {
-  if (seesAll(identity)) return true;
-  // An officer reads the calls they raised and those of the enterprises they serve (followers).
-  if (identity.role === 'enterprise_officer') return call.raisedBy.subject === identity.subject || (call.followers ?? []).includes(identity.subject);
-  return call.visibleTo.includes(jurisdictionOf(identity, directory));
+/** The relations under which the identity reads calls ('*' for all), from the policy's own rows. */
+function readRelations(identity: Identity): readonly Relation[] | '*' {
+  const rows =
+    identity.role === 'service_account'
+      ? SCOPE_RULES.filter((r) => identity.scopes.includes(r.scope) && r.actions.includes('call.read'))
+      : ROLE_RULES.filter((r) => r.role === identity.role && r.actions.includes('call.read'));
+  if (rows.some((r) => r.relations === '*')) return '*';
+  return rows.flatMap((r) => r.relations as readonly Relation[]);
+}
+
+export function canSee(identity: Identity, call: CallLike, directory: UnitDirectory): boolean {
+  return mayDo(identity, 'call.read', call, directory);
 }
 
 /**
  * Citizens' names and phone numbers: the command centres, and the unit handling the call, need them
  * to call back. A petitioner's identity is kept from every unit but the district command centre.
  */
-export function canSeeCitizen(
-  identity: Identity,
-  call: Pick<CallDoc, 'handlingUnitId' | 'identityProtected'>,
-  directory: UnitDirectory,
-): boolean {
-  if (identity.role === 'district_command') return true;
-  if (call.identityProtected) return false;
-  if (identity.role === 'street_command') return true;
-  return actsFor(identity, call.handlingUnitId, directory);
+export function canSeeCitizen(identity: Identity, call: CallLike & Pick<CallDoc, 'identityProtected'>, directory: UnitDirectory): boolean {
+  return mayDo(identity, call.identityProtected ? 'call.read_petitioner' : 'call.read_citizen', call, directory);
 }
 
 /**
@@ -63,3 +107,5 @@ export function commandScopeHolds(identity: Identity, unitIds: string[], directo
   const street = jurisdictionOf(identity, directory);
   return unitIds.every((id) => directory.streetOf(id)?.id === street);
 }
+
+export { relationOf };

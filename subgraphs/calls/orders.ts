@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { Identity } from '../../platform/auth.ts';
 import { userError } from '../../platform/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, pageSize } from '../../platform/pagination.ts';
-import { actsFor, jurisdictionOf, visibilityFilter } from './access.ts';
+import { jurisdictionOf } from './access.ts';
+import { allowed, decide, fitsUnit, mayEver, type PolicyObject } from '../../platform/policy.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { InputMaybe, OrderAssignment, OrderResolvers, OrderStatus, Unit } from './generated/graphql.ts';
 import { actorOf, requireText } from './lifecycle.ts';
@@ -23,6 +24,11 @@ export interface NewOrder {
   priority?: Priority | null;
   unitIds: string[];
   deadline: Date;
+}
+
+/** An order as the policy sees it: issued by a unit, through the units in visibleTo, given to its assigned units. */
+export function orderObject(order: Pick<OrderDoc, 'issuerUnitId' | 'visibleTo' | 'assignedUnitIds'>): PolicyObject {
+  return { unitId: order.issuerUnitId, visibleTo: order.visibleTo, handlingUnitIds: order.assignedUnitIds };
 }
 
 /** A unit is owned by the party-map subgraph: orders hand out references only. */
@@ -48,7 +54,14 @@ export class OrderService {
   }
 
   async issue(input: NewOrder, identity: Identity, key?: string): Promise<OrderDoc> {
+    if (!mayEver(identity, 'order.issue')) throw userError('FORBIDDEN', '只有区或街道可以下达指令 (only the district or a street issues orders)');
     const issuerUnitId = this.issuerFor(identity);
+    for (const unitId of new Set(input.unitIds ?? [])) {
+      this.directory.require(unitId);
+      if (!allowed(identity, 'order.issue', { unitId }, this.directory)) {
+        throw userError('FORBIDDEN', `不能向管辖范围外的单位下达：${unitId} (outside the issuer's jurisdiction)`, { unitId });
+      }
+    }
     const id = key ? stableCallId(`order:${identity.subject}:${key}`).replace(/^C/, 'O') : undefined;
     return this.create(input, issuerUnitId, actorOf(identity), id);
   }
@@ -120,18 +133,19 @@ export class OrderService {
   }
 
   async find(id: string, identity: Identity): Promise<OrderDoc | null> {
+    if (!mayEver(identity, 'order.read')) return null;
     const order = await this.models.Order.findById(id).lean<OrderDoc>();
     if (!order) return null;
-    const filter = visibilityFilter(identity, this.directory);
-    if (Object.keys(filter).length === 0) return order;
-    return order.visibleTo.includes(jurisdictionOf(identity, this.directory)) ? order : null;
+    return allowed(identity, 'order.read', orderObject(order), this.directory) ? order : null;
   }
 
   async list(identity: Identity, status?: InputMaybe<OrderStatus>, first?: InputMaybe<number>, after?: InputMaybe<string>) {
     const size = pageSize(first);
     const and: Record<string, unknown>[] = [];
-    const visibility = visibilityFilter(identity, this.directory);
-    if (Object.keys(visibility).length > 0) and.push({ visibleTo: jurisdictionOf(identity, this.directory) });
+    if (!mayEver(identity, 'order.read') || !fitsUnit(identity, this.directory)) return connectionOf([] as OrderDoc[], size, (o) => o._id, after);
+    // District-wide readers (allowed even when unrelated) see all; every other relation puts the
+    // acting unit in the order's visibleTo.
+    if (!decide(identity, 'order.read', ['unrelated'])) and.push({ visibleTo: jurisdictionOf(identity, this.directory) });
     if (status) and.push({ status });
     if (typeof after === 'string') {
       const [at, id] = decodeCursor(after);
@@ -151,7 +165,7 @@ export class OrderService {
       const order = await this.find(id, identity);
       if (!order) throw userError('NOT_FOUND', `指令不存在或无权查看：${id} (no such order)`, { orderId: id });
       if (appliedKey && order.appliedKeys.includes(appliedKey)) return order;
-      const unitId = order.assignedUnitIds.find((u) => actsFor(identity, u, this.directory));
+      const unitId = order.assignedUnitIds.find((u) => allowed(identity, 'order.act', { handlingUnitIds: [u] }, this.directory));
       // Seeing an order (a street's grid sees its street's orders) is not being given it.
       if (!unitId) throw userError('FORBIDDEN', '本单位不是该指令的承办单位 (your unit was not given this order)');
       const current = order.assignments[unitId] as OrderAssignmentDoc;

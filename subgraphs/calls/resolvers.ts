@@ -7,7 +7,8 @@ import { connectionOf, decodeCursor, encodeCursor, pageSize } from '../../platfo
 import { maskName, maskPhone } from '../../platform/personal-data.ts';
 import { DateTime } from '../../platform/scalars.ts';
 import type { SubgraphContext } from '../../platform/subgraph.ts';
-import { actsFor, canSeeCitizen, jurisdictionOf, visibilityFilter } from './access.ts';
+import { canSeeCitizen, jurisdictionOf, requireMay, visibilityFilter } from './access.ts';
+import { actionOfField, allowed, fitsUnit, guardReads, mayEver } from '../../platform/policy.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallIndex } from './call-index.ts';
 import type { DuplicateFinder } from './duplicates.ts';
@@ -56,6 +57,11 @@ function escapeRegex(text: string): string {
 }
 
 export function createResolvers(deps: CallsDeps): Resolvers {
+  // Each field decides through the policy; without an identity nothing is read.
+  return guardReads(buildResolvers(deps), () => undefined);
+}
+
+function buildResolvers(deps: CallsDeps): Resolvers {
   const { index, store, directory, items, duplicates, orders, keys } = deps;
   /** A mutation with an idempotency key: refused when the key came before with other input. */
   const keyed = <T>(operation: string, args: { idempotencyKey?: InputMaybe<string> }, identity: Identity, work: () => Promise<T>) => {
@@ -102,16 +108,34 @@ export function createResolvers(deps: CallsDeps): Resolvers {
     return { $and: and };
   }
 
+  /**
+   * The policy's decision on a call action, before any rule of the call's life: a role that never
+   * takes it is FORBIDDEN, a call it may not see NOT_FOUND, a call it stands in no allowing relation
+   * to FORBIDDEN. A retried request (its idempotency key already applied) gets its first answer.
+   */
+  async function authorize(field: string, id: string, identity: Identity, key?: string): Promise<void> {
+    const action = actionOfField('Mutation', field);
+    if (!mayEver(identity, action)) throw userError('FORBIDDEN', `无权执行该操作 (your role may not: ${action})`, { action });
+    const call = await visible(id, identity);
+    if (key && call.appliedKeys.includes(`${identity.subject}:${key}`)) return;
+    requireMay(identity, action, call, directory, `对该事项执行此操作（${action}）`);
+  }
+
+  function requireItemsReader(identity: Identity): void {
+    if (!allowed(identity, 'items.read', {}, directory)) throw userError('FORBIDDEN', '无权查看呼应事项清单 (not allowed)');
+  }
+
   // An explicit null (a client's null variable) means "not given", as an omitted argument does.
   const act =
     <Args extends ActionArgs>(build: (args: Args) => CallAction) =>
     async (_: unknown, args: Args, ctx: SubgraphContext, info: { fieldName: string }) =>
-      keyed(info.fieldName, args, ctx.identity, () =>
-        store.act(args.id, build(args), ctx.identity, {
+      keyed(info.fieldName, args, ctx.identity, async () => {
+        await authorize(info.fieldName, args.id, ctx.identity, args.idempotencyKey ?? undefined);
+        return store.act(args.id, build(args), ctx.identity, {
           key: args.idempotencyKey ?? undefined,
           expectedVersion: args.expectedVersion ?? undefined,
-        }),
-      );
+        });
+      });
 
   return {
     DateTime,
@@ -126,6 +150,10 @@ export function createResolvers(deps: CallsDeps): Resolvers {
       },
       calls: async (_, args, ctx) => page(filterOf(args.filter, ctx.identity), args.first, args.after),
       inbox: async (_, args, ctx) => {
+        // An inbox is a unit's: only an identity that acts for units has one (not an officer or agency account).
+        if (!mayEver(ctx.identity, actionOfField('Query', 'inbox')) || !fitsUnit(ctx.identity, directory)) {
+          throw userError('FORBIDDEN', '没有待办事项箱：本角色不代表单位办理 (your role has no inbox)');
+        }
         const unit = jurisdictionOf(ctx.identity, directory);
         const mine = { $or: [{ handlingUnitId: unit }, { coHandlingUnitIds: unit }] };
         const boxes: Record<InboxBox, Record<string, unknown>> = {
@@ -140,20 +168,24 @@ export function createResolvers(deps: CallsDeps): Resolvers {
       callCounters: async (_, { scopeUnitId, from, to }, ctx) => {
         const scope = directory.require(scopeUnitId);
         if (!(from < to)) throw userError('BAD_USER_INPUT', '起始时间须早于结束时间 (from must be before to)');
-        const own = jurisdictionOf(ctx.identity, directory);
-        const seesAll = Object.keys(visibilityFilter(ctx.identity, directory)).length === 0;
-        if (!seesAll && !directory.isWithin(scope.id, own)) {
+        if (!allowed(ctx.identity, 'call.counters', { unitId: scope.id }, directory)) {
           throw userError('FORBIDDEN', '无权查看该范围的统计 (outside your jurisdiction)');
         }
         return counters(scope.id, from, to);
       },
-      callableItems: () => items.items.map(itemView),
-      callableItemsList: () => ({
-        version: items.version,
-        effectiveFrom: items.effectiveFrom,
-        classes: items.classes.map((c) => ({ category: c.category, fallbackUnit: unitRef(c.fallbackUnitId) })),
-        items: items.items.map(itemView),
-      }),
+      callableItems: (_, __, ctx) => {
+        requireItemsReader(ctx.identity);
+        return items.items.map(itemView);
+      },
+      callableItemsList: (_, __, ctx) => {
+        requireItemsReader(ctx.identity);
+        return {
+          version: items.version,
+          effectiveFrom: items.effectiveFrom,
+          classes: items.classes.map((c) => ({ category: c.category, fallbackUnit: unitRef(c.fallbackUnitId) })),
+          items: items.items.map(itemView),
+        };
+      },
       order: (_, { id }, ctx) => orders.find(id, ctx.identity),
       orders: (_, args, ctx) => orders.list(ctx.identity, args.status, args.first, args.after),
     },
@@ -268,6 +300,7 @@ export function createResolvers(deps: CallsDeps): Resolvers {
   };
 
   async function raise(input: RaiseCallInput, idempotencyKey: InputMaybe<string> | undefined, identity: Identity) {
+    if (!mayEver(identity, 'call.raise')) throw userError('FORBIDDEN', '本角色不能上报事项 (your role does not raise calls)');
     // Arguments left out or given as null are alike: the draft knows only "not given".
     const location = input.location ?? undefined;
     const originUnitId = originFor(identity, input.unitId ?? undefined, location);
@@ -290,17 +323,16 @@ export function createResolvers(deps: CallsDeps): Resolvers {
     return { call, possibleDuplicates: await duplicates.candidatesFor(call, identity) };
   }
 
-  /** The unit a call is raised at: explicit, or routed by place, or the caller's own area unit. */
+  /** The unit a call is raised at (explicit, or the caller's own area unit, or routed by place), if the policy lets the identity raise there. */
   function originFor(identity: Identity, unitId: string | undefined, location?: { lng: number; lat: number }): string {
-    if (unitId) {
-      const mayRaiseFor =
-        actsFor(identity, unitId, directory) ||
-        directory.isWithin(unitId, jurisdictionOf(identity, directory)) ||
-        identity.role === 'district_command' ||
-        identity.role === 'service_account';
-      if (!mayRaiseFor) throw userError('FORBIDDEN', '不能代其他单位上报 (you may not raise calls for that unit)');
-      return unitId;
+    const origin = unitId ? directory.require(unitId).id : defaultOrigin(identity, location);
+    if (!allowed(identity, 'call.raise', { unitId: origin }, directory)) {
+      throw userError('FORBIDDEN', '不能代其他单位上报 (you may not raise calls for that unit)', { unitId: origin });
     }
+    return origin;
+  }
+
+  function defaultOrigin(identity: Identity, location?: { lng: number; lat: number }): string {
     const own = directory.tierOf(jurisdictionOf(identity, directory));
     if (own === 'GRID' || own === 'COMMUNITY' || own === 'STREET') return jurisdictionOf(identity, directory);
     if (location) {

@@ -2,10 +2,11 @@
 // connection, every change through EnterpriseZone (rules, access, versions, outbox).
 import type { Identity } from '../../platform/auth.ts';
 import { userError } from '../../platform/errors.ts';
+import { guardReads } from '../../platform/policy.ts';
 import { encodeCursor, pageSize } from '../../platform/pagination.ts';
 import { maskName, maskPhone } from '../../platform/personal-data.ts';
 import { DateTime } from '../../platform/scalars.ts';
-import { canSeeContacts, canSeeDemand, placeOf } from './access.ts';
+import { canSeeContacts, canSeeDemand, canSeeOfficer, placeOf, requireReader } from './access.ts';
 import { keyOfCursor, type PageArgs, pageOf } from './connections.ts';
 import { APARTMENT_SORTS, type ApartmentFilter, type Near } from './domain/apartment-index.ts';
 import { checkCreditCode } from './domain/credit-code.ts';
@@ -47,6 +48,11 @@ function inPeriod(from: Date | null | undefined, to: Date | null | undefined) {
 }
 
 export function createResolvers(zone: EnterpriseZone): Resolvers {
+  // Every query and entity lookup first asks the policy (`enterprise.read`); demands and reports then decide their own.
+  return guardReads(buildResolvers(zone), (identity) => requireReader(identity, zone.directory));
+}
+
+function buildResolvers(zone: EnterpriseZone): Resolvers {
   const { directory } = zone;
 
   const visibleDemand = (demand: DemandDoc | undefined, identity: Identity) =>
@@ -219,7 +225,8 @@ export function createResolvers(zone: EnterpriseZone): Resolvers {
       },
       serviceOfficer: (_, { id }) => zone.officer(id),
       serviceOfficers: (_, args) => pageOf([...zone.officers.values()], (o) => [o._id], args, 'off'),
-      officerReport: (_, args) => {
+      officerReport: (_, args, ctx) => {
+        if (!canSeeOfficer(ctx.identity, undefined, directory)) throw userError('FORBIDDEN', '无权查看首席服务官考核报表 (district only)');
         const period = inPeriod(args.from, args.to);
         const byOfficer = new Map<string, DemandDoc[]>();
         for (const d of zone.demands.values()) {
@@ -330,9 +337,7 @@ export function createResolvers(zone: EnterpriseZone): Resolvers {
       unit: (o) => unitRef(o.unitId),
       phone: (o, _, ctx) => {
         if (!o.phone) return null;
-        const { role, subject } = ctx.identity;
-        const open = role === 'district_command' || role === 'leader' || (role === 'enterprise_officer' && subject === o._id);
-        return open ? o.phone : maskPhone(o.phone);
+        return canSeeOfficer(ctx.identity, o._id, directory) ? o.phone : maskPhone(o.phone);
       },
       title: (o) => o.title ?? null,
       enterprises: (o, args) => enterprisesPage([...zone.enterprises.values()].filter((e) => e.officerId === o._id), args),
@@ -360,8 +365,7 @@ export function createResolvers(zone: EnterpriseZone): Resolvers {
       contact: (d, _, ctx) => {
         if (!d.contact) return null;
         const enterprise = zone.enterprises.get(d.enterpriseId);
-        const handles = ctx.identity.role === 'department' && d.call?.handlingUnitId === ctx.identity.unitId;
-        return showContact(d.contact, handles || (enterprise !== undefined && canSeeContacts(ctx.identity, enterprise, directory)));
+        return showContact(d.contact, enterprise !== undefined && canSeeContacts(ctx.identity, enterprise, directory, d.call?.handlingUnitId));
       },
       call: (d) => (d.call && hasRealCall(d) ? { __typename: 'Call', id: d.callId } : null),
       callStatus: (d) => d.call?.status ?? null,

@@ -339,7 +339,7 @@ export class EnterpriseZone {
   }
 
   async registerOfficer(input: RegisterServiceOfficerInput, identity: Identity): Promise<OfficerDoc> {
-    requireAdmin(identity, '登记首席服务官');
+    requireAdmin(identity, '登记首席服务官', this.directory);
     const now = this.now();
     const phone = check.optionalText(input.phone, 'phone', '电话', 30);
     return this.insert(this.officers, this.models.Officer, {
@@ -356,7 +356,7 @@ export class EnterpriseZone {
 
   /** (Re)assigns an enterprise's officer: the current period ends, a new one begins (history kept). */
   async assignOfficer(enterpriseId: string, officerId: string, reason: string | null | undefined, identity: Identity) {
-    requireAdmin(identity, '指派首席服务官');
+    requireAdmin(identity, '指派首席服务官', this.directory);
     const enterprise = this.enterprise(enterpriseId, 'enterpriseId');
     const officer = this.officer(officerId);
     const note = check.optionalText(reason, 'reason', '原因', 500);
@@ -430,7 +430,7 @@ export class EnterpriseZone {
     if (existing) return existing;
 
     const enterprise = this.enterprise(input.enterpriseId, 'enterpriseId');
-    requireActsFor(identity, enterprise);
+    requireActsFor(identity, enterprise, this.directory);
     const title = check.text(input.title, 'title', '诉求标题', TITLE_MAX);
     const description = check.text(input.description, 'description', '诉求内容', DESCRIPTION_MAX);
     const contact = input.contact ? check.contact(input.contact, 'contact') : undefined;
@@ -486,7 +486,7 @@ export class EnterpriseZone {
     }
     if (!demand) throw notFound('诉求', id);
     const enterprise = this.enterprise(demand.enterpriseId);
-    requireActsFor(identity, enterprise);
+    requireActsFor(identity, enterprise, this.directory);
     return { demand, enterprise };
   }
 
@@ -601,7 +601,7 @@ export class EnterpriseZone {
   // ---- apartments and policies ------------------------------------------------------------------
 
   async putApartment(input: ApartmentInput, identity: Identity): Promise<ApartmentDoc> {
-    requireWriter(identity, SCOPES.apartments, '人才公寓房源');
+    requireWriter(identity, SCOPES.apartments, '人才公寓房源', this.directory);
     const location = check.point(input.location, 'location');
     const { streetId } = this.place(location, undefined);
     const street = this.directory.require(streetId);
@@ -634,7 +634,7 @@ export class EnterpriseZone {
   }
 
   async setAvailability(id: string, available: boolean, availableFrom: Date | null | undefined, identity: Identity) {
-    requireWriter(identity, SCOPES.apartments, '人才公寓房源');
+    requireWriter(identity, SCOPES.apartments, '人才公寓房源', this.directory);
     return this.update(
       this.apartments,
       this.models.Apartment,
@@ -649,7 +649,7 @@ export class EnterpriseZone {
   }
 
   async putPolicy(input: PolicyInput, identity: Identity): Promise<PolicyDoc> {
-    requireWriter(identity, SCOPES.policies, '政策');
+    requireWriter(identity, SCOPES.policies, '政策', this.directory);
     if (input.effectiveTo && input.effectiveTo <= input.effectiveFrom) {
       throw userError('BAD_USER_INPUT', '失效日期须晚于生效日期 (effectiveTo must be after effectiveFrom)', { field: 'effectiveTo' });
     }

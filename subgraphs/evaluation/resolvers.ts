@@ -7,7 +7,8 @@ import { connectionOf, decodeCursor, encodeCursor, pageSize } from '../../platfo
 import { DateTime } from '../../platform/scalars.ts';
 import type { UnitRef } from '../../platform/entity-ref.ts';
 import type { DirectoryUnit, UnitDirectory } from '../../platform/unit-directory.ts';
-import { canSee, requireSee, requireStaff, seesAll, jurisdictionOf } from './access.ts';
+import { canSee, requireSee, requireStaff, seesAll } from './access.ts';
+import { guardReads } from '../../platform/policy.ts';
 import { readCounters } from './counters.ts';
 import { type Entry, ledgerOf, perfKey, streetOf, type Vector } from './domain/ledger.ts';
 import { type MonthClosing, type Period, periodOf, periodsBetween, requirePeriod } from './domain/period.ts';
@@ -109,6 +110,11 @@ export function noteOf(entry: Entry): string {
 const round4 = (n: number) => Math.round(n * 10_000) / 10_000;
 
 export function createResolvers(deps: EvaluationDeps): Resolvers {
+  // Each field decides through the policy (access.ts); without an identity nothing is read.
+  return guardReads(buildResolvers(deps), () => undefined);
+}
+
+function buildResolvers(deps: EvaluationDeps): Resolvers {
   const { store, directory, schemes, closing } = deps;
   const now = () => deps.now?.() ?? new Date();
   // Rankings computed once per request (a query may ask many units for their place).
@@ -342,7 +348,7 @@ export function createResolvers(deps: EvaluationDeps): Resolvers {
         return performanceView(await performance(id, period, args.scheme ?? undefined));
       },
       ranking: async ({ id }, args, ctx) => {
-        requireStaff(ctx.identity);
+        requireStaff(ctx.identity, directory);
         const period = periodArg(args.period);
         const unit = requireUnit(id);
         const kind = scoredKind(unit);
@@ -395,7 +401,7 @@ export function createResolvers(deps: EvaluationDeps): Resolvers {
         if (!call) return null;
         const involved = new Set([...call.scopes, ...call.obs.flatMap((o) => [o.unit, o.caller ?? o.unit, o.origin])]);
         const identity = ctx.identity;
-        const visible = seesAll(identity) || [...involved].some((u) => canSee(identity, u, directory));
+        const visible = seesAll(identity, directory) || [...involved].some((u) => canSee(identity, u, directory));
         if (!visible) return null;
         const entries = ledgerOf(call.obs, closing, streetOf(call.scopes)).slice(0, MAX_CALL_ENTRIES);
         // A unit sees the entries of units it may see; the district all of them.
@@ -405,7 +411,7 @@ export function createResolvers(deps: EvaluationDeps): Resolvers {
     },
     Query: {
       rankings: async (_, args, ctx) => {
-        requireStaff(ctx.identity);
+        requireStaff(ctx.identity, directory);
         const period = periodArg(args.period);
         const size = pageSize(args.first);
         const district = districtOf(ctx.identity);
@@ -436,15 +442,18 @@ export function createResolvers(deps: EvaluationDeps): Resolvers {
             field: 'scope',
           });
         }
-        if (!seesAll(ctx.identity) && !directory.isWithin(unit.id, jurisdictionOf(ctx.identity, directory))) {
+        if (!canSee(ctx.identity, unit.id, directory, 'counters.read')) {
           throw userError('FORBIDDEN', `无权查看该单位的统计：${unit.id}（只能查看本单位及下辖单位）(not your unit)`, { scope: unit.id });
         }
         const counters = await readCounters(store, directory, unit.id, period);
         return { ...counters, scope: { __typename: 'Unit', id: unit.id } };
       },
-      scoringSchemes: () => schemes.versions.map(versionView),
+      scoringSchemes: (_, __, ctx) => {
+        requireStaff(ctx.identity, directory, 'evaluation.schemes');
+        return schemes.versions.map(versionView);
+      },
       annualRankings: async (_, args, ctx) => {
-        requireStaff(ctx.identity);
+        requireStaff(ctx.identity, directory);
         const periods = yearMonths(args.year);
         const district = districtOf(ctx.identity);
         const at = now();

@@ -241,7 +241,7 @@ describe('personal data', () => {
     ['another grid’s worker', 'grid_worker', 'changzhou-c1-g2', [], false, false],
     ['another street', 'street', 'lianhe', [], false, false],
     ['a department', 'department', 'dept-urban', [], false, false],
-    ['a service account', 'service_account', 'huangpu', [], false, false],
+    ['a service account with a scope of the map', 'service_account', 'huangpu', ['party-map:write'], false, false],
     ['a service account with the personal scope', 'service_account', 'huangpu', ['party-map:personal'], true, false],
   ] as Array<[string, Role, string, string[], boolean, boolean]>)('%s: names %s, ID numbers %s', async (_who, role, unitId, scopes, names, ids) => {
     const { data, errors } = await gql(TEAM, { id: 'changzhou-c1-g1' }, await token(role, unitId, scopes));
@@ -260,6 +260,12 @@ describe('personal data', () => {
       expect(m.employer === null).toBe(!names);
       expect(m.masked).toBe(!(names && ids));
     }
+  });
+
+  it('refuses an agency account that holds no scope at all (deny by default)', async () => {
+    const { data, errors } = await gql(TEAM, { id: 'changzhou-c1-g1' }, await token('service_account', 'huangpu', []));
+    expect(errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(data?.unit ?? null).toBeNull();
   });
 
   it('never writes names or phone numbers to the log', () => {

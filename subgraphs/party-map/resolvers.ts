@@ -4,7 +4,8 @@
 import { GraphQLScalarType } from 'graphql';
 import { userError } from '../../platform/errors.ts';
 import type { SubgraphContext } from '../../platform/subgraph.ts';
-import { personalView, requireWriter, showPerson, canWrite } from './access.ts';
+import { guardReads } from '../../platform/policy.ts';
+import { personalView, requireReader, requireWriter, showPerson, canWrite } from './access.ts';
 import { pageSize } from '../../platform/pagination.ts';
 import { afterOffset, pageByKey, pageByOffset } from './connections.ts';
 import { ALL_FACILITIES, CENTRES, type Directory, NO_COUNTS, type Placed, type Snapshot, type UnitRecord } from './directory.ts';
@@ -168,6 +169,11 @@ function requirementsMet(attributes: FacilityAttributes, require: FacilityRequir
 // ---- resolvers ------------------------------------------------------------------------------------
 
 export function createResolvers(deps: ResolverDeps): Resolvers {
+  // Every query and entity lookup of the map first asks the policy (`directory.read`).
+  return guardReads(buildResolvers(deps), (identity) => requireReader(identity, deps.directory.snapshot));
+}
+
+function buildResolvers(deps: ResolverDeps): Resolvers {
   const { models, directory } = deps;
   const snap = () => directory.snapshot;
   const publishSoon = (ids: string[]) => {
