@@ -113,13 +113,15 @@ const PROBES: Probe[] = [
     query: (t) => ({ query: 'query($id: ID!) { callCounters(scopeUnitId: $id, from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z") { raised } }', variables: { id: t.id } }),
   },
   { field: 'Query.callableItems', subgraph: 'calls', target: 'none', observe: 'gate', query: () => ({ query: '{ callableItems { code } }' }) },
+  { field: 'Query.callableItemsList', subgraph: 'calls', target: 'none', observe: 'gate', query: () => ({ query: '{ callableItemsList { version } }' }) },
   { field: 'Query.order', subgraph: 'calls', target: 'order', observe: 'read', query: (t) => ({ query: 'query($id: ID!) { order(id: $id) { id } }', variables: { id: t.id } }) },
   { field: 'Query.orders', subgraph: 'calls', target: 'order', observe: 'list', query: () => ({ query: '{ orders(first: 100) { edges { node { id } } } }' }) },
   // calls: mutations on a completed call (nothing but rating, reopening, merging, withdrawing and supervising passes its state)
   ...(
     [
       ['callUp', ''],
-      ['dispatchToDepartment', ', itemCode: "CG-03", reviewedBy: "审核人"'],
+      ['dispatchToDepartment', ', itemCode: "CG-03"'],
+      ['reviewDispatch', ', approve: false'],
       ['signCall', ''],
       ['respondCall', ', note: ""'],
       ['completeCall', ', result: ""'],
@@ -177,6 +179,7 @@ const PROBES: Probe[] = [
   },
   // evaluation
   { field: 'Query.rankings', subgraph: 'evaluation', target: 'none', observe: 'gate', expected: staff('evaluation.rankings'), query: () => ({ query: '{ rankings(kind: STREET, period: "2026-11") { totalCount } }' }) },
+  { field: 'Query.annualRankings', subgraph: 'evaluation', target: 'none', observe: 'gate', expected: staff('evaluation.rankings'), query: () => ({ query: '{ annualRankings(kind: STREET, year: 2026) { year } }' }) },
   { field: 'Query.scoringSchemes', subgraph: 'evaluation', target: 'none', observe: 'gate', expected: staff('evaluation.schemes'), query: () => ({ query: '{ scoringSchemes { __typename } }' }) },
   { field: 'Query.dashboardCounters', subgraph: 'evaluation', target: 'unit', observe: 'gate', query: (t) => ({ query: 'query($id: ID!) { dashboardCounters(scope: $id) { __typename } }', variables: { id: t.id } }) },
   // party map: reads are one decision (directory.read); writes by jurisdiction
@@ -529,7 +532,9 @@ beforeAll(async () => {
   // A street's call to a department (lead dept-urban, co-handlers dept-ecology, dept-housing), answered: COMPLETED.
   const raised = await mutate(street, 'mutation { raiseCall(input: { title: "夜间施工噪音", description: "工地夜间打桩噪音扰民", category: "城市管理" }) { call { id } } }', {});
   const c2 = raised.raiseCall.call.id as string;
-  await mutate(street, 'mutation($id: ID!) { dispatchToDepartment(id: $id, itemCode: "CG-03", reviewedBy: "陈副主任") { id } }', { id: c2 });
+  await mutate(street, 'mutation($id: ID!) { dispatchToDepartment(id: $id, itemCode: "CG-03") { id } }', { id: c2 });
+  // The street's leadership approves the call to the department (审核).
+  await mutate(await at('changzhou', 'street_leader'), 'mutation($id: ID!) { reviewDispatch(id: $id, approve: true) { id } }', { id: c2 });
   const urban = await at('dept-urban', 'department');
   await mutate(urban, 'mutation($id: ID!) { signCall(id: $id) { id } }', { id: c2 });
   await mutate(urban, 'mutation($id: ID!) { respondCall(id: $id, note: "已约谈施工单位") { id } }', { id: c2 });

@@ -445,7 +445,8 @@ describe('lifecycle rules (DOMAIN.md "Rules the hub must not bend")', () => {
     expect(ok(await mutate(tokens.street as string, 'escalateCall', { id: fromStreet, reason: '需区领导统筹' })).escalateCall.tier).toBe('LEADERSHIP');
     const fromGrid = ok(await raise(tokens.grid as string, { ...noise, title: '网格提级' })).raiseCall.call.id;
     expect(ok(await mutate(tokens.grid as string, 'escalateCall', { id: fromGrid, reason: '紧急' })).escalateCall.tier).toBe('LEADERSHIP');
-    expect(codeOf(await mutate(tokens.market as string, 'escalateCall', { id: fromGrid, reason: '再提级' }))).toBe('NOT_FOUND');
+    // A department's role never escalates (the policy refuses it before looking the call up).
+    expect(codeOf(await mutate(tokens.market as string, 'escalateCall', { id: fromGrid, reason: '再提级' }))).toBe('FORBIDDEN');
   });
 
   it("leadership review: only a street_leader of the call's street approves a call to a department; a rejection needs a reason", async () => {
