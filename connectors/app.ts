@@ -7,7 +7,7 @@ import { ensureTopics, serviceKafka, serviceProducer, topicName } from '../platf
 import { Service } from '../platform/service.ts';
 import { TOPICS } from '../platform/topics.ts';
 import { followUnits } from '../platform/unit-directory.ts';
-import { WorkCalendar } from '../subgraphs/calls/domain/calendar.ts';
+import { WorkCalendar } from '../rules/calendar.ts';
 import { HOTLINE_CATEGORIES, hotlineFeedbackPipeline, hotlineOrdersPipeline } from './hotline/hotline.ts';
 import { PETITION_CATEGORIES, petitionFeedbackPipeline, petitionPipeline } from './petition/petition.ts';
 import { loadCategoryMap } from './runtime/categories.ts';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../platform/config.ts';
 import { createKafka, type Producer } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
-import { WorkCalendar } from '../subgraphs/calls/domain/calendar.ts';
+import { WorkCalendar } from '../rules/calendar.ts';
 import { convert } from '../subgraphs/party-map/geo/crs.ts';
 import type { CallsApp } from '../subgraphs/calls/app.ts';
 import { sourceCallId } from '../subgraphs/calls/intake.ts';

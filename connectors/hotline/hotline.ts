@@ -7,7 +7,7 @@
 // from the hotline, the result goes back on src.12345.feedback (hotline-feedback.schema.json).
 import { contract } from '../../platform/contracts.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
-import type { WorkCalendar } from '../../subgraphs/calls/domain/calendar.ts';
+import type { WorkCalendar } from '../../rules/calendar.ts';
 import { type CategoryMap, hubCategory } from '../runtime/categories.ts';
 import { outcomeFor } from '../runtime/feedback.ts';
 import { clip, type IntakeCommand, intakeOutput } from '../runtime/intake.ts';

@@ -7,7 +7,7 @@
 // 复核. The reply (答复) goes back on src.xinfang.feedback when the hub completes, closes or merges it.
 import { contract } from '../../platform/contracts.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
-import { endOfCalendarDays } from '../../subgraphs/calls/domain/calendar.ts';
+import { endOfCalendarDays } from '../../rules/calendar.ts';
 import { type CategoryMap, hubCategory } from '../runtime/categories.ts';
 import { outcomeFor } from '../runtime/feedback.ts';
 import { clip, type IntakeCommand, intakeOutput } from '../runtime/intake.ts';

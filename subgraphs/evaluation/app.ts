@@ -11,7 +11,7 @@ import { Service } from '../../platform/service.ts';
 import { mountSubgraph } from '../../platform/subgraph.ts';
 import { TOPICS } from '../../platform/topics.ts';
 import { followUnits } from '../../platform/unit-directory.ts';
-import { validateOverrides, WorkCalendar } from '../calls/domain/calendar.ts';
+import { validateOverrides, WorkCalendar } from '../../rules/calendar.ts';
 import { CounterPublisher } from './counters.ts';
 import { MonthClosing } from './domain/period.ts';
 import { DEFAULT_SCHEMES, Schemes, type SchemeVersion, validateSchemes } from './domain/schemes.ts';
