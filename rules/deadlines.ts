@@ -6,6 +6,8 @@ import {
   addHours,
   endOfCalendarDays,
   type DayCountRule,
+  type IsoDay,
+  shanghaiDay,
   type WorkCalendar,
 } from './calendar.ts';
 
@@ -19,11 +21,14 @@ export type DurationUnit = 'hours' | 'working_hours' | 'days' | 'working_days';
  *   the last counted calendar day ('next_day' = the start day is not counted, as in 民法典 第二百零一条).
  * - 'working_days': to the end of working hours on the last counted working day; the rule is
  *   required and says whether the start day counts (see WorkCalendar.addWorkingDays).
+ * `holidayEnd: 'next_working_day'` (calendar days counted by a rule only): a last day that is a
+ * statutory holiday or rest day moves to the first working day after it (民法典 第二百零三条).
  */
 export interface Duration {
   amount: number;
   unit: DurationUnit;
   rule?: DayCountRule;
+  holidayEnd?: 'next_working_day';
 }
 
 export const TIERS = ['grid', 'community', 'street', 'department', 'leadership'] as const;
@@ -43,51 +48,53 @@ export const STEPS = ['sign', 'respond', 'complete'] as const;
 export type Step = (typeof STEPS)[number];
 
 /**
- * Each step's limit. The sign-off clock starts at dispatch (派单); respond and complete count from
- * the sign-off (签收 starts the receiving unit's clock), see computeDeadlines.
+ * Each step's limit. Every clock starts when the call reaches the unit (收到呼叫后: the dispatch, 派单),
+ * never at the sign-off: signing late buys no time (see computeDeadlines).
  */
 export type StepLimits = Record<Step, Duration>;
 export type DeadlinePolicy = Record<Tier, Record<Priority, StepLimits>>;
 
 const workingHours = (amount: number): Duration => ({ amount, unit: 'working_hours' });
 const workingDays = (amount: number): Duration => ({ amount, unit: 'working_days', rule: 'next_day' });
+/** Urgent rows run around the clock (DOMAIN.md "Emergencies run around the clock"): plain hours. */
+const hours = (amount: number): Duration => ({ amount, unit: 'hours' });
 
 export const DEFAULT_POLICY: DeadlinePolicy = {
   // Grid (网格): the grid worker is on the spot; trivial matters are settled the same or next day.
   grid: {
     // (default) sign 2 working hours, respond 4 working hours, complete by the end of the next working day.
     normal: { sign: workingHours(2), respond: workingHours(4), complete: workingDays(1) },
-    // (default) sign 1 working hour, respond 2 working hours, complete within 4 working hours.
-    urgent: { sign: workingHours(1), respond: workingHours(2), complete: workingHours(4) },
+    // (default) sign 1 hour, respond 2 hours, complete within 4 hours, around the clock.
+    urgent: { sign: hours(1), respond: hours(2), complete: hours(4) },
   },
   // Community (社区) answering a grid's call.
   community: {
     // (default) sign 4 working hours, respond 1 working day, complete 3 working days.
     normal: { sign: workingHours(4), respond: workingDays(1), complete: workingDays(3) },
-    // (default) sign 1 working hour, respond 2 working hours, complete 1 working day.
-    urgent: { sign: workingHours(1), respond: workingHours(2), complete: workingDays(1) },
+    // (default) sign 1 hour, respond 2 hours, complete 24 hours, around the clock.
+    urgent: { sign: hours(1), respond: hours(2), complete: hours(24) },
   },
   // Street (街道 / 镇) answering a community's call ("大事不出街道").
   street: {
     // (default) sign 4 working hours, respond 1 working day, complete 5 working days.
     normal: { sign: workingHours(4), respond: workingDays(1), complete: workingDays(5) },
-    // (default) sign 2 working hours, respond 4 working hours, complete 2 working days.
-    urgent: { sign: workingHours(2), respond: workingHours(4), complete: workingDays(2) },
+    // (default) sign 2 hours, respond 4 hours, complete 48 hours, around the clock.
+    urgent: { sign: hours(2), respond: hours(4), complete: hours(48) },
   },
   // District department (区属职能部门) answering a street's call (黄埔).
   department: {
     // sign 1 working day (default); respond within 2 days, plain 48 hours (reports);
-    // complete within 5 working days, the sign-off day not counted (reports).
+    // complete within 5 working days, the day of receipt not counted (reports).
     normal: { sign: workingDays(1), respond: { amount: 2, unit: 'days' }, complete: workingDays(5) },
-    // sign 2 working hours (default); respond 4 working hours (default); complete 2 working days (default).
-    urgent: { sign: workingHours(2), respond: workingHours(4), complete: workingDays(2) },
+    // (default) sign 2 hours, respond 4 hours, complete 48 hours, around the clock.
+    urgent: { sign: hours(2), respond: hours(4), complete: hours(48) },
   },
   // District leadership (领导) answering an escalated call: the hardest cases, cross-department.
   leadership: {
     // sign 1 working day (default); respond 2 working days (default); complete 10 working days (default).
     normal: { sign: workingDays(1), respond: workingDays(2), complete: workingDays(10) },
-    // sign 2 working hours (default); respond 4 working hours (default); complete 3 working days (default).
-    urgent: { sign: workingHours(2), respond: workingHours(4), complete: workingDays(3) },
+    // (default) sign 2 hours, respond 4 hours, complete 72 hours, around the clock.
+    urgent: { sign: hours(2), respond: hours(4), complete: hours(72) },
   },
 };
 
@@ -112,8 +119,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function durationProblems(value: unknown, where: string): string[] {
   if (!isRecord(value)) return [`${where}: expected { amount, unit, rule? }`];
   const problems: string[] = [];
-  const { amount, unit, rule, ...rest } = value;
+  const { amount, unit, rule, holidayEnd, ...rest } = value;
   for (const key of Object.keys(rest)) problems.push(`${where}: unknown field "${key}"`);
+  if (holidayEnd !== undefined && (holidayEnd !== 'next_working_day' || unit !== 'days' || rule === undefined)) {
+    problems.push(`${where}: holidayEnd "next_working_day" applies only to days counted by a rule`);
+  }
   if (typeof amount !== 'number' || !Number.isFinite(amount) || amount <= 0) {
     problems.push(`${where}: amount must be a positive number, got ${JSON.stringify(amount)}`);
   }
@@ -174,8 +184,13 @@ export function validatePolicy(input: unknown): DeadlinePolicy {
       }
       for (const step of STEPS) {
         const where = `${tier}.${priority}.${step}`;
-        if (limits[step] === undefined) problems.push(`${where}: missing`);
-        else problems.push(...durationProblems(limits[step], where));
+        const limit = limits[step];
+        if (limit === undefined) problems.push(`${where}: missing`);
+        else problems.push(...durationProblems(limit, where));
+        const unit = isRecord(limit) ? limit.unit : undefined;
+        if (priority === 'urgent' && (unit === 'working_hours' || unit === 'working_days')) {
+          problems.push(`${where}: urgent calls run around the clock; use hours or days, not ${String(unit)}`);
+        }
       }
     }
   }
@@ -193,12 +208,18 @@ export interface Deadline {
 
 /** The instant `duration` after `from`; notes only when the count used the working-day calendar. */
 export function applyDuration(from: Date, duration: Duration, calendar: WorkCalendar): Deadline {
-  const { amount, unit, rule } = validateDuration(duration);
+  const { amount, unit, rule, holidayEnd } = validateDuration(duration);
   switch (unit) {
     case 'hours':
       return { due: addHours(from, amount), notes: [] };
-    case 'days':
-      return { due: rule ? endOfCalendarDays(from, amount, rule) : addCalendarDays(from, amount), notes: [] };
+    case 'days': {
+      if (!rule) return { due: addCalendarDays(from, amount), notes: [] };
+      const end = endOfCalendarDays(from, amount, rule);
+      if (!holidayEnd) return { due: end, notes: [] };
+      const due = calendar.rollToWorkingDay(end);
+      // The last day counted is the day before `due` (24:00 ends it).
+      return { due, notes: calendar.coverageNotes(from, new Date(due.getTime() - 1)) };
+    }
     case 'working_hours': {
       const due = calendar.addWorkingHours(from, amount);
       return { due, notes: calendar.coverageNotes(from, due) };
@@ -218,27 +239,40 @@ export interface CallDeadlines {
   notes: string[];
 }
 
+const earliest = (a: Date, b: Date): Date => (a.getTime() <= b.getTime() ? a : b);
+
 /**
- * A call's three deadlines under `policy` for the answering tier and priority. `from` is the dispatch
- * (派单) instant: the sign-off limit counts from it. Respond and complete count from `signedAt` once
- * the unit has signed; before that, pass nothing and they are provisional, counted from `from`.
+ * A call's three deadlines under `policy` for the answering tier and priority, every one counted from
+ * `receivedAt`, the moment the call reached the unit (收到呼叫后), never from the sign-off.
+ * - A step is never due after the step it precedes: sign ≤ respond ≤ complete (clamped).
+ * - `limit`, a source's statutory limit that travels with the call (a 12345 or 信访 time limit), is an
+ *   outer bound: no step is due after it, whatever the tier table says.
  */
 export function computeDeadlines(
   policy: DeadlinePolicy,
   tier: Tier,
   priority: Priority,
-  from: Date,
+  receivedAt: Date,
   calendar: WorkCalendar,
-  signedAt?: Date,
+  options: { limit?: Date } = {},
 ): CallDeadlines {
   const limits = policy[tier]?.[priority];
   if (!limits) throw new PolicyError([`${tier}.${priority}: no such row`]);
-  const sign = applyDuration(from, limits.sign, calendar);
-  const clock = signedAt ?? from;
-  const respond = applyDuration(clock, limits.respond, calendar);
-  const complete = applyDuration(clock, limits.complete, calendar);
+  const sign = applyDuration(receivedAt, limits.sign, calendar);
+  const respond = applyDuration(receivedAt, limits.respond, calendar);
+  const complete = applyDuration(receivedAt, limits.complete, calendar);
   const notes = [...new Set([...sign.notes, ...respond.notes, ...complete.notes])];
-  return { sign: sign.due, respond: respond.due, complete: complete.due, notes };
+  const completeBy = options.limit ? earliest(complete.due, options.limit) : complete.due;
+  const respondBy = earliest(respond.due, completeBy);
+  return { sign: earliest(sign.due, respondBy), respond: respondBy, complete: completeBy, notes };
+}
+
+/** Clamps given deadlines so that sign ≤ respond ≤ complete (a source's own complete-by, e.g.). */
+export function orderSteps<T extends { sign?: Date; respond?: Date; complete?: Date }>(deadlines: T): T {
+  const respond = deadlines.respond && deadlines.complete ? earliest(deadlines.respond, deadlines.complete) : deadlines.respond;
+  const upper = respond ?? deadlines.complete;
+  const sign = deadlines.sign && upper ? earliest(deadlines.sign, upper) : deadlines.sign;
+  return { ...deadlines, sign, respond };
 }
 
 // --- 12345 hotline -----------------------------------------------------------------------------
@@ -287,20 +321,77 @@ export function hotlineDeadline(
   return applyDuration(receivedAt, validateDuration(limit, `hotline.${appealType}`), calendar);
 }
 
-/** 12345 emergencies (reports, Beijing practice): 紧急 urgent matters, and 水电气热 utility outages. */
+/**
+ * 12345 emergencies (reports, Beijing practice): urgent matters (紧急 and 特急 alike) within 2 hours;
+ * water, power, gas and heating (水电气热) within 24 hours. Plain hours, around the clock.
+ */
 export const HOTLINE_EMERGENCY_LIMITS: Readonly<Record<'urgent' | 'utilities', Duration>> = {
   urgent: { amount: 2, unit: 'hours' },
   utilities: { amount: 24, unit: 'hours' },
 };
 
-export function hotlineEmergencyDeadline(kind: 'urgent' | 'utilities', receivedAt: Date): Date {
-  return addHours(receivedAt, HOTLINE_EMERGENCY_LIMITS[kind].amount);
+export function hotlineEmergencyDeadline(
+  kind: 'urgent' | 'utilities',
+  receivedAt: Date,
+  limits: Readonly<Record<'urgent' | 'utilities', Duration>> = HOTLINE_EMERGENCY_LIMITS,
+): Date {
+  return addHours(receivedAt, validateDuration(limits[kind], `hotlineEmergency.${kind}`).amount);
+}
+
+/** Words in a 12345 category path or content that mean a water, power, gas or heating outage (水电气热). */
+const UTILITY_CATEGORY = /供水|供电|燃气|煤气|供热|供暖|水电气热/;
+const UTILITY_CONTENT = /停水|断水|没水|无水|水压低|爆管|停电|断电|没电|燃气|煤气|停气|漏气|供暖|暖气|供热/;
+
+/** Whether a 12345 order is about water, power, gas or heating (水电气热), by its category path or content. */
+export function isUtilityMatter(categoryPath: readonly string[] = [], content = ''): boolean {
+  return categoryPath.some((level) => UTILITY_CATEGORY.test(level)) || UTILITY_CONTENT.test(content);
+}
+
+export interface HotlineOrderFacts {
+  /** 诉求类型; missing means the strictest type's limit applies (never the most lenient). */
+  appealType?: AppealType;
+  urgency?: '一般' | '紧急' | '特急';
+  categoryPath?: readonly string[];
+  content?: string;
+}
+
+export interface HotlineLimit extends Deadline {
+  /** Which rule set the limit: 'emergency', 'utilities', the appeal type, or 'strictest' (type missing). */
+  basis: 'emergency' | 'utilities' | AppealType | 'strictest';
+}
+
+/**
+ * A 12345 work order's statutory limit from receipt: the earliest of the limits that apply, so an
+ * urgent 咨询 is due in 2 hours, a 水电气热 complaint in 24 hours. A missing appeal type takes the
+ * strictest appeal type's limit (咨询, 2 working days) and says so in a note: never the most lenient.
+ */
+export function hotlineLimit(facts: HotlineOrderFacts, receivedAt: Date, calendar: WorkCalendar, sources: SourceLimits = DEFAULT_SOURCE_LIMITS): HotlineLimit {
+  const candidates: HotlineLimit[] = [];
+  if (facts.urgency === '紧急' || facts.urgency === '特急') {
+    candidates.push({ due: hotlineEmergencyDeadline('urgent', receivedAt, sources.hotlineEmergency), notes: [], basis: 'emergency' });
+  }
+  if (isUtilityMatter(facts.categoryPath, facts.content)) {
+    candidates.push({ due: hotlineEmergencyDeadline('utilities', receivedAt, sources.hotlineEmergency), notes: [], basis: 'utilities' });
+  }
+  if (facts.appealType) {
+    candidates.push({ ...hotlineDeadline(facts.appealType, receivedAt, calendar, sources.hotline), basis: facts.appealType });
+  } else {
+    const strictest = APPEAL_TYPES.map((type) => hotlineDeadline(type, receivedAt, calendar, sources.hotline)).reduce((a, b) =>
+      a.due <= b.due ? a : b,
+    );
+    const note = '诉求类型缺失，按最严时限计 (appeal type missing: the strictest limit applies)';
+    candidates.push({ due: strictest.due, notes: [...strictest.notes, note], basis: 'strictest' });
+  }
+  const chosen = candidates.reduce((a, b) => (b.due < a.due ? b : a));
+  return { ...chosen, notes: [...new Set(candidates.flatMap((c) => (c === chosen || c.basis === 'strictest' ? c.notes : [])))] };
 }
 
 // --- 信访 petitions ------------------------------------------------------------------------------
 
 /**
- * Steps of a petition (reports: 信访工作条例 2022), all in calendar days with the start day not counted:
+ * Steps of a petition (reports: 信访工作条例 2022), all in calendar days with the start day not counted
+ * (民法典 第二百零一条), and a last day on a statutory holiday or rest day moved to the next working day
+ * (民法典 第二百零三条):
  * - route: register and route (登记、转送、交办) within 15 days of receipt;
  * - handle: handle (办结) within 60 days of acceptance (受理), extendable by at most 30 days;
  * - request_review / answer_review: the petitioner may ask for 复查 within 30 days of receiving the
@@ -318,7 +409,7 @@ export const PETITION_STEPS = [
 ] as const;
 export type PetitionStep = (typeof PETITION_STEPS)[number];
 
-const petitionDays = (amount: number): Duration => ({ amount, unit: 'days', rule: 'next_day' });
+const petitionDays = (amount: number): Duration => ({ amount, unit: 'days', rule: 'next_day', holidayEnd: 'next_working_day' });
 
 export const PETITION_LIMITS: Readonly<Record<PetitionStep, Duration>> = {
   route: petitionDays(15),
@@ -334,25 +425,25 @@ export const PETITION_MAX_EXTENSION_DAYS = 30;
 
 /**
  * A petition step's deadline from its starting instant (receipt, acceptance, the answer's receipt or
- * the appeal's receipt). `extensionDays` (whole, 0–30) applies to 'handle' only.
+ * the appeal's receipt: the moment it was received, never when it was recorded). `extensionDays`
+ * (whole, 0–30) applies to 'handle' only.
  */
 export function petitionDeadline(
   step: PetitionStep,
   from: Date,
   calendar: WorkCalendar,
-  options: { extensionDays?: number } = {},
-): Date {
+  options: { extensionDays?: number; limits?: Readonly<Record<PetitionStep, Duration>>; maxExtensionDays?: number } = {},
+): Deadline {
   const extension = options.extensionDays ?? 0;
+  const max = options.maxExtensionDays ?? PETITION_MAX_EXTENSION_DAYS;
   if (extension !== 0 && step !== 'handle') {
     throw new RangeError(`only the handling limit can be extended, not ${step}`);
   }
-  if (!Number.isInteger(extension) || extension < 0 || extension > PETITION_MAX_EXTENSION_DAYS) {
-    throw new RangeError(
-      `a petition extension is a whole number of days from 0 to ${PETITION_MAX_EXTENSION_DAYS}, got ${extension}`,
-    );
+  if (!Number.isInteger(extension) || extension < 0 || extension > max) {
+    throw new RangeError(`a petition extension is a whole number of days from 0 to ${max}, got ${extension}`);
   }
-  const limit = PETITION_LIMITS[step];
-  return applyDuration(from, { ...limit, amount: limit.amount + extension }, calendar).due;
+  const limit = validateDuration((options.limits ?? PETITION_LIMITS)[step], `petition.${step}`);
+  return applyDuration(from, { ...limit, amount: limit.amount + extension }, calendar);
 }
 
 /** The appeal open after a stage's answer: 办理 → 复查 → 复核 → nothing further. */
@@ -367,6 +458,9 @@ export function nextPetitionAppeal(stage: 'handle' | 'review' | 'rereview'): 're
 /** Warning signal colours (预警信号): red 红, orange 橙, yellow 黄, blue 蓝, white 白. */
 export const WARNING_COLOURS = ['red', 'orange', 'yellow', 'blue', 'white'] as const;
 export type WarningColour = (typeof WARNING_COLOURS)[number];
+/** Emergency response levels (应急响应), I the highest. */
+export const RESPONSE_LEVELS = ['I', 'II', 'III', 'IV'] as const;
+export type ResponseLevel = (typeof RESPONSE_LEVELS)[number];
 
 /** (default) Inspection after a warning, plain hours: red 1, orange 2, yellow 4, blue and white 12. */
 export const FLOOD_INSPECTION_LIMITS: Readonly<Record<WarningColour, Duration>> = {
@@ -377,10 +471,200 @@ export const FLOOD_INSPECTION_LIMITS: Readonly<Record<WarningColour, Duration>> 
   white: { amount: 12, unit: 'hours' },
 };
 
+/** (default) The same by emergency response level: I as red, II orange, III yellow, IV blue. */
+export const FLOOD_INSPECTION_LIMITS_BY_LEVEL: Readonly<Record<ResponseLevel, Duration>> = {
+  I: { amount: 1, unit: 'hours' },
+  II: { amount: 2, unit: 'hours' },
+  III: { amount: 4, unit: 'hours' },
+  IV: { amount: 12, unit: 'hours' },
+};
+
 export function floodInspectionDeadline(colour: WarningColour, issuedAt: Date): Date {
   const limit = FLOOD_INSPECTION_LIMITS[colour];
   if (!limit) throw new RangeError(`unknown warning colour "${String(colour)}"`);
   return addHours(issuedAt, limit.amount);
+}
+
+/**
+ * The inspection a warning sets, around the clock from its issue: the stricter of its colour's and
+ * its response level's hours. `late` when the hub received it at or after that deadline: the order is
+ * still issued at once (DOMAIN.md "Late 三防 orders are still orders"), marked late.
+ */
+export function floodInspection(
+  warning: { colour?: WarningColour; level?: ResponseLevel },
+  issuedAt: Date,
+  receivedAt: Date,
+  sources: SourceLimits = DEFAULT_SOURCE_LIMITS,
+): { hours: number; due: Date; late: boolean } {
+  const hours = Math.min(
+    warning.colour ? validateDuration(sources.flood[warning.colour], `flood.${warning.colour}`).amount : Infinity,
+    warning.level ? validateDuration(sources.floodByLevel[warning.level], `floodByLevel.${warning.level}`).amount : Infinity,
+  );
+  if (!Number.isFinite(hours)) throw new RangeError('a warning needs a colour or a response level');
+  const due = addHours(issuedAt, hours);
+  return { hours, due, late: receivedAt.getTime() >= due.getTime() };
+}
+
+// --- versioned rules ----------------------------------------------------------------------------
+
+/** The source systems' limits, one table per source. */
+export interface SourceLimits {
+  hotline: Record<AppealType, Duration>;
+  hotlineEmergency: Record<'urgent' | 'utilities', Duration>;
+  petition: Record<PetitionStep, Duration>;
+  petitionMaxExtensionDays: number;
+  flood: Record<WarningColour, Duration>;
+  floodByLevel: Record<ResponseLevel, Duration>;
+}
+
+export const DEFAULT_SOURCE_LIMITS: SourceLimits = {
+  hotline: { ...HOTLINE_LIMITS },
+  hotlineEmergency: { ...HOTLINE_EMERGENCY_LIMITS },
+  petition: { ...PETITION_LIMITS },
+  petitionMaxExtensionDays: PETITION_MAX_EXTENSION_DAYS,
+  flood: { ...FLOOD_INSPECTION_LIMITS },
+  floodByLevel: { ...FLOOD_INSPECTION_LIMITS_BY_LEVEL },
+};
+
+/**
+ * One version of the rules: the tier table and the source limits, in force for calls received from
+ * `effectiveFrom` (a Shanghai day) until the next version's. A call keeps the version it was received
+ * under (its deadlines carry the id), so a closed month keeps the rules it was scored under.
+ */
+export interface RulesVersion {
+  id: string;
+  effectiveFrom: IsoDay;
+  deadlines: DeadlinePolicy;
+  sources: SourceLimits;
+}
+
+export const DEFAULT_RULES: RulesVersion = {
+  id: 'default-2026',
+  effectiveFrom: '2000-01-01',
+  deadlines: DEFAULT_POLICY,
+  sources: DEFAULT_SOURCE_LIMITS,
+};
+
+/** The versions of the rules, by effective date. */
+export class RulesBook {
+  readonly versions: readonly RulesVersion[];
+
+  constructor(versions: readonly RulesVersion[] = [DEFAULT_RULES]) {
+    if (versions.length === 0) throw new PolicyError(['the rules need at least one version']);
+    this.versions = [...versions].sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom));
+  }
+
+  /** The version in force on the Shanghai day of `instant` (the earliest one before any). */
+  at(instant: Date): RulesVersion {
+    const day = shanghaiDay(instant);
+    return this.versions.filter((v) => v.effectiveFrom <= day).at(-1) ?? this.versions[0]!;
+  }
+
+  byId(id: string | undefined): RulesVersion | undefined {
+    return id === undefined ? undefined : this.versions.find((v) => v.id === id);
+  }
+}
+
+function sourceLimitProblems(input: unknown, where: string): string[] {
+  if (input === undefined) return [];
+  if (!isRecord(input)) return [`${where}: expected an object of source tables`];
+  const problems: string[] = [];
+  const tables: Record<string, readonly string[]> = {
+    hotline: APPEAL_TYPES,
+    hotlineEmergency: ['urgent', 'utilities'],
+    petition: PETITION_STEPS,
+    flood: WARNING_COLOURS,
+    floodByLevel: RESPONSE_LEVELS,
+  };
+  for (const key of Object.keys(input)) {
+    if (!(key in tables) && key !== 'petitionMaxExtensionDays') problems.push(`${where}: unknown table "${key}"`);
+  }
+  for (const [table, keys] of Object.entries(tables)) {
+    const rows = input[table];
+    if (rows === undefined) continue;
+    if (!isRecord(rows)) {
+      problems.push(`${where}.${table}: expected an object`);
+      continue;
+    }
+    for (const key of Object.keys(rows)) if (!keys.includes(key)) problems.push(`${where}.${table}: unknown row "${key}"`);
+    for (const key of keys) if (rows[key] !== undefined) problems.push(...durationProblems(rows[key], `${where}.${table}.${key}`));
+    // Emergencies and 三防 run around the clock.
+    if (table !== 'hotline' && table !== 'petition') {
+      for (const key of keys) {
+        const row = rows[key];
+        if (isRecord(row) && row.unit !== 'hours') problems.push(`${where}.${table}.${key}: emergencies run around the clock; use hours`);
+      }
+    }
+  }
+  const max = input.petitionMaxExtensionDays;
+  if (max !== undefined && (!Number.isInteger(max) || (max as number) < 0)) {
+    problems.push(`${where}.petitionMaxExtensionDays: a whole number of days, got ${JSON.stringify(max)}`);
+  }
+  return problems;
+}
+
+/**
+ * The rules from an operator's file (DEADLINE_POLICY_PATH), always on top of the built-in version:
+ * - a bare tier table (the file's old form): it replaces the built-in tier table from the start;
+ * - { "versions": [{ "id", "effectiveFrom": "YYYY-MM-DD", "deadlines"?: tier table, "sources"?: {...} }] }:
+ *   each version takes effect on its day; a table it leaves out is the previous version's.
+ * Throws PolicyError naming every bad row (as versions[n].deadlines.tier.priority.step).
+ */
+export function loadRules(input: unknown): RulesBook {
+  if (isRecord(input) && !('versions' in input)) {
+    return new RulesBook([{ ...DEFAULT_RULES, id: 'operator-table', deadlines: validatePolicy(input) }]);
+  }
+  if (!isRecord(input) || !Array.isArray(input.versions) || input.versions.length === 0) {
+    throw new PolicyError(['expected a tier table or { "versions": [ { id, effectiveFrom, deadlines?, sources? } ] }']);
+  }
+  const problems: string[] = [];
+  for (const key of Object.keys(input)) if (key !== 'versions') problems.push(`unknown field "${key}"`);
+  const rows = (input.versions as unknown[]).map((raw, index) => ({ raw, where: `versions[${index}]` }));
+  const ids = new Set<string>([DEFAULT_RULES.id]);
+  const days = new Set<string>();
+  for (const { raw, where } of rows) {
+    if (!isRecord(raw)) {
+      problems.push(`${where}: expected { id, effectiveFrom, deadlines?, sources? }`);
+      continue;
+    }
+    const { id, effectiveFrom, deadlines, sources, ...rest } = raw;
+    for (const key of Object.keys(rest)) problems.push(`${where}: unknown field "${key}"`);
+    if (typeof id !== 'string' || !/^[\w.-]{1,50}$/.test(id)) problems.push(`${where}: id must be a short name (letters, digits, . _ -)`);
+    else if (ids.has(id)) problems.push(`${where}: id "${id}" is used twice`);
+    else ids.add(id);
+    if (typeof effectiveFrom !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(effectiveFrom)) problems.push(`${where}: effectiveFrom must be a day written YYYY-MM-DD`);
+    else if (days.has(effectiveFrom)) problems.push(`${where}: two versions take effect on ${effectiveFrom}`);
+    else days.add(effectiveFrom);
+    if (deadlines !== undefined) {
+      try {
+        validatePolicy(deadlines);
+      } catch (err) {
+        problems.push(...(err as PolicyError).problems.map((p) => `${where}.deadlines: ${p}`));
+      }
+    }
+    problems.push(...sourceLimitProblems(sources, `${where}.sources`));
+  }
+  if (problems.length > 0) throw new PolicyError(problems);
+  const ordered = rows.map(({ raw }) => raw as Record<string, unknown>).sort((a, b) => String(a.effectiveFrom).localeCompare(String(b.effectiveFrom)));
+  const versions: RulesVersion[] = [DEFAULT_RULES];
+  for (const raw of ordered) {
+    const previous = versions.at(-1)!;
+    const sources = (raw.sources ?? {}) as Partial<SourceLimits>;
+    versions.push({
+      id: raw.id as string,
+      effectiveFrom: raw.effectiveFrom as string,
+      deadlines: (raw.deadlines as DeadlinePolicy | undefined) ?? previous.deadlines,
+      sources: {
+        hotline: { ...previous.sources.hotline, ...sources.hotline },
+        hotlineEmergency: { ...previous.sources.hotlineEmergency, ...sources.hotlineEmergency },
+        petition: { ...previous.sources.petition, ...sources.petition },
+        petitionMaxExtensionDays: sources.petitionMaxExtensionDays ?? previous.sources.petitionMaxExtensionDays,
+        flood: { ...previous.sources.flood, ...sources.flood },
+        floodByLevel: { ...previous.sources.floodByLevel, ...sources.floodByLevel },
+      },
+    });
+  }
+  return new RulesBook(versions);
 }
 
 // --- 将到期预警 due-soon warnings -----------------------------------------------------------------
