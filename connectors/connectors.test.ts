@@ -306,7 +306,7 @@ describe('信访', () => {
 });
 
 describe('source limits at the connectors', () => {
-  it('12345 紧急 and 水电气热: the domain limits, applied on the way in; a missing appeal type is refused', async () => {
+  it('12345 紧急 and 水电气热: the domain limits, applied on the way in, and a missing appeal type is refused', async () => {
     const received = new Date();
     const orders = {
       'GZ12345-20261204-0301': { urgency: '紧急', appeal_type: '投诉' },

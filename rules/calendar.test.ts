@@ -177,7 +177,7 @@ describe('addWorkingDays', () => {
     expect(calendar.coverageNotes(from, due)).toEqual([NOTE_2027]);
   });
 
-  it('holiday table: one 2027 row does not make the year official; a declared year does', () => {
+  it('holiday table: one 2027 row does not make the year official, a declared year does', () => {
     // A bare list (the old format) or rows without a declared year: the rows apply, the note stays.
     const oneRow = calendarWith(validateHolidayTable([{ date: '2027-01-01', kind: 'holiday', name: '元旦' }]));
     expect(oneRow.isWorkingDay('2027-01-01')).toBe(false);

@@ -134,6 +134,23 @@ describe('computeDeadlines', () => {
     expect(t.notes).toEqual([]);
   });
 
+  it('tier table (default): leadership normal, and the urgent rows of grid, community and leadership', () => {
+    // Leadership normal, received Tue 9/29 10:00: sign 1 working day → 9/30 18:00; respond 2 working
+    // days → 9/30, 10/8 → 10/8 18:00; complete 10 working days → 9/30 (1), 10/8 (2), 10/9 (3), Sat 10/10
+    // (4), 10/12–10/16 (5–9), 10/19 (10) → 10/19 18:00.
+    const lead = computeDeadlines(DEFAULT_POLICY, 'leadership', 'normal', at('2026-09-29', '10:00'), calendar);
+    expect([lead.sign, lead.respond, lead.complete].map(formatShanghai)).toEqual(['2026-09-30 18:00', '2026-10-08 18:00', '2026-10-19 18:00']);
+    // Urgent, received Thu 10/1 10:00 (a holiday): grid 1 h / 2 h / 4 h; community 1 h / 2 h / 24 h;
+    // leadership 2 h / 4 h / 72 h.
+    const urgent = (tier: 'grid' | 'community' | 'leadership') => {
+      const d = computeDeadlines(DEFAULT_POLICY, tier, 'urgent', at('2026-10-01', '10:00'), calendar);
+      return [d.sign, d.respond, d.complete].map(formatShanghai);
+    };
+    expect(urgent('grid')).toEqual(['2026-10-01 11:00', '2026-10-01 12:00', '2026-10-01 14:00']);
+    expect(urgent('community')).toEqual(['2026-10-01 11:00', '2026-10-01 12:00', '2026-10-02 10:00']);
+    expect(urgent('leadership')).toEqual(['2026-10-01 12:00', '2026-10-01 14:00', '2026-10-04 10:00']);
+  });
+
   it('uses the grid row for a grid', () => {
     // Grid, normal, received Tue 9/29 11:00: sign 2 working hours → 11–12, 13:30–14:30;
     // respond 4 working hours → 11–12 (1), 13:30–16:30 (3); complete 1 working day → Wed 9/30 18:00.

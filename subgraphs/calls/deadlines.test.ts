@@ -172,6 +172,11 @@ describe('extensions', () => {
     expect(tooLong).toMatchObject({ code: 'DEADLINE_RULE', rule: 'extension.within_original' });
     expect((await stored(id)).pendingRequest).toBeUndefined();
     await clock(at('2026-10-13', '10:00')).act(id, { kind: 'request_extension', workingDays: 3, reason: '需协调物业' }, COMMUNITY);
+    // Decided by the command centre, by nobody else.
+    const byCaller = await clock(at('2026-10-13', '11:00'))
+      .act(id, { kind: 'decide_extension', grant: true, note: '同意' }, GRID)
+      .catch(ruleOf);
+    expect(byCaller).toMatchObject({ code: 'FORBIDDEN' });
     // Granted Fri 10/16 09:00, after the deadline: the new deadline is 3 working days after 10/15 →
     // 10/16, 10/19, 10/20 → 10/20 18:00, and the miss of 10/15 18:00 stays recorded.
     const granted = await clock(at('2026-10-16', '09:00')).act(id, { kind: 'decide_extension', grant: true, note: '同意' }, COMMAND);
