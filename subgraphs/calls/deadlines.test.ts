@@ -82,6 +82,8 @@ describe('clocks start on receipt', () => {
     const signed = await clock(at('2026-09-30', '09:00')).act(id, { kind: 'sign' }, COMMUNITY);
     expect(signed.status).toBe('SIGNED');
     expect(shown(signed)).toEqual(expected);
+    // Signed after its 9/29 10:00 deadline: the miss is on record at once.
+    expect(signed.overdueSteps).toEqual(['SIGN']);
   });
 });
 

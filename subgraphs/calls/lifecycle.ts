@@ -212,9 +212,15 @@ export function decide(call: CallDoc, action: CallAction, ctx: DecisionContext):
     case 'sign': {
       requireStatus(call, ['DISPATCHED'], '签收');
       requireActor(actsFor(identity, call.handlingUnitId, directory), '签收');
-      // The deadlines stand as counted from receipt: signing starts no new clock.
+      // The deadlines stand as counted from receipt: signing starts no new clock. A sign-off after its
+      // deadline is a miss on record even if supervision has not looked yet.
+      const late = call.deadlines.sign !== undefined && new Date(call.deadlines.sign).getTime() < now.getTime();
       return {
-        set: { status: 'SIGNED', signedAt: now },
+        set: {
+          status: 'SIGNED',
+          signedAt: now,
+          ...(late && !call.overdueSteps.includes('SIGN') && { overdueSteps: [...call.overdueSteps, 'SIGN' as const] }),
+        },
         entry: { action: 'sign', actor: actorOf(identity), attachments: [] },
         event: { type: 'call.signed' },
       };
