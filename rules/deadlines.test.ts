@@ -7,7 +7,6 @@ import {
   DEFAULT_RULES,
   dueSoon,
   floodInspection,
-  floodInspectionDeadline,
   hotlineDeadline,
   hotlineEmergencyDeadline,
   hotlineLimit,
@@ -311,11 +310,14 @@ describe('信访 petitions', () => {
 describe('三防 inspections', () => {
   it('gives each warning colour its hours, day or night', () => {
     const issued = at('2026-06-01', '03:20');
-    expect(formatShanghai(floodInspectionDeadline('red', issued))).toBe('2026-06-01 04:20');
-    expect(formatShanghai(floodInspectionDeadline('orange', issued))).toBe('2026-06-01 05:20');
-    expect(formatShanghai(floodInspectionDeadline('yellow', issued))).toBe('2026-06-01 07:20');
-    expect(formatShanghai(floodInspectionDeadline('blue', issued))).toBe('2026-06-01 15:20');
-    expect(formatShanghai(floodInspectionDeadline('white', issued))).toBe('2026-06-01 15:20');
+    const due = (colour: 'red' | 'orange' | 'yellow' | 'blue' | 'white') => formatShanghai(floodInspection({ colour }, issued, issued).due);
+    expect(due('red')).toBe('2026-06-01 04:20');
+    expect(due('orange')).toBe('2026-06-01 05:20');
+    expect(due('yellow')).toBe('2026-06-01 07:20');
+    expect(due('blue')).toBe('2026-06-01 15:20');
+    expect(due('white')).toBe('2026-06-01 15:20');
+    // By response level alone: IV → 12 hours.
+    expect(formatShanghai(floodInspection({ level: 'IV' }, issued, issued).due)).toBe('2026-06-01 15:20');
   });
 
   it('三防 inspections across National Day, Spring Festival and New Year 2027: plain hours, no calendar', () => {

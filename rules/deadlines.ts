@@ -267,14 +267,6 @@ export function computeDeadlines(
   return { sign: earliest(sign.due, respondBy), respond: respondBy, complete: completeBy, notes };
 }
 
-/** Clamps given deadlines so that sign ≤ respond ≤ complete (a source's own complete-by, e.g.). */
-export function orderSteps<T extends { sign?: Date; respond?: Date; complete?: Date }>(deadlines: T): T {
-  const respond = deadlines.respond && deadlines.complete ? earliest(deadlines.respond, deadlines.complete) : deadlines.respond;
-  const upper = respond ?? deadlines.complete;
-  const sign = deadlines.sign && upper ? earliest(deadlines.sign, upper) : deadlines.sign;
-  return { ...deadlines, sign, respond };
-}
-
 // --- 12345 hotline -----------------------------------------------------------------------------
 
 /** 12345 appeal types (诉求类型): 咨询, 求助, 建议, 投诉, 举报. */
@@ -478,12 +470,6 @@ export const FLOOD_INSPECTION_LIMITS_BY_LEVEL: Readonly<Record<ResponseLevel, Du
   III: { amount: 4, unit: 'hours' },
   IV: { amount: 12, unit: 'hours' },
 };
-
-export function floodInspectionDeadline(colour: WarningColour, issuedAt: Date): Date {
-  const limit = FLOOD_INSPECTION_LIMITS[colour];
-  if (!limit) throw new RangeError(`unknown warning colour "${String(colour)}"`);
-  return addHours(issuedAt, limit.amount);
-}
 
 /**
  * The inspection a warning sets, around the clock from its issue: the stricter of its colour's and
