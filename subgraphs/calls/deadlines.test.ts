@@ -123,8 +123,12 @@ describe('a source limit is an outer bound', () => {
     expect(street.tier).toBe('STREET');
     expect(shown(street).complete).toBe('2026-09-30 18:00');
     expect(street.deadlines.limit).toEqual(limit);
-    // The source's note travels with it.
+    // The source's note travels with it; the limit and the rules version show in GraphQL.
     expect(street.deadlines.notes).toEqual([note]);
+    const seen = ok(
+      await gql(`${app.url}/graphql`, await tokenFor('huangpu-command', 'district_command'), 'query($id: ID!) { call(id: $id) { deadlines { complete limit policyVersion notes } } }', { id }),
+    ).call;
+    expect(seen.deadlines).toEqual({ complete: limit.toISOString(), limit: limit.toISOString(), policyVersion: 'default-2026', notes: [note] });
   });
 
   it('steps in order: a call received Friday night is not due to be signed after it must be completed', async () => {
