@@ -196,6 +196,17 @@ describe('extensions', () => {
     expect(again).toMatchObject({ code: 'DEADLINE_RULE', rule: 'extension.once' });
   });
 
+  it('extensions: a grant after a late completion keeps the miss', async () => {
+    // Due 10/15 18:00 (as above); asked 10/14, completed late on 10/16 09:00, granted 10/16 10:00.
+    const id = await atCommunity(at('2026-10-12', '09:00'), at('2026-10-12', '10:00'));
+    await clock(at('2026-10-12', '11:00')).act(id, { kind: 'sign' }, COMMUNITY);
+    await clock(at('2026-10-14', '10:00')).act(id, { kind: 'request_extension', workingDays: 2, reason: '需协调物业' }, COMMUNITY);
+    await clock(at('2026-10-16', '09:00')).act(id, { kind: 'complete', result: '已清理' }, COMMUNITY);
+    const granted = await clock(at('2026-10-16', '10:00')).act(id, { kind: 'decide_extension', grant: true, note: '同意' }, COMMAND);
+    expect(granted.overdueSteps).toContain('COMPLETE');
+    expect(granted.extension).toMatchObject({ missed: true });
+  });
+
   it('extensions: asked after the deadline is refused', async () => {
     const id = await atCommunity(at('2026-10-12', '09:00'), at('2026-10-12', '10:00'));
     await clock(at('2026-10-12', '11:00')).act(id, { kind: 'sign' }, COMMUNITY);

@@ -383,11 +383,13 @@ export function decide(call: CallDoc, action: CallAction, ctx: DecisionContext):
       const days = pending.days ?? 1;
       // Asked in time, the grant may come later; the caps hold as they did when it was asked.
       extensionAllowed(call, days, ctx, pending.requestedAt);
-      const previous = call.deadlines.complete!;
+      const previous = new Date(call.deadlines.complete!);
       const extended = ctx.addWorkingDays(previous, days);
       const complete = extended.due;
-      // A grant never erases a miss that already happened: past the old deadline, the miss stays.
-      const missed = previous.getTime() <= now.getTime() && openSteps(call).includes('COMPLETE');
+      // A grant never erases a miss that already happened: once the old deadline passed without the
+      // work done (by now, or by a late completion), the miss stays.
+      const doneAt = call.completedAt ? new Date(call.completedAt) : now;
+      const missed = previous.getTime() <= doneAt.getTime();
       const limit = call.deadlines.limit && call.deadlines.limit < complete ? complete : call.deadlines.limit;
       return {
         set: {
