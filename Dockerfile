@@ -29,7 +29,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 # The source: .dockerignore admits only package.json, package-lock.json, tsconfig.json and the
-# folders platform/ gateway/ subgraphs/ connectors/ schemas/ scripts/ demo/ (tests excluded). One COPY of
+# folders platform/ rules/ gateway/ subgraphs/ connectors/ schemas/ scripts/ demo/ (tests excluded). One COPY of
 # that allowlist, not one COPY per folder, so a folder that does not exist yet (connectors/ before
 # the first connector lands) is simply absent instead of failing the build. Files stay owned by
 # root: the service cannot rewrite its own code.

@@ -7,7 +7,7 @@ import { ensureTopics, serviceKafka, serviceProducer, topicName } from '../platf
 import { Service } from '../platform/service.ts';
 import { TOPICS } from '../platform/topics.ts';
 import { followUnits } from '../platform/unit-directory.ts';
-import { WorkCalendar } from '../subgraphs/calls/domain/calendar.ts';
+import { loadCalendar, loadRulesFile } from '../rules/files.ts';
 import { HOTLINE_CATEGORIES, hotlineFeedbackPipeline, hotlineOrdersPipeline } from './hotline/hotline.ts';
 import { PETITION_CATEGORIES, petitionFeedbackPipeline, petitionPipeline } from './petition/petition.ts';
 import { loadCategoryMap } from './runtime/categories.ts';
@@ -50,6 +50,9 @@ export const connectorsConfig = baseConfig.extend({
   /** JSON tables of extra category names: {"燃气安全": "安全生产"}. */
   HOTLINE_CATEGORY_MAP_PATH: z.string().optional(),
   PETITION_CATEGORY_MAP_PATH: z.string().optional(),
+  /** The same rule files as the calls subgraph's (rules/files.ts): the holiday table and the versioned limits. */
+  HOLIDAY_OVERRIDES_PATH: z.string().optional(),
+  DEADLINE_POLICY_PATH: z.string().optional(),
 });
 export type ConnectorsConfig = z.infer<typeof connectorsConfig>;
 
@@ -114,11 +117,15 @@ export async function startConnectors(config: ConnectorsConfig) {
   // Runs before the producer closes (closers run in reverse): batches in flight finish and commit.
   service.onShutdown('connector consumers', () => runtime.stop());
 
+  // Source limits are counted on the operator's holiday table and rules, as the calls subgraph counts.
+  const calendar = loadCalendar(config.HOLIDAY_OVERRIDES_PATH);
+  const rules = loadRulesFile(config.DEADLINE_POLICY_PATH);
   const pipelines: Pipeline[] = [];
   if (config.CONNECTORS.includes('hotline')) {
     const deps = {
       places,
-      calendar: new WorkCalendar(),
+      calendar,
+      rules,
       categories: loadCategoryMap(HOTLINE_CATEGORIES, config.HOTLINE_CATEGORY_MAP_PATH),
       topics: { orders: topics.hotlineOrders, intake: topics.intake, callEvents: topics.callEvents, feedback: topics.hotlineFeedback },
     };
@@ -128,6 +135,7 @@ export async function startConnectors(config: ConnectorsConfig) {
     pipelines.push(
       ...sanfangPipelines({
         places,
+        rules,
         topics: { warnings: topics.floodWarnings, incidents: topics.floodIncidents, intake: topics.intake, alerts: topics.alerts },
       }),
     );
@@ -135,6 +143,8 @@ export async function startConnectors(config: ConnectorsConfig) {
   if (config.CONNECTORS.includes('petition')) {
     const deps = {
       places,
+      calendar,
+      rules,
       categories: loadCategoryMap(PETITION_CATEGORIES, config.PETITION_CATEGORY_MAP_PATH),
       topics: { petitions: topics.petitions, intake: topics.intake, callEvents: topics.callEvents, feedback: topics.petitionFeedback },
     };

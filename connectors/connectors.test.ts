@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../platform/config.ts';
 import { createKafka, type Producer } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
-import { WorkCalendar } from '../subgraphs/calls/domain/calendar.ts';
+import { calendarWith, formatShanghai, type HolidayTable, shanghaiDay, shanghaiTime, shiftDay, WorkCalendar } from '../rules/calendar.ts';
+import { petitionDeadline } from '../rules/deadlines.ts';
 import { convert } from '../subgraphs/party-map/geo/crs.ts';
 import type { CallsApp } from '../subgraphs/calls/app.ts';
 import { sourceCallId } from '../subgraphs/calls/intake.ts';
@@ -19,6 +20,8 @@ import { testScope } from '../test/support/isolation.ts';
 import { waitFor } from '../test/support/wait.ts';
 import { type ConnectorsApp, connectorsConfig, startConnectors } from './app.ts';
 import { redrive } from './redrive.ts';
+import { hotlineCommand } from './hotline/hotline.ts';
+import { Places } from './runtime/places.ts';
 import { warningOrderId } from './sanfang/sanfang.ts';
 
 const scope = testScope('connectors');
@@ -28,8 +31,21 @@ let producer: Producer;
 const collected: Record<string, Collected> = {};
 const kafka = createKafka(scope.config, 'test-connectors', createLogger('test', 'warn'));
 
+// The operator's holiday table the connectors count on (HOLIDAY_OVERRIDES_PATH). TEST DATA: the next
+// working day after today is declared a day off (say, a typhoon), so a count that uses the table
+// differs from one that does not.
+const plain = new WorkCalendar();
+let dayOff = shiftDay(shanghaiDay(new Date()), 1);
+while (!plain.isWorkingDay(dayOff)) dayOff = shiftDay(dayOff, 1);
+const HOLIDAYS: HolidayTable = { years: [], days: [{ date: dayOff, kind: 'holiday', name: '台风停工（测试）' }] };
+const holidaysPath = join(tmpdir(), `holidays-${randomUUID()}.json`);
+writeFileSync(holidaysPath, JSON.stringify(HOLIDAYS));
+const calendar = calendarWith(HOLIDAYS);
+
 const start = (env: Record<string, string> = {}) =>
-  startConnectors(loadConfig(connectorsConfig, { ...scope.env, PORT: '0', CONNECTOR_RETRY_BASE_MS: '10', ...env }));
+  startConnectors(
+    loadConfig(connectorsConfig, { ...scope.env, PORT: '0', CONNECTOR_RETRY_BASE_MS: '10', HOLIDAY_OVERRIDES_PATH: holidaysPath, ...env }),
+  );
 
 beforeAll(async () => {
   calls = await startTestCalls(scope);
@@ -109,8 +125,8 @@ describe('12345 hotline', () => {
     // GCJ-02 came in; WGS-84 is stored, within a metre of the site.
     expect(Math.abs(call.location.lng - SITE.lng)).toBeLessThan(1e-5);
     expect(Math.abs(call.location.lat - SITE.lat)).toBeLessThan(1e-5);
-    // A complaint (投诉) has 15 working days from receipt, that day included.
-    expect(call.deadlines.complete).toEqual(new WorkCalendar().addWorkingDays(call.raisedAt, 15, 'include_start_day'));
+    // A complaint (投诉) has 15 working days from receipt, that day included, on the operator's table.
+    expect(call.deadlines.complete).toEqual(calendar.addWorkingDays(call.raisedAt, 15, 'include_start_day'));
     expect(call.citizen).toEqual({ name: '陈大文', phone: '13812345678' });
     // The trace continues into hub.intake, as a new span of the same trace.
     const command = await waitFor('the intake command', () => records('intake').find((r) => r.externalId === orderNo));
@@ -253,13 +269,15 @@ describe('信访', () => {
     const id = sourceCallId('petition', petitionNo);
     const call = await storedCall(id);
     expect(call).toMatchObject({ source: 'PETITION', identityProtected: true, originUnitId: 'luogang', category: '民生服务' });
-    const days = (d: Date) => (new Date(d).getTime() - Date.now()) / 86_400_000;
-    // Acceptance is decided within 15 days; once accepted, it is handled within 60 days of acceptance.
-    expect(days(call.deadlines.complete)).toBeGreaterThan(14);
-    expect(days(call.deadlines.complete)).toBeLessThan(16);
-    await send(connectors.topics.petitions, petitionNo, { recordNo: `XF-R-${randomUUID()}`, petitionNo, stage: 'ACCEPTED', recordedAt: now(), decidedAt: now() });
-    const accepted = await storedCall(id, (c) => days(c.deadlines.complete) > 59);
-    expect(days(accepted.deadlines.complete)).toBeLessThan(61);
+    // Acceptance is decided within 15 days of receipt; once accepted, it is handled within 60 days of
+    // acceptance; a last day on a holiday or rest day moves to the next working day (民法典 第二百零三条).
+    expect(call.deadlines.complete).toEqual(petitionDeadline('route', call.raisedAt, calendar).due);
+    expect(call.deadlines.limit).toEqual(call.deadlines.complete);
+    const decidedAt = now();
+    await send(connectors.topics.petitions, petitionNo, { recordNo: `XF-R-${randomUUID()}`, petitionNo, stage: 'ACCEPTED', recordedAt: now(), decidedAt });
+    const handleBy = petitionDeadline('handle', new Date(decidedAt), calendar).due;
+    const accepted = await storedCall(id, (c) => new Date(c.deadlines.complete).getTime() === handleBy.getTime());
+    expect(accepted.deadlines.limit).toEqual(handleBy);
     // The street (not the petition's subject) does not see the petitioner.
     const seen = ok(
       await gql(`${calls.url}/graphql`, await tokenFor('luogang', 'street'), 'query($id: ID!) { call(id: $id) { citizen { name phone masked } } }', { id }),
@@ -298,6 +316,131 @@ describe('信访', () => {
     );
     expect(reply.reply).toBe('已对工地立案查处，责令夜间停工');
     expect(await calls.models.Call.countDocuments({ status: { $in: ['RAISED', 'COMPLETED'] }, 'sourceRef.externalId': { $in: [orderNo, petitionNo] } })).toBe(0);
+  });
+});
+
+describe('source limits at the connectors', () => {
+  it('12345 紧急 and 水电气热: the domain limits, applied on the way in, and a missing appeal type is refused', async () => {
+    const received = new Date();
+    const orders = {
+      'GZ12345-20261204-0301': { urgency: '紧急', appeal_type: '投诉' },
+      'GZ12345-20261204-0302': { appeal_type: '求助', category_path: ['城乡建设'], content: '长洲街深井社区整栋楼停水两天，老人无法做饭' },
+      'GZ12345-20261204-0303': { appeal_type: undefined },
+    };
+    for (const [orderNo, fields] of Object.entries(orders)) {
+      await send(connectors.topics.hotlineOrders, orderNo, hotlineNew(orderNo, { accept_time: received.toISOString(), ...fields }));
+    }
+    const [urgent, utility] = await Promise.all(['GZ12345-20261204-0301', 'GZ12345-20261204-0302'].map((no) => storedCall(sourceCallId('hotline', no))));
+    // 紧急: 2 hours, around the clock (was 24); 停水: 24 hours (was 10 working days).
+    expect(urgent.deadlines.complete).toEqual(new Date(received.getTime() + 2 * 3_600_000));
+    expect(utility.deadlines.complete).toEqual(new Date(received.getTime() + 24 * 3_600_000));
+    // A new order without its appeal type breaks the hotline contract: refused with its reason, never
+    // given the most lenient 15 days (rules/deadlines.ts hotlineLimit takes the strictest where a type
+    // may be missing).
+    const letter = await waitFor('the untyped order refused', () => records('hotlineDlq').find((d) => d.key?.text === 'GZ12345-20261204-0303'));
+    expect(letter).toMatchObject({ reasonCode: 'schema', reason: expect.stringContaining('appeal_type') });
+    expect(await calls.store.get(sourceCallId('hotline', 'GZ12345-20261204-0303'))).toBeNull();
+  });
+
+  it('holiday table: the connectors count on the operator override table (HOLIDAY_OVERRIDES_PATH)', async () => {
+    // A 咨询 received now: 2 working days, that day included. The table makes the next working day a
+    // day off, so the second day is the one after it.
+    const received = new Date();
+    const orderNo = 'GZ12345-20261204-0304';
+    await send(connectors.topics.hotlineOrders, orderNo, hotlineNew(orderNo, { accept_time: received.toISOString(), appeal_type: '咨询' }));
+    const call = await storedCall(sourceCallId('hotline', orderNo));
+    const withTable = calendar.addWorkingDays(received, 2, 'include_start_day');
+    expect(withTable).not.toEqual(plain.addWorkingDays(received, 2, 'include_start_day'));
+    expect(call.deadlines.complete).toEqual(withTable);
+  });
+
+  it('holiday table: a 12345 limit counted into 2027 without official data carries the notice', () => {
+    // Received Thu 2026-12-31 10:00 as 咨询: 12/31 (1), Fri 2027-01-01 (2: no data, counted as working)
+    // → 2027-01-01 18:00 with the 2027 notice. With 2027 declared (TEST DATA: New Year's Day off): 12/31 (1),
+    // Mon 1/4 (2) → 2027-01-04 18:00, no notice.
+    const received = shanghaiTime('2026-12-31', '10:00');
+    const record = { ...hotlineNew('GZ12345-20261231-0001', { accept_time: received.toISOString(), record_time: received.toISOString(), appeal_type: '咨询' }) };
+    const deps = (cal: WorkCalendar) => ({
+      places: new Places(connectors.directory),
+      calendar: cal,
+      categories: { 城乡建设: '住房建设', '城乡建设/施工噪音': '城市管理' },
+      topics: { orders: '', intake: '', callEvents: '', feedback: '' },
+      now: () => received,
+    });
+    const guessed = hotlineCommand(record as never, deps(plain)).call!;
+    expect([formatShanghai(new Date(guessed.completeBy!)), guessed.deadlineNotes]).toEqual([
+      '2027-01-01 18:00',
+      ['2027年无官方节假日数据，按周末规则推算 (no official holiday data for 2027; weekends only)'],
+    ]);
+    const table: HolidayTable = { years: [{ year: 2027, notice: '测试用通知（非官方）' }], days: [{ date: '2027-01-01', kind: 'holiday', name: '元旦' }] };
+    const loaded = hotlineCommand(record as never, deps(calendarWith(table))).call!;
+    expect([formatShanghai(new Date(loaded.completeBy!)), loaded.deadlineNotes]).toEqual(['2027-01-04 18:00', undefined]);
+  });
+
+  it('信访 appeals: timeliness from receipt, 复查 one level above the street, 复核 without 复查 dead-lettered', async () => {
+    const intakeDlq = await collect(scope, `${connectors.topics.intake}.dlq`);
+    try {
+      const petitionNo = 'HPXF-2026-000201';
+      // The 复查 request was received on the 30th day after the answer, the last allowed (a working
+      // day, so no roll), and recorded only now, a day or more later: judged by the recording it would
+      // be late; judged by the receipt it is in time.
+      let lastDay = shiftDay(shanghaiDay(new Date()), -1);
+      while (!calendar.isWorkingDay(lastDay)) lastDay = shiftDay(lastDay, -1);
+      const repliedAt = shanghaiTime(shiftDay(lastDay, -30), '10:00').toISOString();
+      const receivedAt = shanghaiTime(lastDay, '10:00').toISOString();
+      expect(petitionDeadline('request_review', new Date(repliedAt), calendar).due.getTime()).toBeLessThanOrEqual(Date.now());
+      const review = petition(petitionNo, {
+        stage: 'REVIEW_REQUESTED',
+        reviewKind: '复查',
+        repliedAt,
+        receivedAt,
+        reason: '对答复不服',
+        location: undefined,
+        targetUnit: '萝岗街',
+      });
+      await send(connectors.topics.petitions, petitionNo, review);
+      const call = await storedCall(sourceCallId('petition', `${petitionNo}/复查`));
+      // The street complained about does not review itself: the district does.
+      expect(call).toMatchObject({ originUnitId: 'luogang', handlingUnitId: 'huangpu-leaders', tier: 'LEADERSHIP', status: 'DISPATCHED' });
+      expect(call.deadlines.complete).toEqual(petitionDeadline('answer_review', new Date(receivedAt), calendar).due);
+
+      // A 复核 of a petition that never had a 复查: refused with its reason.
+      const orphan = 'HPXF-2026-000202';
+      await send(connectors.topics.petitions, orphan, petition(orphan, { stage: 'REVIEW_REQUESTED', reviewKind: '复核', repliedAt, receivedAt, reason: '不服', location: undefined, targetUnit: '萝岗街' }));
+      const letter = await waitFor('the refused 复核', () => intakeDlq.records.find((d) => d.key?.text === `petition:${orphan}/复核`));
+      expect(letter).toMatchObject({ reasonCode: 'rule', reason: expect.stringContaining('复核须在复查之后') });
+      expect(await calls.store.get(sourceCallId('petition', `${orphan}/复核`))).toBeNull();
+    } finally {
+      await intakeDlq.stop();
+    }
+  });
+
+  it('三防 storm path: a red warning that reaches the hub after a one-hour lag is delivered, marked late', async () => {
+    // Issued 61 minutes ago: its 1-hour inspection limit passed a minute ago. Still an order, at once.
+    const issuedAt = new Date(Date.now() - 61 * 60_000).toISOString();
+    const warning = {
+      warningId: 'SF-W-20261204-LAG',
+      action: 'ISSUE',
+      hazard: 'RAINSTORM',
+      signal: 'RED',
+      areas: ['长洲街', 'lianhe'],
+      title: '黄埔区暴雨红色预警',
+      content: '预计未来3小时黄埔区将出现100毫米以上降水。',
+      issuedAt,
+    };
+    await send(connectors.topics.floodWarnings, warning.warningId, warning);
+    const orderId = warningOrderId(warning.warningId);
+    const order = await waitFor<any>('the late order', async () => (await calls.models.Order.findById(orderId).lean()) ?? undefined);
+    expect(order).toMatchObject({ late: true, status: 'OPEN', assignedUnitIds: ['changzhou', 'lianhe'] });
+    expect(new Date(order.deadline).getTime()).toBe(new Date(issuedAt).getTime() + 3_600_000);
+    expect(order.description).toContain('已超过巡查时限，请立即巡查');
+    // The street sees it in its inbox of orders, marked late.
+    const seen = ok(
+      await gql(`${calls.url}/graphql`, await tokenFor('changzhou', 'street'), 'query($id: ID!) { order(id: $id) { late outstanding { unit { id } } } }', { id: orderId }),
+    ).order;
+    expect(seen.late).toBe(true);
+    expect(seen.outstanding.map((a: any) => a.unit.id)).toContain('changzhou');
+    await waitFor('the warning alert', () => records('alerts').find((a) => a.alertId === warning.warningId && a.kind === 'WARNING'));
   });
 });
 

@@ -7,7 +7,8 @@
 // from the hotline, the result goes back on src.12345.feedback (hotline-feedback.schema.json).
 import { contract } from '../../platform/contracts.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
-import type { WorkCalendar } from '../../subgraphs/calls/domain/calendar.ts';
+import type { WorkCalendar } from '../../rules/calendar.ts';
+import { type Deadline, hotlineLimit, parseAppealType, RulesBook } from '../../rules/deadlines.ts';
 import { type CategoryMap, hubCategory } from '../runtime/categories.ts';
 import { outcomeFor } from '../runtime/feedback.ts';
 import { clip, type IntakeCommand, intakeOutput } from '../runtime/intake.ts';
@@ -74,19 +75,24 @@ export const HOTLINE_CATEGORIES: CategoryMap = {
   企业服务: '企业服务',
 };
 
-/** Working days the hotline allows by appeal type (广东省12345热线管理办法 2022), counted from receipt, that day included. */
-export const DAYS_BY_APPEAL: Readonly<Record<string, number>> = { 咨询: 2, 求助: 10, 建议: 10, 投诉: 15, 举报: 15 };
-
-/** The order's completion deadline: its own, else 2 hours (特急), 24 hours (紧急) or the appeal type's working days. */
-export function hotlineDeadline(record: HotlineRecord, acceptedAt: Date, calendar: WorkCalendar): Date {
+/**
+ * The order's completion deadline: its own due_time, else the statutory limit from receipt
+ * (rules/deadlines.ts hotlineLimit: 紧急 and 特急 2 hours, 水电气热 24 hours, else the appeal type's
+ * working days; a missing appeal type takes the strictest, with a note), with its notes.
+ */
+export function hotlineDeadline(record: HotlineRecord, acceptedAt: Date, calendar: WorkCalendar, rules = new RulesBook()): Deadline {
   if (record.due_time) {
     const due = new Date(record.due_time);
     if (!(due > acceptedAt)) throw new Rejected('impossible_date', `due_time ${record.due_time} is not after accept_time ${record.accept_time}`);
-    return due;
+    return { due, notes: [] };
   }
-  if (record.urgency === '特急') return new Date(acceptedAt.getTime() + 2 * 3_600_000);
-  if (record.urgency === '紧急') return new Date(acceptedAt.getTime() + 24 * 3_600_000);
-  return calendar.addWorkingDays(acceptedAt, DAYS_BY_APPEAL[record.appeal_type ?? '投诉'] ?? 15, 'include_start_day');
+  const facts = {
+    ...(record.appeal_type && { appealType: parseAppealType(record.appeal_type) }),
+    ...(record.urgency && { urgency: record.urgency }),
+    ...(record.category_path && { categoryPath: record.category_path }),
+    ...(record.content && { content: record.content }),
+  };
+  return hotlineLimit(facts, acceptedAt, calendar, rules.at(acceptedAt).sources);
 }
 
 const SATISFACTION = { 非常满意: 'VERY_SATISFIED', 满意: 'SATISFIED', 基本满意: 'BASIC', 不满意: 'UNSATISFIED' } as const;
@@ -96,6 +102,8 @@ const validateRecord = contract<HotlineRecord>('hotline-order');
 export interface HotlineDeps {
   places: Places;
   calendar: WorkCalendar;
+  /** The versioned rules (source limits); the built-in version when left out. */
+  rules?: RulesBook;
   categories: CategoryMap;
   topics: { orders: string; intake: string; callEvents: string; feedback: string };
   now?: () => Date;
@@ -148,6 +156,7 @@ function newCall(record: HotlineRecord, deps: HotlineDeps, now: Date): NonNullab
   const acceptedAt = sourceDate(record.accept_time as string, 'accept_time', now);
   const category = hubCategory(record.category_path as string[], deps.categories);
   const content = record.content as string;
+  const limit = hotlineDeadline(record, acceptedAt, deps.calendar, deps.rules);
   const call: NonNullable<IntakeCommand['call']> = {
     title: clip(record.title ?? content, 40),
     // The content alone: the duplicate check compares titles and descriptions across sources.
@@ -155,7 +164,8 @@ function newCall(record: HotlineRecord, deps: HotlineDeps, now: Date): NonNullab
     category,
     priority: record.urgency === '紧急' || record.urgency === '特急' ? 'URGENT' : 'NORMAL',
     receivedAt: acceptedAt.toISOString(),
-    completeBy: hotlineDeadline(record, acceptedAt, deps.calendar).toISOString(),
+    completeBy: limit.due.toISOString(),
+    ...(limit.notes.length > 0 && { deadlineNotes: limit.notes }),
     ...(record.address && { address: record.address }),
   };
   if (record.caller_name || record.caller_phone) {

@@ -1,13 +1,17 @@
 // The 信访 petition platform connector. A registered petition becomes a call whose petitioner's
 // identity is protected (kept from the units concerned), with the statutory limits of the 信访工作条例
-// (2022) as its completion deadline, in calendar days counted from the day after: decide acceptance
-// within 15 days of receipt; once accepted, handle within 60 days of acceptance; an extension adds at
-// most 30 days. Not accepted withdraws the call. A review (复查) or re-check (复核), asked within 30
-// days of the opinion it questions, is a new call at the street, due in 30 days; nothing follows a
-// 复核. The reply (答复) goes back on src.xinfang.feedback when the hub completes, closes or merges it.
+// (2022) as its completion deadline (rules/deadlines.ts petitionDeadline: calendar days counted from
+// the day after, a last day on a holiday moved to the next working day, 民法典 第二百零一、二百零三条):
+// decide acceptance within 15 days of receipt; once accepted, handle within 60 days of acceptance; an
+// extension adds at most 30 days. Not accepted withdraws the call. A review (复查) or re-check (复核),
+// received within 30 days of the opinion it questions, is a new call decided one level above the unit
+// complained about (the calls intake routes it, and refuses a 复核 without its 复查), due 30 days from
+// its receipt; nothing follows a 复核. The reply (答复) goes back on src.xinfang.feedback when the hub
+// completes, closes or merges it.
 import { contract } from '../../platform/contracts.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
-import { endOfCalendarDays } from '../../subgraphs/calls/domain/calendar.ts';
+import type { WorkCalendar } from '../../rules/calendar.ts';
+import { type Deadline, petitionDeadline, type PetitionStep, RulesBook } from '../../rules/deadlines.ts';
 import { type CategoryMap, hubCategory } from '../runtime/categories.ts';
 import { outcomeFor } from '../runtime/feedback.ts';
 import { clip, type IntakeCommand, intakeOutput } from '../runtime/intake.ts';
@@ -38,8 +42,6 @@ export interface PetitionRecord {
   repliedAt?: string;
 }
 
-/** Statutory limits in calendar days (信访工作条例 2022). */
-export const PETITION_DAYS = { decide: 15, handle: 60, maxExtension: 30, askReview: 30, answerReview: 30 } as const;
 
 /** The petition platform's content classes (内容分类) to the hub's categories. */
 export const PETITION_CATEGORIES: CategoryMap = {
@@ -64,12 +66,28 @@ export const PETITION_CATEGORIES: CategoryMap = {
 
 export interface PetitionDeps {
   places: Places;
+  calendar: WorkCalendar;
+  /** The versioned rules (source limits); the built-in version when left out. */
+  rules?: RulesBook;
   categories: CategoryMap;
   topics: { petitions: string; intake: string; callEvents: string; feedback: string };
   now?: () => Date;
 }
 
 const validateRecord = contract<PetitionRecord>('petition');
+
+/** A petition step's statutory deadline under the rules in force at `from`. */
+function limitOf(step: PetitionStep, from: Date, deps: PetitionDeps, extensionDays?: number): Deadline {
+  const sources = (deps.rules ?? new RulesBook()).at(from).sources;
+  try {
+    return petitionDeadline(step, from, deps.calendar, { extensionDays, limits: sources.petition, maxExtensionDays: sources.petitionMaxExtensionDays });
+  } catch (err) {
+    if (err instanceof RangeError) throw new Rejected('rule', err.message);
+    throw err;
+  }
+}
+
+const notesOf = (limit: Deadline) => (limit.notes.length > 0 ? { deadlineNotes: limit.notes } : {});
 
 export function petitionCommand(record: PetitionRecord, deps: PetitionDeps): IntakeCommand {
   const now = deps.now?.() ?? new Date();
@@ -83,16 +101,17 @@ export function petitionCommand(record: PetitionRecord, deps: PetitionDeps): Int
   switch (record.stage) {
     case 'REGISTERED': {
       const receivedAt = sourceDate(record.receivedAt as string, 'receivedAt', now);
-      const due = endOfCalendarDays(receivedAt, PETITION_DAYS.decide, 'next_day');
-      return { ...base, kind: 'create_call', call: petitionCall(record, deps, receivedAt, due, false) };
+      const limit = limitOf('route', receivedAt, deps);
+      return { ...base, kind: 'create_call', call: petitionCall(record, deps, receivedAt, limit) };
     }
     case 'ACCEPTED': {
       const decidedAt = sourceDate(record.decidedAt as string, 'decidedAt', now);
-      const due = endOfCalendarDays(decidedAt, PETITION_DAYS.handle, 'next_day');
+      const limit = limitOf('handle', decidedAt, deps);
+      const days = (deps.rules ?? new RulesBook()).at(decidedAt).sources.petition.handle.amount;
       return {
         ...base,
         kind: 'update_call',
-        update: { action: 'accept', note: `信访已受理，${PETITION_DAYS.handle}日内办结${record.reason ? `：${record.reason}` : ''}`, completeBy: due.toISOString() },
+        update: { action: 'accept', note: `信访已受理，${days}日内办结${record.reason ? `：${record.reason}` : ''}`, completeBy: limit.due.toISOString(), ...notesOf(limit) },
       };
     }
     case 'NOT_ACCEPTED':
@@ -101,33 +120,33 @@ export function petitionCommand(record: PetitionRecord, deps: PetitionDeps): Int
     case 'EXTENDED': {
       const acceptedAt = sourceDate(record.acceptedAt as string, 'acceptedAt', now);
       const days = record.extensionDays as number;
-      const due = endOfCalendarDays(acceptedAt, PETITION_DAYS.handle + days, 'next_day');
+      const limit = limitOf('handle', acceptedAt, deps, days);
       return {
         ...base,
         kind: 'update_call',
-        update: { action: 'extend', note: `信访办理延期${days}日（已告知信访人）：${record.reason}`, completeBy: due.toISOString() },
+        update: { action: 'extend', note: `信访办理延期${days}日（已告知信访人）：${record.reason}`, completeBy: limit.due.toISOString(), ...notesOf(limit) },
       };
     }
     case 'REVIEW_REQUESTED': {
       const repliedAt = sourceDate(record.repliedAt as string, 'repliedAt', now);
-      const askBy = endOfCalendarDays(repliedAt, PETITION_DAYS.askReview, 'next_day');
-      if (recordedAt > askBy) {
-        throw new Rejected('rule', `${record.reviewKind} asked on ${record.recordedAt}, after the ${PETITION_DAYS.askReview} days allowed from ${record.repliedAt}`);
-      }
+      // Timeliness is judged from the receipt of the request, not from when the platform recorded it.
       const receivedAt = sourceDate(record.receivedAt ?? record.recordedAt, 'receivedAt', now);
-      const due = endOfCalendarDays(recordedAt, PETITION_DAYS.answerReview, 'next_day');
-      return {
-        ...base,
-        externalId: `${record.petitionNo}/${record.reviewKind}`,
-        kind: 'create_call',
-        call: petitionCall(record, deps, receivedAt, due, true),
-      };
+      const rereview = record.reviewKind === '复核';
+      const askBy = limitOf(rereview ? 'request_rereview' : 'request_review', repliedAt, deps).due;
+      if (receivedAt >= askBy) {
+        throw new Rejected('rule', `${record.reviewKind} received on ${receivedAt.toISOString()}, after the time allowed from the answer of ${record.repliedAt}`);
+      }
+      const limit = limitOf(rereview ? 'answer_rereview' : 'answer_review', receivedAt, deps);
+      const call = petitionCall(record, deps, receivedAt, limit);
+      call.appeal = { stage: rereview ? 'rereview' : 'review', of: rereview ? `${record.petitionNo}/复查` : record.petitionNo };
+      return { ...base, externalId: `${record.petitionNo}/${record.reviewKind}`, kind: 'create_call', call };
     }
   }
 }
 
-function petitionCall(record: PetitionRecord, deps: PetitionDeps, receivedAt: Date, due: Date, review: boolean): NonNullable<IntakeCommand['call']> {
+function petitionCall(record: PetitionRecord, deps: PetitionDeps, receivedAt: Date, limit: Deadline): NonNullable<IntakeCommand['call']> {
   if (!record.content || !record.category) throw new Rejected('schema', 'a petition needs its content and category');
+  const review = record.stage === 'REVIEW_REQUESTED';
   const content = review ? `【${record.reviewKind}申请：${record.reason}】${record.content}` : record.content;
   const call: NonNullable<IntakeCommand['call']> = {
     title: clip(record.title ?? record.content, 40),
@@ -136,7 +155,8 @@ function petitionCall(record: PetitionRecord, deps: PetitionDeps, receivedAt: Da
     priority: (record.persons ?? 1) >= 5 ? 'URGENT' : 'NORMAL',
     identityProtected: true,
     receivedAt: receivedAt.toISOString(),
-    completeBy: due.toISOString(),
+    completeBy: limit.due.toISOString(),
+    ...notesOf(limit),
     ...(record.address && { address: record.address }),
   };
   // Name and phone for the command centre to reply; the ID number is not needed for the case.
@@ -149,8 +169,8 @@ function petitionCall(record: PetitionRecord, deps: PetitionDeps, receivedAt: Da
   if (located) call.location = located.location;
   const unit = target ?? located?.grid ?? named;
   if (!unit) throw new Rejected('no_route', 'no target unit that takes calls, no location and no street or community named in the address');
-  // A review goes one level up from where the matter was handled: to the street.
-  call.unitId = review ? (deps.places.directory.streetOf(unit.id)?.id ?? unit.id) : unit.id;
+  // The unit complained about; an appeal is decided one level above it (the calls intake routes it).
+  call.unitId = unit.id;
   return call;
 }
 

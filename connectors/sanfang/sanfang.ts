@@ -1,11 +1,14 @@
 // The 三防 (flood, drought and wind prevention) command system connector. A warning becomes a top-down
 // inspection order (令) from the district to the streets of its area, due within the time its level
-// sets; a lifted warning closes that order; an incident (水浸点, 险情, 转移人员) becomes an urgent call
+// sets (rules/deadlines.ts floodInspection, counted from the warning's issue, around the clock; one
+// that reaches the hub after that deadline is still issued at once, marked late); a lifted warning
+// closes that order; an incident (水浸点, 险情, 转移人员) becomes an urgent call
 // at the street that holds it. Every warning, lifting and incident also goes to hub.alerts for the
 // dashboards (schemas/events/alert-event.schema.json).
 import { contract } from '../../platform/contracts.ts';
 import { sourceCallId } from '../../subgraphs/calls/intake.ts';
 import { stableCallId } from '../../subgraphs/calls/store.ts';
+import { floodInspection, RulesBook, type WarningColour } from '../../rules/deadlines.ts';
 import { clip, type IntakeCommand, intakeOutput } from '../runtime/intake.ts';
 import type { Places } from '../runtime/places.ts';
 import { type Output, parseRecord, sourceDate } from '../../platform/source-record.ts';
@@ -43,21 +46,19 @@ export interface IncidentRecord {
   reportedAt: string;
 }
 
-/** Hours the streets have to inspect after a warning (DOMAIN.md, default): red 1, orange 2, yellow 4, blue/white 12. */
-export const INSPECTION_HOURS: Readonly<Record<Colour, number>> = { RED: 1, ORANGE: 2, YELLOW: 4, BLUE: 12, WHITE: 12 };
-/** The same by emergency response level: I as red … IV as blue. */
-export const INSPECTION_HOURS_BY_LEVEL: Readonly<Record<Level, number>> = { I: 1, II: 2, III: 4, IV: 12 };
-
 const HAZARD_NAME: Record<Hazard, string> = { RAINSTORM: '暴雨', TYPHOON: '台风', FLOOD: '洪水', DROUGHT: '干旱', GEOLOGICAL: '地质灾害' };
 const COLOUR_NAME: Record<Colour, string> = { WHITE: '白色', BLUE: '蓝色', YELLOW: '黄色', ORANGE: '橙色', RED: '红色' };
 const LEVEL_NAME: Record<Level, string> = { I: 'Ⅰ级', II: 'Ⅱ级', III: 'Ⅲ级', IV: 'Ⅳ级' };
 const INCIDENT_NAME = { WATERLOGGING: '水浸点', DANGER: '险情', EVACUATION: '人员转移' } as const;
 
-/** The inspection time a warning's level sets: the stricter of its colour and its response level. */
-export function inspectionHours(warning: Pick<WarningRecord, 'signal' | 'responseLevel'>): number {
-  return Math.min(
-    warning.signal ? INSPECTION_HOURS[warning.signal] : Infinity,
-    warning.responseLevel ? INSPECTION_HOURS_BY_LEVEL[warning.responseLevel] : Infinity,
+/** The inspection a warning's level sets (rules/deadlines.ts): the stricter of its colour and its response level. */
+export function inspectionOf(warning: Pick<WarningRecord, 'signal' | 'responseLevel'>, issuedAt: Date, receivedAt: Date, rules = new RulesBook()) {
+  const colour = warning.signal?.toLowerCase() as WarningColour | undefined;
+  return floodInspection(
+    { ...(colour && { colour }), ...(warning.responseLevel && { level: warning.responseLevel }) },
+    issuedAt,
+    receivedAt,
+    rules.at(issuedAt).sources,
   );
 }
 
@@ -68,6 +69,8 @@ export function warningOrderId(warningId: string): string {
 
 export interface SanfangDeps {
   places: Places;
+  /** The versioned rules (source limits); the built-in version when left out. */
+  rules?: RulesBook;
   topics: { warnings: string; incidents: string; intake: string; alerts: string };
   now?: () => Date;
 }
@@ -108,16 +111,15 @@ export function warningMessages(warning: WarningRecord, deps: SanfangDeps): { co
     };
   }
   const unitIds = deps.places.streetsOf(warning.areas as string[]);
-  const hours = inspectionHours(warning);
-  // A warning that reaches the hub late (a backlog after an outage) still gets its full time to inspect.
-  const due = new Date(issuedAt.getTime() + hours * 3_600_000);
-  const late = due <= now;
-  const deadline = late ? new Date(now.getTime() + hours * 3_600_000) : due;
+  // The deadline runs from the warning's issue. A warning that reaches the hub after it (a backlog
+  // after an outage) is still an order: issued at once with its true deadline, marked late (the calls
+  // intake marks it so whenever it arrives after the deadline).
+  const { hours, due: deadline, late } = inspectionOf(warning, issuedAt, now, deps.rules);
   const name = warningName(warning);
   const description = [
     warning.content,
     `请于${hours}小时内完成辖区巡查（水浸黑点、危险边坡、在建工地、地下空间），并报告结果。`,
-    late ? `本预警于 ${warning.issuedAt} 发布，本系统延迟收到，巡查时限自收到时起算。` : undefined,
+    late ? `本预警于 ${warning.issuedAt} 发布，本系统收到时已超过巡查时限，请立即巡查。` : undefined,
   ]
     .filter(Boolean)
     .join('\n');

@@ -1,7 +1,6 @@
 // The calls subgraph assembled: storage, rules, the GraphQL endpoint, the intake consumer, the outbox
 // publishers and the supervision scheduler. `main.ts` runs it; tests start it in-process on port 0.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { authConfig, createVerifier } from '../../platform/auth.ts';
 import { baseConfig, port } from '../../platform/config.ts';
@@ -15,8 +14,8 @@ import { mountSubgraph } from '../../platform/subgraph.ts';
 import { TOPICS } from '../../platform/topics.ts';
 import { loadDemoCalls } from './demo.ts';
 import { followUnits } from '../../platform/unit-directory.ts';
-import { validateOverrides, WorkCalendar } from './domain/calendar.ts';
-import { computeDeadlines, DEFAULT_POLICY, type DeadlinePolicy, validatePolicy } from './domain/deadlines.ts';
+import { computeDeadlines } from '../../rules/deadlines.ts';
+import { loadCalendar, loadRulesFile } from '../../rules/files.ts';
 import { DuplicateFinder } from './duplicates.ts';
 import { IntakeProcessor } from './intake.ts';
 import { CallableItems, loadCallableItems } from './items.ts';
@@ -49,22 +48,17 @@ export const callsConfig = baseConfig.extend({
   WARNING_SHARES: shares.default([0.5, 0.8]),
   /** 12345 不满意 call-backs that send a call back for rework (重办) before the next goes to the command centre (DOMAIN.md: once). */
   CALLBACK_REWORKS: z.coerce.number().int().min(0).max(5).default(1),
-  /** A JSON deadline policy table (tier × priority → sign, respond, complete); the default otherwise. */
+  /**
+   * The rules as JSON: a tier table (tier × priority → sign, respond, complete), or versions of the
+   * tier table and source limits with their effective days (rules/deadlines.ts loadRules).
+   */
   DEADLINE_POLICY_PATH: z.string().optional(),
-  /** A JSON holiday override table for years the calendar package lacks (e.g. 2027's notice). */
+  /** A JSON holiday table for years the calendar package lacks (e.g. 2027's notice; rules/calendar.ts). */
   HOLIDAY_OVERRIDES_PATH: z.string().optional(),
   /** A JSON callable-items list (呼应事项清单, versioned, with an effective date); the demo list otherwise. */
   CALLABLE_ITEMS_PATH: z.string().optional(),
 });
 export type CallsConfig = z.infer<typeof callsConfig>;
-
-function readJson(path: string, what: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read ${what} from ${path}: ${(err as Error).message}`, { cause: err });
-  }
-}
 
 export async function startCalls(config: CallsConfig) {
   // A bad callable-items list stops the start before anything connects, with every bad row named.
@@ -76,12 +70,8 @@ export async function startCalls(config: CallsConfig) {
   }
   const service = new Service({ name: 'calls', config });
   const log = service.logger;
-  const policy: DeadlinePolicy = config.DEADLINE_POLICY_PATH
-    ? validatePolicy(readJson(config.DEADLINE_POLICY_PATH, 'the deadline policy'))
-    : DEFAULT_POLICY;
-  const calendar = new WorkCalendar({
-    overrides: config.HOLIDAY_OVERRIDES_PATH ? validateOverrides(readJson(config.HOLIDAY_OVERRIDES_PATH, 'the holiday overrides')) : [],
-  });
+  const rulesBook = loadRulesFile(config.DEADLINE_POLICY_PATH);
+  const calendar = loadCalendar(config.HOLIDAY_OVERRIDES_PATH);
 
   const conn = await serviceDatabase(service, config, config.CALLS_DB);
   const models = await callsModels(conn);
@@ -127,18 +117,25 @@ export async function startCalls(config: CallsConfig) {
   const rules: CallRules = {
     directory,
     items,
-    deadlinesFor: (tier, priority, from, signedAt) => {
+    deadlinesFor: (tier, priority, receivedAt, basis) => {
+      // A call keeps the rules version it was received under (a closed month keeps its rules).
+      const version = rulesBook.byId(basis?.policyVersion) ?? rulesBook.at(receivedAt);
       const d = computeDeadlines(
-        policy,
+        version.deadlines,
         tier.toLowerCase() as Lowercase<typeof tier>,
         priority.toLowerCase() as Lowercase<typeof priority>,
-        from,
+        receivedAt,
         calendar,
-        signedAt,
+        { limit: basis?.limit },
       );
-      return { sign: d.sign, respond: d.respond, complete: d.complete, notes: d.notes };
+      const notes = [...new Set([...(basis?.notes ?? []), ...d.notes])];
+      return { sign: d.sign, respond: d.respond, complete: d.complete, notes, limit: basis?.limit, policyVersion: version.id };
     },
-    addWorkingDays: (from, days) => calendar.addWorkingDays(from, days, 'next_day'),
+    addWorkingDays: (from, days) => {
+      const due = calendar.addWorkingDays(from, days, 'next_day');
+      return { due, notes: calendar.coverageNotes(from, due) };
+    },
+    workingDaysBetween: (a, b) => calendar.workingDaysBetween(a, b),
     nextCheckAt: (call) => nextCheckAt(call, config.WARNING_SHARES),
   };
   // Lists, inboxes, counters and duplicate checks read an in-memory copy of the calls (call-index.ts):
@@ -201,7 +198,7 @@ export async function startCalls(config: CallsConfig) {
   await runConsumer({ consumer, topics: [topics.intake], fromBeginning: true, handle: (record) => intake.handle(record) });
 
   const url = await service.listen();
-  return { service, url, models, index, store, orders, scheduler, callPublisher, intake, directory, topics, calendar };
+  return { service, url, models, index, store, orders, scheduler, callPublisher, intake, directory, topics, calendar, rulesBook };
 }
 
 export type CallsApp = Awaited<ReturnType<typeof startCalls>>;

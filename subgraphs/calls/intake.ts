@@ -41,9 +41,18 @@ export interface IntakeCommand {
     attachments?: string[];
     receivedAt?: string;
     completeBy?: string;
+    deadlineNotes?: string[];
+    /** A 信访 appeal: its stage and the source record (externalId) of the decision it questions. */
+    appeal?: { stage: 'review' | 'rereview'; of: string };
     followers?: string[];
   };
-  update?: { action: 'note' | 'urge' | 'transfer' | 'extend' | 'accept' | 'follow'; note: string; completeBy?: string; follower?: string };
+  update?: {
+    action: 'note' | 'urge' | 'transfer' | 'extend' | 'accept' | 'follow';
+    note: string;
+    completeBy?: string;
+    deadlineNotes?: string[];
+    follower?: string;
+  };
   rating?: { satisfaction: Satisfaction; contacted?: boolean; resolved?: boolean; comment?: string };
   /** A valid 12345 call-back (回访): the citizen's own answers. */
   callback?: { contacted: boolean; resolved: boolean; satisfaction: Satisfaction; comment?: string };
@@ -135,6 +144,8 @@ export class IntakeProcessor {
     switch (command.kind) {
       case 'create_call': {
         const call = command.call as NonNullable<IntakeCommand['call']>;
+        const originUnitId = this.route(call);
+        const assignTo = call.appeal ? await this.appealUnit(command, call.appeal, originUnitId) : undefined;
         const { call: created } = await this.store.create(
           {
             title: call.title,
@@ -144,7 +155,8 @@ export class IntakeProcessor {
             priority: call.priority,
             source: SOURCES[command.source],
             sourceRef,
-            originUnitId: this.route(call),
+            originUnitId,
+            assignTo,
             location: call.location,
             address: call.address,
             citizen: call.citizen,
@@ -154,6 +166,7 @@ export class IntakeProcessor {
             followers: call.followers,
             raisedAt: call.receivedAt ? new Date(call.receivedAt) : undefined,
             completeBy: call.completeBy ? new Date(call.completeBy) : undefined,
+            deadlineNotes: call.deadlineNotes,
           },
           id,
         );
@@ -180,11 +193,19 @@ export class IntakeProcessor {
               };
             }
             return {
-              // A source may move its own deadline while the call is open (an extension, or a petition's
-              // handling limit counted from its acceptance); a closed call only records it.
+              // A source may move its own limit while the call is open (its extension, or a petition's
+              // handling limit counted from its acceptance): the new limit is the outer bound from then
+              // on; notes already on the call stay. A closed call only records it.
               set:
                 open && (update.action === 'extend' || update.action === 'accept') && completeBy
-                  ? { deadlines: { ...call.deadlines, complete: completeBy } }
+                  ? {
+                      deadlines: {
+                        ...call.deadlines,
+                        complete: completeBy,
+                        limit: completeBy,
+                        notes: [...new Set([...(call.deadlines.notes ?? []), ...(update.deadlineNotes ?? [])])],
+                      },
+                    }
                   : {},
               entry,
               event: { type: 'call.source_update', data: { action: update.action, applied: open } },
@@ -314,6 +335,28 @@ export class IntakeProcessor {
       () => ({ set: {}, entry: { action, note, attachments: [] }, event: { type: 'call.source_update', data: { action } } }),
       { appliedKey },
     );
+  }
+
+  /**
+   * Who decides a 信访 appeal: one level above the unit complained about (信访工作条例: 复查 and 复核 by
+   * the body above): a grid's community, a community's street, a street's district leadership. A 复核
+   * needs its 复查 first: without one it is refused (dead letter, reason "rule").
+   */
+  private async appealUnit(
+    command: IntakeCommand,
+    appeal: NonNullable<NonNullable<IntakeCommand['call']>['appeal']>,
+    complainedAbout: string,
+  ): Promise<string> {
+    if (appeal.stage === 'rereview' && !(await this.store.get(sourceCallId(command.source, appeal.of)))) {
+      throw new Rejected('rule', `复核须在复查之后：没有复查记录 ${appeal.of} (a 复核 needs a prior 复查)`);
+    }
+    const unit = this.directory.require(complainedAbout);
+    const above = this.directory.callUpTarget(unit.id);
+    if (above) return above.id;
+    const district = unit.kind === 'street' ? unit.parentId : undefined;
+    const leadership = this.directory.ofKind('leadership').find((u) => u.parentId === district);
+    if (!leadership) throw new Rejected('no_route', `no unit above ${unit.id} to decide the ${appeal.stage}`);
+    return leadership.id;
   }
 
   /** The receiving unit, or routing by place (就近派单) to the grid that holds the point. */

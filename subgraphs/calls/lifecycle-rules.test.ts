@@ -18,7 +18,8 @@ const store = new CallStore(undefined as unknown as CallsModels, {
   directory,
   items,
   deadlinesFor: () => ({ notes: [] }),
-  addWorkingDays: (from, days) => new Date(from.getTime() + days * 86_400_000),
+  addWorkingDays: (from, days) => ({ due: new Date(from.getTime() + days * 86_400_000), notes: [] }),
+  workingDaysBetween: (a, b) => Math.round((b.getTime() - a.getTime()) / 86_400_000),
   nextCheckAt: () => undefined,
 });
 

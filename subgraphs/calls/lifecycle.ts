@@ -18,6 +18,7 @@ import { LEADERSHIP_ID } from '../../demo/district.ts';
 import { actsFor, commandScopeHolds, isDistrictCommand, jurisdictionOf } from './access.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallableItems } from './items.ts';
+import { PETITION_MAX_EXTENSION_DAYS } from '../../rules/deadlines.ts';
 import {
   type ActorRef,
   type CallDoc,
@@ -46,12 +47,15 @@ export interface DecisionContext {
   directory: UnitDirectory;
   items: CallableItems;
   /**
-   * Deadlines of an assignment at a tier: sign-off counts from `from` (dispatch); respond and complete
-   * from `signedAt` once signed (signing starts the unit's clock), provisionally from `from` before.
+   * Deadlines of an assignment at a tier, every step counted from `receivedAt`, the moment the call
+   * reached the unit (收到呼叫后; signing late buys no time), under the call's rules version, capped at
+   * the source limit `basis.limit` that travels with the call; `basis.notes` are kept.
    */
-  deadlinesFor: (tier: Tier, priority: Priority, from: Date, signedAt?: Date) => Deadlines;
-  /** A deadline moved by a number of working days (extensions). */
-  addWorkingDays: (from: Date, days: number) => Date;
+  deadlinesFor: (tier: Tier, priority: Priority, receivedAt: Date, basis?: Deadlines) => Deadlines;
+  /** A deadline moved by a number of working days (extensions), with any coverage notes. */
+  addWorkingDays: (from: Date, days: number) => { due: Date; notes: string[] };
+  /** Whole working days from one instant's day to another's (the original limit, for extensions). */
+  workingDaysBetween: (a: Date, b: Date) => number;
 }
 
 export interface Transition {
@@ -151,9 +155,12 @@ export function satisfactionOf(stars: number): Satisfaction {
   return 'UNSATISFIED';
 }
 
-/** Fields of a fresh assignment to `unitId`: its clock starts now. */
+/**
+ * Fields of a fresh assignment to `unitId`: its clock starts now, when the call reaches it, and its
+ * deadlines are capped at the source limit the call carries (a hand-off never extends it).
+ */
 function assignment(call: CallDoc, unitId: string, tier: Tier, ctx: DecisionContext): Partial<CallDoc> {
-  const deadlines = ctx.deadlinesFor(tier, call.priority, ctx.now);
+  const deadlines = ctx.deadlinesFor(tier, call.priority, ctx.now, call.deadlines);
   const visibleTo = new Set(call.visibleTo);
   for (const id of ctx.directory.get(unitId)?.path ?? [unitId]) visibleTo.add(id);
   return {
@@ -268,12 +275,14 @@ export function decide(call: CallDoc, action: CallAction, ctx: DecisionContext):
     case 'sign': {
       requireStatus(call, ['DISPATCHED'], '签收');
       requireActor(actsFor(identity, call.handlingUnitId, directory), '签收');
-      const counted = ctx.deadlinesFor(call.tier, call.priority, call.assignedAt, now);
+      // The deadlines stand as counted from receipt: signing starts no new clock. A sign-off after its
+      // deadline is a miss on record even if supervision has not looked yet.
+      const late = call.deadlines.sign !== undefined && new Date(call.deadlines.sign).getTime() < now.getTime();
       return {
         set: {
           status: 'SIGNED',
           signedAt: now,
-          deadlines: { ...counted, sign: call.deadlines.sign },
+          ...(late && !call.overdueSteps.includes('SIGN') && { overdueSteps: [...call.overdueSteps, 'SIGN' as const] }),
         },
         entry: { action: 'sign', actor: actorOf(identity), attachments: [] },
         event: { type: 'call.signed' },
@@ -327,15 +336,8 @@ export function decide(call: CallDoc, action: CallAction, ctx: DecisionContext):
       requireStatus(call, ['COMPLETED'], '返工');
       requireActor(actsFor(identity, call.callerUnitId, directory), '要求返工（只有呼叫单位可以）');
       const reason = requireText(action.reason, 'reason');
-      const complete = ctx.deadlinesFor(call.tier, call.priority, now).complete;
       return {
-        set: {
-          status: 'REOPENED',
-          reopenCount: call.reopenCount + 1,
-          deadlines: { ...call.deadlines, complete },
-          overdueSteps: call.overdueSteps.filter((s) => s !== 'COMPLETE'),
-          warnings: call.warnings.filter((w) => !w.startsWith('COMPLETE@')),
-        },
+        set: rework(call, ctx),
         unset: ['completedAt'],
         entry: { action: 'reopen', actor: actorOf(identity), note: reason, attachments: [] },
         event: { type: 'call.reopened', data: { reason } },
@@ -427,6 +429,7 @@ export function decide(call: CallDoc, action: CallAction, ctx: DecisionContext):
         refuse('BAD_USER_INPUT', `延期须为 1 至 ${LIMITS.extensionWorkingDays} 个工作日`, { field: 'workingDays' });
       }
       const reason = requireText(action.reason, 'reason');
+      extensionAllowed(call, action.workingDays, ctx);
       return {
         set: {
           pendingRequest: { kind: 'EXTENSION', reason, days: action.workingDays, requestedAt: now, requestedBy: actorOf(identity) },
@@ -448,17 +451,29 @@ export function decide(call: CallDoc, action: CallAction, ctx: DecisionContext):
           event: { type: 'call.extension_decided', data: { granted: false } },
         };
       }
-      const base = call.deadlines.complete ?? now;
-      const complete = ctx.addWorkingDays(base, pending.days ?? 1);
+      const days = pending.days ?? 1;
+      // Asked in time, the grant may come later; the caps hold as they did when it was asked.
+      extensionAllowed(call, days, ctx, pending.requestedAt);
+      const previous = new Date(call.deadlines.complete!);
+      const extended = ctx.addWorkingDays(previous, days);
+      const complete = extended.due;
+      // A grant never erases a miss that already happened: once the old deadline passed without the
+      // work done (by now, or by a late completion), the miss stays.
+      const doneAt = call.completedAt ? new Date(call.completedAt) : now;
+      const missed = previous.getTime() <= doneAt.getTime();
+      const limit = call.deadlines.limit && call.deadlines.limit < complete ? complete : call.deadlines.limit;
       return {
         set: {
-          deadlines: { ...call.deadlines, complete },
-          overdueSteps: complete > now ? call.overdueSteps.filter((s) => s !== 'COMPLETE') : call.overdueSteps,
-          warnings: call.warnings.filter((w) => !w.startsWith('COMPLETE@')),
+          deadlines: { ...call.deadlines, complete, limit, notes: [...new Set([...call.deadlines.notes, ...extended.notes])] },
+          overdueSteps: missed
+            ? [...new Set([...call.overdueSteps, 'COMPLETE' as const])]
+            : call.overdueSteps.filter((s) => s !== 'COMPLETE'),
+          warnings: missed ? call.warnings : call.warnings.filter((w) => !w.startsWith('COMPLETE@')),
+          extension: { workingDays: days, grantedAt: now, previousComplete: previous, missed },
         },
         unset: ['pendingRequest'],
         entry: { action: 'grant_extension', actor: actorOf(identity), note, attachments: [] },
-        event: { type: 'call.extension_decided', data: { granted: true, workingDays: pending.days, complete } },
+        event: { type: 'call.extension_decided', data: { granted: true, workingDays: days, complete, missed } },
       };
     }
     case 'escalate': {
@@ -504,6 +519,18 @@ export function decide(call: CallDoc, action: CallAction, ctx: DecisionContext):
   }
 }
 
+/** Back to the handler for rework (返工 / 重办): the tier's time again from now, within the source limit, keeping the notes. */
+function rework(call: CallDoc, ctx: DecisionContext): Partial<CallDoc> {
+  const { complete, notes } = ctx.deadlinesFor(call.tier, call.priority, ctx.now, call.deadlines);
+  return {
+    status: 'REOPENED',
+    reopenCount: call.reopenCount + 1,
+    deadlines: { ...call.deadlines, complete, notes },
+    overdueSteps: call.overdueSteps.filter((s) => s !== 'COMPLETE'),
+    warnings: call.warnings.filter((w) => !w.startsWith('COMPLETE@')),
+  };
+}
+
 /**
  * A 12345 call-back (回访) on a call the hotline created, after the hub returned its result (DOMAIN.md
  * "12345 call-back"): satisfied or basic closes the call (the answer is its rating if it has none);
@@ -534,16 +561,8 @@ function callback(call: CallDoc, action: Extract<CallAction, { kind: 'callback' 
     };
   }
   if (satisfaction === 'UNSATISFIED' && reworked < action.reworks) {
-    const complete = ctx.deadlinesFor(call.tier, call.priority, now).complete;
     return {
-      set: {
-        callbacks,
-        status: 'REOPENED',
-        reopenCount: call.reopenCount + 1,
-        deadlines: { ...call.deadlines, complete },
-        overdueSteps: call.overdueSteps.filter((s) => s !== 'COMPLETE'),
-        warnings: call.warnings.filter((w) => !w.startsWith('COMPLETE@')),
-      },
+      set: { callbacks, ...rework(call, ctx) },
       unset: ['completedAt', 'closedAt'],
       entry: { action: 'callback_rework', actor: actorOf(identity), note: `${note}；退回重办`, attachments: [], toUnitId: call.handlingUnitId },
       event: { type: 'call.callback', data: { ...data, outcome: 'rework' } },
@@ -575,6 +594,40 @@ function callback(call: CallDoc, action: Extract<CallAction, { kind: 'callback' 
     entry: { action: 'callback', actor: actorOf(identity), note, attachments: [] },
     event: { type: 'call.callback', data: { ...data, outcome: 'closed', bySource: true } },
   };
+}
+
+/**
+ * The extension rules (DOMAIN.md, default): asked before the completion deadline, at most one per
+ * call, totalling no more than the original completion limit (in working days, from receipt for a
+ * call with a source limit, else from its assignment); a 信访 call's handling limit by at most 30
+ * days. Refuses with DEADLINE_RULE naming the rule.
+ */
+function extensionAllowed(call: CallDoc, days: number, ctx: DecisionContext, askedAt = ctx.now): void {
+  const due = call.deadlines.complete;
+  if (!due) refuse('DEADLINE_RULE', '该事项没有办结时限，无需延期 (no completion deadline to extend)');
+  if (call.extension) {
+    refuse('DEADLINE_RULE', '每件事项只能延期一次 (a call is extended at most once)', { rule: 'extension.once' });
+  }
+  if (askedAt.getTime() >= new Date(due).getTime()) {
+    refuse('DEADLINE_RULE', '延期须在办结时限届满前申请 (an extension is asked for before the deadline)', { rule: 'extension.before_deadline' });
+  }
+  const start = call.deadlines.limit ? call.raisedAt : call.assignedAt;
+  const original = ctx.workingDaysBetween(new Date(start), new Date(due));
+  if (days > original) {
+    refuse('DEADLINE_RULE', `延期不得超过原办结时限（${original}个工作日）(an extension may not exceed the original limit)`, {
+      rule: 'extension.within_original',
+      field: 'workingDays',
+    });
+  }
+  if (call.source === 'PETITION') {
+    const extended = ctx.addWorkingDays(new Date(due), days).due;
+    if (extended.getTime() - new Date(due).getTime() > PETITION_MAX_EXTENSION_DAYS * 24 * 3_600_000) {
+      refuse('DEADLINE_RULE', `信访事项延期不得超过${PETITION_MAX_EXTENSION_DAYS}日 (a petition is extended by at most ${PETITION_MAX_EXTENSION_DAYS} days)`, {
+        rule: 'extension.petition_30_days',
+        field: 'workingDays',
+      });
+    }
+  }
 }
 
 export function actorOf(identity: Identity): ActorRef {

@@ -54,6 +54,10 @@ export interface Deadlines {
   respond?: Date;
   complete?: Date;
   notes: string[];
+  /** A source's statutory limit (12345, 信访): travels with the call; no hand-off is due after it. */
+  limit?: Date;
+  /** The rules version (rules/deadlines.ts RulesVersion) the call was received under. */
+  policyVersion?: string;
 }
 
 export interface CallDoc extends Outboxed {
@@ -120,6 +124,8 @@ export interface CallDoc extends Outboxed {
     requestedAt: Date;
     requestedBy: ActorRef;
   };
+  /** The one extension (延期) granted to this call, if any. */
+  extension?: { workingDays: number; grantedAt: Date; previousComplete: Date; missed: boolean };
   mergedInto?: string;
   /** The state a merged call was in when merged: restored if the call it joined is withdrawn. */
   statusBeforeMerge?: CallStatus;
@@ -166,7 +172,7 @@ const callSchema = new Schema<CallDoc>(
     updatedAt: { type: Date, required: true },
     assignedAt: { type: Date, required: true },
     deadlines: {
-      type: new Schema({ sign: Date, respond: Date, complete: Date, notes: [String] }, { _id: false }),
+      type: new Schema({ sign: Date, respond: Date, complete: Date, notes: [String], limit: Date, policyVersion: String }, { _id: false }),
       default: () => ({ notes: [] }),
     },
     signedAt: Date,
@@ -198,6 +204,10 @@ const callSchema = new Schema<CallDoc>(
         { kind: String, reason: String, days: Number, itemCode: String, unitId: String, requestedAt: Date, requestedBy: actor },
         { _id: false },
       ),
+      default: undefined,
+    },
+    extension: {
+      type: new Schema({ workingDays: Number, grantedAt: Date, previousComplete: Date, missed: Boolean }, { _id: false }),
       default: undefined,
     },
     mergedInto: String,
@@ -244,6 +254,8 @@ export interface OrderDoc extends Outboxed {
   issuedBy: ActorRef;
   issuedAt: Date;
   deadline: Date;
+  /** Issued after its deadline had passed (a 三防 warning that reached the hub late). */
+  late?: boolean;
   status: 'OPEN' | 'CLOSED' | 'CANCELLED';
   sourceRef?: { system: string; externalId: string };
   assignments: Record<string, OrderAssignmentDoc>;
@@ -264,6 +276,7 @@ const orderSchema = new Schema<OrderDoc>(
     issuedBy: { type: actor, required: true },
     issuedAt: { type: Date, required: true },
     deadline: { type: Date, required: true },
+    late: { type: Boolean, default: false },
     status: { type: String, required: true },
     sourceRef: { type: sourceRef, default: undefined },
     assignments: { type: Schema.Types.Mixed, default: {} },

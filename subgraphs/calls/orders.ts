@@ -66,10 +66,14 @@ export class OrderService {
     return this.create(input, issuerUnitId, actorOf(identity), id);
   }
 
-  /** Orders from a source system (a 三防 warning): idempotent on the source record. */
+  /**
+   * Orders from a source system (a 三防 warning): idempotent on the source record. One whose deadline
+   * has already passed when it arrives is still issued at once, marked late (DOMAIN.md "Late 三防
+   * orders are still orders"), never dropped.
+   */
   async issueFromSource(input: NewOrder, issuerUnitId: string, sourceRef: { system: string; externalId: string }) {
     const id = stableCallId(`order:${sourceRef.system}:${sourceRef.externalId}`).replace(/^C/, 'O');
-    return this.create(input, issuerUnitId, SYSTEM, id, sourceRef);
+    return this.create(input, issuerUnitId, SYSTEM, id, sourceRef, true);
   }
 
   private async create(
@@ -78,11 +82,13 @@ export class OrderService {
     issuedBy: ActorRef,
     id = `O${randomUUID().replaceAll('-', '').slice(0, 20).toUpperCase()}`,
     sourceRef?: { system: string; externalId: string },
+    acceptLate = false,
   ): Promise<OrderDoc> {
     const title = requireText(input.title, 'title', 100);
     const description = requireText(input.description, 'description', 5000);
     const now = this.now();
-    if (!(input.deadline > now)) throw userError('BAD_USER_INPUT', '截止时间须晚于现在 (deadline must be in the future)', { field: 'deadline' });
+    const late = !(input.deadline > now);
+    if (late && !acceptLate) throw userError('BAD_USER_INPUT', '截止时间须晚于现在 (deadline must be in the future)', { field: 'deadline' });
     const unitIds = [...new Set(input.unitIds)];
     if (unitIds.length === 0 || unitIds.length > MAX_UNITS) {
       throw userError('BAD_USER_INPUT', `下达单位须为 1 至 ${MAX_UNITS} 个 (1 to ${MAX_UNITS} units)`, { field: 'unitIds' });
@@ -107,13 +113,16 @@ export class OrderService {
       issuedBy,
       issuedAt: now,
       deadline: input.deadline,
+      late,
       status: 'OPEN',
       sourceRef,
       assignments,
       assignedUnitIds: unitIds,
       visibleTo: [...new Set([...issuer.path, ...unitIds.flatMap((u) => this.directory.get(u)?.path ?? [u])])],
-      timeline: [{ at: now, action: 'issue', actor: issuedBy, attachments: [], status: 'RAISED' }],
-      outbox: [{ eventId: randomUUID(), type: 'order.issued', sequence: 1, occurredAt: now, data: { unitIds } }],
+      timeline: [
+        { at: now, action: 'issue', actor: issuedBy, attachments: [], status: 'RAISED', ...(late && { note: '收到时已超过时限，立即下达 (received after its deadline; issued at once, late)' }) },
+      ],
+      outbox: [{ eventId: randomUUID(), type: 'order.issued', sequence: 1, occurredAt: now, data: { unitIds, late, deadline: input.deadline.toISOString() } }],
       outboxPending: true,
       publishedSeq: 0,
       appliedKeys: [],
@@ -251,6 +260,7 @@ export class OrderService {
   readonly resolvers: OrderResolvers = {
     __resolveReference: (ref, ctx) => this.find(ref.id, ctx.identity),
     id: (order) => order._id,
+    late: (order) => order.late ?? false,
     issuer: (order) => unitRef(order.issuerUnitId),
     issuedBy: (order) => ({ ...order.issuedBy, unit: unitRef(order.issuedBy.unitId) }),
     assignments: (order) => this.assignmentViews(order),

@@ -28,7 +28,8 @@ export interface CallRules {
   directory: UnitDirectory;
   items: CallableItems;
   deadlinesFor: DecisionContext['deadlinesFor'];
-  addWorkingDays: (from: Date, days: number) => Date;
+  addWorkingDays: DecisionContext['addWorkingDays'];
+  workingDaysBetween: DecisionContext['workingDaysBetween'];
   /** When supervision must next look at a call (earliest warning share or deadline of an open step). */
   nextCheckAt: (call: CallDoc) => Date | undefined;
   now?: () => Date;
@@ -53,8 +54,18 @@ export interface NewCall {
   followers?: string[];
   /** When the source received it (12345 receipt time); defaults to now. */
   raisedAt?: Date;
-  /** A completion deadline set by the source (a 12345 work order's own limit). */
+  /**
+   * A completion deadline set by the source (a 12345 work order's or a 信访 step's statutory limit):
+   * the call's completion deadline and its outer bound through every hand-off.
+   */
   completeBy?: Date;
+  /** Notes the source's count carried (a year counted without official holiday data, a missing type). */
+  deadlineNotes?: string[];
+  /**
+   * The unit that decides it, when not the origin (a 信访 复查 / 复核 goes one level above the unit
+   * complained about): the call starts dispatched there.
+   */
+  assignTo?: string;
 }
 
 const RETRIES = 5;
@@ -109,7 +120,13 @@ export function callSnapshot(call: CallDoc) {
     coHandlingUnitIds: call.coHandlingUnitIds,
     raisedAt: iso(call.raisedAt),
     assignedAt: iso(call.assignedAt),
-    deadlines: { sign: iso(call.deadlines.sign), respond: iso(call.deadlines.respond), complete: iso(call.deadlines.complete) },
+    deadlines: {
+      sign: iso(call.deadlines.sign),
+      respond: iso(call.deadlines.respond),
+      complete: iso(call.deadlines.complete),
+      limit: iso(call.deadlines.limit),
+      policyVersion: call.deadlines.policyVersion ?? null,
+    },
     signedAt: iso(call.signedAt),
     respondedAt: iso(call.respondedAt),
     completedAt: iso(call.completedAt),
@@ -155,6 +172,7 @@ export class CallStore {
       items: this.rules.items,
       deadlinesFor: this.rules.deadlinesFor,
       addWorkingDays: this.rules.addWorkingDays,
+      workingDaysBetween: this.rules.workingDaysBetween,
     };
   }
 
@@ -208,8 +226,15 @@ export class CallStore {
     }
     if (draft.location) validatePoint(draft.location);
     const now = this.now();
+    // Clocks start at receipt (the source's receipt time, else now), never at the recording.
     const raisedAt = draft.raisedAt ?? now;
-    const deadlines = this.rules.deadlinesFor(tier, draft.priority, raisedAt);
+    const handler = draft.assignTo ? directory.require(draft.assignTo) : origin;
+    const handlerTier = directory.tierOf(handler.id) ?? tier;
+    const deadlines = this.rules.deadlinesFor(handlerTier, draft.priority, raisedAt, {
+      notes: draft.deadlineNotes ?? [],
+      limit: draft.completeBy,
+    });
+    // The source's own limit is the call's completion deadline (the tier's steps clamp inside it).
     if (draft.completeBy) deadlines.complete = draft.completeBy;
     const callId = id ?? stableCallId(randomUUID());
     const call: CallDoc = {
@@ -221,12 +246,12 @@ export class CallStore {
       priority: draft.priority,
       source: draft.source,
       sourceRef: draft.sourceRef,
-      status: 'RAISED',
-      tier,
+      status: handler === origin ? 'RAISED' : 'DISPATCHED',
+      tier: handlerTier,
       originUnitId: origin.id,
-      handlingUnitId: origin.id,
+      handlingUnitId: handler.id,
       coHandlingUnitIds: [],
-      visibleTo: [...origin.path],
+      visibleTo: [...new Set([...origin.path, ...handler.path])],
       location: draft.location,
       address: draft.address,
       citizen: draft.citizen,
@@ -248,7 +273,7 @@ export class CallStore {
       mergedCallIds: [],
       reachedDepartment: false,
       timeline: [
-        { at: now, action: 'raise', actor: draft.raisedBy, note: undefined, attachments, toUnitId: origin.id, status: 'RAISED' },
+        { at: now, action: 'raise', actor: draft.raisedBy, note: undefined, attachments, toUnitId: handler.id, status: handler === origin ? 'RAISED' : 'DISPATCHED' },
       ],
       outbox: [],
       outboxPending: true,

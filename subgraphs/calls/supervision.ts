@@ -3,7 +3,7 @@
 // once. Every copy of the service runs the scheduler; the versioned update in CallStore lets only one
 // copy record a given warning or urge, and the other sees it done and writes nothing.
 import type { Logger } from '../../platform/logger.ts';
-import { DEFAULT_WARNING_SHARES, dueSoon } from './domain/deadlines.ts';
+import { DEFAULT_WARNING_SHARES, dueSoon } from '../../rules/deadlines.ts';
 import { openSteps, type Transition } from './lifecycle.ts';
 import type { CallDoc, CallsModels, Step } from './model.ts';
 import type { CallStore } from './store.ts';

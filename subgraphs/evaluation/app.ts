@@ -11,7 +11,7 @@ import { Service } from '../../platform/service.ts';
 import { mountSubgraph } from '../../platform/subgraph.ts';
 import { TOPICS } from '../../platform/topics.ts';
 import { followUnits } from '../../platform/unit-directory.ts';
-import { validateOverrides, WorkCalendar } from '../calls/domain/calendar.ts';
+import { loadCalendar } from '../../rules/files.ts';
 import { CounterPublisher } from './counters.ts';
 import { MonthClosing } from './domain/period.ts';
 import { DEFAULT_SCHEMES, Schemes, type SchemeVersion, validateSchemes } from './domain/schemes.ts';
@@ -74,9 +74,7 @@ export async function startEvaluation(config: EvaluationConfig) {
   const service = new Service({ name: 'evaluation', config });
   const log = service.logger;
   try {
-    const calendar = new WorkCalendar({
-      overrides: config.HOLIDAY_OVERRIDES_PATH ? validateOverrides(readJson(config.HOLIDAY_OVERRIDES_PATH, 'the holiday overrides')) : [],
-    });
+    const calendar = loadCalendar(config.HOLIDAY_OVERRIDES_PATH);
     const closing = new MonthClosing(calendar, config.MONTH_CLOSE_WORKING_DAY);
     const schemes = new Schemes(config.SCHEMES_PATH ? validateSchemes(readJson(config.SCHEMES_PATH, 'the scheme table')) : DEFAULT_SCHEMES);
 

@@ -212,8 +212,12 @@ export type CitizenContact = {
 export type Deadlines = {
   __typename?: 'Deadlines';
   complete?: Maybe<Scalars['DateTime']['output']>;
+  /** the source's statutory limit (12345, 信访): an outer bound no hand-off extends */
+  limit?: Maybe<Scalars['DateTime']['output']>;
   /** e.g. when a deadline was counted without official holiday data for a year */
   notes: Array<Scalars['String']['output']>;
+  /** the rules version (docs/rules.md) the call was received under */
+  policyVersion?: Maybe<Scalars['String']['output']>;
   respond?: Maybe<Scalars['DateTime']['output']>;
   sign?: Maybe<Scalars['DateTime']['output']>;
 };
@@ -497,6 +501,8 @@ export type Order = {
   issuedBy: Actor;
   issuer: Unit;
   kind: OrderKind;
+  /** issued after its deadline had passed (a 三防 warning that reached the hub late): still an order, to act on at once */
+  late: Scalars['Boolean']['output'];
   /** units that have not completed yet */
   outstanding: Array<OrderAssignment>;
   priority: Priority;
@@ -1034,7 +1040,9 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 
 export type DeadlinesResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Deadlines'] = ResolversParentTypes['Deadlines']> = {
   complete?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  limit?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   notes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  policyVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   respond?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   sign?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
 };
@@ -1084,6 +1092,7 @@ export type OrderResolvers<ContextType = SubgraphContext, ParentType extends Res
   issuedBy?: Resolver<ResolversTypes['Actor'], ParentType, ContextType>;
   issuer?: Resolver<ResolversTypes['Unit'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['OrderKind'], ParentType, ContextType>;
+  late?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   outstanding?: Resolver<Array<ResolversTypes['OrderAssignment']>, ParentType, ContextType>;
   priority?: Resolver<ResolversTypes['Priority'], ParentType, ContextType>;
   sourceRef?: Resolver<Maybe<ResolversTypes['SourceRef']>, ParentType, ContextType>;

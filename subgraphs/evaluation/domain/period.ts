@@ -2,7 +2,7 @@
 // the N-th working day of the next month (DOMAIN.md: by default the 5th), at the end of that day;
 // from then on it is frozen, and a fact that becomes known later is booked in the month it arrives in.
 import { userError } from '../../../platform/errors.ts';
-import { shanghaiDay, shanghaiTime, shiftDay, type WorkCalendar } from '../../calls/domain/calendar.ts';
+import { shanghaiDay, shanghaiTime, shiftDay, type WorkCalendar } from '../../../rules/calendar.ts';
 
 export type Period = string;
 

@@ -1,7 +1,7 @@
 // The projection's rules and both schemes on a month worked out by hand (domain/month.fixture.ts),
 // plus the month rules: late facts, closed months, and order independence.
 import { describe, expect, it } from 'vitest';
-import { WorkCalendar } from '../../calls/domain/calendar.ts';
+import { WorkCalendar } from '../../../rules/calendar.ts';
 import { CallScript } from '../scripted-calls.ts';
 import { contributions, ledgerOf, mergeObservations, observe, perfKey, type Vector } from './ledger.ts';
 import { DEPT, ignoredAndLate, marchCalls, OTHER_DEPT, septemberCalls, STREET } from './month.fixture.ts';

@@ -13,8 +13,9 @@
 // holiday. The data file is plain YYYY-MM-DD keys and has no such dependency.
 //
 // A year the package does not cover (2027 in 1.5.7) is counted with the weekday rule (Monday–Friday
-// work) unless an operator loads overrides for it from that year's notice; callers report
-// `coverageNote(year)` whenever a count touched such a year.
+// work) and carries `coverageNote(year)` until an operator loads that year's notice as an override
+// table AND declares the year complete (HolidayTable.years): a few override rows alone (one 2027 row)
+// do not make a year official, they only correct the days they name.
 import chineseDays from 'chinese-days/dist/chinese-days.json' with { type: 'json' };
 
 /** A calendar day in Shanghai, written 'YYYY-MM-DD'. */
@@ -36,8 +37,27 @@ export interface WorkingPeriod {
   end: string;
 }
 
+/** A year whose override rows are the whole of the State Council's notice for it. */
+export interface CompleteYear {
+  year: number;
+  /** The notice the rows were copied from, e.g. 国务院办公厅关于2027年部分节假日安排的通知. */
+  notice: string;
+}
+
+/**
+ * The operator's holiday table (HOLIDAY_OVERRIDES_PATH): day rows, and the years those rows cover
+ * completely. The file is either this object or, as before, a bare list of day rows (then no year is
+ * declared complete: the rows apply, the coverage note stays).
+ */
+export interface HolidayTable {
+  years: CompleteYear[];
+  days: CalendarOverride[];
+}
+
 export interface WorkCalendarOptions {
   overrides?: readonly CalendarOverride[];
+  /** Years declared complete (see HolidayTable); a year only gets official status this way. */
+  completeYears?: readonly number[];
   /** Ascending, non-overlapping. Default: 09:00–12:00 and 13:30–18:00. */
   workingHours?: readonly WorkingPeriod[];
 }
@@ -252,6 +272,54 @@ export function validateOverrides(input: unknown): CalendarOverride[] {
   return rows;
 }
 
+/**
+ * Check an operator-loaded holiday table (a bare list of rows, or { years, days }); throws
+ * CalendarError naming every problem. A declared year must have at least one row in it and name
+ * its notice.
+ */
+export function validateHolidayTable(input: unknown): HolidayTable {
+  if (Array.isArray(input)) return { years: [], days: validateOverrides(input) };
+  if (typeof input !== 'object' || input === null) {
+    throw new CalendarError('the holiday table must be a list of rows or { "years": [...], "days": [...] }');
+  }
+  const { years, days, ...rest } = input as Record<string, unknown>;
+  const problems = Object.keys(rest).map((key) => `holiday table: unknown field "${key}"`);
+  let rows: CalendarOverride[] = [];
+  try {
+    rows = validateOverrides(days ?? []);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  const complete: CompleteYear[] = [];
+  if (!Array.isArray(years ?? [])) problems.push('holiday table: "years" must be a list of { year, notice }');
+  else {
+    ((years ?? []) as unknown[]).forEach((raw, index) => {
+      const where = `holiday table year ${index + 1}`;
+      const { year, notice, ...extra } = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+      for (const key of Object.keys(extra)) problems.push(`${where}: unknown field "${key}"`);
+      if (typeof year !== 'number' || !Number.isInteger(year) || year < 2000 || year > 2100) {
+        problems.push(`${where}: year must be a whole year such as 2027, got ${JSON.stringify(year)}`);
+        return;
+      }
+      if (typeof notice !== 'string' || notice.trim() === '') problems.push(`${where} (${year}): notice must name the State Council notice`);
+      else if (complete.some((y) => y.year === year)) problems.push(`${where} (${year}): the year is already declared`);
+      else if (!rows.some((row) => row.date.startsWith(`${year}-`))) problems.push(`${where} (${year}): declared complete but has no day rows`);
+      else complete.push({ year, notice });
+    });
+  }
+  if (problems.length > 0) throw new CalendarError(problems.join('; '));
+  return { years: complete, days: rows };
+}
+
+/** A calendar with an operator's holiday table (validated); the package's data alone without one. */
+export function calendarWith(table?: HolidayTable, workingHours?: readonly WorkingPeriod[]): WorkCalendar {
+  return new WorkCalendar({
+    overrides: table?.days ?? [],
+    completeYears: table?.years.map((y) => y.year) ?? [],
+    ...(workingHours && { workingHours }),
+  });
+}
+
 function isDay(value: string): boolean {
   try {
     dayMs(value);
@@ -281,14 +349,14 @@ function validateWorkingHours(periods: readonly WorkingPeriod[]): Array<[number,
 
 export class WorkCalendar {
   private readonly overrides: ReadonlyMap<IsoDay, CalendarOverride>;
-  private readonly overrideYears: ReadonlySet<number>;
+  private readonly completeYears: ReadonlySet<number>;
   /** Working periods as [start, end) minutes after Shanghai midnight. */
   private readonly periods: ReadonlyArray<[number, number]>;
 
   constructor(options: WorkCalendarOptions = {}) {
     const rows = validateOverrides(options.overrides ?? []);
     this.overrides = new Map(rows.map((row) => [row.date, row]));
-    this.overrideYears = new Set(rows.map((row) => Number(row.date.slice(0, 4))));
+    this.completeYears = new Set(options.completeYears ?? []);
     this.periods = validateWorkingHours(options.workingHours ?? DEFAULT_WORKING_HOURS);
   }
 
@@ -307,22 +375,25 @@ export class WorkCalendar {
     if (holiday !== undefined) return { date: day, working: false, name: packageName(holiday), source: 'official' };
     const weekday = new Date(ms).getUTCDay();
     const working = weekday >= 1 && weekday <= 5;
-    return { date: day, working, source: PACKAGE_YEARS.has(Number(day.slice(0, 4))) ? 'official' : 'weekday_rule' };
+    return { date: day, working, source: this.hasOfficialData(Number(day.slice(0, 4))) ? 'official' : 'weekday_rule' };
   }
 
   isWorkingDay(day: IsoDay): boolean {
     return this.dayInfo(day).working;
   }
 
-  /** True when the package covers the year or overrides exist for it. */
+  /** True when the package covers the year or the operator's table declares it complete. */
   hasOfficialData(year: number): boolean {
-    return PACKAGE_YEARS.has(year) || this.overrideYears.has(year);
+    return PACKAGE_YEARS.has(year) || this.completeYears.has(year);
   }
 
   /** A plain statement (Chinese, then English) when counting in `year` uses weekends only. */
   coverageNote(year: number): string | undefined {
     if (this.hasOfficialData(year)) return undefined;
-    return `${year}年无官方节假日数据，按周末规则推算 (no official holiday data for ${year}; weekends only)`;
+    const partial = [...this.overrides.keys()].some((day) => day.startsWith(`${year}-`));
+    return partial
+      ? `${year}年节假日数据不完整（仅部分调整），其余按周末规则推算 (holiday data for ${year} is partial; other days weekends only)`
+      : `${year}年无官方节假日数据，按周末规则推算 (no official holiday data for ${year}; weekends only)`;
   }
 
   /** The coverage notes for every year between two instants (both ends included). */
@@ -407,6 +478,22 @@ export class WorkCalendar {
 
   addCalendarDays(from: Date, days: number): Date {
     return addCalendarDays(from, days);
+  }
+
+  /**
+   * A calendar-day limit whose last day is not a working day (a statutory holiday or a rest day)
+   * ends at the end of the first working day after it (民法典 第二百零三条: 期间的最后一日是法定休假日的，
+   * 以法定休假日结束的次日为期间的最后一日). `end` is such a limit's end (24:00 of its last day).
+   */
+  rollToWorkingDay(end: Date): Date {
+    let last = shiftDay(shanghaiDay(end), -1);
+    if (this.isWorkingDay(last)) return end;
+    let idle = 0;
+    while (!this.isWorkingDay(last)) {
+      if (++idle > MAX_NON_WORKING_RUN) throw new CalendarError(`no working day for more than ${MAX_NON_WORKING_RUN} days after ${last}`);
+      last = shiftDay(last, 1);
+    }
+    return shanghaiTime(shiftDay(last, 1), '00:00');
   }
 
   addHours(from: Date, hours: number): Date {

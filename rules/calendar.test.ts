@@ -8,6 +8,8 @@ import {
   WorkCalendar,
   yearsTouched,
   type CalendarOverride,
+  calendarWith,
+  validateHolidayTable,
 } from './calendar.ts';
 
 const at = (day: string, time: string) => shanghaiTime(day, time);
@@ -148,7 +150,7 @@ describe('addWorkingDays', () => {
 
     // With the test table: 2/4 Thu (1); 2/5–2/12 holiday; 2/13–2/14 weekend; 2/15 Mon (2), 2/16 (3),
     // 2/17 (4), 2/18 (5).
-    const loaded = new WorkCalendar({ overrides: SPRING_2027 });
+    const loaded = new WorkCalendar({ overrides: SPRING_2027, completeYears: [2027] });
     expect(loaded.hasOfficialData(2027)).toBe(true);
     const due = loaded.addWorkingDays(from, 5, 'next_day');
     expect(formatShanghai(due)).toBe('2027-02-18 18:00');
@@ -173,6 +175,42 @@ describe('addWorkingDays', () => {
     const due = calendar.addWorkingDays(from, 3, 'next_day');
     expect(formatShanghai(due)).toBe('2027-01-04 18:00');
     expect(calendar.coverageNotes(from, due)).toEqual([NOTE_2027]);
+  });
+
+  it('holiday table: one 2027 row does not make the year official, a declared year does', () => {
+    // A bare list (the old format) or rows without a declared year: the rows apply, the note stays.
+    const oneRow = calendarWith(validateHolidayTable([{ date: '2027-01-01', kind: 'holiday', name: '元旦' }]));
+    expect(oneRow.isWorkingDay('2027-01-01')).toBe(false);
+    expect(oneRow.hasOfficialData(2027)).toBe(false);
+    expect(oneRow.coverageNote(2027)).toBe(
+      '2027年节假日数据不完整（仅部分调整），其余按周末规则推算 (holiday data for 2027 is partial; other days weekends only)',
+    );
+    const declared = calendarWith(
+      validateHolidayTable({ years: [{ year: 2027, notice: '测试用通知（非官方）' }], days: SPRING_2027 }),
+    );
+    expect(declared.hasOfficialData(2027)).toBe(true);
+    expect(declared.coverageNote(2027)).toBeUndefined();
+    expect(declared.dayInfo('2027-03-01')).toEqual({ date: '2027-03-01', working: true, source: 'official' });
+  });
+
+  it('holiday table: refuses a declared year without rows or notice, and unknown fields', () => {
+    expect(() => validateHolidayTable({ years: [{ year: 2028, notice: '通知' }], days: SPRING_2027 })).toThrowError(
+      'holiday table year 1 (2028): declared complete but has no day rows',
+    );
+    expect(() => validateHolidayTable({ years: [{ year: 2027 }], days: SPRING_2027 })).toThrowError(
+      'holiday table year 1 (2027): notice must name the State Council notice',
+    );
+    expect(() => validateHolidayTable({ complete: true, days: [] })).toThrowError('holiday table: unknown field "complete"');
+    expect(() => validateHolidayTable('2027')).toThrowError(CalendarError);
+  });
+
+  it('民法典 第二百零三条: a limit whose last day is a holiday or rest day ends on the next working day', () => {
+    // 10/1–10/7 2026 are off; a period ending 10/1 24:00 ends 10/8 24:00 instead.
+    expect(formatShanghai(calendar.rollToWorkingDay(at('2026-10-02', '00:00')))).toBe('2026-10-09 00:00');
+    // Sat 10/10 is an adjusted working day: a period ending that day stays.
+    expect(formatShanghai(calendar.rollToWorkingDay(at('2026-10-11', '00:00')))).toBe('2026-10-11 00:00');
+    // Spring Festival 2026: 2/15–2/23 off; a period ending 2/16 ends on Tue 2/24.
+    expect(formatShanghai(calendar.rollToWorkingDay(at('2026-02-17', '00:00')))).toBe('2026-02-25 00:00');
   });
 
   it('lets an override win over the package', () => {
