@@ -345,6 +345,7 @@ describe('bad records', () => {
       groupId: `${scope.config.TOPIC_PREFIX}connectors-redrive`,
       reason: 'unknown_category',
       logger: createLogger('test', 'warn'),
+      keys: scope.keys,
     });
     expect(result.redriven).toBe(1);
     const call = await storedCall(id);
@@ -355,6 +356,7 @@ describe('bad records', () => {
       topic: `${connectors.topics.hotlineOrders}.dlq`,
       groupId: `${scope.config.TOPIC_PREFIX}connectors-redrive`,
       logger: createLogger('test', 'warn'),
+      keys: scope.keys,
     });
     expect(again.redriven).toBe(0);
   });

@@ -174,7 +174,7 @@ describe('sealIntakeCommand', () => {
     for (const secret of ['林小红', '13900001111', '440112199001011234']) expect(text).not.toContain(secret);
     expect(sealed.call).not.toHaveProperty('citizen');
     expect(sealed.call.description).toBe('我叫林**，电话139****1111，身份证4401**********1234，工地夜间施工。');
-    expect(keys.openJson(sealed.call.personal as string, intakeContext('petition', 'HPXF-1'))).toEqual({
+    expect(keys.openJson((sealed.call as { personal?: string }).personal as string, intakeContext('petition', 'HPXF-1'))).toEqual({
       citizen: { name: '林小红', phone: '13900001111' },
       title: command.call.title,
       description: command.call.description,

@@ -204,7 +204,8 @@ interface IntakeLike {
 export function sealIntakeCommand<T extends IntakeLike>(command: T, keys: Keyring, known: readonly (string | undefined)[] = []): T {
   const { call: draft, update, rating, order, reason } = command;
   const values = [...known, draft?.citizen?.name, draft?.citizen?.phone].filter((v): v is string => Boolean(v));
-  const scrub = (text: string) => scrubText(text, values);
+  // A malformed command (a field missing) is the calls intake's to refuse, not this function's.
+  const scrub = (text: string) => (typeof text === 'string' ? scrubText(text, values) : text);
   const sealed: T = { ...command };
   if (draft) {
     const { citizen, ...call } = draft;

@@ -6,6 +6,7 @@
 // withdraws it; the call-back result (回访) rates it. When the hub completes, closes or merges a call
 // from the hotline, the result goes back on src.12345.feedback (hotline-feedback.schema.json).
 import { contract } from '../../platform/contracts.ts';
+import type { Keyring } from '../../platform/personal-keys.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { WorkCalendar } from '../../subgraphs/calls/domain/calendar.ts';
 import { type CategoryMap, hubCategory } from '../runtime/categories.ts';
@@ -98,6 +99,8 @@ export interface HotlineDeps {
   calendar: WorkCalendar;
   categories: CategoryMap;
   topics: { orders: string; intake: string; callEvents: string; feedback: string };
+  /** Seals the caller's contact for the calls subgraph. */
+  keys: Keyring;
   now?: () => Date;
 }
 
@@ -177,7 +180,10 @@ export function hotlineOrdersPipeline(deps: HotlineDeps): Pipeline {
   return {
     name: 'hotline-orders',
     topics: [deps.topics.orders],
-    process: (source, { trace }) => [intakeOutput(deps.topics.intake, hotlineCommand(parseRecord(source, validateRecord), deps), trace)],
+    process: (source, { trace }) => {
+      const record = parseRecord(source, validateRecord);
+      return [intakeOutput(deps.topics.intake, hotlineCommand(record, deps), trace, deps.keys, [record.caller_name, record.caller_phone])];
+    },
   };
 }
 

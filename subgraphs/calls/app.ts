@@ -9,6 +9,7 @@ import { runConsumer } from '../../platform/consumer.ts';
 import { ensureTopics, serviceKafka, serviceProducer, topicName } from '../../platform/kafka.ts';
 import { serviceDatabase } from '../../platform/mongo.ts';
 import { OutboxPublisher } from '../../platform/outbox.ts';
+import { keyringFrom, personalDataConfig } from '../../platform/personal-keys.ts';
 import { Service } from '../../platform/service.ts';
 import { mountSubgraph } from '../../platform/subgraph.ts';
 import { TOPICS } from '../../platform/topics.ts';
@@ -39,6 +40,7 @@ const shares = z
 
 export const callsConfig = baseConfig.extend({
   ...authConfig.shape,
+  ...personalDataConfig.shape,
   PORT: port.default(4001),
   CALLS_DB: z.string().regex(/^[A-Za-z0-9_-]+$/).default('huying_calls'),
   DEMO_DATA: z.enum(['0', '1']).default('0'),
@@ -64,6 +66,7 @@ function readJson(path: string, what: string): unknown {
 export async function startCalls(config: CallsConfig) {
   const service = new Service({ name: 'calls', config });
   const log = service.logger;
+  const keys = keyringFrom(config);
   const policy: DeadlinePolicy = config.DEADLINE_POLICY_PATH
     ? validatePolicy(readJson(config.DEADLINE_POLICY_PATH, 'the deadline policy'))
     : DEFAULT_POLICY;
@@ -168,7 +171,7 @@ export async function startCalls(config: CallsConfig) {
 
   await mountSubgraph(service, {
     sdlPath: 'schemas/calls.graphql',
-    resolvers: createResolvers({ index, store, directory, items, duplicates, orders }),
+    resolvers: createResolvers({ index, store, directory, items, duplicates, orders, keys }),
     verifier: createVerifier(config),
   });
 
@@ -179,7 +182,7 @@ export async function startCalls(config: CallsConfig) {
   scheduler.start();
   service.onShutdown('supervision', () => scheduler.stop());
 
-  const intake = new IntakeProcessor(store, orders, directory, producer, log, duplicates);
+  const intake = new IntakeProcessor(store, orders, directory, producer, keys, log, duplicates);
   const consumer = kafka.consumer({ groupId: topicName(config, 'calls-intake') });
   await consumer.connect();
   service.onShutdown('intake consumer', () => consumer.disconnect());

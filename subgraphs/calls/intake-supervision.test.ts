@@ -6,6 +6,7 @@ import { redrive } from '../../connectors/redrive.ts';
 import { contract } from '../../platform/contracts.ts';
 import { createKafka, type Producer, topicName } from '../../platform/kafka.ts';
 import { createLogger } from '../../platform/logger.ts';
+import { sealIntakeCommand } from '../../platform/personal-data.ts';
 import { TOPICS } from '../../platform/topics.ts';
 import { type Collected, collect, startTestCalls } from '../../test/support/calls.ts';
 import { gql, ok, tokenFor } from '../../test/support/graphql.ts';
@@ -35,24 +36,20 @@ afterAll(async () => {
   await scope.cleanup();
 });
 
+const noiseCall = {
+  title: '工地夜间施工噪音投诉',
+  description: '市民来电反映：科学城某工地夜间施工，凌晨还在打桩，严重影响休息。',
+  category: '城市管理',
+  priority: 'NORMAL',
+  location: { lng: 113.4025, lat: 23.0651 },
+  citizen: { name: '陈大文', phone: '13812345678' },
+  receivedAt: new Date().toISOString(),
+};
+
+/** A 12345 order's create_call as the hotline connector writes it: the caller's contact sealed. */
 function hotlineOrder(externalId: string, overrides: Record<string, unknown> = {}) {
-  return {
-    commandId: randomUUID(),
-    source: 'hotline',
-    externalId,
-    kind: 'create_call',
-    occurredAt: new Date().toISOString(),
-    call: {
-      title: '工地夜间施工噪音投诉',
-      description: '市民来电反映：科学城某工地夜间施工，凌晨还在打桩，严重影响休息。',
-      category: '城市管理',
-      priority: 'NORMAL',
-      location: { lng: 113.4025, lat: 23.0651 },
-      citizen: { name: '陈大文', phone: '13812345678' },
-      receivedAt: new Date().toISOString(),
-    },
-    ...overrides,
-  };
+  const command = { commandId: randomUUID(), source: 'hotline', externalId, kind: 'create_call', occurredAt: new Date().toISOString(), call: noiseCall, ...overrides };
+  return sealIntakeCommand(command as typeof command & { call: typeof noiseCall }, scope.keys);
 }
 
 async function send(...records: Array<Record<string, unknown> | string>) {
@@ -98,7 +95,7 @@ describe('intake from hub.intake', () => {
       '{"not json',
       hotlineOrder('GZ12345-20261122-0003', { call: { title: 'x' } }),
       hotlineOrder('GZ12345-20261122-0004', {
-        call: { ...hotlineOrder('x').call, location: { lng: 120.1, lat: 30.2 } },
+        call: { ...noiseCall, location: { lng: 120.1, lat: 30.2 } },
       }),
       hotlineOrder('GZ12345-20261122-0005'),
     );
@@ -126,7 +123,7 @@ describe('intake from hub.intake', () => {
   it('re-drives a command for a unit the directory did not know yet, once the unit is published', async () => {
     // A 12345 order for a community founded this week: the party map has not published it yet.
     const order = hotlineOrder('GZ12345-20261122-0100', {
-      call: { ...hotlineOrder('x').call, unitId: 'changzhou-c9', location: undefined },
+      call: { ...noiseCall, unitId: 'changzhou-c9', location: undefined },
     });
     await send(order);
     const refused = await waitFor('the refusal', () => dlq.records.find((d) => d.reasonCode === 'unknown_unit'));
@@ -165,6 +162,7 @@ describe('intake from hub.intake', () => {
       groupId: topicName(scope.config, 'connectors-redrive'),
       reason: 'unknown_unit',
       logger: createLogger('test', 'warn'),
+      keys: scope.keys,
     });
     // Only the unknown unit goes back; the poison records of the test above stay where they are.
     expect({ redriven: result.redriven, passedOver: result.passedOver }).toEqual({ redriven: 1, passedOver: 3 });

@@ -3,7 +3,8 @@
 import type { Identity } from '../../platform/auth.ts';
 import { errorCode, userError } from '../../platform/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, pageSize } from '../../platform/pagination.ts';
-import { maskName, maskPhone } from '../../platform/personal-data.ts';
+import { intakeContext, maskName, maskPhone, type PersonalOriginals } from '../../platform/personal-data.ts';
+import type { Keyring } from '../../platform/personal-keys.ts';
 import { DateTime } from '../../platform/scalars.ts';
 import type { SubgraphContext } from '../../platform/subgraph.ts';
 import { actsFor, canSeeCitizen, jurisdictionOf, visibilityFilter } from './access.ts';
@@ -13,7 +14,7 @@ import type { DuplicateFinder } from './duplicates.ts';
 import type { CallFilter, InboxBox, InputMaybe, Resolvers, Unit } from './generated/graphql.ts';
 import type { CallableItem, CallableItems } from './items.ts';
 import type { CallAction } from './lifecycle.ts';
-import { OPEN_STATUSES, type Tier } from './model.ts';
+import { type CallDoc, OPEN_STATUSES, type Tier } from './model.ts';
 import type { OrderService } from './orders.ts';
 import { type CallStore, stableCallId } from './store.ts';
 
@@ -24,6 +25,8 @@ export interface CallsDeps {
   items: CallableItems;
   duplicates: DuplicateFinder;
   orders: OrderService;
+  /** Opens what a source wrote (sealed at intake) for those who may see the citizen. */
+  keys: Keyring;
 }
 
 /** A unit is owned by the party-map subgraph: the calls subgraph hands out references only. */
@@ -53,7 +56,14 @@ function escapeRegex(text: string): string {
 }
 
 export function createResolvers(deps: CallsDeps): Resolvers {
-  const { index, store, directory, items, duplicates, orders } = deps;
+  const { index, store, directory, items, duplicates, orders, keys } = deps;
+  // Title, description and address are stored scrubbed; what the source wrote is sealed in `personal`
+  // and shown only to those who may see the citizen (a petitioner's: the district command centre).
+  const asWritten = (call: CallDoc, field: 'title' | 'description' | 'address', identity: Identity) => {
+    if (!call.personal || !call.sourceRef || !canSeeCitizen(identity, call, directory)) return call[field] ?? null;
+    const originals = keys.openJson<PersonalOriginals>(call.personal, intakeContext(call.sourceRef.system, call.sourceRef.externalId));
+    return originals[field] ?? call[field] ?? null;
+  };
   const visible = (id: string, identity: Identity) => store.visible(id, identity);
 
   async function page(filter: Record<string, unknown>, first?: InputMaybe<number>, after?: InputMaybe<string>) {
@@ -216,6 +226,9 @@ export function createResolvers(deps: CallsDeps): Resolvers {
       callerUnit: (call) => optionalUnitRef(call.callerUnitId),
       coHandlingUnits: (call) => call.coHandlingUnitIds.map(unitRef),
       raisedBy: (call) => ({ ...call.raisedBy, unit: unitRef(call.raisedBy.unitId) }),
+      title: (call, _, ctx) => asWritten(call, 'title', ctx.identity) as string,
+      description: (call, _, ctx) => asWritten(call, 'description', ctx.identity) as string,
+      address: (call, _, ctx) => asWritten(call, 'address', ctx.identity),
       citizen: (call, _, ctx) => {
         if (!call.citizen) return null;
         if (canSeeCitizen(ctx.identity, call, directory)) return { ...call.citizen, masked: false };
