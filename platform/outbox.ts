@@ -58,7 +58,7 @@ export interface OutboxOptions {
   pollMs?: number;
   leaseMs?: number;
   /** Turns a stored event into the published record (adds the aggregate id, drops internals). */
-  envelope: (aggregateId: string, event: OutboxEvent) => Record<string, unknown>;
+  envelope: (aggregateId: string, event: OutboxEvent) => object;
 }
 
 export class OutboxPublisher<T extends Outboxed> {
