@@ -66,6 +66,8 @@ describe('findPersonalNumbers: no false positives on ids, times and order number
     'C1A2B3C4D5E6F7A8B9C0D',
     'C13812345678ABCDEF012',
     '0f4a2c1e-6b7d-4c1a-9e2f-a13812345678',
+    'b1c2d3e4-0831-2345-9167-0e1f2a3b4c5d',
+    '7c9e6679-7425-0755-2345-678912345678',
     '2026-10-01T08:00:00.000Z',
     '1781234567890',
     'GZ12345-20260601-0001',
@@ -99,8 +101,10 @@ describe('scrubDeep', () => {
       unit: { name: '长洲街' },
       notes: ['回电139 0000 1111'],
       personal: sealed,
+      at: new Date('2026-06-01T00:00:00Z'),
     };
     expect(scrubDeep(record, ['陈大文'])).toEqual({
+      at: '2026-06-01T00:00:00.000Z',
       order_no: 'GZ12345-20260601-0001',
       caller_name: '陈**',
       caller_phone: '138****5678',

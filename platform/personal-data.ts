@@ -59,9 +59,10 @@ function normalize(text: string): string {
 }
 
 // The patterns (on normalized text). Each number stands alone: no digit or Latin letter right before
-// or after it, so call ids (C + hex), UUIDs, order numbers, timestamps and sealed values never match.
-const EDGE_BEFORE = '(?<![0-9A-Za-z])';
-const EDGE_AFTER = '(?![0-9A-Za-z])';
+// or after it, nor one joined to it by a dash, so call ids (C + hex), UUIDs (0f4a2c1e-0831-2345-9167-…),
+// order numbers, timestamps and sealed values never match.
+const EDGE_BEFORE = '(?<![0-9A-Za-z])(?<![0-9A-Za-z]-)';
+const EDGE_AFTER = '(?![0-9A-Za-z])(?!-[0-9A-Za-z])';
 /** One optional separator between digit groups: a space or a dash. */
 const SEP = '[ \\t\\u00a0-]?';
 /** A mainland mobile number 1[3-9]x xxxx xxxx, optionally +86/0086, grouped 3-4-4 by spaces or dashes. */
@@ -165,6 +166,8 @@ function walk(value: unknown, known: readonly string[], inPerson: boolean, key =
   }
   if (typeof value === 'number' && PHONE_KEYS.has(keyOf(key))) return maskPhone(String(value));
   if (Array.isArray(value)) return value.map((item) => walk(item, known, inPerson, key));
+  // Dates, ObjectIds, Buffers: as JSON will write them.
+  if (value && typeof (value as { toJSON?: unknown }).toJSON === 'function') return walk((value as { toJSON: () => unknown }).toJSON(), known, inPerson, key);
   if (value && typeof value === 'object') {
     const person = inPerson || PERSON_KEYS.has(keyOf(key));
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, known, person, k)]));

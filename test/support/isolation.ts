@@ -26,8 +26,11 @@ export interface TestScope {
   keys: Keyring;
   /** Exempts one record from the scan: a test that plays a producer putting a contact in clear, on purpose. */
   allowClear: (allowed: Allowed) => void;
-  /** Scans the scope's topics, then removes them and its databases; fails listing any phone or ID number in clear. */
-  cleanup: () => Promise<ScanResult>;
+  /**
+   * Scans the scope's topics, then removes them and its databases; fails listing any phone or ID number
+   * in clear (and any of `names`, when a test knows which names must never appear).
+   */
+  cleanup: (options?: { names?: readonly string[] }) => Promise<ScanResult>;
 }
 
 export function testScope(label: string): TestScope {
@@ -57,7 +60,7 @@ export function testScope(label: string): TestScope {
     env,
     keys: keyringFrom({ NODE_ENV: 'test' }),
     allowClear: (entry) => void allowed.push(entry),
-    async cleanup() {
+    async cleanup(options = {}) {
       const kafka = createKafka(config, 'test-cleanup', createLogger('test', 'warn'));
       const admin = kafka.admin();
       await admin.connect();
@@ -68,7 +71,7 @@ export function testScope(label: string): TestScope {
         scan = await scanTopics(
           kafka,
           topics.filter((t) => !sources.has(t)),
-          { allowed, groupId: `${env.TOPIC_PREFIX}personal-data-scan` },
+          { allowed, groupId: `${env.TOPIC_PREFIX}personal-data-scan`, names: options.names },
         );
         if (topics.length > 0) await admin.deleteTopics({ topics });
       } finally {

@@ -7,7 +7,7 @@
 // or Latin letter right before or after it, so call ids (C + hex), UUIDs, sealed values (hex), order
 // numbers (GZ12345-20260601-0001), timestamps and epoch milliseconds never count.
 import type { Kafka } from 'kafkajs';
-import { findPersonalNumbers, maskIdNumber, maskPhone } from '../../platform/personal-data.ts';
+import { findPersonalNumbers, maskIdNumber, maskName, maskPhone } from '../../platform/personal-data.ts';
 import { TOPICS } from '../../platform/topics.ts';
 
 export interface Finding {
@@ -16,7 +16,7 @@ export interface Finding {
   offset: string;
   /** `key`, `header:<name>`, or `value` and the JSON path inside it (`value.call.description`). */
   field: string;
-  kind: 'phone' | 'id';
+  kind: 'phone' | 'id' | 'name';
   /** What was found, masked (the report itself goes to test logs). */
   masked: string;
 }
@@ -24,6 +24,8 @@ export interface Finding {
 export interface ScanResult {
   topics: number;
   records: number;
+  /** Records read, by topic. */
+  perTopic: Record<string, number>;
   findings: Finding[];
 }
 
@@ -37,16 +39,18 @@ export interface Allowed {
   why: string;
 }
 
-/** Every phone and ID number in clear in a record's key, headers and value. */
+/** Every phone and ID number in clear in a record's key, headers and value (and any of `names`, when given). */
 export function findingsIn(
   where: { topic: string; partition: number; offset: string },
   record: { key: Buffer | null; value: Buffer | null; headers?: Record<string, Buffer | string | Array<Buffer | string> | undefined> },
+  names: readonly string[] = [],
 ): Finding[] {
   const found: Finding[] = [];
   const look = (field: string, text: string) => {
     for (const n of findPersonalNumbers(text)) {
       found.push({ ...where, field, kind: n.kind, masked: n.kind === 'id' ? maskIdNumber(n.text) : maskPhone(n.text) });
     }
+    for (const name of names) if (text.includes(name)) found.push({ ...where, field, kind: 'name', masked: maskName(name) });
   };
   const walk = (field: string, value: unknown) => {
     if (typeof value === 'string') look(field, value);
@@ -73,8 +77,12 @@ export function findingsIn(
 }
 
 /** Reads every record now on `topics` (from the start of each partition to its end) and scans it. */
-export async function scanTopics(kafka: Kafka, topics: string[], options: { allowed?: Allowed[]; groupId: string; timeoutMs?: number }): Promise<ScanResult> {
-  const result: ScanResult = { topics: topics.length, records: 0, findings: [] };
+export async function scanTopics(
+  kafka: Kafka,
+  topics: string[],
+  options: { allowed?: Allowed[]; groupId: string; timeoutMs?: number; names?: readonly string[] },
+): Promise<ScanResult> {
+  const result: ScanResult = { topics: topics.length, records: 0, perTopic: Object.fromEntries(topics.map((t) => [t, 0])), findings: [] };
   if (topics.length === 0) return result;
   const admin = kafka.admin();
   await admin.connect();
@@ -109,14 +117,15 @@ export async function scanTopics(kafka: Kafka, topics: string[], options: { allo
             for (const message of batch.messages) {
               if (BigInt(message.offset) >= end) break;
               result.records++;
+              result.perTopic[batch.topic] = (result.perTopic[batch.topic] ?? 0) + 1;
               const key = message.key?.toString('utf8') ?? '';
               if (allowed.has(`${batch.topic}\u0000${key}`)) continue;
               result.findings.push(
-                ...findingsIn({ topic: batch.topic, partition: batch.partition, offset: message.offset }, {
-                  key: message.key,
-                  value: message.value,
-                  headers: message.headers,
-                }),
+                ...findingsIn(
+                  { topic: batch.topic, partition: batch.partition, offset: message.offset },
+                  { key: message.key, value: message.value, headers: message.headers },
+                  options.names,
+                ),
               );
             }
             await heartbeat();
