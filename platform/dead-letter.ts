@@ -63,6 +63,7 @@ function scrubbedText(text: string): string {
   } catch {
     return scrubText(text);
   }
+  if (parsed === null || typeof parsed !== 'object') return scrubText(text);
   const scrubbed = JSON.stringify(scrubDeep(parsed));
   return scrubbed === JSON.stringify(parsed) ? text : scrubbed;
 }

@@ -164,7 +164,14 @@ function walk(value: unknown, known: readonly string[], inPerson: boolean, key =
     if (NAME_KEYS.has(k) && (inPerson || k !== 'name')) return maskName(value);
     return scrubText(value, known);
   }
-  if (typeof value === 'number' && PHONE_KEYS.has(keyOf(key))) return maskPhone(String(value));
+  if (typeof value === 'number') {
+    // A phone written as a JSON number (13812345678) is masked as its digits would be.
+    const text = String(value);
+    if (PHONE_KEYS.has(keyOf(key))) return maskPhone(text);
+    if (ID_KEYS.has(keyOf(key))) return maskIdNumber(text);
+    const scrubbed = scrubText(text);
+    return scrubbed === text ? value : scrubbed;
+  }
   if (Array.isArray(value)) return value.map((item) => walk(item, known, inPerson, key));
   // Dates, ObjectIds, Buffers: as JSON will write them.
   if (value && typeof (value as { toJSON?: unknown }).toJSON === 'function') return walk((value as { toJSON: () => unknown }).toJSON(), known, inPerson, key);

@@ -1,12 +1,14 @@
 // Intake from hub.intake (idempotent, dead letters) and supervision (warn, urge exactly once) with two
 // copies of the calls service on one database and one Kafka, as production runs them.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redrive } from '../../connectors/redrive.ts';
 import { contract } from '../../platform/contracts.ts';
 import { createKafka, type Producer, topicName } from '../../platform/kafka.ts';
 import { createLogger } from '../../platform/logger.ts';
+import { deadLetterContext } from '../../platform/dead-letter.ts';
 import { sealIntakeCommand } from '../../platform/personal-data.ts';
+import { Keyring } from '../../platform/personal-keys.ts';
 import { TOPICS } from '../../platform/topics.ts';
 import { type Collected, collect, startTestCalls } from '../../test/support/calls.ts';
 import { gql, ok, tokenFor } from '../../test/support/graphql.ts';
@@ -205,6 +207,38 @@ describe('intake from hub.intake', () => {
       const c = await first.store.get(sourceCallId('hotline', 'GZ12345-20261122-0005'));
       return c?.status === 'WITHDRAWN' ? c : undefined;
     });
+  });
+
+  it('refuses a contact in clear on hub.intake; the dead letter shows it masked and keeps the original sealed', async () => {
+    const externalId = 'GZ12345-20261122-0200';
+    const clear = { commandId: randomUUID(), source: 'hotline', externalId, kind: 'create_call', occurredAt: new Date().toISOString(), call: noiseCall };
+    // The test plays a producer that breaks the contract: its own record is the one allowed in clear.
+    scope.allowClear({ topic: first.topics.intake, key: `hotline:${externalId}`, why: 'a producer that puts the caller in clear' });
+    await send(clear);
+    const letter = await waitFor('the refusal', () => dlq.records.find((d) => d.value?.text?.includes(externalId)));
+    expect(letter).toMatchObject({ reasonCode: 'schema', reason: expect.stringContaining('must NOT have additional properties') });
+    expect(letter.value.text).toContain('"citizen":{"name":"陈**","phone":"138****5678"}');
+    expect(JSON.stringify(letter)).not.toMatch(/13812345678|陈大文/);
+    // The re-drive opens the original exactly.
+    const original = scope.keys.open(letter.value.sealed, deadLetterContext(letter.deadLetterId, 'value'));
+    expect(JSON.parse(original.toString('utf8'))).toEqual(clear);
+    expect(await first.store.get(sourceCallId('hotline', externalId))).toBeNull();
+  });
+
+  it('dead-letters a contact sealed under a key it does not hold (unknown_key), naming the key, and makes no call', async () => {
+    const externalId = 'GZ12345-20261122-0201';
+    const stranger = new Keyring([{ id: 'k9', key: randomBytes(32) }]);
+    await send(sealIntakeCommand({ commandId: randomUUID(), source: 'hotline', externalId, kind: 'create_call', occurredAt: new Date().toISOString(), call: noiseCall }, stranger));
+    const letter = await waitFor('the refusal', () => dlq.records.find((d) => d.reasonCode === 'unknown_key'));
+    expect(letter.reason).toContain('sealed with key "k9", which is not among PERSONAL_DATA_KEYS (dev)');
+    expect(await first.store.get(sourceCallId('hotline', externalId))).toBeNull();
+    // A contact moved from another record does not open either.
+    const moved = hotlineOrder('GZ12345-20261122-0202');
+    await send({ ...moved, externalId: 'GZ12345-20261122-0203' });
+    const refused = await waitFor('the moved contact refused', () =>
+      dlq.records.find((d) => d.reasonCode === 'unknown_key' && d.reason.includes('intake:hotline:GZ12345-20261122-0203')),
+    );
+    expect(refused.reason).toContain('moved from another record');
   });
 });
 
