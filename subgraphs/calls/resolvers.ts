@@ -4,7 +4,7 @@ import type { Identity } from '../../platform/auth.ts';
 import { errorCode, userError } from '../../platform/errors.ts';
 import { connectionOf, decodeCursor, encodeCursor, pageSize } from '../../platform/pagination.ts';
 import { intakeContext, maskName, maskPhone, type PersonalOriginals } from '../../platform/personal-data.ts';
-import type { Keyring } from '../../platform/personal-keys.ts';
+import { type Keyring, SealError } from '../../platform/personal-keys.ts';
 import { DateTime } from '../../platform/scalars.ts';
 import type { SubgraphContext } from '../../platform/subgraph.ts';
 import { actsFor, canSeeCitizen, jurisdictionOf, visibilityFilter } from './access.ts';
@@ -61,8 +61,14 @@ export function createResolvers(deps: CallsDeps): Resolvers {
   // and shown only to those who may see the citizen (a petitioner's: the district command centre).
   const asWritten = (call: CallDoc, field: 'title' | 'description' | 'address', identity: Identity) => {
     if (!call.personal || !call.sourceRef || !canSeeCitizen(identity, call, directory)) return call[field] ?? null;
-    const originals = keys.openJson<PersonalOriginals>(call.personal, intakeContext(call.sourceRef.system, call.sourceRef.externalId));
-    return originals[field] ?? call[field] ?? null;
+    try {
+      const originals = keys.openJson<PersonalOriginals>(call.personal, intakeContext(call.sourceRef.system, call.sourceRef.externalId));
+      return originals[field] ?? call[field] ?? null;
+    } catch (err) {
+      // Sealed under a key since retired: the scrubbed text is what is left.
+      if (err instanceof SealError) return call[field] ?? null;
+      throw err;
+    }
   };
   const visible = (id: string, identity: Identity) => store.visible(id, identity);
 
