@@ -40,7 +40,7 @@ afterAll(async () => {
 
 const noiseCall = {
   title: '工地夜间施工噪音投诉',
-  description: '市民来电反映：科学城某工地夜间施工，凌晨还在打桩，严重影响休息。',
+  description: '市民来电反映：科学城某工地夜间施工，凌晨还在打桩，严重影响休息。我叫陈大文，电话13812345678。',
   category: '城市管理',
   priority: 'NORMAL',
   location: { lng: 113.4025, lat: 23.0651 },
@@ -84,11 +84,14 @@ describe('intake from hub.intake', () => {
 
   it('masks the citizen for a grid worker and shows the handling unit and command centre in full', async () => {
     const id = sourceCallId('hotline', 'GZ12345-20261122-0001');
-    const query = 'query($id: ID!) { call(id: $id) { citizen { name phone masked } } }';
+    const query = 'query($id: ID!) { call(id: $id) { description citizen { name phone masked } } }';
     const grid = ok(await gql(`${first.url}/graphql`, await tokenFor('changzhou-c1-g1', 'grid_worker'), query, { id })).call;
     expect(grid.citizen).toEqual({ name: '陈大文', phone: '13812345678', masked: false });
+    // The description as the caller gave it, to those who may call back; masked for the others.
+    expect(grid.description).toBe(noiseCall.description);
     const community = ok(await gql(`${first.url}/graphql`, await tokenFor('changzhou-c1', 'community'), query, { id })).call;
     expect(community.citizen).toEqual({ name: '陈**', phone: '138****5678', masked: true });
+    expect(community.description).toBe('市民来电反映：科学城某工地夜间施工，凌晨还在打桩，严重影响休息。我叫陈**，电话138****5678。');
   });
 
   it('dead-letters a poison record between two good ones with its reason, and keeps consuming', async () => {
