@@ -5,6 +5,7 @@
 // numbers in clear (test/support/topic-scan.ts): nothing the hub writes may carry one. The source
 // systems' own topics (src.12345.orders …) are theirs and are not scanned; their dead letters are.
 import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { inject } from 'vitest';
 import { type BaseConfig, baseConfig, loadConfig } from '../../platform/config.ts';
 import { createKafka } from '../../platform/kafka.ts';
@@ -82,6 +83,13 @@ export function testScope(label: string): TestScope {
         await conn.dropDatabase();
         await conn.close();
       }
+      // One line per test file, so a whole run's scan can be summed up (records, topics, findings).
+      const report = new URL('../../.data/', import.meta.url);
+      mkdirSync(report, { recursive: true });
+      appendFileSync(
+        new URL('personal-data-scan.jsonl', report),
+        `${JSON.stringify({ at: new Date().toISOString(), scope: label, records: scan.records, topics: scan.topics, findings: scan.findings.length })}\n`,
+      );
       if (scan.findings.length > 0) {
         throw new Error(
           `personal data in clear on Kafka (${scan.findings.length} in ${scan.records} records of ${scan.topics} topics):\n${describeFindings(scan.findings)}`,
