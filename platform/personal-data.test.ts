@@ -75,6 +75,9 @@ describe('findPersonalNumbers: no false positives on ids, times and order number
     'HPXF-2026-000101',
     '积水约40厘米，涉及13人',
     '113.4025,23.0651',
+    '23.065123456789',
+    '113.07552345678',
+    '[113.4510755234567,23.0201387654321]',
     '第13812345678910号',
   ])('%s', (text) => {
     expect(findPersonalNumbers(text)).toEqual([]);
@@ -102,9 +105,13 @@ describe('scrubDeep', () => {
       notes: ['回电139 0000 1111'],
       personal: sealed,
       at: new Date('2026-06-01T00:00:00Z'),
+      boundary: [[113.4510755234567, 23.065123456789]],
+      count: 13812345678,
     };
     expect(scrubDeep(record, ['陈大文'])).toEqual({
       at: '2026-06-01T00:00:00.000Z',
+      boundary: [[113.4510755234567, 23.065123456789]],
+      count: '138****5678',
       order_no: 'GZ12345-20260601-0001',
       caller_name: '陈**',
       caller_phone: '138****5678',

@@ -59,10 +59,11 @@ function normalize(text: string): string {
 }
 
 // The patterns (on normalized text). Each number stands alone: no digit or Latin letter right before
-// or after it, nor one joined to it by a dash, so call ids (C + hex), UUIDs (0f4a2c1e-0831-2345-9167-…),
-// order numbers, timestamps and sealed values never match.
-const EDGE_BEFORE = '(?<![0-9A-Za-z])(?<![0-9A-Za-z]-)';
-const EDGE_AFTER = '(?![0-9A-Za-z])(?!-[0-9A-Za-z])';
+// or after it, nor one joined to it by a dash or a point, so call ids (C + hex), UUIDs
+// (0f4a2c1e-0831-2345-9167-…), the decimals of a coordinate (23.065123456789), order numbers,
+// timestamps and sealed values never match.
+const EDGE_BEFORE = '(?<![0-9A-Za-z])(?<![0-9A-Za-z][-.])';
+const EDGE_AFTER = '(?![0-9A-Za-z])(?![-.][0-9A-Za-z])';
 /** One optional separator between digit groups: a space or a dash. */
 const SEP = '[ \\t\\u00a0-]?';
 /** A mainland mobile number 1[3-9]x xxxx xxxx, optionally +86/0086, grouped 3-4-4 by spaces or dashes. */
@@ -165,7 +166,9 @@ function walk(value: unknown, known: readonly string[], inPerson: boolean, key =
     return scrubText(value, known);
   }
   if (typeof value === 'number') {
-    // A phone written as a JSON number (13812345678) is masked as its digits would be.
+    // A phone written as a JSON number (13812345678) is masked as its digits would be; a coordinate
+    // or an amount (not a whole number) is never a phone.
+    if (!Number.isInteger(value)) return value;
     const text = String(value);
     if (PHONE_KEYS.has(keyOf(key))) return maskPhone(text);
     if (ID_KEYS.has(keyOf(key))) return maskIdNumber(text);
