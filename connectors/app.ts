@@ -12,6 +12,7 @@ import { HOTLINE_CATEGORIES, hotlineFeedbackPipeline, hotlineOrdersPipeline } fr
 import { PETITION_CATEGORIES, petitionFeedbackPipeline, petitionPipeline } from './petition/petition.ts';
 import { loadCategoryMap } from './runtime/categories.ts';
 import { dlqTopicOf } from '../platform/dead-letter.ts';
+import { keyringFrom, personalDataConfig } from '../platform/personal-keys.ts';
 import { connectorMetrics } from './runtime/metrics.ts';
 import { Places } from './runtime/places.ts';
 import { ConnectorRuntime, type Pipeline } from './runtime/runtime.ts';
@@ -31,6 +32,7 @@ const sourceList = z.string().transform((value, ctx) => {
 });
 
 export const connectorsConfig = baseConfig.extend({
+  ...personalDataConfig.shape,
   PORT: port.default(4005),
   /** Which sources this copy connects. */
   CONNECTORS: sourceList.default([...SOURCES]),
@@ -79,6 +81,7 @@ const DLQ_CONFIG = [{ name: 'max.message.bytes', value: String(8 * 1_048_576) }]
 export async function startConnectors(config: ConnectorsConfig) {
   const service = new Service({ name: 'connectors', config });
   const log = service.logger;
+  const keys = keyringFrom(config);
   const topics = connectorTopics(config);
   const { kafka, admin } = await serviceKafka(service, config, 'connectors');
 
@@ -105,6 +108,7 @@ export async function startConnectors(config: ConnectorsConfig) {
     producer,
     logger: log,
     metrics,
+    keys,
     groupId: (pipeline) => topicName(config, `connector-${pipeline.name}`),
     maxRecordBytes: config.CONNECTOR_MAX_RECORD_BYTES,
     attempts: config.CONNECTOR_ATTEMPTS,
@@ -128,6 +132,7 @@ export async function startConnectors(config: ConnectorsConfig) {
       rules,
       categories: loadCategoryMap(HOTLINE_CATEGORIES, config.HOTLINE_CATEGORY_MAP_PATH),
       topics: { orders: topics.hotlineOrders, intake: topics.intake, callEvents: topics.callEvents, feedback: topics.hotlineFeedback },
+      keys,
     };
     pipelines.push(hotlineOrdersPipeline(deps), hotlineFeedbackPipeline({ directory, topics: deps.topics }));
   }
@@ -137,6 +142,7 @@ export async function startConnectors(config: ConnectorsConfig) {
         places,
         rules,
         topics: { warnings: topics.floodWarnings, incidents: topics.floodIncidents, intake: topics.intake, alerts: topics.alerts },
+        keys,
       }),
     );
   }
@@ -147,6 +153,7 @@ export async function startConnectors(config: ConnectorsConfig) {
       rules,
       categories: loadCategoryMap(PETITION_CATEGORIES, config.PETITION_CATEGORY_MAP_PATH),
       topics: { petitions: topics.petitions, intake: topics.intake, callEvents: topics.callEvents, feedback: topics.petitionFeedback },
+      keys,
     };
     pipelines.push(petitionPipeline(deps), petitionFeedbackPipeline({ directory, topics: deps.topics }));
   }

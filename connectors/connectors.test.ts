@@ -58,6 +58,7 @@ beforeAll(async () => {
     hotlineFeedback: t.hotlineFeedback,
     petitionFeedback: t.petitionFeedback,
     alerts: t.alerts,
+    callEvents: t.callEvents,
     hotlineDlq: `${t.hotlineOrders}.dlq`,
   })) {
     collected[name] = await collect(scope, topic);
@@ -132,6 +133,10 @@ describe('12345 hotline', () => {
     const command = await waitFor('the intake command', () => records('intake').find((r) => r.externalId === orderNo));
     expect(command?.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
     expect(command?.traceparent).not.toContain('b'.repeat(16));
+    // The caller's contact goes sealed for the calls subgraph, never in clear.
+    expect(command.call.citizen).toBeUndefined();
+    expect(command.call.personal).toMatch(/^pd1\.dev\.[0-9a-f]+$/);
+    expect(JSON.stringify(command)).not.toMatch(/13812345678|陈大文/);
 
     await completeCall(id, '已责令工地停止夜间施工，市民电话13812345678已回复');
     const feedback = await waitFor('the handling result', () => records('hotlineFeedback').find((r) => r.order_no === orderNo));
@@ -145,6 +150,7 @@ describe('12345 hotline', () => {
     });
     expect(feedback.handle_result).toContain('已责令工地停止夜间施工');
     expect(feedback.handle_result).not.toContain('13812345678');
+    expect(feedback.handle_result).toContain('市民电话138****5678已回复');
 
     await send(connectors.topics.hotlineOrders, orderNo, {
       record_id: `R-${randomUUID()}`,
@@ -290,6 +296,40 @@ describe('信访', () => {
     expect(JSON.stringify(reply)).not.toContain('林小红');
   });
 
+  it('keeps the petitioner out of the content and address the complained-about unit reads; the district command centre reads them as written', async () => {
+    const petitionNo = 'HPXF-2026-000103';
+    const title = '林小红反映工地夜间施工';
+    const content = '我叫林小红，电话139 0000 1111，身份证440112199001011234。萝岗街某工地夜间施工，林小红多次投诉未果。';
+    const address = '萝岗街香雪社区8号（林小红家，座机020-82221111）';
+    await send(connectors.topics.petitions, petitionNo, petition(petitionNo, { title, content, address, location: undefined, targetUnit: '萝岗街' }));
+    const id = sourceCallId('petition', petitionNo);
+    const stored = await storedCall(id);
+    const secrets = /林小红|13900001111|139 0000 1111|440112199001011234|020-82221111/;
+    const query = 'query($id: ID!) { call(id: $id) { title description address citizen { name phone masked } } }';
+    // The street complained about: no name, phone or ID number anywhere in what it reads.
+    const street = ok(await gql(`${calls.url}/graphql`, await tokenFor('luogang', 'street'), query, { id })).call;
+    expect(JSON.stringify(street)).not.toMatch(secrets);
+    expect(street).toEqual({
+      title: '林**反映工地夜间施工',
+      description: '我叫林**，电话139****1111，身份证4401**********1234。萝岗街某工地夜间施工，林**多次投诉未果。',
+      address: '萝岗街香雪社区8号（林**家，座机020****1111）',
+      citizen: { name: null, phone: null, masked: true },
+    });
+    // Nor its command centre (the petitioner's identity is the district's alone).
+    const streetCommand = ok(await gql(`${calls.url}/graphql`, await tokenFor('luogang-command', 'street_command'), query, { id })).call;
+    expect(JSON.stringify(streetCommand)).not.toMatch(secrets);
+    // The district command centre reads what the petitioner wrote.
+    const district = ok(await gql(`${calls.url}/graphql`, await tokenFor('huangpu-command', 'district_command'), query, { id })).call;
+    expect(district).toEqual({ title, description: content, address, citizen: { name: '林小红', phone: '13900001111', masked: false } });
+    // Stored: the visible fields scrubbed, what was written only sealed; on Kafka, nothing in clear.
+    expect(JSON.stringify([stored.title, stored.description, stored.address])).not.toMatch(secrets);
+    expect(stored.personal).toMatch(/^pd1\./);
+    const command = await waitFor('the intake command', () => records('intake').find((r) => r.externalId === petitionNo));
+    expect(JSON.stringify(command)).not.toMatch(secrets);
+    await waitFor('the call raised', () => records('callEvents').find((e) => e.callId === id));
+    expect(JSON.stringify(records('callEvents').filter((e) => e.callId === id))).not.toMatch(secrets);
+  });
+
   it('handles once the same noisy site reported to 12345 and to 信访, and tells both sources the result', async () => {
     const orderNo = 'GZ12345-20260601-0009';
     const petitionNo = 'HPXF-2026-000102';
@@ -365,6 +405,7 @@ describe('source limits at the connectors', () => {
       calendar: cal,
       categories: { 城乡建设: '住房建设', '城乡建设/施工噪音': '城市管理' },
       topics: { orders: '', intake: '', callEvents: '', feedback: '' },
+      keys: scope.keys,
       now: () => received,
     });
     const guessed = hotlineCommand(record as never, deps(plain)).call!;
@@ -481,6 +522,11 @@ describe('bad records', () => {
       reason: 'invalid JSON',
     });
     expect(Number(letters[1].offset)).toBe(Number(poison.offset) + 1);
+    // A work order in a dead letter: readable with the caller masked, the original sealed for the re-drive.
+    expect(letters[1].value.text).toContain('"caller_phone":"138****5678"');
+    expect(letters[1].value.text).toContain('"caller_name":"陈**"');
+    expect(letters[1].value.sealed).toMatch(/^pd1\.dev\./);
+    expect(JSON.stringify(letters)).not.toMatch(/13812345678|陈大文/);
     expect(letters[5].reason).toContain('outside the district');
     for (const id of ['0102', '0103', '0104', '0105', '0106']) {
       expect(await calls.store.get(sourceCallId('hotline', `GZ12345-20260601-${id}`))).toBeNull();
@@ -502,6 +548,7 @@ describe('bad records', () => {
       groupId: `${scope.config.TOPIC_PREFIX}connectors-redrive`,
       reason: 'unknown_category',
       logger: createLogger('test', 'warn'),
+      keys: scope.keys,
     });
     expect(result.redriven).toBe(1);
     const call = await storedCall(id);
@@ -512,6 +559,7 @@ describe('bad records', () => {
       topic: `${connectors.topics.hotlineOrders}.dlq`,
       groupId: `${scope.config.TOPIC_PREFIX}connectors-redrive`,
       logger: createLogger('test', 'warn'),
+      keys: scope.keys,
     });
     expect(again.redriven).toBe(0);
   });

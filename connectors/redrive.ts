@@ -2,7 +2,9 @@
 // dead letter of a `<source topic>.dlq` written up to now goes back to its source topic as the
 // original record (same key, value and headers, plus `x-redriven-from`), where the connector (or, for
 // hub.intake.dlq, the calls intake) tries it again; one that still fails comes back as a new dead letter. Progress is kept in the consumer group
-// `connectors-redrive`, so running it twice does not re-drive the same letter twice.
+// `connectors-redrive`, so running it twice does not re-drive the same letter twice. A part sealed
+// because it held personal data is opened with PERSONAL_DATA_KEYS, so the source topic gets the record
+// exactly as it was.
 //
 //   npm run connectors:redrive -- [--topic src.12345.orders.dlq …] [--reason unknown_category] [--dry-run]
 //
@@ -16,7 +18,8 @@ import { contract } from '../platform/contracts.ts';
 import { createKafka, topicName } from '../platform/kafka.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { TOPICS } from '../platform/topics.ts';
-import { type DeadLetter, decodeBytes, dlqTopicOf } from '../platform/dead-letter.ts';
+import { type DeadLetter, deadLetterContext, decodeBytes, dlqTopicOf } from '../platform/dead-letter.ts';
+import { type Keyring, keyringFrom, personalDataConfig, SealError } from '../platform/personal-keys.ts';
 
 export interface RedriveOptions {
   kafka: Kafka;
@@ -29,6 +32,8 @@ export interface RedriveOptions {
   /** List what would be re-driven, publish and commit nothing. */
   dryRun?: boolean;
   logger: Logger;
+  /** Opens the parts of a letter sealed because they held personal data. */
+  keys: Keyring;
 }
 
 export interface RedriveResult {
@@ -88,19 +93,24 @@ export async function redrive(options: RedriveOptions): Promise<RedriveResult> {
                   continue;
                 }
                 if (!options.dryRun) {
-                  const headers: Record<string, Buffer | string> = {};
-                  for (const [name, value] of Object.entries(letter.headers)) headers[name] = decodeBytes(value);
-                  headers['x-redriven-from'] = `${topic}:${batch.partition}:${message.offset}`;
-                  await producer.send({
-                    topic: letter.sourceTopic,
-                    messages: [
-                      {
-                        key: letter.key ? decodeBytes(letter.key) : null,
-                        value: letter.value ? decodeBytes(letter.value) : null,
-                        headers,
-                      },
-                    ],
-                  });
+                  const open = (part: Parameters<typeof deadLetterContext>[1]) => ({ keys: options.keys, context: deadLetterContext(letter.deadLetterId, part) });
+                  let original: { key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer | string> };
+                  try {
+                    const headers: Record<string, Buffer | string> = {};
+                    for (const [name, value] of Object.entries(letter.headers)) headers[name] = decodeBytes(value, open(`header:${name}`));
+                    headers['x-redriven-from'] = `${topic}:${batch.partition}:${message.offset}`;
+                    original = {
+                      key: letter.key ? decodeBytes(letter.key, open('key')) : null,
+                      value: letter.value ? decodeBytes(letter.value, open('value')) : null,
+                      headers,
+                    };
+                  } catch (err) {
+                    // A key missing from PERSONAL_DATA_KEYS: stop before committing, so nothing is lost.
+                    if (!(err instanceof SealError)) throw err;
+                    reject(new Error(`dead letter ${letter.deadLetterId} cannot be opened: ${err.message}`));
+                    return;
+                  }
+                  await producer.send({ topic: letter.sourceTopic, messages: [original] });
                 }
                 result.redriven++;
                 await heartbeat();
@@ -165,7 +175,8 @@ async function cli(): Promise<void> {
     console.error(`redrive: not a dead-letter topic: ${wrong.join(', ')}\n${USAGE}`);
     process.exit(2);
   }
-  const config = loadConfig(baseConfig);
+  const config = loadConfig(baseConfig.extend(personalDataConfig.shape));
+  const keys = keyringFrom(config);
   const logger = createLogger('connectors-redrive', config.LOG_LEVEL);
   const kafka = createKafka(config, 'connectors-redrive', logger);
   const admin = kafka.admin();
@@ -187,6 +198,7 @@ async function cli(): Promise<void> {
       reason: values.reason,
       dryRun,
       logger,
+      keys,
     });
     const byReason: Record<string, number> = {};
     for (const letter of result.letters) byReason[letter.reasonCode] = (byReason[letter.reasonCode] ?? 0) + 1;

@@ -49,6 +49,17 @@ function addressOf(gridId: string): string {
 
 const MALFORMED = ['{"record_id": ', 'not json at all', '{}', '[1,2,3]'];
 
+/** Made-up people, as callers and petitioners name themselves inside what they write. */
+export const SIMULATED_NAMES = ['张伟', '王秀英', '李娜', '刘洋', '陈志强', '欧阳丽华'];
+
+/** A mobile number as people write it: plain, spaced, dashed. */
+function spokenPhone(random: () => number, prefix: string): { phone: string; written: string } {
+  const phone = `${prefix}${String(Math.floor(random() * 1e8)).padStart(8, '0')}`;
+  const style = Math.floor(random() * 3);
+  const written = style === 0 ? phone : `${phone.slice(0, 3)}${style === 1 ? ' ' : '-'}${phone.slice(3, 7)}${style === 1 ? ' ' : '-'}${phone.slice(7)}`;
+  return { phone, written };
+}
+
 /** An endless stream of hotline records: new orders, with updates and call-backs for earlier ones. */
 export function* hotlineRecords(options: { seed?: number | string; topic: string; updates?: number; repeats?: number; bad?: number; prefix?: string }) {
   const random = seededRandom(options.seed ?? 1);
@@ -82,6 +93,9 @@ export function* hotlineRecords(options: { seed?: number | string; topic: string
       const point = pointIn(random, grid);
       const [x, y] = convert([point.lng, point.lat], 'WGS84', 'GCJ02');
       const now = new Date().toISOString();
+      const caller = spokenPhone(random, '138');
+      // A third of the callers leave their name and number inside what they say, as real ones do.
+      const said = random() < 0.35 ? `我叫${pick(random, SIMULATED_NAMES)}，电话${caller.written}，` : '';
       const value = {
         record_id: `R-${prefix}-${i}`,
         record_type: 'NEW',
@@ -92,11 +106,11 @@ export function* hotlineRecords(options: { seed?: number | string; topic: string
         appeal_type: complaint.appeal,
         category_path: complaint.path,
         title: complaint.title,
-        content: `市民反映：${addressOf(grid)}附近，${complaint.text}`,
+        content: `市民反映：${said}${addressOf(grid)}附近，${complaint.text}`,
         address: addressOf(grid),
         ...(random() < 0.8 && { coord: { x, y, crs: 'GCJ02' } }),
         caller_name: pick(random, ['陈先生', '李女士', '王先生', '张女士', '黄先生']),
-        caller_phone: `138${String(Math.floor(random() * 1e8)).padStart(8, '0')}`,
+        caller_phone: caller.phone,
         urgency: random() < 0.05 ? '紧急' : '一般',
       };
       record = { topic: options.topic, key: orderNo, value: JSON.stringify(value) };
@@ -169,6 +183,10 @@ export function* petitionRecords(options: { seed?: number | string; topic: strin
       registered.push(petitionNo);
       const complaint = pick(random, COMPLAINTS);
       const grid = pick(random, grids).id;
+      const petitioner = spokenPhone(random, '139');
+      const name = pick(random, SIMULATED_NAMES);
+      // Petitioners often sign their letters: name, number and ID number inside the content.
+      const signed = random() < 0.4 ? `信访人${name}，身份证号44011219${70 + Math.floor(random() * 30)}0101123X，联系电话${petitioner.written}。` : '';
       yield {
         topic: options.topic,
         key: petitionNo,
@@ -179,9 +197,9 @@ export function* petitionRecords(options: { seed?: number | string; topic: strin
           recordedAt: now,
           form: pick(random, ['来信', '来访', '网上信访'] as const),
           receivedAt: now,
-          petitioner: { name: pick(random, ['林某某', '赵某', '周女士']), phone: `139${String(Math.floor(random() * 1e8)).padStart(8, '0')}` },
+          petitioner: { name, phone: petitioner.phone },
           title: complaint.title,
-          content: `信访人反映：${complaint.text}多次向有关部门反映未果。`,
+          content: `信访人反映：${complaint.text}多次向有关部门反映未果。${signed}`,
           category: complaint.path[0] === '交通运输' ? '交通运输' : complaint.path[0] === '城乡建设' ? '城乡建设/施工噪音' : '城市管理',
           address: addressOf(grid),
           location: pointIn(random, grid),

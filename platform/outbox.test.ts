@@ -81,4 +81,30 @@ describe('outbox', () => {
     expect(all.map((r) => r.sequence)).toEqual(Array.from({ length: EVENTS }, (_, i) => i + 1));
     expect(await Aggregate.findById(id).lean()).toMatchObject({ outbox: [], outboxLease: 0 });
   });
+
+  it('publishes no phone, ID number or name in clear, whatever text an action put in its event', async () => {
+    const publisher = new OutboxPublisher(Aggregate, {
+      producer,
+      topic,
+      logger,
+      pollMs: 3_600_000,
+      envelope: (id, event) => ({ id, ...event.data }),
+    });
+    publisher.start();
+    const id = 'personal-1';
+    const note = '已回电来电人张三（13812345678，身份证440112199001011234），座机020-88886666';
+    await Aggregate.create({
+      _id: id,
+      version: 1,
+      outbox: [{ eventId: 'p1', type: 'note', sequence: 1, occurredAt: new Date(), data: { note, result: { text: '联系人李四 139 0000 1111' } } }],
+      outboxPending: true,
+      publishedSeq: 0,
+      outboxLease: 0,
+    });
+    await publisher.kick(id);
+    await publisher.stop();
+    const event = await waitFor('the event', () => published.records.find((r) => r.id === id));
+    expect(event.note).toBe('已回电来电人张*（138****5678，身份证4401**********1234），座机020****6666');
+    expect(event.result).toEqual({ text: '联系人李* 139****1111' });
+  });
 });

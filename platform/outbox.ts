@@ -5,9 +5,14 @@
 // its events, so two copies never publish the same events at once. A crash between sending and
 // recording leaves the events to be sent again after the lease ends: delivery is at-least-once, and
 // consumers drop repeats by (aggregate id, sequence).
+//
+// What goes out carries no name, phone or ID number in clear: every published record is scrubbed
+// (platform/personal-data.ts scrubDeep: notes, reasons, results typed by staff), whatever the
+// aggregate put in it; sealed values pass unchanged.
 import { type Model, Schema } from 'mongoose';
 import type { Producer } from 'kafkajs';
 import type { Logger } from './logger.ts';
+import { scrubDeep } from './personal-data.ts';
 
 export interface OutboxEvent {
   eventId: string;
@@ -53,7 +58,7 @@ export interface OutboxOptions {
   pollMs?: number;
   leaseMs?: number;
   /** Turns a stored event into the published record (adds the aggregate id, drops internals). */
-  envelope: (aggregateId: string, event: OutboxEvent) => Record<string, unknown>;
+  envelope: (aggregateId: string, event: OutboxEvent) => object;
 }
 
 export class OutboxPublisher<T extends Outboxed> {
@@ -149,7 +154,7 @@ export class OutboxPublisher<T extends Outboxed> {
         topic: this.options.topic,
         messages: events.map((event) => ({
           key: id,
-          value: JSON.stringify(this.options.envelope(id, event)),
+          value: JSON.stringify(scrubDeep(this.options.envelope(id, event))),
           headers: { 'event-id': event.eventId, 'event-type': event.type, ...(event.traceparent && { traceparent: event.traceparent }) },
         })),
       });

@@ -17,6 +17,8 @@ export type RejectionCode =
   | 'no_route'
   | 'unknown_call'
   | 'rule'
+  /** Sealed personal data that no configured key opens (PERSONAL_DATA_KEYS lacks its key, or it was altered). */
+  | 'unknown_key'
   | 'failed_after_retries';
 
 /** A refusal that retrying cannot fix: the record goes to `<source topic>.dlq` at once. */

@@ -6,6 +6,7 @@
 // withdraws it; the call-back (回访) goes to the call with its own answers (closes it, or sends it back). When the hub completes, closes or merges a call
 // from the hotline, the result goes back on src.12345.feedback (hotline-feedback.schema.json).
 import { contract } from '../../platform/contracts.ts';
+import type { Keyring } from '../../platform/personal-keys.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { WorkCalendar } from '../../rules/calendar.ts';
 import { type Deadline, hotlineLimit, parseAppealType, RulesBook } from '../../rules/deadlines.ts';
@@ -106,6 +107,8 @@ export interface HotlineDeps {
   rules?: RulesBook;
   categories: CategoryMap;
   topics: { orders: string; intake: string; callEvents: string; feedback: string };
+  /** Seals the caller's contact for the calls subgraph. */
+  keys: Keyring;
   now?: () => Date;
 }
 
@@ -190,7 +193,10 @@ export function hotlineOrdersPipeline(deps: HotlineDeps): Pipeline {
   return {
     name: 'hotline-orders',
     topics: [deps.topics.orders],
-    process: (source, { trace }) => [intakeOutput(deps.topics.intake, hotlineCommand(parseRecord(source, validateRecord), deps), trace)],
+    process: (source, { trace }) => {
+      const record = parseRecord(source, validateRecord);
+      return [intakeOutput(deps.topics.intake, hotlineCommand(record, deps), trace, deps.keys, [record.caller_name, record.caller_phone])];
+    },
   };
 }
 

@@ -9,6 +9,7 @@
 // its receipt; nothing follows a 复核. The reply (答复) goes back on src.xinfang.feedback when the hub
 // completes, closes or merges it.
 import { contract } from '../../platform/contracts.ts';
+import type { Keyring } from '../../platform/personal-keys.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { WorkCalendar } from '../../rules/calendar.ts';
 import { type Deadline, petitionDeadline, type PetitionStep, RulesBook } from '../../rules/deadlines.ts';
@@ -71,6 +72,8 @@ export interface PetitionDeps {
   rules?: RulesBook;
   categories: CategoryMap;
   topics: { petitions: string; intake: string; callEvents: string; feedback: string };
+  /** Seals the petitioner's contact for the calls subgraph (the district command centre alone reads it). */
+  keys: Keyring;
   now?: () => Date;
 }
 
@@ -178,7 +181,12 @@ export function petitionPipeline(deps: PetitionDeps): Pipeline {
   return {
     name: 'petition-records',
     topics: [deps.topics.petitions],
-    process: (source, { trace }) => [intakeOutput(deps.topics.intake, petitionCommand(parseRecord(source, validateRecord), deps), trace)],
+    process: (source, { trace }) => {
+      const record = parseRecord(source, validateRecord);
+      // The petitioner's name, phone and ID number are masked wherever the content or address repeats them.
+      const { name, phone, idNumber } = record.petitioner ?? {};
+      return [intakeOutput(deps.topics.intake, petitionCommand(record, deps), trace, deps.keys, [name, phone, idNumber])];
+    },
   };
 }
 

@@ -2,7 +2,9 @@
 // change with a snapshot of the call and its source reference. A source hears about its own calls
 // when they are completed (办结, with the result), closed without having been completed here (closed
 // with the call they were merged into, or confirmed directly), and merged into another call (并单).
+// The result is scrubbed again here: what goes back to a source is the hub's own record.
 import { contract } from '../../platform/contracts.ts';
+import { scrubText } from '../../platform/personal-data.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import { parseRecord, type SourceRecord } from '../../platform/source-record.ts';
 import type { CallEvent } from '../../platform/call-event.ts';
@@ -39,7 +41,7 @@ export function outcomeFor(record: SourceRecord, system: string, directory: Unit
     kind,
     event,
     externalId: ref.externalId,
-    result: event.call.result ?? null,
+    result: event.call.result ? scrubText(event.call.result) : null,
     handlingUnit: { id: unitId, name: directory.get(unitId)?.name ?? unitId },
     mergedInto: event.call.mergedInto ?? null,
     at: event.occurredAt,

@@ -18,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../../platform/logger.ts';
 import { deadLetterOutput } from '../../platform/dead-letter.ts';
+import type { Keyring } from '../../platform/personal-keys.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import { type Output, Rejected, type RejectionCode, type SourceRecord, sourceRecord } from '../../platform/source-record.ts';
 import { childTrace, type TraceHeaders } from './trace.ts';
@@ -41,6 +42,8 @@ export interface RuntimeOptions {
   producer: Producer;
   logger: Logger;
   metrics: ConnectorMetrics;
+  /** Seals the personal data of a dead letter's record (the re-drive opens it). */
+  keys: Keyring;
   /** Consumer group name for a pipeline (with the prefix). */
   groupId: (pipeline: Pipeline) => string;
   /** Largest record accepted, in bytes; a larger one is dead-lettered. */
@@ -173,7 +176,7 @@ export class ConnectorRuntime {
     metrics.records.inc({ ...labels, outcome: 'dead_lettered' });
     metrics.deadLetters.inc({ ...labels, reason: failure.code });
     logger.warn({ ...where, reasonCode: failure.code, reason: failure.reason }, 'record dead-lettered');
-    return [deadLetterOutput(pipeline.name, record, failure)];
+    return [deadLetterOutput(pipeline.name, record, failure, this.options.keys)];
   }
 
   /** Sends a batch's messages in one request, in order; retries the send with backoff, then gives up. */

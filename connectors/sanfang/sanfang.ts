@@ -6,6 +6,8 @@
 // at the street that holds it. Every warning, lifting and incident also goes to hub.alerts for the
 // dashboards (schemas/events/alert-event.schema.json).
 import { contract } from '../../platform/contracts.ts';
+import { scrubDeep } from '../../platform/personal-data.ts';
+import type { Keyring } from '../../platform/personal-keys.ts';
 import { sourceCallId } from '../../subgraphs/calls/intake.ts';
 import { stableCallId } from '../../subgraphs/calls/store.ts';
 import { floodInspection, RulesBook, type WarningColour } from '../../rules/deadlines.ts';
@@ -72,6 +74,8 @@ export interface SanfangDeps {
   /** The versioned rules (source limits); the built-in version when left out. */
   rules?: RulesBook;
   topics: { warnings: string; incidents: string; intake: string; alerts: string };
+  /** Seals what an incident report's texts held personal (a reporter's phone) for the calls subgraph. */
+  keys: Keyring;
   now?: () => Date;
 }
 
@@ -202,10 +206,11 @@ export function incidentMessages(incident: IncidentRecord, deps: SanfangDeps): {
 const validateAlert = contract<Record<string, unknown>>('alert-event');
 
 function alertOutput(topic: string, alert: Record<string, unknown>): Output {
-  const checked = validateAlert(alert);
+  // Dashboards need no one's phone: an address or title that carries one goes out masked.
+  const checked = validateAlert(scrubDeep(alert));
   // The alert is built here from a valid record: failing its own contract is a bug, retried then dead-lettered.
   if (!checked.ok) throw new Error(`alert fails its contract: ${checked.reason}`);
-  return { topic, key: String(alert.alertId), value: JSON.stringify(alert) };
+  return { topic, key: String(alert.alertId), value: JSON.stringify(checked.value) };
 }
 
 export function sanfangPipelines(deps: SanfangDeps): Pipeline[] {
@@ -215,7 +220,7 @@ export function sanfangPipelines(deps: SanfangDeps): Pipeline[] {
       topics: [deps.topics.warnings],
       process: (source, { trace }) => {
         const { command, alert } = warningMessages(parseRecord(source, validateWarning), deps);
-        return [intakeOutput(deps.topics.intake, command, trace), alertOutput(deps.topics.alerts, alert)];
+        return [intakeOutput(deps.topics.intake, command, trace, deps.keys), alertOutput(deps.topics.alerts, alert)];
       },
     },
     {
@@ -223,7 +228,7 @@ export function sanfangPipelines(deps: SanfangDeps): Pipeline[] {
       topics: [deps.topics.incidents],
       process: (source, { trace }) => {
         const { command, alert } = incidentMessages(parseRecord(source, validateIncident), deps);
-        return [intakeOutput(deps.topics.intake, command, trace), alertOutput(deps.topics.alerts, alert)];
+        return [intakeOutput(deps.topics.intake, command, trace, deps.keys), alertOutput(deps.topics.alerts, alert)];
       },
     },
   ];

@@ -9,6 +9,7 @@ import { ensureTopics, serviceKafka, serviceProducer, topicName } from '../../pl
 import { serviceDatabase } from '../../platform/mongo.ts';
 import { OutboxPublisher } from '../../platform/outbox.ts';
 import { IdempotencyKeys } from '../../platform/idempotency.ts';
+import { keyringFrom, personalDataConfig } from '../../platform/personal-keys.ts';
 import { Service } from '../../platform/service.ts';
 import { mountSubgraph } from '../../platform/subgraph.ts';
 import { TOPICS } from '../../platform/topics.ts';
@@ -39,6 +40,7 @@ const shares = z
 
 export const callsConfig = baseConfig.extend({
   ...authConfig.shape,
+  ...personalDataConfig.shape,
   PORT: port.default(4001),
   CALLS_DB: z.string().regex(/^[A-Za-z0-9_-]+$/).default('huying_calls'),
   DEMO_DATA: z.enum(['0', '1']).default('0'),
@@ -72,6 +74,7 @@ export async function startCalls(config: CallsConfig) {
   const log = service.logger;
   const rulesBook = loadRulesFile(config.DEADLINE_POLICY_PATH);
   const calendar = loadCalendar(config.HOLIDAY_OVERRIDES_PATH);
+  const personalKeys = keyringFrom(config);
 
   const conn = await serviceDatabase(service, config, config.CALLS_DB);
   const models = await callsModels(conn);
@@ -180,7 +183,7 @@ export async function startCalls(config: CallsConfig) {
 
   await mountSubgraph(service, {
     sdlPath: 'schemas/calls.graphql',
-    resolvers: createResolvers({ index, store, directory, items, duplicates, orders, keys }),
+    resolvers: createResolvers({ index, store, directory, items, duplicates, orders, keys, personalKeys }),
     verifier: createVerifier(config),
   });
 
@@ -191,7 +194,7 @@ export async function startCalls(config: CallsConfig) {
   scheduler.start();
   service.onShutdown('supervision', () => scheduler.stop());
 
-  const intake = new IntakeProcessor(store, orders, directory, producer, log, duplicates, config.CALLBACK_REWORKS);
+  const intake = new IntakeProcessor(store, orders, directory, producer, personalKeys, log, duplicates, config.CALLBACK_REWORKS);
   const consumer = kafka.consumer({ groupId: topicName(config, 'calls-intake') });
   await consumer.connect();
   service.onShutdown('intake consumer', () => consumer.disconnect());

@@ -1,11 +1,14 @@
 // Intake from hub.intake (idempotent, dead letters) and supervision (warn, urge exactly once) with two
 // copies of the calls service on one database and one Kafka, as production runs them.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redrive } from '../../connectors/redrive.ts';
 import { contract } from '../../platform/contracts.ts';
 import { createKafka, type Producer, topicName } from '../../platform/kafka.ts';
 import { createLogger } from '../../platform/logger.ts';
+import { deadLetterContext } from '../../platform/dead-letter.ts';
+import { sealIntakeCommand } from '../../platform/personal-data.ts';
+import { Keyring } from '../../platform/personal-keys.ts';
 import { TOPICS } from '../../platform/topics.ts';
 import { type Collected, collect, startTestCalls } from '../../test/support/calls.ts';
 import { gql, ok, tokenFor } from '../../test/support/graphql.ts';
@@ -35,24 +38,20 @@ afterAll(async () => {
   await scope.cleanup();
 });
 
+const noiseCall = {
+  title: '工地夜间施工噪音投诉',
+  description: '市民来电反映：科学城某工地夜间施工，凌晨还在打桩，严重影响休息。我叫陈大文，电话13812345678。',
+  category: '城市管理',
+  priority: 'NORMAL',
+  location: { lng: 113.4025, lat: 23.0651 },
+  citizen: { name: '陈大文', phone: '13812345678' },
+  receivedAt: new Date().toISOString(),
+};
+
+/** A 12345 order's create_call as the hotline connector writes it: the caller's contact sealed. */
 function hotlineOrder(externalId: string, overrides: Record<string, unknown> = {}) {
-  return {
-    commandId: randomUUID(),
-    source: 'hotline',
-    externalId,
-    kind: 'create_call',
-    occurredAt: new Date().toISOString(),
-    call: {
-      title: '工地夜间施工噪音投诉',
-      description: '市民来电反映：科学城某工地夜间施工，凌晨还在打桩，严重影响休息。',
-      category: '城市管理',
-      priority: 'NORMAL',
-      location: { lng: 113.4025, lat: 23.0651 },
-      citizen: { name: '陈大文', phone: '13812345678' },
-      receivedAt: new Date().toISOString(),
-    },
-    ...overrides,
-  };
+  const command = { commandId: randomUUID(), source: 'hotline', externalId, kind: 'create_call', occurredAt: new Date().toISOString(), call: noiseCall, ...overrides };
+  return sealIntakeCommand(command as typeof command & { call: typeof noiseCall }, scope.keys);
 }
 
 async function send(...records: Array<Record<string, unknown> | string>) {
@@ -85,11 +84,14 @@ describe('intake from hub.intake', () => {
 
   it('masks the citizen for a grid worker and shows the handling unit and command centre in full', async () => {
     const id = sourceCallId('hotline', 'GZ12345-20261122-0001');
-    const query = 'query($id: ID!) { call(id: $id) { citizen { name phone masked } } }';
+    const query = 'query($id: ID!) { call(id: $id) { description citizen { name phone masked } } }';
     const grid = ok(await gql(`${first.url}/graphql`, await tokenFor('changzhou-c1-g1', 'grid_worker'), query, { id })).call;
     expect(grid.citizen).toEqual({ name: '陈大文', phone: '13812345678', masked: false });
+    // The description as the caller gave it, to those who may call back; masked for the others.
+    expect(grid.description).toBe(noiseCall.description);
     const community = ok(await gql(`${first.url}/graphql`, await tokenFor('changzhou-c1', 'community'), query, { id })).call;
     expect(community.citizen).toEqual({ name: '陈**', phone: '138****5678', masked: true });
+    expect(community.description).toBe('市民来电反映：科学城某工地夜间施工，凌晨还在打桩，严重影响休息。我叫陈**，电话138****5678。');
   });
 
   it('dead-letters a poison record between two good ones with its reason, and keeps consuming', async () => {
@@ -98,7 +100,7 @@ describe('intake from hub.intake', () => {
       '{"not json',
       hotlineOrder('GZ12345-20261122-0003', { call: { title: 'x' } }),
       hotlineOrder('GZ12345-20261122-0004', {
-        call: { ...hotlineOrder('x').call, location: { lng: 120.1, lat: 30.2 } },
+        call: { ...noiseCall, location: { lng: 120.1, lat: 30.2 } },
       }),
       hotlineOrder('GZ12345-20261122-0005'),
     );
@@ -126,7 +128,7 @@ describe('intake from hub.intake', () => {
   it('re-drives a command for a unit the directory did not know yet, once the unit is published', async () => {
     // A 12345 order for a community founded this week: the party map has not published it yet.
     const order = hotlineOrder('GZ12345-20261122-0100', {
-      call: { ...hotlineOrder('x').call, unitId: 'changzhou-c9', location: undefined },
+      call: { ...noiseCall, unitId: 'changzhou-c9', location: undefined },
     });
     await send(order);
     const refused = await waitFor('the refusal', () => dlq.records.find((d) => d.reasonCode === 'unknown_unit'));
@@ -165,6 +167,7 @@ describe('intake from hub.intake', () => {
       groupId: topicName(scope.config, 'connectors-redrive'),
       reason: 'unknown_unit',
       logger: createLogger('test', 'warn'),
+      keys: scope.keys,
     });
     // Only the unknown unit goes back; the poison records of the test above stay where they are.
     expect({ redriven: result.redriven, passedOver: result.passedOver }).toEqual({ redriven: 1, passedOver: 3 });
@@ -282,6 +285,38 @@ describe('intake from hub.intake', () => {
       const c = await first.store.get(sourceCallId('hotline', 'GZ12345-20261122-0005'));
       return c?.status === 'WITHDRAWN' ? c : undefined;
     });
+  });
+
+  it('refuses a contact in clear on hub.intake; the dead letter shows it masked and keeps the original sealed', async () => {
+    const externalId = 'GZ12345-20261122-0200';
+    const clear = { commandId: randomUUID(), source: 'hotline', externalId, kind: 'create_call', occurredAt: new Date().toISOString(), call: noiseCall };
+    // The test plays a producer that breaks the contract: its own record is the one allowed in clear.
+    scope.allowClear({ topic: first.topics.intake, key: `hotline:${externalId}`, why: 'a producer that puts the caller in clear' });
+    await send(clear);
+    const letter = await waitFor('the refusal', () => dlq.records.find((d) => d.value?.text?.includes(externalId)));
+    expect(letter).toMatchObject({ reasonCode: 'schema', reason: expect.stringContaining('must NOT have additional properties') });
+    expect(letter.value.text).toContain('"citizen":{"name":"陈**","phone":"138****5678"}');
+    expect(JSON.stringify(letter)).not.toMatch(/13812345678|陈大文/);
+    // The re-drive opens the original exactly.
+    const original = scope.keys.open(letter.value.sealed, deadLetterContext(letter.deadLetterId, 'value'));
+    expect(JSON.parse(original.toString('utf8'))).toEqual(clear);
+    expect(await first.store.get(sourceCallId('hotline', externalId))).toBeNull();
+  });
+
+  it('dead-letters a contact sealed under a key it does not hold (unknown_key), naming the key, and makes no call', async () => {
+    const externalId = 'GZ12345-20261122-0201';
+    const stranger = new Keyring([{ id: 'k9', key: randomBytes(32) }]);
+    await send(sealIntakeCommand({ commandId: randomUUID(), source: 'hotline', externalId, kind: 'create_call', occurredAt: new Date().toISOString(), call: noiseCall }, stranger));
+    const letter = await waitFor('the refusal', () => dlq.records.find((d) => d.reasonCode === 'unknown_key'));
+    expect(letter.reason).toContain('sealed with key "k9", which is not among PERSONAL_DATA_KEYS (dev)');
+    expect(await first.store.get(sourceCallId('hotline', externalId))).toBeNull();
+    // A contact moved from another record does not open either.
+    const moved = hotlineOrder('GZ12345-20261122-0202');
+    await send({ ...moved, externalId: 'GZ12345-20261122-0203' });
+    const refused = await waitFor('the moved contact refused', () =>
+      dlq.records.find((d) => d.reasonCode === 'unknown_key' && d.reason.includes('intake:hotline:GZ12345-20261122-0203')),
+    );
+    expect(refused.reason).toContain('moved from another record');
   });
 });
 

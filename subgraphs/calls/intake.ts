@@ -12,6 +12,8 @@ import { contract } from '../../platform/contracts.ts';
 import { deadLetterOutput } from '../../platform/dead-letter.ts';
 import { isUserError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { intakeContext, type PersonalOriginals, scrubText } from '../../platform/personal-data.ts';
+import { type Keyring, SealError } from '../../platform/personal-keys.ts';
 import { DISTRICT_ID } from '../../demo/district.ts';
 import { parseRecord, Rejected, sourceRecord } from '../../platform/source-record.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
@@ -36,7 +38,10 @@ export interface IntakeCommand {
     unitId?: string;
     location?: { lng: number; lat: number };
     address?: string;
+    /** The contact in clear, as a producer builds the command: never on the wire (sealIntakeCommand seals it into `personal`). */
     citizen?: { name?: string; phone?: string };
+    /** Sealed personal data (platform/personal-data.ts PersonalOriginals): the contact, the texts as written. */
+    personal?: string;
     identityProtected?: boolean;
     attachments?: string[];
     receivedAt?: string;
@@ -107,6 +112,8 @@ export class IntakeProcessor {
     private readonly orders: OrderService,
     private readonly directory: UnitDirectory,
     private readonly producer: Producer,
+    /** Opens the contact sealed in a command, and seals what a dead letter must not show. */
+    private readonly keys: Keyring,
     private readonly logger: Logger,
     /** Offers calls from the citizen-facing sources to the duplicate check; without it none are merged. */
     private readonly duplicates?: DuplicateFinder,
@@ -123,7 +130,7 @@ export class IntakeProcessor {
       if (!(err instanceof Rejected) && !isUserError(err)) throw err;
       const failure = { code: err instanceof Rejected ? err.code : ('rule' as const), reason: (err as Error).message, attempts: 1 };
       this.logger.warn({ topic, partition, offset: message.offset, reasonCode: failure.code, reason: failure.reason }, 'intake command dead-lettered');
-      const { topic: dlq, ...letter } = deadLetterOutput(INTAKE_CONSUMER, record, failure);
+      const { topic: dlq, ...letter } = deadLetterOutput(INTAKE_CONSUMER, record, failure, this.keys);
       await this.producer.send({ topic: dlq, messages: [letter] });
     }
   }
@@ -146,10 +153,13 @@ export class IntakeProcessor {
         const call = command.call as NonNullable<IntakeCommand['call']>;
         const originUnitId = this.route(call);
         const assignTo = call.appeal ? await this.appealUnit(command, call.appeal, originUnitId) : undefined;
+        const citizen = this.contactOf(command);
         const { call: created } = await this.store.create(
           {
-            title: call.title,
-            description: call.description,
+            // Scrubbed on the wire already; again here for a producer that missed something. What the
+            // source wrote stays sealed in `personal`, shown only to those who may see the citizen.
+            title: scrubText(call.title),
+            description: scrubText(call.description),
             category: call.category,
             itemCode: call.itemCode,
             priority: call.priority,
@@ -158,8 +168,9 @@ export class IntakeProcessor {
             originUnitId,
             assignTo,
             location: call.location,
-            address: call.address,
-            citizen: call.citizen,
+            address: call.address === undefined ? undefined : scrubText(call.address),
+            citizen,
+            personal: call.personal,
             identityProtected: call.identityProtected ?? command.source === 'petition',
             attachments: call.attachments,
             raisedBy: { subject: `${command.source}-connector`, unitId: DISTRICT_ID, role: 'service_account' },
@@ -357,6 +368,18 @@ export class IntakeProcessor {
     const leadership = this.directory.ofKind('leadership').find((u) => u.parentId === district);
     if (!leadership) throw new Rejected('no_route', `no unit above ${unit.id} to decide the ${appeal.stage}`);
     return leadership.id;
+  }
+
+  /** The citizen's contact sealed in the command; a value no configured key opens is refused. */
+  private contactOf(command: IntakeCommand): PersonalOriginals['citizen'] {
+    const sealed = command.call?.personal;
+    if (!sealed) return undefined;
+    try {
+      return this.keys.openJson<PersonalOriginals>(sealed, intakeContext(command.source, command.externalId)).citizen;
+    } catch (err) {
+      if (err instanceof SealError) throw new Rejected('unknown_key', `call.personal: ${err.message}`);
+      throw err;
+    }
   }
 
   /** The receiving unit, or routing by place (就近派单) to the grid that holds the point. */

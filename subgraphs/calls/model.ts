@@ -80,6 +80,11 @@ export interface CallDoc extends Outboxed {
   location?: { lng: number; lat: number };
   address?: string;
   citizen?: { name?: string; phone?: string };
+  /**
+   * Sealed (platform/personal-keys.ts) by the source's connector, bound to `intake:<system>:<externalId>`:
+   * the contact and the texts as the source wrote them. Title, description and address hold them scrubbed.
+   */
+  personal?: string;
   identityProtected: boolean;
   attachments: string[];
   raisedBy: ActorRef;
@@ -164,6 +169,7 @@ const callSchema = new Schema<CallDoc>(
     location: { type: new Schema({ lng: Number, lat: Number }, { _id: false }), default: undefined },
     address: String,
     citizen: { type: new Schema({ name: String, phone: String }, { _id: false }), default: undefined },
+    personal: String,
     identityProtected: { type: Boolean, default: false },
     attachments: { type: [String], default: [] },
     raisedBy: { type: actor, required: true },

@@ -4,7 +4,8 @@ import type { Identity } from '../../platform/auth.ts';
 import { errorCode, userError } from '../../platform/errors.ts';
 import type { IdempotencyKeys } from '../../platform/idempotency.ts';
 import { connectionOf, decodeCursor, encodeCursor, pageSize } from '../../platform/pagination.ts';
-import { maskName, maskPhone } from '../../platform/personal-data.ts';
+import { intakeContext, maskName, maskPhone, type PersonalOriginals } from '../../platform/personal-data.ts';
+import { type Keyring, SealError } from '../../platform/personal-keys.ts';
 import { DateTime } from '../../platform/scalars.ts';
 import type { SubgraphContext } from '../../platform/subgraph.ts';
 import { canSeeCitizen, jurisdictionOf, requireMay, visibilityFilter } from './access.ts';
@@ -15,7 +16,7 @@ import type { DuplicateFinder } from './duplicates.ts';
 import type { CallFilter, InboxBox, InputMaybe, RaiseCallInput, Resolvers, Unit } from './generated/graphql.ts';
 import type { CallableItem, CallableItems } from './items.ts';
 import type { CallAction } from './lifecycle.ts';
-import { OPEN_STATUSES, type Tier } from './model.ts';
+import { type CallDoc, OPEN_STATUSES, type Tier } from './model.ts';
 import type { OrderService } from './orders.ts';
 import { type CallStore, stableCallId } from './store.ts';
 
@@ -28,6 +29,8 @@ export interface CallsDeps {
   orders: OrderService;
   /** Binds each idempotency key to the request it came with. */
   keys: IdempotencyKeys;
+  /** Opens what a source wrote (sealed at intake) for those who may see the citizen. */
+  personalKeys: Keyring;
 }
 
 /** A unit is owned by the party-map subgraph: the calls subgraph hands out references only. */
@@ -62,11 +65,24 @@ export function createResolvers(deps: CallsDeps): Resolvers {
 }
 
 function buildResolvers(deps: CallsDeps): Resolvers {
-  const { index, store, directory, items, duplicates, orders, keys } = deps;
+  const { index, store, directory, items, duplicates, orders, keys, personalKeys } = deps;
   /** A mutation with an idempotency key: refused when the key came before with other input. */
   const keyed = <T>(operation: string, args: { idempotencyKey?: InputMaybe<string> }, identity: Identity, work: () => Promise<T>) => {
     const { idempotencyKey, ...input } = args;
     return keys.run(identity, idempotencyKey, operation, input, work);
+  };
+  // Title, description and address are stored scrubbed; what the source wrote is sealed in `personal`
+  // and shown only to those who may see the citizen (a petitioner's: the district command centre).
+  const asWritten = (call: CallDoc, field: 'title' | 'description' | 'address', identity: Identity) => {
+    if (!call.personal || !call.sourceRef || !canSeeCitizen(identity, call, directory)) return call[field] ?? null;
+    try {
+      const originals = personalKeys.openJson<PersonalOriginals>(call.personal, intakeContext(call.sourceRef.system, call.sourceRef.externalId));
+      return originals[field] ?? call[field] ?? null;
+    } catch (err) {
+      // Sealed under a key since retired: the scrubbed text is what is left.
+      if (err instanceof SealError) return call[field] ?? null;
+      throw err;
+    }
   };
   const visible = (id: string, identity: Identity) => store.visible(id, identity);
 
@@ -245,6 +261,9 @@ function buildResolvers(deps: CallsDeps): Resolvers {
       callerUnit: (call) => optionalUnitRef(call.callerUnitId),
       coHandlingUnits: (call) => call.coHandlingUnitIds.map(unitRef),
       raisedBy: (call) => ({ ...call.raisedBy, unit: unitRef(call.raisedBy.unitId) }),
+      title: (call, _, ctx) => asWritten(call, 'title', ctx.identity) as string,
+      description: (call, _, ctx) => asWritten(call, 'description', ctx.identity) as string,
+      address: (call, _, ctx) => asWritten(call, 'address', ctx.identity),
       citizen: (call, _, ctx) => {
         if (!call.citizen) return null;
         if (canSeeCitizen(ctx.identity, call, directory)) return { ...call.citizen, masked: false };

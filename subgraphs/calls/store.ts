@@ -47,6 +47,8 @@ export interface NewCall {
   location?: { lng: number; lat: number };
   address?: string;
   citizen?: { name?: string; phone?: string };
+  /** Personal data sealed by the source's connector (intake command `call.personal`), kept as it came. */
+  personal?: string;
   identityProtected?: boolean;
   attachments?: string[];
   raisedBy: ActorRef;
@@ -255,6 +257,7 @@ export class CallStore {
       location: draft.location,
       address: draft.address,
       citizen: draft.citizen,
+      personal: draft.personal,
       identityProtected: draft.identityProtected ?? false,
       attachments,
       raisedBy: draft.raisedBy,

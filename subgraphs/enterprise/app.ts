@@ -10,11 +10,14 @@ import { runConsumer } from '../../platform/consumer.ts';
 import { ensureTopics, type Producer, serviceKafka, serviceProducer, topicName } from '../../platform/kafka.ts';
 import { serviceDatabase } from '../../platform/mongo.ts';
 import { OutboxPublisher } from '../../platform/outbox.ts';
+import { sealIntakeCommand } from '../../platform/personal-data.ts';
+import { keyringFrom, personalDataConfig } from '../../platform/personal-keys.ts';
 import { Service } from '../../platform/service.ts';
 import { mountSubgraph } from '../../platform/subgraph.ts';
 import { TOPICS } from '../../platform/topics.ts';
 import { followUnits } from '../../platform/unit-directory.ts';
 import { loadDemoIfEmpty } from './demo-load.ts';
+import type { IntakeCommand } from '../calls/intake.ts';
 import { CallFollower } from './events.ts';
 import { type DemandDoc, enterpriseModels } from './model.ts';
 import { createResolvers } from './resolvers.ts';
@@ -22,6 +25,7 @@ import { EnterpriseZone } from './store.ts';
 
 export const enterpriseConfig = baseConfig.extend({
   ...authConfig.shape,
+  ...personalDataConfig.shape,
   PORT: port.default(4004),
   ENTERPRISE_DB: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, "_" or "-"').default('huying_enterprise'),
   /** 1: load the demo enterprise zone into an empty database at start. */
@@ -45,6 +49,7 @@ function intakeKeyed(producer: Producer): Producer {
 export async function startEnterprise(config: EnterpriseConfig) {
   const service = new Service({ name: 'enterprise', config });
   const log = service.logger;
+  const keys = keyringFrom(config);
   try {
     const conn = await serviceDatabase(service, config, config.ENTERPRISE_DB);
     const models = await enterpriseModels(conn);
@@ -70,8 +75,8 @@ export async function startEnterprise(config: EnterpriseConfig) {
       topic: topics.intake,
       pollMs: config.OUTBOX_SWEEP_MS,
       logger: log,
-      // The stored event is the intake command itself.
-      envelope: (_demandId, event) => event.data,
+      // The stored event is the intake command itself; the enterprise contact goes sealed for the calls subgraph.
+      envelope: (_demandId, event) => sealIntakeCommand(event.data as unknown as IntakeCommand, keys),
     });
     const zone = new EnterpriseZone(models, directory, { logger: log, onOutbox: (id) => void publisher.kick(id) });
     await zone.load();

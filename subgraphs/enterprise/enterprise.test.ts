@@ -218,6 +218,7 @@ describe('demands', () => {
       'calls-intake',
       { topic: app.topics.intake, partition: 0, offset: '0', key: Buffer.from(key), value: Buffer.from(JSON.stringify(record)), headers: {}, timestamp: Date.now() },
       { code: 'unknown_unit', reason: 'unknown unit yuzhu', attempts: 1 },
+      scope.keys,
     );
     expect(topic).toBe(app.topics.intakeDlq);
     await producer.send({ topic, messages: [letter] });
