@@ -163,10 +163,22 @@ export const ROLE_RULES: readonly RoleRow[] = [
   {
     role: 'district_command',
     // Not: the handling unit's own work, the caller's rating, the street's judgment to call a
-    // department and its leadership's review, an enterprise's own demands, resident ID numbers.
+    // department and its leadership's review, withdrawing (the raiser's or the source's alone),
+    // an enterprise's own demands, resident ID numbers.
     actions: ACTIONS.filter(
       (a) =>
-        !['call.inbox', 'call.sign', 'call.handle', 'call.confirm', 'call.dispatch', 'call.approve_dispatch', 'order.act', 'demand.act', 'person.read_id'].includes(a),
+        ![
+          'call.inbox',
+          'call.sign',
+          'call.handle',
+          'call.confirm',
+          'call.dispatch',
+          'call.approve_dispatch',
+          'call.withdraw',
+          'order.act',
+          'demand.act',
+          'person.read_id',
+        ].includes(a),
     ),
     relations: '*',
   },

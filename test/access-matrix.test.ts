@@ -16,6 +16,7 @@ import { WebSocket } from 'ws';
 import type { startGateway } from '../gateway/app.ts';
 import { SUBSCRIPTION_SDL } from '../gateway/subscriptions.ts';
 import { type Identity, mintToken, ROLES, type Role } from '../platform/auth.ts';
+import { sealIntakeCommand } from '../platform/personal-data.ts';
 import { loadConfig } from '../platform/config.ts';
 import {
   type Action,
@@ -104,7 +105,7 @@ const PROBES: Probe[] = [
   // calls: queries
   { field: 'Query.call', subgraph: 'calls', target: 'call', observe: 'read', query: (t) => ({ query: 'query($id: ID!) { call(id: $id) { id } }', variables: { id: t.id } }) },
   { field: 'Query.calls', subgraph: 'calls', target: 'call', observe: 'list', query: () => ({ query: '{ calls(first: 100) { edges { node { id } } } }' }) },
-  { field: 'Query.inbox', subgraph: 'calls', target: 'none', observe: 'gate', expected: staff('call.sign'), query: () => ({ query: '{ inbox(box: IN_PROGRESS) { __typename } }' }) },
+  { field: 'Query.inbox', subgraph: 'calls', target: 'none', observe: 'gate', expected: staff('call.inbox'), query: () => ({ query: '{ inbox(box: IN_PROGRESS) { __typename } }' }) },
   {
     field: 'Query.callCounters',
     subgraph: 'calls',
@@ -363,7 +364,7 @@ const PROBES: Probe[] = [
 /** Subscriptions (through the gateway only): the decision when they start. */
 const SUBSCRIPTIONS: Array<{ field: string; query: (t: Target) => string; expected: (identity: Identity, t: Target) => boolean }> = [
   { field: 'Subscription.callUpdated', query: () => `subscription { callUpdated(id: "${fx.callAtStreet.id}") { id } }`, expected: staff('call.read') },
-  { field: 'Subscription.inboxChanged', query: () => 'subscription { inboxChanged { id } }', expected: staff('call.sign') },
+  { field: 'Subscription.inboxChanged', query: () => 'subscription { inboxChanged { id } }', expected: staff('call.inbox') },
   { field: 'Subscription.dashboardCounters', query: (t) => `subscription { dashboardCounters(scope: "${t.id}") { __typename } }`, expected: on('counters.read', (t) => ({ unitId: t.id })) },
   { field: 'Subscription.floodAlerts', query: (t) => `subscription { floodAlerts(area: "${t.id}") { alertId } }`, expected: on('alerts.read', (t) => ({ unitId: t.id })) },
 ];
@@ -505,7 +506,8 @@ beforeAll(async () => {
 
   // A 12345 call at a community (with the citizen's contact, followed by an enterprise officer), called
   // up to the street, answered there: COMPLETED, waiting for the community's rating.
-  await calls.intake.apply({
+  // As a connector sends it: the citizen's contact sealed (platform/personal-data.ts).
+  await calls.intake.apply(sealIntakeCommand({
     commandId: 'matrix-1',
     source: 'hotline',
     externalId: 'MATRIX-1',
@@ -520,7 +522,8 @@ beforeAll(async () => {
       citizen: { name: '王小明', phone: '13800138000' },
       followers: ['matrix-follower'],
     },
-  });
+  }, scope.keys));
+
   const c1 = sourceCallId('hotline', 'MATRIX-1');
   const community = await at('changzhou-c1', 'community');
   const street = await at('changzhou', 'street');
@@ -740,14 +743,15 @@ describe('the holes of issue 13, closed', () => {
 
   beforeAll(async () => {
     // A 12345 call at the street itself, with the citizen's contact: in the street's inbox.
-    await calls.intake.apply({
+    await calls.intake.apply(sealIntakeCommand({
       commandId: 'matrix-holes',
       source: 'hotline',
       externalId: 'MATRIX-HOLES',
       kind: 'create_call',
       occurredAt: new Date().toISOString(),
       call: { title: '僵尸车', description: '小区门口僵尸车停放十年无人处理', category: '交通管理', priority: 'NORMAL', unitId: 'changzhou', citizen: { name: '李大明', phone: '13900139000' } },
-    });
+    }, scope.keys));
+
     raisedAtStreet = sourceCallId('hotline', 'MATRIX-HOLES');
   });
 

@@ -288,7 +288,7 @@ describe('intake from hub.intake', () => {
   });
 
   it('refuses a contact in clear on hub.intake; the dead letter shows it masked and keeps the original sealed', async () => {
-    const externalId = 'GZ12345-20261122-0200';
+    const externalId = 'GZ12345-20261122-0210';
     const clear = { commandId: randomUUID(), source: 'hotline', externalId, kind: 'create_call', occurredAt: new Date().toISOString(), call: noiseCall };
     // The test plays a producer that breaks the contract: its own record is the one allowed in clear.
     scope.allowClear({ topic: first.topics.intake, key: `hotline:${externalId}`, why: 'a producer that puts the caller in clear' });

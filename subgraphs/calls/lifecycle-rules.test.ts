@@ -116,8 +116,9 @@ describe('withdrawing (DOMAIN.md: only the source system, or the raising unit be
     expect(act(hotline, { ...withdraw, revokeOf: sourceRef }, hotlineAccount).status).toBe('WITHDRAWN');
     expect(refusal(() => act(hotline, { ...withdraw, revokeOf: { system: 'sanfang', externalId: 'GZ12345-1' } }, sanfang))).toBe('FORBIDDEN');
     // Without its revoke record, by hand, not even the account that created it (nor the grid it was routed to).
-    expect(refusal(() => act(hotline, withdraw, hotlineAccount))).toBe('FORBIDDEN');
-    expect(refusal(() => act(hotline, withdraw, grid))).toBe('FORBIDDEN');
+    // Never by hand, whoever asks: the call is the source's (CONFLICT, not a question of rights).
+    expect(refusal(() => act(hotline, withdraw, hotlineAccount))).toBe('CONFLICT');
+    expect(refusal(() => act(hotline, withdraw, grid))).toBe('CONFLICT');
     // A grid worker's call is no source's to revoke.
     expect(refusal(() => act(raised(grid), { ...withdraw, revokeOf: sourceRef }, sanfang))).toBe('FORBIDDEN');
   });

@@ -369,12 +369,15 @@ export function decide(call: CallDoc, action: CallAction, ctx: DecisionContext):
           '撤回（只有创建该事项的来源系统可以）',
         );
       } else {
-        // A call from a source system is withdrawn by that system's revoke record, never by hand.
+        // A call from a source system is withdrawn by that system's revoke record, never by hand: a
+        // property of the call, not of who asks.
+        if (call.sourceRef) {
+          refuse('CONFLICT', `该事项来自${call.sourceRef.system}，只能由来源系统的撤单记录撤回 (a source's call is withdrawn by its revoke record)`);
+        }
         const raiser = call.raisedBy;
         requireActor(
-          !call.sourceRef &&
-            (raiser.subject === identity.subject ||
-              (raiser.role !== 'system' && actsFor(identity, jurisdictionOf({ role: raiser.role, unitId: raiser.unitId }, directory), directory))),
+          raiser.subject === identity.subject ||
+            (raiser.role !== 'system' && actsFor(identity, jurisdictionOf({ role: raiser.role, unitId: raiser.unitId }, directory), directory)),
           '撤回（只有上报单位或来源系统可以）',
         );
         requireStatus(call, ['RAISED'], '撤回（已呼叫或派发的事项不能撤回）');
