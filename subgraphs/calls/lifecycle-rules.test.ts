@@ -162,6 +162,14 @@ describe('leadership review (reports: a street’s call to a department is revie
     expect(refusal(() => act(approved, { kind: 'review_dispatch', approve: true }, leader))).toBe('CONFLICT');
   });
 
+  it('drops a request still awaiting review when the street completes the call itself', () => {
+    const asked = act(raised(street), { kind: 'request_dispatch', itemCode: 'CG-02' }, street);
+    const done = act(asked, { kind: 'complete', result: '街道执法队已自行处置' }, street);
+    expect(done).toMatchObject({ status: 'CLOSED' });
+    expect(done.pendingRequest).toBeUndefined();
+    expect(refusal(() => act(done, { kind: 'review_dispatch', approve: true }, leader))).toBe('CONFLICT');
+  });
+
   it('refuses a second request while one awaits review, and a review with nothing asked', () => {
     const call = raised(street);
     expect(refusal(() => act(call, { kind: 'review_dispatch', approve: true }, leader))).toBe('CONFLICT');

@@ -304,8 +304,11 @@ export function decide(call: CallDoc, action: CallAction, ctx: DecisionContext):
       requireActor(actsFor(identity, call.handlingUnitId, directory), '办结');
       const result = requireText(action.result, 'result', LIMITS.textLength);
       const attachments = requireAttachments(action.attachments);
-      // Handled at its own tier, a call has nobody above to confirm it: it closes at once.
+      // Handled at its own tier, a call has nobody above to confirm it: it closes at once. A call to a
+      // department still awaiting its review is moot once the street has done the work itself.
+      const mootDispatch = call.pendingRequest?.kind === 'DISPATCH';
       return {
+        ...(mootDispatch && { unset: ['pendingRequest'] as Array<keyof CallDoc> }),
         set: selfHandled
           ? { status: 'CLOSED', completedAt: now, closedAt: now, result, resultAttachments: attachments }
           : { status: 'COMPLETED', completedAt: now, result, resultAttachments: attachments },
