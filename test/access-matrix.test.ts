@@ -17,7 +17,6 @@ import type { startGateway } from '../gateway/app.ts';
 import { SUBSCRIPTION_SDL } from '../gateway/subscriptions.ts';
 import { type Identity, mintToken, ROLES, type Role } from '../platform/auth.ts';
 import { sealIntakeCommand } from '../platform/personal-data.ts';
-import { loadConfig } from '../platform/config.ts';
 import {
   type Action,
   allowed,
@@ -35,21 +34,15 @@ import type { CallsApp } from '../subgraphs/calls/app.ts';
 import { callObject } from '../subgraphs/calls/access.ts';
 import { sourceCallId } from '../subgraphs/calls/intake.ts';
 import { orderObject } from '../subgraphs/calls/orders.ts';
-import { type EnterpriseApp, enterpriseConfig, startEnterprise } from '../subgraphs/enterprise/app.ts';
 import { placeOf } from '../subgraphs/enterprise/access.ts';
-import { type EvaluationApp, evaluationConfig, startEvaluation } from '../subgraphs/evaluation/app.ts';
-import type { PartyMap } from '../subgraphs/party-map/app.ts';
-import { startTestCalls } from './support/calls.ts';
-import { startTestGateway, startTestPartyMap } from './support/gateway.ts';
+import { startTestHub } from './support/gateway.ts';
 import { gql, ok, tokenFor } from './support/graphql.ts';
 import { testScope } from './support/isolation.ts';
 import { waitFor } from './support/wait.ts';
 
 const scope = testScope('matrix');
 let calls: CallsApp;
-let partyMap: PartyMap;
-let evaluation: EvaluationApp;
-let enterprise: EnterpriseApp;
+let hub: Awaited<ReturnType<typeof startTestHub>>;
 let gateway: Awaited<ReturnType<typeof startGateway>>;
 const base = {} as Record<Subgraph | 'gateway', string>;
 
@@ -490,15 +483,9 @@ async function pool<T>(items: T[], size: number, run: (item: T) => Promise<void>
 
 beforeAll(async () => {
   const started = Date.now();
-  let partyMapUrl: string;
-  [calls, { partyMap, url: partyMapUrl }, evaluation, enterprise] = await Promise.all([
-    startTestCalls(scope),
-    startTestPartyMap(scope),
-    startEvaluation(loadConfig(evaluationConfig, { ...scope.env, PORT: '0', EVALUATION_DB: scope.database('eval') })),
-    startEnterprise(loadConfig(enterpriseConfig, { ...scope.env, PORT: '0', DEMO_DATA: '1', ENTERPRISE_DB: scope.database('ent') })),
-  ]);
-  gateway = await startTestGateway(scope, { calls: calls.url, partyMap: partyMapUrl, evaluation: evaluation.url, enterprise: enterprise.url });
-  Object.assign(base, { gateway: gateway.url, calls: calls.url, partyMap: partyMapUrl, evaluation: evaluation.url, enterprise: enterprise.url });
+  hub = await startTestHub(scope, { enterpriseDemo: true });
+  ({ calls, gateway } = hub);
+  Object.assign(base, { gateway: gateway.url, ...hub.urls });
 
   const at = (unitId: string, role: Role, subject?: string) => tokenFor(unitId, role, subject);
   const mutate = async (token: string, query: string, variables: Record<string, unknown>) => ok(await gql(`${calls.url}/graphql`, token, query, variables));
@@ -575,6 +562,7 @@ beforeAll(async () => {
   fx.none = { kind: 'none', label: '-', id: '', object: {}, subjects: {} };
 
   // The enterprise zone's demo: an enterprise with an officer and a demand.
+  const { enterprise } = hub;
   await waitFor('the enterprise demo', () => ([...enterprise.zone.demands.values()].length > 0 ? true : undefined));
   const demand = [...enterprise.zone.demands.values()].find((d) => enterprise.zone.enterprises.get(d.enterpriseId)?.officerId);
   const company = demand && enterprise.zone.enterprises.get(demand.enterpriseId);
@@ -601,11 +589,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await gateway?.service.shutdown('test');
-  await enterprise?.service.shutdown('test');
-  await evaluation?.service.shutdown('test');
-  await calls?.service.shutdown('test');
-  await partyMap?.service.shutdown('test');
+  await hub?.stop();
   await scope.cleanup();
 });
 

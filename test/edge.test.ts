@@ -7,21 +7,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { startGateway } from '../gateway/app.ts';
 import { DEVELOPMENT_JWT_SECRET, GATEWAY_SCOPE, mintToken } from '../platform/auth.ts';
-import { loadConfig } from '../platform/config.ts';
 import { createKafka, topicName } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
 import { TOPICS } from '../platform/topics.ts';
 import type { CallsApp } from '../subgraphs/calls/app.ts';
-import { type EnterpriseApp, enterpriseConfig, startEnterprise } from '../subgraphs/enterprise/app.ts';
-import { type EvaluationApp, evaluationConfig, startEvaluation } from '../subgraphs/evaluation/app.ts';
+import type { EnterpriseApp } from '../subgraphs/enterprise/app.ts';
+import type { EvaluationApp } from '../subgraphs/evaluation/app.ts';
 import type { PartyMap } from '../subgraphs/party-map/app.ts';
-import { startTestCalls } from './support/calls.ts';
-import { startTestGateway, startTestPartyMap } from './support/gateway.ts';
+import { startTestGateway, startTestHub } from './support/gateway.ts';
 import { codeOf, gql, ok, tokenFor } from './support/graphql.ts';
 import { testScope } from './support/isolation.ts';
 import { waitFor } from './support/wait.ts';
 
 const scope = testScope('edge');
+let hub: Awaited<ReturnType<typeof startTestHub>>;
 let calls: CallsApp;
 let partyMap: PartyMap;
 let evaluation: EvaluationApp;
@@ -32,20 +31,15 @@ const subgraphs: Record<string, string> = {};
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  calls = await startTestCalls(scope);
-  let partyMapUrl: string;
-  ({ partyMap, url: partyMapUrl } = await startTestPartyMap(scope));
-  evaluation = await startEvaluation(loadConfig(evaluationConfig, { ...scope.env, PORT: '0', EVALUATION_DB: scope.database('eval') }));
-  enterprise = await startEnterprise(loadConfig(enterpriseConfig, { ...scope.env, PORT: '0', ENTERPRISE_DB: scope.database('ent') }));
-  Object.assign(subgraphs, { calls: calls.url, 'party-map': partyMapUrl, evaluation: evaluation.url, enterprise: enterprise.url });
-  gateway = await startTestGateway(scope, { calls: calls.url, partyMap: partyMapUrl, evaluation: evaluation.url, enterprise: enterprise.url });
+  hub = await startTestHub(scope);
+  ({ calls, partyMap, evaluation, enterprise, gateway } = hub);
+  Object.assign(subgraphs, { calls: calls.url, 'party-map': hub.urls.partyMap, evaluation: evaluation.url, enterprise: enterprise.url });
   url = `${gateway.url}/graphql`;
 }, 180_000);
 
 afterAll(async () => {
   await Promise.all(clients.map(async (c) => c.dispose()));
-  await gateway.service.shutdown('test');
-  for (const app of [calls, partyMap, evaluation, enterprise]) await app.service.shutdown('test');
+  await hub.stop();
   await scope.cleanup();
 });
 

@@ -1,8 +1,11 @@
 // Runs the party-map subgraph and the gateway in-process for a test file, on its own databases and
-// topics (the calls subgraph: ./calls.ts).
+// topics (the calls subgraph: ./calls.ts), or the whole hub at once (startTestHub).
 import { gatewayConfig, startGateway } from '../../gateway/app.ts';
 import { loadConfig } from '../../platform/config.ts';
+import { enterpriseConfig, startEnterprise } from '../../subgraphs/enterprise/app.ts';
+import { evaluationConfig, startEvaluation } from '../../subgraphs/evaluation/app.ts';
 import { buildPartyMap, partyMapConfig, type PartyMap } from '../../subgraphs/party-map/app.ts';
+import { startTestCalls } from './calls.ts';
 import type { TestScope } from './isolation.ts';
 
 /** The party-map subgraph with the demo district, listening at `url`. */
@@ -27,4 +30,33 @@ export function startTestGateway(scope: TestScope, subgraphs: TestSubgraphs, env
   if (subgraphs.evaluation) urls.EVALUATION_URL = `${subgraphs.evaluation}/graphql`;
   if (subgraphs.enterprise) urls.ENTERPRISE_URL = `${subgraphs.enterprise}/graphql`;
   return startGateway(loadConfig(gatewayConfig, { ...scope.env, PORT: '0', ...urls, ...env }));
+}
+
+/**
+ * The four subgraphs (started side by side; the enterprise zone with its demo data when asked) and a
+ * gateway over them; `stop` shuts every one down.
+ */
+export async function startTestHub(scope: TestScope, options: { enterpriseDemo?: boolean } = {}) {
+  const [calls, { partyMap, url: partyMapUrl }, evaluation, enterprise] = await Promise.all([
+    startTestCalls(scope),
+    startTestPartyMap(scope),
+    startEvaluation(loadConfig(evaluationConfig, { ...scope.env, PORT: '0', EVALUATION_DB: scope.database('eval') })),
+    startEnterprise(
+      loadConfig(enterpriseConfig, { ...scope.env, PORT: '0', ENTERPRISE_DB: scope.database('ent'), ...(options.enterpriseDemo && { DEMO_DATA: '1' }) }),
+    ),
+  ]);
+  const urls = { calls: calls.url, partyMap: partyMapUrl, evaluation: evaluation.url, enterprise: enterprise.url };
+  const gateway = await startTestGateway(scope, urls);
+  return {
+    calls,
+    partyMap,
+    evaluation,
+    enterprise,
+    gateway,
+    urls,
+    async stop() {
+      await gateway.service.shutdown('test');
+      for (const app of [calls, partyMap, evaluation, enterprise]) await app.service.shutdown('test');
+    },
+  };
 }
