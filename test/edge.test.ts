@@ -39,7 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(clients.map(async (c) => c.dispose()));
-  await hub.stop();
+  await hub?.stop();
   await scope.cleanup();
 });
 

@@ -33,18 +33,18 @@ export function startTestGateway(scope: TestScope, subgraphs: TestSubgraphs, env
 }
 
 /**
- * The four subgraphs (started side by side; the enterprise zone with its demo data when asked) and a
- * gateway over them; `stop` shuts every one down.
+ * The four subgraphs (the enterprise zone with its demo data when asked) and a gateway over them;
+ * `stop` shuts every one down. They start one after another: started side by side on a broker that
+ * has just come up, two of them creating the same topics raced its metadata ("does not host this
+ * topic-partition").
  */
 export async function startTestHub(scope: TestScope, options: { enterpriseDemo?: boolean } = {}) {
-  const [calls, { partyMap, url: partyMapUrl }, evaluation, enterprise] = await Promise.all([
-    startTestCalls(scope),
-    startTestPartyMap(scope),
-    startEvaluation(loadConfig(evaluationConfig, { ...scope.env, PORT: '0', EVALUATION_DB: scope.database('eval') })),
-    startEnterprise(
-      loadConfig(enterpriseConfig, { ...scope.env, PORT: '0', ENTERPRISE_DB: scope.database('ent'), ...(options.enterpriseDemo && { DEMO_DATA: '1' }) }),
-    ),
-  ]);
+  const calls = await startTestCalls(scope);
+  const { partyMap, url: partyMapUrl } = await startTestPartyMap(scope);
+  const evaluation = await startEvaluation(loadConfig(evaluationConfig, { ...scope.env, PORT: '0', EVALUATION_DB: scope.database('eval') }));
+  const enterprise = await startEnterprise(
+    loadConfig(enterpriseConfig, { ...scope.env, PORT: '0', ENTERPRISE_DB: scope.database('ent'), ...(options.enterpriseDemo && { DEMO_DATA: '1' }) }),
+  );
   const urls = { calls: calls.url, partyMap: partyMapUrl, evaluation: evaluation.url, enterprise: enterprise.url };
   const gateway = await startTestGateway(scope, urls);
   return {
