@@ -25,22 +25,42 @@ function controlCharacter(field: string): GraphQLError {
 /** The first problem in an operation's variables (JSON), or undefined. Iterative: any depth is safe. */
 export function variablesProblem(variables: unknown): GraphQLError | undefined {
   if (variables === null || typeof variables !== 'object') return undefined;
-  const stack: Array<{ value: unknown; at: string; depth: number }> = [{ value: variables, at: '', depth: 0 }];
+  // Every request passes through here: a value's path is spelled out only when it is refused.
+  interface Item {
+    value: unknown;
+    /** A list index, or an object key. */
+    key: number | string;
+    parent: Item | undefined;
+    depth: number;
+  }
+  const pathOf = (item: Item): string => {
+    const keys: string[] = [];
+    for (let at: Item | undefined = item; at?.parent; at = at.parent) keys.push(typeof at.key === 'number' ? `[${at.key}]` : `.${at.key}`);
+    return keys.reverse().join('').replace(/^\./, '') || 'input';
+  };
+  const stack: Item[] = [{ value: variables, key: '', parent: undefined, depth: 0 }];
   for (let item = stack.pop(); item; item = stack.pop()) {
-    const { value, at, depth } = item;
-    const path = at.replace(/^\./, '') || 'input';
+    const { value, depth } = item;
     if (typeof value === 'string') {
-      if (CONTROL.test(value)) return controlCharacter(path);
+      if (CONTROL.test(value)) return controlCharacter(pathOf(item));
     } else if (typeof value === 'number') {
-      if (!Number.isFinite(value)) return badInput(`${path} 不是有限数值 (not a finite number: ${path})`, path);
+      if (!Number.isFinite(value)) {
+        const path = pathOf(item);
+        return badInput(`${path} 不是有限数值 (not a finite number: ${path})`, path);
+      }
     } else if (value !== null && typeof value === 'object') {
       if (depth >= MAX_INPUT_DEPTH) {
+        const path = pathOf(item);
         return badInput(`${path} 嵌套超过 ${MAX_INPUT_DEPTH} 层 (input nested deeper than ${MAX_INPUT_DEPTH} levels)`, path);
       }
-      const entries: Array<[string, unknown]> = Array.isArray(value) ? value.map((v, i) => [`[${i}]`, v]) : Object.entries(value).map(([k, v]) => [`.${k}`, v]);
-      for (const [key, child] of entries) {
-        if (CONTROL.test(key)) return controlCharacter(path);
-        stack.push({ value: child, at: `${at}${key}`, depth: depth + 1 });
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) stack.push({ value: value[i] as unknown, key: i, parent: item, depth: depth + 1 });
+      } else {
+        for (const key in value) {
+          if (!Object.hasOwn(value, key)) continue;
+          if (CONTROL.test(key)) return controlCharacter(pathOf(item));
+          stack.push({ value: (value as Record<string, unknown>)[key], key, parent: item, depth: depth + 1 });
+        }
       }
     }
   }

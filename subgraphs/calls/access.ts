@@ -72,6 +72,8 @@ export function visibilityFilter(identity: Identity, directory: UnitDirectory): 
   if (relations.some((r) => ['own', 'below', 'handling', 'co_handling', 'calling'].includes(r))) or.push({ visibleTo: unit });
   if (relations.includes('following')) or.push({ followers: identity.subject });
   if (relations.includes('raised_by')) or.push({ 'raisedBy.subject': identity.subject });
+  // One relation (a unit's own calls: the common case) needs no $or, which every call scanned would pay for.
+  if (or.length === 1) return or[0] as Record<string, unknown>;
   return or.length ? { $or: or } : { _id: { $in: [] } };
 }
 

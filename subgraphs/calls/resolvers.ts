@@ -1,5 +1,6 @@
 // GraphQL resolvers of the calls subgraph: reads go through the identity's visibility filter, every
 // action through CallStore (rules, concurrency, idempotency, outbox).
+import { LRUCache } from 'lru-cache';
 import type { Identity } from '../../platform/auth.ts';
 import { errorCode, userError } from '../../platform/errors.ts';
 import type { IdempotencyKeys } from '../../platform/idempotency.ts';
@@ -59,6 +60,9 @@ function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** Sealed originals kept opened (each a call's title, description and address as the source wrote them). */
+const OPENED_ORIGINALS = 2000;
+
 export function createResolvers(deps: CallsDeps): Resolvers {
   // Each field decides through the policy; without an identity nothing is read.
   return guardReads(buildResolvers(deps), () => undefined);
@@ -73,10 +77,17 @@ function buildResolvers(deps: CallsDeps): Resolvers {
   };
   // Title, description and address are stored scrubbed; what the source wrote is sealed in `personal`
   // and shown only to those who may see the citizen (a petitioner's: the district command centre).
+  // A list shows the same calls to many readers: each sealed text is opened once a minute at most (a
+  // retired key stops opening it within that minute).
+  const opened = new LRUCache<string, PersonalOriginals>({ max: OPENED_ORIGINALS, ttl: 60_000 });
   const asWritten = (call: CallDoc, field: 'title' | 'description' | 'address', identity: Identity) => {
     if (!call.personal || !call.sourceRef || !canSeeCitizen(identity, call, directory)) return call[field] ?? null;
     try {
-      const originals = personalKeys.openJson<PersonalOriginals>(call.personal, intakeContext(call.sourceRef.system, call.sourceRef.externalId));
+      let originals = opened.get(call.personal);
+      if (!originals) {
+        originals = personalKeys.openJson<PersonalOriginals>(call.personal, intakeContext(call.sourceRef.system, call.sourceRef.externalId));
+        opened.set(call.personal, originals);
+      }
       return originals[field] ?? call[field] ?? null;
     } catch (err) {
       // Sealed under a key since retired: the scrubbed text is what is left.
