@@ -36,6 +36,7 @@ beforeAll(async () => {
   origin = new URL(gateway.url).origin;
   connectors = await startConnectors(loadConfig(connectorsConfig, { ...scope.env, PORT: '0', CONNECTORS: 'sanfang' }));
   ({ context, requested } = await recordingContext(browser));
+  context.setDefaultTimeout(10_000);
 }, 120_000);
 
 afterAll(async () => {
@@ -47,7 +48,7 @@ afterAll(async () => {
   await scope.cleanup();
 });
 
-const screenState = <T>(page: Page, read: string) => page.evaluate(`window.huyingScreen.${read}`) as Promise<T>;
+const screenState = <T>(page: Page, read: string) => page.evaluate<T>(`window.huyingScreen.${read}`);
 const counter = async (page: Page, id: string) => Number(await page.locator(`[data-counter="${id}"] .value`).textContent());
 
 describe('the big screen', () => {
@@ -69,10 +70,11 @@ describe('the big screen', () => {
     const raisedAt = Date.now();
     const { raiseCall } = ok(await gql(`${gateway.url}/graphql`, token, `mutation { raiseCall(input: { title: "井盖缺失", description: "人行道井盖缺失，有行人跌落风险",
       category: "城市管理", location: { lng: 113.405, lat: 23.065 } }) { call { id } } }`));
-    await waitFor('the call on the map', async () => ((await screenState<string[]>(screen, 'callIds()')).includes(raiseCall.call.id) ? true : undefined), 2_000);
+    await waitFor('the call on the map', async () => ((await screenState<string[]>(screen, 'callIds()')).includes(raiseCall.call.id) ? true : undefined), 10_000);
     const onMap = Date.now() - raisedAt;
-    await waitFor('the counter', async () => ((await counter(screen, 'raised')) === before + 1 ? true : undefined), 2_000 - (Date.now() - raisedAt));
-    console.log(`raised call: on the map after ${onMap} ms, counted after ${Date.now() - raisedAt} ms`);
+    await waitFor('the counter', async () => ((await counter(screen, 'raised')) === before + 1 ? true : undefined), 10_000);
+    const counted = Date.now() - raisedAt;
+    expect({ onMap: onMap <= 2_000, counted: counted <= 2_000 }, `on the map after ${onMap} ms, counted after ${counted} ms`).toEqual({ onMap: true, counted: true });
     await screen.screenshot({ path: `${SCREENSHOTS}/screen-call.png` });
   });
 
@@ -113,6 +115,126 @@ describe('the big screen', () => {
       category: "城市管理" }) { call { id } } }`));
     await waitFor('the new call on the map', async () => ((await screenState<string[]>(screen, 'callIds()')).includes(raiseCall.call.id) ? true : undefined), 5_000);
     expect(await screen.evaluate(() => (window as any).sameDocument)).toBe(true);
+  });
+});
+
+/** Opens an action's form on the workbench's detail pane, fills it, submits it. */
+async function runAction(page: Page, action: string, fill: Record<string, string> = {}) {
+  await page.click(`[data-action="${action}"]`);
+  for (const [name, value] of Object.entries(fill)) {
+    const field = page.locator(`form[data-form="${action}"] [name="${name}"]`);
+    if ((await field.evaluate((el) => el.tagName)) === 'SELECT') await field.selectOption(value);
+    else await field.fill(value);
+  }
+  await page.click(`form[data-form="${action}"] button[type="submit"]`);
+}
+
+/** Waits for the status shown; on a timeout, says what the page showed instead. */
+async function statusIs(page: Page, selector: string, status: string) {
+  try {
+    await page.locator(`${selector}[data-status="${status}"]`).waitFor({ timeout: 10_000 });
+  } catch (err) {
+    throw new Error(`waiting for ${selector} to show ${status}: ${await shown(page)}`, { cause: err });
+  }
+}
+
+/** What a page shows of its state and errors, for a failure message. */
+const shown = (page: Page) =>
+  page.evaluate(() =>
+    JSON.stringify({
+      error: document.body.dataset.error,
+      notices: [...document.querySelectorAll('.notice')].map((n) => n.textContent),
+      status: [...document.querySelectorAll('[data-status]')].map((n) => n.getAttribute('data-status')),
+    }),
+  );
+
+async function openWorkbench(unitId: string, role: string, subject?: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(`${origin}/workbench`);
+  await signInAs(page, unitId, role, subject);
+  await page.waitForSelector('body[data-ready="true"], body[data-error]');
+  if (await page.locator('body[data-error]').count()) throw new Error(`the workbench failed: ${await shown(page)}`);
+  return page;
+}
+
+describe('the workbench', { timeout: 60_000 }, () => {
+  it('takes a call from raising through sign, respond and complete to confirm, and shows a refusal in plain Chinese', async () => {
+    const grid = await openWorkbench('changzhou-c2-g1', 'grid_worker');
+    await grid.click('#raise-open');
+    await grid.fill('#raise [name="title"]', '消防通道被占用');
+    await grid.fill('#raise [name="description"]', '小区消防通道长期停放车辆，需社区协调清理');
+    await grid.click('#raise button[type="submit"]');
+    await statusIs(grid, '#call-status', 'RAISED');
+    const title = await grid.locator('#call-title').textContent();
+    expect(title).toContain('消防通道被占用');
+    await runAction(grid, 'call-up', { note: '需社区协调物业' });
+    await statusIs(grid, '#call-status', 'DISPATCHED');
+    const { calls } = ok(await gql(`${gateway.url}/graphql`, await tokenFor('changzhou-c2', 'community'), '{ calls(filter: { text: "消防通道被占用" }) { edges { node { id } } } }'));
+    const id = calls.edges[0].node.id as string;
+
+    const community = await openWorkbench('changzhou-c2', 'community');
+    await community.click(`#inbox li[data-call="${id}"]`);
+    // Someone else at the community signs it first, through the API, while this form is open.
+    await community.click('[data-action="sign"]');
+    ok(await gql(`${gateway.url}/graphql`, await tokenFor('changzhou-c2', 'community', 'colleague'), 'mutation($id: ID!) { signCall(id: $id) { status } }', { id }));
+    await community.click('form[data-form="sign"] button[type="submit"]');
+    const refusal = community.locator('form[data-form="sign"] .notice.error');
+    await refusal.waitFor();
+    expect(await refusal.getAttribute('data-code')).toBe('CONFLICT');
+    expect(await refusal.textContent()).toContain('事项状态已变化');
+
+    await community.click('button[data-box="IN_PROGRESS"]');
+    await community.click(`#inbox li[data-call="${id}"]`);
+    await statusIs(community, '#call-status', 'SIGNED');
+    await runAction(community, 'respond', { note: '已联系物业，今日内清理' });
+    await statusIs(community, '#call-status', 'RESPONDED');
+    await runAction(community, 'complete', { result: '已协调物业清理，通道畅通', attachments: 'https://files.huangpu.example/evidence/1.jpg' });
+    await statusIs(community, '#call-status', 'COMPLETED');
+    expect(await community.locator('.timeline').textContent()).toContain('https://files.huangpu.example/evidence/1.jpg');
+
+    await grid.click('button[data-box="TO_CONFIRM"]');
+    await grid.locator(`#inbox li[data-call="${id}"]`).click({ timeout: 10_000 });
+    await runAction(grid, 'confirm', { stars: '5', comment: '处理及时' });
+    await statusIs(grid, '#call-status', 'CLOSED');
+    const record = await grid.locator('.timeline').textContent();
+    for (const step of ['呼叫', '呼叫上级', '签收', '响应', '办结', '评价']) expect(record).toContain(step);
+    await grid.screenshot({ path: `${SCREENSHOTS}/workbench-closed.png`, fullPage: true });
+  });
+
+  it('gives an enterprise service officer the enterprise zone: a demand raised there is followed through its call to resolved', async () => {
+    const district = await tokenFor('huangpu-command', 'district_command');
+    const { enterprises } = ok(await gql(`${gateway.url}/graphql`, district, '{ enterprises(first: 1) { edges { node { id name street { id } serviceOfficer { id unit { id } } } } } }'));
+    const enterprise = enterprises.edges[0].node;
+    const officer = await openWorkbench(enterprise.serviceOfficer.unit.id, 'enterprise_officer', enterprise.serviceOfficer.id);
+    expect(await officer.locator('#title').textContent()).toBe('呼应 · 企业服务专区');
+    expect(await officer.locator('#enterprises').textContent()).toContain(enterprise.name);
+
+    await officer.click('#demand-open');
+    await officer.selectOption('#demand [name="enterpriseId"]', enterprise.id);
+    await officer.selectOption('#demand [name="kind"]', 'POWER');
+    await officer.fill('#demand [name="title"]', '新厂房用电报装');
+    await officer.fill('#demand [name="description"]', '新厂房需申请800千伏安专变报装，请协调供电部门');
+    await officer.click('#demand button[type="submit"]');
+    await statusIs(officer, '#demand-status', 'IN_PROGRESS');
+    const demandId = await officer.locator('#demands li').first().getAttribute('data-demand');
+    const { demand } = ok(await gql(`${gateway.url}/graphql`, district, 'query($id: ID!) { demand(id: $id) { call { id status handlingUnit { id } } } }', { id: demandId }));
+
+    // The enterprise's street handles the call it became.
+    const street = await tokenFor(demand.call.handlingUnit.id, 'street');
+    const run = async (mutation: string) => ok(await gql(`${gateway.url}/graphql`, street, `mutation($id: ID!) { ${mutation} { status } }`, { id: demand.call.id }));
+    if (demand.call.status === 'DISPATCHED') await run('signCall(id: $id)');
+    await run('completeCall(id: $id, result: "已协调供电局上门勘查，完成报装")');
+    // Handled at the street it was raised at, the call closes at once, and the demand with it.
+    await statusIs(officer, '#demand-status', 'CLOSED');
+    expect(await officer.locator('#demand-detail').textContent()).toContain('已协调供电局上门勘查');
+
+    await officer.fill('#policy-search [name="text"]', '人才');
+    await officer.click('#policy-search button');
+    await officer.locator('#policies li').first().waitFor();
+    await officer.click('#apartment-search button');
+    await officer.locator('#apartments li').first().waitFor();
+    expect(await officer.locator('#apartments').textContent()).toContain('元/月');
+    await officer.screenshot({ path: `${SCREENSHOTS}/enterprise-zone.png`, fullPage: true });
   });
 });
 

@@ -16,13 +16,18 @@ export async function recordingContext(browser: Browser): Promise<{ context: Bro
   const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
   const requested: string[] = [];
   context.on('request', (request) => requested.push(request.url()));
-  context.on('page', (page) => page.on('websocket', (socket) => requested.push(socket.url())));
+  context.on('page', (page) => {
+    page.on('websocket', (socket) => requested.push(socket.url()));
+    // A page's own errors belong in the test's output.
+    page.on('pageerror', (err) => console.error(`page error at ${page.url()}: ${err.message}`));
+    page.on('console', (message) => ['error', 'warning'].includes(message.type()) && console.error(`page console at ${page.url()}: ${message.text()}`));
+  });
   return { context, requested };
 }
 
-/** Signs in through the development picker as the identity whose option has this unit and role. */
-export async function signInAs(page: Page, unitId: string, role: string): Promise<void> {
-  const option = page.locator(`#sign-in-identity option[data-unit="${unitId}"][data-role="${role}"]`);
+/** Signs in through the development picker as the identity whose option has this unit and role (and subject). */
+export async function signInAs(page: Page, unitId: string, role: string, subject?: string): Promise<void> {
+  const option = page.locator(`#sign-in-identity option[data-unit="${unitId}"][data-role="${role}"]${subject ? `[data-subject="${subject}"]` : ''}`);
   const value = await option.getAttribute('value');
   if (value === null) throw new Error(`no demo identity ${role}@${unitId} in the picker`);
   await page.selectOption('#sign-in-identity', value);

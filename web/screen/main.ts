@@ -439,7 +439,7 @@ function tick() {
 function exposeForTests() {
   (window as unknown as { huyingScreen: unknown }).huyingScreen = {
     gridIds: () => ofKind('GRID').map((u) => u.id),
-    drawnRegionNames: () => (getMap('scope')?.geoJSON as { features: Array<{ properties: { name: string } }> } | undefined)?.features.map((f) => f.properties.name) ?? [],
+    drawnRegionNames: () => ((getMap('scope') as { geoJSON?: { features: Array<{ properties: { name: string } }> } } | undefined)?.geoJSON?.features ?? []).map((f) => f.properties.name),
     callIds: () => ((chart.getOption() as { series: Array<{ id: string; data: Array<{ name: string }> }> }).series.find((s) => s.id === 'calls')?.data ?? []).map((d) => d.name),
     shadedStreets,
     openCalls: () => calls.size,

@@ -56,7 +56,10 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
   }
   const body = (await response.json().catch(() => ({}))) as { data?: T | null; errors?: GraphQLFailure[] };
   const first = body.errors?.[0];
-  if (first) throw new HubError(first.extensions?.code ?? `HTTP_${response.status}`, first.message);
+  if (first) {
+    console.warn('hub refused', first.extensions?.code, first.message);
+    throw new HubError(first.extensions?.code ?? `HTTP_${response.status}`, first.message);
+  }
   if (!body.data) throw new HubError(`HTTP_${response.status}`, '没有返回数据');
   return body.data;
 }
@@ -105,7 +108,8 @@ export function subscribe<T>(client: Client, query: string, variables: Record<st
     { query, variables },
     {
       next: (message) => {
-        if (message.errors?.length) onError(new HubError(String(message.errors[0]?.extensions?.code ?? 'ERROR'), message.errors[0]?.message ?? ''));
+        const first = message.errors?.[0];
+        if (first) onError(new HubError(typeof first.extensions?.code === 'string' ? first.extensions.code : 'ERROR', first.message));
         else if (message.data) next(message.data);
       },
       error: onError,

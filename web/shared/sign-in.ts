@@ -59,7 +59,7 @@ function pickIdentity(purpose: string, identities: DemoIdentity[], preferredRole
         `<optgroup label="${escapeHtml(group)}">${identities
           .map((identity, index) => ({ identity, index }))
           .filter(({ identity }) => identity.group === group)
-          .map(({ identity, index }) => `<option value="${index}" data-unit="${escapeHtml(identity.unitId)}" data-role="${identity.role}">${escapeHtml(identity.label)}</option>`)
+          .map(({ identity, index }) => `<option value="${index}" data-unit="${escapeHtml(identity.unitId)}" data-role="${identity.role}" data-subject="${escapeHtml(identity.subject ?? '')}">${escapeHtml(identity.label)}</option>`)
           .join('')}</optgroup>`,
     )
     .join('');
