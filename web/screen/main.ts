@@ -167,7 +167,7 @@ function drawMap() {
       roam: true,
       silent: true,
       layoutCenter: ['50%', '50%'],
-      layoutSize: '96%',
+      layoutSize: '100%',
       itemStyle: { areaColor: 'rgba(20, 80, 160, 0.35)', borderColor: 'rgba(110, 190, 255, 0.35)', borderWidth: 0.5 },
       regions: regionStyles(),
     },
@@ -384,7 +384,7 @@ function drawBanner() {
   banner.style.background = signal?.fill ?? '#d50000';
   banner.style.color = signal?.ink ?? '#fff';
   banner.textContent =
-    `⚠ 三防预警：${top.title}（${HAZARDS[top.hazard ?? ''] ?? ''}${signal?.text ?? ''}${top.level ? ` · ${top.level}级响应` : ''}）` +
+    `⚠ 三防预警：${top.title}（${HAZARDS[top.hazard ?? ''] ?? ''}${signal?.text ?? ''}信号${top.level ? ` · ${top.level}级应急响应` : ''}）` +
     ` · 涉及 ${streets.join('、') || scope.name}` +
     (top.inspectBy ? ` · 巡查时限 ${shanghai(top.inspectBy)}` : '') +
     (active.length > 1 ? ` · 另有 ${active.length - 1} 条预警生效` : '');

@@ -29,18 +29,25 @@ export async function ensureSignedIn(purpose: string, preferredRole?: string): P
   return pickIdentity(purpose, identities, preferredRole);
 }
 
+/**
+ * Production: the agency's own sign-in page (WEB_SIGN_IN_URL, an OpenID Connect relying party of the
+ * agency's provider) opens in a window of its own, signs the person in there, and hands the access
+ * token back to this page with postMessage from its own origin. The token never travels in a URL.
+ */
 function productionSignIn(settings: SignInSettings): Promise<string> {
   const overlay = document.createElement('div');
   overlay.className = 'sign-in';
-  overlay.innerHTML = `<form><h2>请登录</h2>
-    <p>请通过本机构统一身份认证登录${settings.signInUrl ? `：<a href="${escapeHtml(settings.signInUrl)}">${escapeHtml(settings.signInUrl)}</a>` : ''}。</p>
-    <p class="hint">登录后由统一身份认证交给本页的访问令牌只保存在当前标签页，不会出现在网址中。</p></form>`;
+  overlay.innerHTML = settings.signInUrl
+    ? '<form><h2>请登录</h2><p>请通过本机构统一身份认证登录。</p><button type="button" id="sign-in-open">打开统一身份认证</button><p class="hint">访问令牌只保存在当前标签页，不会出现在网址中。</p></form>'
+    : '<form><h2>无法登录</h2><p class="error">尚未配置统一身份认证地址（WEB_SIGN_IN_URL），请联系系统管理员。</p></form>';
   document.body.append(overlay);
-  // The agency's sign-in page hands the token over with postMessage from its own origin, never a URL.
+  const signInUrl = settings.signInUrl;
+  if (!signInUrl) return new Promise(() => undefined);
+  overlay.querySelector('#sign-in-open')?.addEventListener('click', () => window.open(signInUrl, 'huying-sign-in', 'popup,width=520,height=680'));
   return new Promise((resolve) => {
     window.addEventListener('message', (event: MessageEvent<unknown>) => {
-      if (!settings.signInUrl || event.origin !== new URL(settings.signInUrl).origin) return;
-      const data = event.data as { type?: string; accessToken?: unknown };
+      if (event.origin !== new URL(signInUrl).origin) return;
+      const data = event.data as { type?: string; accessToken?: unknown } | null;
       if (data?.type !== 'huying:token' || typeof data.accessToken !== 'string') return;
       keepToken(data.accessToken);
       overlay.remove();
