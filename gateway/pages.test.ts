@@ -20,7 +20,7 @@ describe('pages', () => {
     expect(identities).toContainEqual(expect.objectContaining({ unitId: 'huangpu-command', role: 'district_command' }));
     const officer = identities.find((i) => i.role === 'enterprise_officer');
     const answer = await app.inject({ method: 'POST', url: '/web/dev/token', payload: officer });
-    const identity = await createVerifier(auth)(`Bearer ${answer.json<{ token: string }>().token}`);
+    const identity = await createVerifier({ ...auth, NODE_ENV: 'test' })(`Bearer ${answer.json<{ token: string }>().token}`);
     expect(identity).toMatchObject({ unitId: officer?.unitId, role: 'enterprise_officer', subject: officer?.subject });
   });
 
