@@ -19,7 +19,7 @@ const DUE_SOON_HOURS = 24;
 /** Rows each list shows; the badge gives the full count. */
 const LIST_ROWS = 12;
 /** Live changes are drawn together at most this often, so a storm of events costs one redraw. */
-const REDRAW_MS = 300;
+const REDRAW_MS = 250;
 /** The rankings and today's count change slowly: refreshed at most this often after an event. */
 const SLOW_REFRESH_MS = 5_000;
 const OPEN_STATUSES = ['RAISED', 'DISPATCHED', 'SIGNED', 'RESPONDED', 'COMPLETED', 'REOPENED'];
@@ -420,7 +420,7 @@ function goLive() {
   }, report);
   subscribe<{ dashboardCounters: Counters }>(client, `subscription($scope: ID!) { dashboardCounters(scope: $scope) { ${COUNTER_FIELDS} } }`, { scope: scope.id }, (data) => {
     counters = data.dashboardCounters;
-    scheduleRedraw();
+    drawCounters(); // a few tiles: drawn at once, not with the map
   }, report);
   subscribe<{ floodAlerts: FloodAlert }>(client, `subscription($area: ID) { floodAlerts(area: $area) { ${ALERT_FIELDS} } }`, { area: scope.id }, ({ floodAlerts: alert }) => {
     if (alert.kind === 'WARNING') warnings.set(alert.alertId, alert);

@@ -2,10 +2,10 @@
 // raising a demand (诉求) and following it through its call, policy search and talent-apartment search.
 import { escapeHtml, gql, idempotencyKey, liveClient, shanghai, subscribe } from '../shared/api.ts';
 import type { SessionClaims } from '../shared/session.ts';
-import { $, act, field, STATUS_TEXT } from './ui.ts';
+import { $, act, field, STATUS_TEXT, TIMELINE_TEXT } from './ui.ts';
 
 const DEMAND_KINDS: Record<string, string> = {
-  HOUSING: '人才住房', POWER: '用电报装', PERMIT: '审批证照', FINANCING: '融资', LAND: '用地', HIRING: '招工用工',
+  HOUSING: '人才住房', POWER: '用电报装', PERMIT: '审批证照', FINANCING: '融资', LAND: '用地', HIRING: '招工用工', DISPUTE: '纠纷', OTHER: '其他',
 };
 const DEMAND_STATUS: Record<string, string> = {
   SUBMITTED: '已提交', IN_PROGRESS: '办理中', RESOLVED: '已办结待评价', CLOSED: '已办结', WITHDRAWN: '已撤回', REJECTED: '未受理',
@@ -73,7 +73,7 @@ export async function enterpriseZone(me: SessionClaims) {
       <dt>呼应事项</dt><dd>${d.callStatus ? STATUS_TEXT[d.callStatus] ?? d.callStatus : '等待转入呼应事项'}${d.handlingUnit ? ` · ${escapeHtml(d.handlingUnit.name)}` : ''}</dd>
       <dt>办结时限</dt><dd>${shanghai(d.completeBy)}${d.overdue ? ' · 已逾期' : ''}</dd>
       ${d.result ? `<dt>办理结果</dt><dd>${escapeHtml(d.result)}</dd>` : ''}${d.rejection ? `<dt>未受理原因</dt><dd>${escapeHtml(d.rejection)}</dd>` : ''}</dl>
-      <ul class="timeline">${(d.call?.timeline.edges ?? []).map(({ node }) => `<li>${shanghai(node.at)} · ${escapeHtml(node.actor?.unit.name ?? '系统')} ${escapeHtml(node.action)}${node.note ? `：${escapeHtml(node.note)}` : ''}</li>`).join('')}</ul>`;
+      <ul class="timeline">${(d.call?.timeline.edges ?? []).map(({ node }) => `<li>${shanghai(node.at)} · ${escapeHtml(node.actor?.unit.name ?? '系统')} ${TIMELINE_TEXT[node.action] ?? escapeHtml(node.action)}${node.note ? `：${escapeHtml(node.note)}` : ''}</li>`).join('')}</ul>`;
   };
 
   $('demands').addEventListener('click', (event) => {

@@ -7,7 +7,7 @@ import { escapeHtml, gql, HubError, idempotencyKey, liveClient, shanghai, subscr
 import { claimsOf, type SessionClaims, signOut } from '../shared/session.ts';
 import { ensureSignedIn } from '../shared/sign-in.ts';
 import { enterpriseZone } from './enterprise.ts';
-import { $, act, field, notify, ROLE_TEXT, STATUS_TEXT } from './ui.ts';
+import { $, act, field, notify, ROLE_TEXT, STATUS_TEXT, TIMELINE_TEXT } from './ui.ts';
 
 const BOXES: Array<{ box: string; text: string; roles?: string[] }> = [
   { box: 'TO_SIGN', text: '待签收' },
@@ -18,12 +18,6 @@ const BOXES: Array<{ box: string; text: string; roles?: string[] }> = [
 ];
 const RAISING_ROLES = new Set(['grid_worker', 'community', 'street']);
 const CALL_UP_ROLES = new Set(['grid_worker', 'community']);
-const TIMELINE_TEXT: Record<string, string> = {
-  raise: '呼叫', call_up: '呼叫上级', dispatch: '派单', request_dispatch: '申请呼叫部门', reject_dispatch: '审核驳回', sign: '签收',
-  respond: '响应', complete: '办结', confirm: '评价', reopen: '返工', merge: '并单', withdraw: '撤回', urge: '催办', supervise: '督办',
-  escalate: '提级', due_soon: '即将到期', request_extension: '申请延期', grant_extension: '同意延期', deny_extension: '不同意延期',
-  request_adjudication: '申请协调', reassign: '改派', adjudicate_keep: '维持', accept: '受理', note: '备注',
-};
 
 interface CallDetail {
   id: string;

@@ -13,6 +13,14 @@ export const STATUS_TEXT: Record<string, string> = {
   REOPENED: '返工', CLOSED: '已办结归档', WITHDRAWN: '已撤回', MERGED: '已并单',
 };
 
+/** The record's actions (全记录), as staff call them. */
+export const TIMELINE_TEXT: Record<string, string> = {
+  raise: '呼叫', call_up: '呼叫上级', dispatch: '派单', request_dispatch: '申请呼叫部门', reject_dispatch: '审核驳回', sign: '签收',
+  respond: '响应', complete: '办结', confirm: '评价', reopen: '返工', merge: '并单', withdraw: '撤回', urge: '催办', supervise: '督办',
+  escalate: '提级', due_soon: '即将到期', request_extension: '申请延期', grant_extension: '同意延期', deny_extension: '不同意延期',
+  request_adjudication: '申请协调', reassign: '改派', adjudicate_keep: '维持', accept: '受理', note: '备注',
+};
+
 /** A form field's text ('' when absent). */
 export function field(values: FormData, name: string): string {
   const value = values.get(name);
