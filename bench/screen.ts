@@ -143,8 +143,12 @@ try {
       }),
     });
   }
-  while (raised < OPEN_CALLS) {
-    await new Promise((r) => setTimeout(r, 500));
+  // Until every record is a call, or none has become one for a while (the intake refuses a few: duplicates, dead letters).
+  const STALL_MS = 15_000;
+  let lastProgress = Date.now();
+  for (let seen = 0; raised < OPEN_CALLS && Date.now() - lastProgress < STALL_MS; ) {
+    await new Promise((r) => setTimeout(r, 1000));
+    if (raised > seen) [seen, lastProgress] = [raised, Date.now()];
     say(`calls raised: ${raised}/${OPEN_CALLS}`);
   }
   await producer.disconnect();
@@ -199,7 +203,8 @@ try {
     JSON.stringify({
       bench: 'screen',
       grids: drawn.grids,
-      openCalls: OPEN_CALLS,
+      intakeRecords: OPEN_CALLS,
+      openCalls: await page.evaluate(() => (window as any).huyingScreen.openCalls()),
       markersDrawn: drawn.markers,
       firstFullPaintMs: timings.painted,
       stagesMs: timings,
