@@ -20,7 +20,10 @@ export async function recordingContext(browser: Browser): Promise<{ context: Bro
     page.on('websocket', (socket) => requested.push(socket.url()));
     // A page's own errors belong in the test's output.
     page.on('pageerror', (err) => console.error(`page error at ${page.url()}: ${err.message}`));
-    page.on('console', (message) => ['error', 'warning'].includes(message.type()) && console.error(`page console at ${page.url()}: ${message.text()}`));
+    // (Failed reconnects while a test has the gateway down are expected; the page's link state tells.)
+    page.on('console', (message) => {
+      if (['error', 'warning'].includes(message.type()) && !message.text().startsWith('WebSocket connection to')) console.error(`page console at ${page.url()}: ${message.text()}`);
+    });
   });
   return { context, requested };
 }
