@@ -23,12 +23,14 @@ import { TOPICS } from '../platform/topics.ts';
 import { childTraceparent } from '../platform/trace.ts';
 import { followUnits } from '../platform/unit-directory.ts';
 import { serveExplorer } from './explorer.ts';
+import { pagesConfig, servePages } from './pages.ts';
 import { allowListed, loadAllowList } from './persisted.ts';
 import { type HttpAnswer, isQueryDocument, SCOPE_HEADER, shareInFlightRequests, sharedSubgraphFetch } from './sharing.ts';
 import { EventHub, type LiveStreams, serveSubscriptions } from './subscriptions.ts';
 
 export const gatewayConfig = baseConfig.extend({
   ...authConfig.shape,
+  ...pagesConfig.shape,
   PORT: port.default(4000),
   /** The composed supergraph (`npm run compose`); reloaded when the file changes. */
   SUPERGRAPH_PATH: z.string().min(1).default('schemas/supergraph.graphql'),
@@ -239,6 +241,7 @@ export async function startGateway(config: GatewayConfig) {
   service.onShutdown('apollo server', () => server.stop());
 
   if (config.NODE_ENV !== 'production') serveExplorer(service.app);
+  servePages(service.app, { production: config.NODE_ENV === 'production', auth: config, signInUrl: config.WEB_SIGN_IN_URL });
 
   // Per-client rate limits on /graphql. The client is the verified token's subject and unit; when
   // the token is missing or does not verify, the address: a forged token neither drains the budget

@@ -97,5 +97,7 @@ if (SERVICES.gateway) {
   say(
     `gateway: http://127.0.0.1:${SERVICES.gateway.port}/graphql  (a token: npm run token -- --unit <id> --role <role>)`,
   );
+  const pages = `http://127.0.0.1:${SERVICES.gateway.port}`;
+  say(`big screen (指挥大屏): ${pages}/screen   workbench (工作台): ${pages}/workbench   (sign in by picking a demo unit and role)`);
 }
 say('press Ctrl-C to stop');

@@ -1,0 +1,225 @@
+// `npm run bench:screen [-- --minutes 10]`: the big screen (/screen) in Debian's Chromium against the
+// whole hub on the local Kafka and FerretDB, with 2,000 grids on its map and 5,000 open calls.
+// Prints one JSON line: the time from navigation to the first full paint (the map with every grid and
+// every marker drawn, counters and lists filled), by stage; then the page's JavaScript heap (after a
+// forced garbage collection) sampled while the hub sends it 10 call events a second for `--minutes`
+// (real superviseCall mutations, each a call event on hub.call-events, served over graphql-ws).
+// Everything runs on throw-away databases and topics, removed afterwards.
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { demoPartyMap } from '../demo/party-map.ts';
+import { gatewayConfig, startGateway } from '../gateway/app.ts';
+import { up } from '../infra/local.ts';
+import { mintToken } from '../platform/auth.ts';
+import { loadConfig } from '../platform/config.ts';
+import { createKafka } from '../platform/kafka.ts';
+import { createLogger } from '../platform/logger.ts';
+import { connectMongo } from '../platform/mongo.ts';
+import { callsConfig, startCalls } from '../subgraphs/calls/app.ts';
+import { evaluationConfig, startEvaluation } from '../subgraphs/evaluation/app.ts';
+import { bumpRevision, createModels, type UnitDoc } from '../subgraphs/party-map/models.ts';
+import { buildPartyMap, partyMapConfig } from '../subgraphs/party-map/app.ts';
+import { launchBrowser } from '../test/support/browser.ts';
+import { benchRun, dropRun, graphql, say } from './stats.ts';
+
+const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' } } });
+const MINUTES = Number(values.minutes);
+const GRIDS = 2_000;
+const OPEN_CALLS = Number(process.env.BENCH_OPEN_CALLS ?? 5_000);
+const EVENTS_PER_SECOND = 10;
+const SAMPLE_EVERY_MS = 15_000;
+
+const infra = await up(say);
+const { run, env: runEnv } = benchRun(infra);
+const databases = { calls: `bench_screen_calls_${run}`, map: `bench_screen_map_${run}`, eval: `bench_screen_eval_${run}` };
+const env = { ...runEnv, PORT: '0' };
+const baseConfig = loadConfig(callsConfig, { ...env, CALLS_DB: databases.calls });
+const r7 = (n: number) => Math.round(n * 1e7) / 1e7;
+
+/** The demo district's grids, each cut into 4 × 4 sub-grids, until the map holds GRIDS grids. */
+function extraGrids(have: number, now: Date): UnitDoc[] {
+  const basic = demoPartyMap().units.filter((u) => u.kind === 'grid' && u.bbox && !u.id.endsWith('-k1'));
+  const out: UnitDoc[] = [];
+  for (const grid of basic) {
+    const [minLng, minLat, maxLng, maxLat] = grid.bbox as [number, number, number, number];
+    const w = (maxLng - minLng) / 4;
+    const h = (maxLat - minLat) / 4;
+    for (let k = 0; k < 16 && have + out.length < GRIDS; k++) {
+      const box = [minLng + (k % 4) * w, minLat + Math.floor(k / 4) * h, minLng + ((k % 4) + 1) * w, minLat + (Math.floor(k / 4) + 1) * h].map(r7) as [number, number, number, number];
+      const id = `${grid.id}-s${k}`;
+      const ring = [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]], [box[0], box[1]]];
+      out.push({
+        _id: id,
+        name: `${grid.name}${k + 1}号子网格`,
+        kind: 'grid',
+        parentId: grid.parentId,
+        path: [...grid.path.slice(0, -1), id],
+        gridType: 'basic',
+        focus: null,
+        contacts: [],
+        boundary: JSON.stringify({ type: 'Polygon', coordinates: [ring] }),
+        bbox: { minLng: box[0], minLat: box[1], maxLng: box[2], maxLat: box[3] },
+        centre: { lng: (box[0] + box[2]) / 2, lat: (box[1] + box[3]) / 2 },
+        areaSqm: 0,
+        version: 1,
+        outbox: [],
+        outboxPending: false,
+        publishedSeq: 1,
+        updatedAt: now,
+      } as unknown as UnitDoc);
+    }
+  }
+  return out;
+}
+
+const stops: Array<() => Promise<unknown>> = [];
+const cleanUp = async () => {
+  for (const stop of stops.splice(0)) await stop().catch(() => undefined);
+  await dropRun(baseConfig, Object.values(databases)).catch((err: unknown) => say(`cleanup: ${String(err)}`));
+};
+// Stopped early (Ctrl-C), the run still removes its databases and topics.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
+try {
+  say('starting the hub (calls, party-map with the demo district, evaluation, gateway)');
+  const calls = await startCalls(loadConfig(callsConfig, { ...env, CALLS_DB: databases.calls, SUPERVISION_INTERVAL_MS: '3600000' }));
+  stops.push(() => calls.service.shutdown('bench'));
+  const partyMap = await buildPartyMap(loadConfig(partyMapConfig, { ...env, DEMO_DATA: '1', PARTY_MAP_DB: databases.map, GEO_REFRESH_MS: '1000' }));
+  const partyMapUrl = await partyMap.service.listen();
+  stops.push(() => partyMap.service.shutdown('bench'));
+  const evaluation = await startEvaluation(loadConfig(evaluationConfig, { ...env, EVALUATION_DB: databases.eval }));
+  stops.push(() => evaluation.service.shutdown('bench'));
+  const gateway = await startGateway(
+    loadConfig(gatewayConfig, { ...env, CALLS_URL: `${calls.url}/graphql`, PARTY_MAP_URL: `${partyMapUrl}/graphql`, EVALUATION_URL: `${evaluation.url}/graphql`, RATE_LIMIT_PER_MINUTE: '1000000' }),
+  );
+  stops.push(() => gateway.service.shutdown('bench'));
+  const graph = `${gateway.url}/graphql`;
+
+  // 2,000 grids on the map: the demo's, and sub-grids of them written straight into party-map's database.
+  const gridCount = () => partyMap.directory.snapshot.unitList.filter((u) => u.kind === 'grid').length;
+  const conn = await connectMongo(baseConfig, databases.map);
+  const models = createModels(conn);
+  const extra = extraGrids(gridCount(), new Date());
+  for (let i = 0; i < extra.length; i += 500) await models.Unit.insertMany(extra.slice(i, i + 500), { lean: true });
+  await bumpRevision(models);
+  await conn.close();
+  while (gridCount() < GRIDS) await new Promise((r) => setTimeout(r, 200));
+  say(`party-map: ${gridCount()} grids`);
+
+  // 5,000 open calls, through the intake topic as 12345 work orders would arrive.
+  const kafka = createKafka(baseConfig, 'bench-screen', createLogger('bench', 'error'));
+  const producer = kafka.producer();
+  await producer.connect();
+  const grids = demoPartyMap().units.filter((u) => u.kind === 'grid' && u.bbox);
+  let raised = 0;
+  const counter = kafka.consumer({ groupId: `bench.${run}.screen-counter` });
+  await counter.connect();
+  await counter.subscribe({ topics: [calls.topics.callEvents], fromBeginning: true });
+  await counter.run({ eachMessage: async ({ message }) => void ((JSON.parse(String(message.value)) as { type: string }).type === 'call.raised' && raised++) });
+  for (let batch = 0; batch < OPEN_CALLS; batch += 500) {
+    await producer.send({
+      topic: calls.topics.intake,
+      messages: Array.from({ length: Math.min(500, OPEN_CALLS - batch) }, (_, k) => {
+        const i = batch + k;
+        const grid = grids[i % grids.length] as (typeof grids)[number];
+        const [minLng, minLat, maxLng, maxLat] = grid.bbox as [number, number, number, number];
+        return {
+          key: `hotline:S${run}-${i}`,
+          value: JSON.stringify({
+            commandId: randomUUID(),
+            source: 'hotline',
+            externalId: `S${run}-${i}`,
+            kind: 'create_call',
+            occurredAt: new Date().toISOString(),
+            call: {
+              title: `占道经营投诉 ${i}`,
+              description: `市民来电反映路口流动摊贩占道经营（第${i}件）。`,
+              category: '城市管理',
+              priority: i % 10 === 0 ? 'URGENT' : 'NORMAL',
+              unitId: grid.id,
+              location: { lng: r7(minLng + ((i * 7919) % 1000) / 1000 * (maxLng - minLng)), lat: r7(minLat + ((i * 104729) % 1000) / 1000 * (maxLat - minLat)) },
+            },
+          }),
+        };
+      }),
+    });
+  }
+  // Until every record is a call, or none has become one for a while (the intake refuses a few: duplicates, dead letters).
+  const STALL_MS = 15_000;
+  let lastProgress = Date.now();
+  for (let seen = 0; raised < OPEN_CALLS && Date.now() - lastProgress < STALL_MS; ) {
+    await new Promise((r) => setTimeout(r, 1000));
+    if (raised > seen) [seen, lastProgress] = [raised, Date.now()];
+    say(`calls raised: ${raised}/${OPEN_CALLS}`);
+  }
+  await producer.disconnect();
+  await counter.disconnect();
+
+  // The page, signed in as the district command centre (the token put in the tab before it loads).
+  const token = await mintToken({ subject: 'bench-screen', unitId: 'huangpu-command', role: 'district_command' });
+  const browser = await launchBrowser();
+  stops.unshift(() => browser.close());
+  const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  await context.addInitScript((t) => sessionStorage.setItem('huying.token', t), token);
+  const page = await context.newPage();
+  await page.goto(`${gateway.url}/screen`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+  await page.waitForFunction(() => (window as any).huyingScreen.timings().painted !== undefined, undefined, { timeout: 60_000 });
+  const timings = await page.evaluate(() => (window as any).huyingScreen.timings());
+  const drawn = await page.evaluate(() => ({ grids: (window as any).huyingScreen.gridIds().length, markers: (window as any).huyingScreen.callIds().length }));
+  say(`first full paint after ${timings.painted} ms: ${JSON.stringify(drawn)}`);
+
+  // Memory under 10 events a second: supervision notes on the open calls, round robin.
+  const cdp = await context.newCDPSession(page);
+  const heapMb = async () => {
+    await cdp.send('HeapProfiler.collectGarbage');
+    const { usedSize } = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number };
+    return Math.round((usedSize / 1_048_576) * 10) / 10;
+  };
+  const ids: string[] = (await page.evaluate(() => (window as any).huyingScreen.callIds())) as string[];
+  const samples: Array<{ atSeconds: number; heapMb: number }> = [{ atSeconds: 0, heapMb: await heapMb() }];
+  const started = Date.now();
+  const until = started + MINUTES * 60_000;
+  let sent = 0;
+  let failed = 0;
+  let nextSample = started + SAMPLE_EVERY_MS;
+  while (Date.now() < until) {
+    const tickStart = Date.now();
+    await Promise.all(
+      Array.from({ length: EVENTS_PER_SECOND }, async () => {
+        const id = ids[sent++ % ids.length];
+        await graphql(graph, token, 'mutation($id: ID!, $key: String) { superviseCall(id: $id, note: "大屏压测督办", idempotencyKey: $key) { id } }', { id, key: randomUUID() }).catch(() => failed++);
+      }),
+    );
+    if (Date.now() >= nextSample) {
+      samples.push({ atSeconds: Math.round((Date.now() - started) / 1000), heapMb: await heapMb() });
+      say(`heap ${samples.at(-1)?.heapMb} MB after ${samples.at(-1)?.atSeconds} s, ${sent} events sent`);
+      nextSample += SAMPLE_EVERY_MS;
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - tickStart))));
+  }
+  samples.push({ atSeconds: Math.round((Date.now() - started) / 1000), heapMb: await heapMb() });
+  const heaps = samples.map((s) => s.heapMb);
+  console.log(
+    JSON.stringify({
+      bench: 'screen',
+      grids: drawn.grids,
+      intakeRecords: OPEN_CALLS,
+      openCalls: await page.evaluate(() => (window as any).huyingScreen.openCalls()),
+      markersDrawn: drawn.markers,
+      firstFullPaintMs: timings.painted,
+      stagesMs: timings,
+      memory: {
+        minutes: MINUTES,
+        eventsSent: sent,
+        eventsFailed: failed,
+        eventsPerSecond: Math.round((sent / ((Date.now() - started) / 1000)) * 10) / 10,
+        heapMbFirst: heaps[0],
+        heapMbLast: heaps.at(-1),
+        heapMbMax: Math.max(...heaps),
+        samples,
+      },
+    }),
+  );
+} finally {
+  await cleanUp();
+}
