@@ -23,7 +23,8 @@ import { CallableItems, loadCallableItems } from './items.ts';
 import { callsModels, type CallDoc, type OrderDoc } from './model.ts';
 import { OrderService } from './orders.ts';
 import { createResolvers } from './resolvers.ts';
-import { CallIndex } from './call-index.ts';
+import { CallIndex, HISTORY_READ_BUDGET, RECENT_WINDOW_DAYS } from './call-index.ts';
+import { CallHistory } from './call-history.ts';
 import { callEventEnvelope, CallStore, type CallRules } from './store.ts';
 import { nextCheckAt, SupervisionScheduler } from './supervision.ts';
 
@@ -59,6 +60,12 @@ export const callsConfig = baseConfig.extend({
   HOLIDAY_OVERRIDES_PATH: z.string().optional(),
   /** A JSON callable-items list (呼应事项清单, versioned, with an effective date); the demo list otherwise. */
   CALLABLE_ITEMS_PATH: z.string().optional(),
+  /** Days a closed call stays in memory after closing (call-index.ts RECENT_WINDOW_DAYS); older ones are read from history. */
+  CALL_INDEX_RECENT_DAYS: z.coerce.number().min(0).max(366).default(RECENT_WINDOW_DAYS),
+  /** Database reads one list page may spend on history (call-index.ts HISTORY_READ_BUDGET). */
+  CALL_HISTORY_READ_BUDGET: z.coerce.number().int().min(10).max(100_000).default(HISTORY_READ_BUDGET),
+  /** How often calls past the recent window are archived out of memory. */
+  CALL_ARCHIVE_INTERVAL_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
 });
 export type CallsConfig = z.infer<typeof callsConfig>;
 
@@ -97,12 +104,15 @@ export async function startCalls(config: CallsConfig) {
 
   // Actions publish their events at once (kick); the sweep only catches what a crash left behind,
   // and every sweep scans the collection on FerretDB, so it runs seldom.
+  // The sweep looks at the live calls in memory (a query would read the whole history on FerretDB).
   const callPublisher = new OutboxPublisher<CallDoc>(models.Call, {
     producer,
     pollMs: config.OUTBOX_SWEEP_MS,
     topic: topics.callEvents,
     logger: log,
     envelope: callEventEnvelope,
+    candidates: () => index.pendingOutbox(),
+    onSettled: (id, version) => index.outboxSettled(id, version),
   });
   const orderPublisher = new OutboxPublisher<OrderDoc>(models.Order, {
     producer,
@@ -144,7 +154,10 @@ export async function startCalls(config: CallsConfig) {
   // Lists, inboxes, counters and duplicate checks read an in-memory copy of the calls (call-index.ts):
   // this copy's writes update it at once, other copies' arrive on hub.call-events, read by this copy
   // in a group of its own from the moment it joins; then the copy is loaded once.
-  const index = new CallIndex(models);
+  const index = new CallIndex(models, CallHistory.on(conn, directory), {
+    recentDays: config.CALL_INDEX_RECENT_DAYS,
+    historyReadBudget: config.CALL_HISTORY_READ_BUDGET,
+  });
   const indexConsumer = kafka.consumer({ groupId: topicName(config, `calls-index-${randomUUID()}`) });
   await indexConsumer.connect();
   service.onShutdown('call index consumer', () => indexConsumer.disconnect());
@@ -167,11 +180,12 @@ export async function startCalls(config: CallsConfig) {
   });
   await joined;
   await index.load();
+  log.info({ live: index.size }, 'call index loaded (live calls only)');
 
   const store = new CallStore(models, rules, (id) => void callPublisher.kick(id), index);
   const orders = new OrderService(models, directory, (id) => void orderPublisher.kick(id));
   const duplicates = new DuplicateFinder(index, directory);
-  const scheduler = new SupervisionScheduler(models, store, log, {
+  const scheduler = new SupervisionScheduler(models, store, index, log, {
     intervalMs: config.SUPERVISION_INTERVAL_MS,
     shares: config.WARNING_SHARES,
   });
@@ -193,6 +207,8 @@ export async function startCalls(config: CallsConfig) {
   service.onShutdown('outbox publishers', () => Promise.all([callPublisher.stop(), orderPublisher.stop()]));
   scheduler.start();
   service.onShutdown('supervision', () => scheduler.stop());
+  const archiver = repeat(config.CALL_ARCHIVE_INTERVAL_MS, () => index.archiveDue(), (err) => log.warn({ err }, 'archiving calls failed; will retry'));
+  service.onShutdown('call archiver', () => archiver.stop());
 
   const intake = new IntakeProcessor(store, orders, directory, producer, personalKeys, log, duplicates, config.CALLBACK_REWORKS);
   const consumer = kafka.consumer({ groupId: topicName(config, 'calls-intake') });
@@ -201,7 +217,29 @@ export async function startCalls(config: CallsConfig) {
   await runConsumer({ consumer, topics: [topics.intake], fromBeginning: true, handle: (record) => intake.handle(record) });
 
   const url = await service.listen();
-  return { service, url, models, index, store, orders, scheduler, callPublisher, intake, directory, topics, calendar, rulesBook };
+  return { service, url, models, index, archiver, store, orders, scheduler, callPublisher, intake, directory, topics, calendar, rulesBook };
+}
+
+/** Runs `work` now and then every `intervalMs` after the previous run ends; `stop` waits for a run in progress. */
+function repeat(intervalMs: number, work: () => Promise<unknown>, onError: (err: unknown) => void) {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  const run = () => {
+    running = work()
+      .then(() => undefined, onError)
+      .finally(() => {
+        if (!stopped) timer = setTimeout(run, intervalMs);
+      });
+  };
+  run();
+  return {
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
 }
 
 export type CallsApp = Awaited<ReturnType<typeof startCalls>>;
