@@ -14,7 +14,7 @@ import { Service } from '../../platform/service.ts';
 import { mountSubgraph } from '../../platform/subgraph.ts';
 import { TOPICS } from '../../platform/topics.ts';
 import { loadDemoCalls } from './demo.ts';
-import { followUnits } from '../../platform/unit-directory.ts';
+import { followUnits, type UnitDirectory } from '../../platform/unit-directory.ts';
 import { computeDeadlines } from '../../rules/deadlines.ts';
 import { loadCalendar, loadRulesFile } from '../../rules/files.ts';
 import { DuplicateFinder } from './duplicates.ts';
@@ -127,30 +127,7 @@ export async function startCalls(config: CallsConfig) {
   // Checked again once the directory is known: every department it names must exist.
   const items = config.CALLABLE_ITEMS_PATH ? new CallableItems(loadCallableItems(config.CALLABLE_ITEMS_PATH, directory)) : new CallableItems();
   log.info({ version: items.version, effectiveFrom: items.effectiveFrom, classes: items.classes.length, items: items.items.length }, 'callable-items list');
-  const rules: CallRules = {
-    directory,
-    items,
-    deadlinesFor: (tier, priority, receivedAt, basis) => {
-      // A call keeps the rules version it was received under (a closed month keeps its rules).
-      const version = rulesBook.byId(basis?.policyVersion) ?? rulesBook.at(receivedAt);
-      const d = computeDeadlines(
-        version.deadlines,
-        tier.toLowerCase() as Lowercase<typeof tier>,
-        priority.toLowerCase() as Lowercase<typeof priority>,
-        receivedAt,
-        calendar,
-        { limit: basis?.limit },
-      );
-      const notes = [...new Set([...(basis?.notes ?? []), ...d.notes])];
-      return { sign: d.sign, respond: d.respond, complete: d.complete, notes, limit: basis?.limit, policyVersion: version.id };
-    },
-    addWorkingDays: (from, days) => {
-      const due = calendar.addWorkingDays(from, days, 'next_day');
-      return { due, notes: calendar.coverageNotes(from, due) };
-    },
-    workingDaysBetween: (a, b) => calendar.workingDaysBetween(a, b),
-    nextCheckAt: (call) => nextCheckAt(call, config.WARNING_SHARES),
-  };
+  const rules = callRules(config, directory, items, rulesBook, calendar);
   // Lists, inboxes, counters and duplicate checks read an in-memory copy of the calls (call-index.ts):
   // this copy's writes update it at once, other copies' arrive on hub.call-events, read by this copy
   // in a group of its own from the moment it joins; then the copy is loaded once.
@@ -218,6 +195,40 @@ export async function startCalls(config: CallsConfig) {
 
   const url = await service.listen();
   return { service, url, models, index, archiver, store, orders, scheduler, callPublisher, intake, directory, topics, calendar, rulesBook };
+}
+
+/** The rules a call is decided by: deadlines by the rules version in force, the calendar, supervision's shares. */
+export function callRules(
+  config: Pick<CallsConfig, 'WARNING_SHARES'>,
+  directory: UnitDirectory,
+  items: CallableItems,
+  rulesBook: ReturnType<typeof loadRulesFile>,
+  calendar: ReturnType<typeof loadCalendar>,
+): CallRules {
+  return {
+    directory,
+    items,
+    deadlinesFor: (tier, priority, receivedAt, basis) => {
+      // A call keeps the rules version it was received under (a closed month keeps its rules).
+      const version = rulesBook.byId(basis?.policyVersion) ?? rulesBook.at(receivedAt);
+      const d = computeDeadlines(
+        version.deadlines,
+        tier.toLowerCase() as Lowercase<typeof tier>,
+        priority.toLowerCase() as Lowercase<typeof priority>,
+        receivedAt,
+        calendar,
+        { limit: basis?.limit },
+      );
+      const notes = [...new Set([...(basis?.notes ?? []), ...d.notes])];
+      return { sign: d.sign, respond: d.respond, complete: d.complete, notes, limit: basis?.limit, policyVersion: version.id };
+    },
+    addWorkingDays: (from, days) => {
+      const due = calendar.addWorkingDays(from, days, 'next_day');
+      return { due, notes: calendar.coverageNotes(from, due) };
+    },
+    workingDaysBetween: (a, b) => calendar.workingDaysBetween(a, b),
+    nextCheckAt: (call) => nextCheckAt(call, config.WARNING_SHARES),
+  };
 }
 
 /** Runs `work` now and then every `intervalMs` after the previous run ends; `stop` waits for a run in progress. */
