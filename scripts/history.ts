@@ -139,9 +139,9 @@ export async function generateHistory(options: HistoryOptions, say: (line: strin
     return kind === 'grid' ? 'grid_worker' : kind === 'department' ? 'department' : (kind as Role);
   };
 
-  const producer = options.events ? createKafka({ KAFKA_BROKERS: options.kafkaBrokers ?? ['127.0.0.1:9092'] } as never, 'history', createLogger('history', 'error')).producer() : undefined;
+  const producer = options.events ? createKafka({ KAFKA_BROKERS: options.kafkaBrokers ?? ['127.0.0.1:9092'] }, 'history', createLogger('history', 'error')).producer() : undefined;
   await producer?.connect();
-  const eventsTopic = topicName({ TOPIC_PREFIX: options.topicPrefix ?? '' } as never, TOPICS.callEvents);
+  const eventsTopic = topicName({ TOPIC_PREFIX: options.topicPrefix ?? '' }, TOPICS.callEvents);
 
   const now = Date.now();
   const span = options.years * 365 * DAY;
@@ -166,9 +166,9 @@ export async function generateHistory(options: HistoryOptions, say: (line: strin
   let dayEntries = new Map<string, string[]>();
   let batch: CallDoc[] = [];
 
-  const insert = async (collection: typeof models.Call.collection, docs: object[]) => {
+  const insert = async (collection: { insertMany: (docs: object[], options: { ordered: boolean }) => Promise<unknown> }, docs: object[]) => {
     const t = Date.now();
-    for (let i = 0; i < docs.length; i += INSERT_SLICE) await collection.insertMany(docs.slice(i, i + INSERT_SLICE) as never[], { ordered: false });
+    for (let i = 0; i < docs.length; i += INSERT_SLICE) await collection.insertMany(docs.slice(i, i + INSERT_SLICE), { ordered: false });
     insertMs += Date.now() - t;
     insertedDocs += docs.length;
   };

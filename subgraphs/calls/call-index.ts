@@ -35,6 +35,8 @@ export const HISTORY_READ_BUDGET = 600;
 export const ARCHIVE_BATCH = 500;
 /** Concurrent reads by `_id` (FerretDB's pool is shared with every other request). */
 const READ_CONCURRENCY = 16;
+/** Day documents a history scan reads in one round. */
+const DAYS_PER_ROUND = 16;
 
 export interface IndexQuery {
   /** A MongoDB-style filter (the same ones the subgraph would send to the database). */
@@ -87,6 +89,9 @@ export class CallIndex {
   private readonly calls = new Map<string, CallDoc>();
   private readonly windowMs: number;
   private readonly readBudget: number;
+  private liveQueue: string[] = [];
+  private liveWrite: Promise<void> = Promise.resolve();
+  private nextLiveWrite: Promise<void> | undefined;
 
   constructor(
     private readonly models: CallsModels,
@@ -127,9 +132,23 @@ export class CallIndex {
     });
   }
 
-  /** Adds calls to the live set kept in the database (before they are stored, or changed after closing). */
+  /**
+   * Adds calls to the live set kept in the database (before they are stored, or changed after
+   * closing). Writes are grouped: the ids asked for while one write is in flight go together in the
+   * next one, so concurrent raises and intake partitions share a write per shard.
+   */
   markLive(ids: readonly string[]): Promise<void> {
-    return this.history.markLive(ids);
+    this.liveQueue.push(...ids);
+    this.nextLiveWrite ??= this.liveWrite
+      .catch(() => undefined)
+      .then(() => {
+        const batch = this.liveQueue;
+        this.liveQueue = [];
+        this.nextLiveWrite = undefined;
+        this.liveWrite = this.history.markLive(batch);
+        return this.liveWrite;
+      });
+    return this.nextLiveWrite;
   }
 
   /** Takes a call as stored now; an older version than the one held changes nothing. */
@@ -205,12 +224,15 @@ export class CallIndex {
     const matches = matcherOf(query.filter);
     const found: CallDoc[] = [];
     let reads = 1;
+    let examined = 0;
     let resumeAt: Position | undefined;
     let day = dayOf(upper);
     scan: while (day >= lowest) {
-      // A week of day documents at a time: most pages end inside the first one.
+      // Day documents DAYS_PER_ROUND at a time, read side by side: a unit's month takes two rounds.
+      // (fewer when the budget is nearly spent; at least one, so every page moves on).
+      const room = Math.max(1, Math.min(DAYS_PER_ROUND, Math.floor((this.readBudget - reads) / keys.length)));
       const days: string[] = [];
-      for (let d = day; d >= lowest && days.length < 7; d = previousDay(d)) days.push(d);
+      for (let d = day; d >= lowest && days.length < room; d = previousDay(d)) days.push(d);
       const lists = await Promise.all(days.map((d) => this.history.day(keys, d)));
       reads += days.length * keys.length;
       for (const list of lists) {
@@ -221,20 +243,22 @@ export class CallIndex {
           .filter((p) => !after || newer(after, p))
           .sort((a, b) => (newer(a, b) ? -1 : newer(b, a) ? 1 : 0));
         for (let i = 0; i < candidates.length; ) {
-          if (reads >= this.readBudget) {
+          // Out of budget, once this page has looked at something (so every page moves on).
+          if (reads >= this.readBudget && examined > 0) {
             resumeAt = candidates[i];
             break scan;
           }
           const slice = candidates.slice(i, i + Math.max(4, limit - found.length));
           i += slice.length;
           reads += slice.length;
+          examined += slice.length;
           const docs = await eachLimited(slice, READ_CONCURRENCY, (p) => this.models.Call.findById(p.id, INDEX_PROJECTION).lean<CallDoc>());
           for (const doc of docs) if (doc && !this.calls.has(doc._id) && matches(doc)) found.push(doc);
           if (found.length >= limit) break scan;
         }
       }
       day = previousDay(days.at(-1)!);
-      // Days before the budget's end that were read whole count as scanned.
+      // Out of budget after whole days: the next page starts with the day before them.
       if (reads >= this.readBudget && day >= lowest) {
         resumeAt = { at: Date.parse(`${day}T16:00:00Z`) - 1, id: '\uffff' };
         break;
@@ -248,8 +272,8 @@ export class CallIndex {
   }
 
   /**
-   * Counters over the calls of `key` raised in [from, to): the live ones from memory (by `liveFilter`,
-   * which the caller builds), the archived ones from the day documents without reading a call.
+   * Counters over the calls of `key` raised in [from, to): the live ones from memory, the archived
+   * ones from the day documents without reading a call.
    */
   async countRange(key: string, from: Date, to: Date, tierOf: (unitId: string) => Tier | undefined, now = Date.now()): Promise<RangeCounts> {
     const counts: RangeCounts = { raised: 0, completed: 0, calledUp: 0, rated: 0, satisfied: 0, byTier: new Map() };
