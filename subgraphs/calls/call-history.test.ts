@@ -27,7 +27,7 @@ let fixture: CallDoc[] = [];
 
 // A read budget small enough that some history pages come back short: the lists must still hold every
 // call, once, in order.
-const ENV = { CALL_INDEX_RECENT_DAYS: '7', CALL_ARCHIVE_INTERVAL_MS: '3600000', CALL_HISTORY_READ_BUDGET: '12' };
+const ENV = { CALL_INDEX_RECENT_DAYS: '7', CALL_ARCHIVE_INTERVAL_MS: '3600000', CALL_HISTORY_READ_BUDGET: '30' };
 
 /**
  * 90 calls over the last ~120 days in three grids: most closed days after raising (archived), some
@@ -178,9 +178,7 @@ describe('bounded call index', () => {
 
   it('lists over history keep the order and cursors a scan of every call gives', async () => {
     const all = [...fixture].sort(newestFirst);
-    const district = await walk(tokens.command!, {}, 7);
-    expect(district.ids).toEqual(all.map((c) => c._id));
-    expect(district.short).toBeGreaterThan(0);
+    expect((await walk(tokens.command!, {}, 7)).ids).toEqual(all.map((c) => c._id));
 
     const from = new Date(NOW - 80 * DAY);
     const to = new Date(NOW - 40 * DAY);
@@ -193,7 +191,10 @@ describe('bounded call index', () => {
     const closedB = all.filter((c) => c.originUnitId === GRID_B && c.status === 'CLOSED');
     expect((await walk(tokens.street!, { unitId: GRID_B, status: ['CLOSED'] }, 5)).ids).toEqual(closedB.map((c) => c._id));
     const manholes = all.filter((c) => c.visibleTo.includes('changzhou') && c.description.includes('井盖'));
-    expect((await walk(tokens.street!, { text: '井盖' }, 3)).ids).toEqual(manholes.map((c) => c._id));
+    // Few calls match: pages come back short where the read budget ran out, and still miss none.
+    const searched = await walk(tokens.street!, { text: '井盖' }, 3);
+    expect(searched.ids).toEqual(manholes.map((c) => c._id));
+    expect(searched.short).toBeGreaterThan(0);
     const otherStreet = await walk(tokens.gridC!, {}, 50);
     expect(otherStreet.ids).toEqual(all.filter((c) => c.visibleTo.includes(GRID_C)).map((c) => c._id));
     expect((await walk(tokens.gridC!, { unitId: GRID_A }, 50)).ids).toEqual([]);
