@@ -29,6 +29,8 @@ export const LIVE_SHARDS = 32;
 export const FINAL_STATUSES: readonly CallStatus[] = ['CLOSED', 'WITHDRAWN'];
 const CST_OFFSET_MS = 8 * 3_600_000;
 const DAY_MS = 86_400_000;
+/** How long a copy trusts what it read of a key's first day of history. */
+export const FIRST_DAY_TTL_MS = 60_000;
 /** The collection's one bookkeeping document: present once the live set is complete (see CallIndex.load). */
 export const META_ID = 'meta';
 
@@ -143,6 +145,8 @@ export async function eachLimited<T, R>(items: readonly T[], limit: number, work
 }
 
 export class CallHistory {
+  private readonly firstDays = new Map<string, { day: string | undefined; readAt: number }>();
+
   constructor(
     readonly model: Model<HistoryDoc>,
     private readonly directory: UnitDirectory,
@@ -200,14 +204,31 @@ export class CallHistory {
     const firstDays = new Map<string, string>();
     for (const { key, day } of rows) if (!(firstDays.get(key)! <= day)) firstDays.set(key, day);
     await eachLimited([...firstDays], 16, ([key, day]) => this.model.updateOne({ _id: `first|${key}` }, { $min: { day } }, { upsert: true }));
+    for (const [key, day] of firstDays) {
+      const known = this.firstDays.get(key);
+      if (known && !(known.day !== undefined && known.day <= day)) known.day = day;
+    }
     await this.unmarkLive(calls.map((call) => call._id));
   }
 
-  /** The earliest day with history among `keys` (undefined: none). */
+  /**
+   * The earliest day with history among `keys` (undefined: none). Remembered for FIRST_DAY_TTL_MS, so
+   * a list over live calls only costs no read: this copy's own archiving updates what it remembers,
+   * and another copy archives only calls this copy holds until its own round archives them too.
+   */
   async firstDay(keys: readonly string[]): Promise<string | undefined> {
-    const docs = await Promise.all(keys.map((key) => this.model.findById(`first|${key}`).lean<HistoryDoc>()));
-    const days = docs.flatMap((doc) => (doc?.day ? [doc.day] : []));
-    return days.length ? days.sort()[0] : undefined;
+    const now = Date.now();
+    const days = await Promise.all(
+      keys.map(async (key) => {
+        const known = this.firstDays.get(key);
+        if (known && now - known.readAt < FIRST_DAY_TTL_MS) return known.day;
+        const day = (await this.model.findById(`first|${key}`).lean<HistoryDoc>())?.day ?? undefined;
+        this.firstDays.set(key, { day, readAt: now });
+        return day;
+      }),
+    );
+    const found = days.filter((day): day is string => day !== undefined);
+    return found.length ? found.sort()[0] : undefined;
   }
 
   /** The archived calls one day lists for any of `keys`: each call once, at its highest version. */
