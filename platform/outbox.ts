@@ -59,6 +59,13 @@ export interface OutboxOptions {
   leaseMs?: number;
   /** Turns a stored event into the published record (adds the aggregate id, drops internals). */
   envelope: (aggregateId: string, event: OutboxEvent) => object;
+  /**
+   * Where the sweep looks for pending events, when the service knows better than a query (the calls
+   * service: its in-memory live calls; a query on FerretDB would read the whole history).
+   */
+  candidates?: () => Iterable<string>;
+  /** Told when an aggregate, at this version, has nothing left to publish. */
+  onSettled?: (aggregateId: string, version: number) => void;
 }
 
 export class OutboxPublisher<T extends Outboxed> {
@@ -117,10 +124,9 @@ export class OutboxPublisher<T extends Outboxed> {
 
   /** Publishes every aggregate with pending events; returns how many it published. */
   async sweep(limit = 200): Promise<number> {
-    const pending = await this.model
-      .find({ outboxPending: true }, { _id: 1 })
-      .limit(limit)
-      .lean<Array<{ _id: string }>>();
+    const pending = this.options.candidates
+      ? [...this.options.candidates()].slice(0, limit).map((_id) => ({ _id }))
+      : await this.model.find({ outboxPending: true }, { _id: 1 }).limit(limit).lean<Array<{ _id: string }>>();
     let published = 0;
     for (const { _id } of pending) {
       if (!this.running) break;
@@ -132,6 +138,7 @@ export class OutboxPublisher<T extends Outboxed> {
   private async publish(id: string): Promise<number> {
     const doc = await this.model.findById(id).lean<Outboxed>();
     const now = Date.now();
+    if (doc && !doc.outboxPending) this.options.onSettled?.(id, doc.version);
     if (!doc?.outboxPending || (doc.outboxLease ?? 0) > now) return 0;
     // Take the lease by compare-and-set on what was just read: of two copies, one wins. The lease
     // alone is not enough: another copy may have taken it, published and released it back to 0 since
@@ -165,7 +172,8 @@ export class OutboxPublisher<T extends Outboxed> {
       { _id: id, version: doc.version },
       { $set: { outbox: [], outboxPending: false, publishedSeq: upTo, outboxLease: 0 } },
     );
-    if (settled.modifiedCount === 0) {
+    if (settled.modifiedCount === 1) this.options.onSettled?.(id, doc.version);
+    else {
       await this.model.updateOne({ _id: id }, { $max: { publishedSeq: upTo }, $set: { outboxLease: 0 } });
       if (this.running) void this.kick(id);
     }

@@ -77,6 +77,24 @@ export function visibilityFilter(identity: Identity, directory: UnitDirectory): 
   return or.length ? { $or: or } : { _id: { $in: [] } };
 }
 
+/**
+ * The history keys (call-history.ts) whose lists hold every call `visibilityFilter` lets the identity
+ * read: its acting unit for unit-based relations, `p:<subject>` for calls it follows or raised, the
+ * district itself for those who read everything. Empty when it reads nothing.
+ */
+export function visibleHistoryKeys(identity: Identity, directory: UnitDirectory): string[] {
+  if (!mayEver(identity, 'call.read') || !fitsUnit(identity, directory)) return [];
+  const relations = readRelations(identity);
+  if (relations === '*') {
+    // Every call starts at a grid, community or street: its origin's path begins at the district.
+    return [...new Set(directory.ofKind('street').map((street) => street.path[0] ?? street.id))];
+  }
+  const keys: string[] = [];
+  if (relations.some((r) => ['own', 'below', 'handling', 'co_handling', 'calling'].includes(r))) keys.push(actingUnitOf(identity, directory));
+  if (relations.includes('following') || relations.includes('raised_by')) keys.push(`p:${identity.subject}`);
+  return keys;
+}
+
 /** The relations under which the identity reads calls ('*' for all), from the policy's own rows. */
 function readRelations(identity: Identity): readonly Relation[] | '*' {
   const rows =

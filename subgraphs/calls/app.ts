@@ -14,7 +14,7 @@ import { Service } from '../../platform/service.ts';
 import { mountSubgraph } from '../../platform/subgraph.ts';
 import { TOPICS } from '../../platform/topics.ts';
 import { loadDemoCalls } from './demo.ts';
-import { followUnits } from '../../platform/unit-directory.ts';
+import { followUnits, type UnitDirectory } from '../../platform/unit-directory.ts';
 import { computeDeadlines } from '../../rules/deadlines.ts';
 import { loadCalendar, loadRulesFile } from '../../rules/files.ts';
 import { DuplicateFinder } from './duplicates.ts';
@@ -23,7 +23,8 @@ import { CallableItems, loadCallableItems } from './items.ts';
 import { callsModels, type CallDoc, type OrderDoc } from './model.ts';
 import { OrderService } from './orders.ts';
 import { createResolvers } from './resolvers.ts';
-import { CallIndex } from './call-index.ts';
+import { CallIndex, HISTORY_READ_BUDGET, RECENT_WINDOW_DAYS } from './call-index.ts';
+import { CallHistory } from './call-history.ts';
 import { callEventEnvelope, CallStore, type CallRules } from './store.ts';
 import { nextCheckAt, SupervisionScheduler } from './supervision.ts';
 
@@ -59,6 +60,12 @@ export const callsConfig = baseConfig.extend({
   HOLIDAY_OVERRIDES_PATH: z.string().optional(),
   /** A JSON callable-items list (呼应事项清单, versioned, with an effective date); the demo list otherwise. */
   CALLABLE_ITEMS_PATH: z.string().optional(),
+  /** Days a closed call stays in memory after closing (call-index.ts RECENT_WINDOW_DAYS); older ones are read from history. */
+  CALL_INDEX_RECENT_DAYS: z.coerce.number().min(0).max(366).default(RECENT_WINDOW_DAYS),
+  /** Database reads one list page may spend on history (call-index.ts HISTORY_READ_BUDGET). */
+  CALL_HISTORY_READ_BUDGET: z.coerce.number().int().min(10).max(100_000).default(HISTORY_READ_BUDGET),
+  /** How often calls past the recent window are archived out of memory. */
+  CALL_ARCHIVE_INTERVAL_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
 });
 export type CallsConfig = z.infer<typeof callsConfig>;
 
@@ -97,12 +104,15 @@ export async function startCalls(config: CallsConfig) {
 
   // Actions publish their events at once (kick); the sweep only catches what a crash left behind,
   // and every sweep scans the collection on FerretDB, so it runs seldom.
+  // The sweep looks at the live calls in memory (a query would read the whole history on FerretDB).
   const callPublisher = new OutboxPublisher<CallDoc>(models.Call, {
     producer,
     pollMs: config.OUTBOX_SWEEP_MS,
     topic: topics.callEvents,
     logger: log,
     envelope: callEventEnvelope,
+    candidates: () => index.pendingOutbox(),
+    onSettled: (id, version) => index.outboxSettled(id, version),
   });
   const orderPublisher = new OutboxPublisher<OrderDoc>(models.Order, {
     producer,
@@ -117,7 +127,85 @@ export async function startCalls(config: CallsConfig) {
   // Checked again once the directory is known: every department it names must exist.
   const items = config.CALLABLE_ITEMS_PATH ? new CallableItems(loadCallableItems(config.CALLABLE_ITEMS_PATH, directory)) : new CallableItems();
   log.info({ version: items.version, effectiveFrom: items.effectiveFrom, classes: items.classes.length, items: items.items.length }, 'callable-items list');
-  const rules: CallRules = {
+  const rules = callRules(config, directory, items, rulesBook, calendar);
+  // Lists, inboxes, counters and duplicate checks read an in-memory copy of the calls (call-index.ts):
+  // this copy's writes update it at once, other copies' arrive on hub.call-events, read by this copy
+  // in a group of its own from the moment it joins; then the copy is loaded once.
+  const index = new CallIndex(models, CallHistory.on(conn, directory), {
+    recentDays: config.CALL_INDEX_RECENT_DAYS,
+    historyReadBudget: config.CALL_HISTORY_READ_BUDGET,
+  });
+  const indexConsumer = kafka.consumer({ groupId: topicName(config, `calls-index-${randomUUID()}`) });
+  await indexConsumer.connect();
+  service.onShutdown('call index consumer', () => indexConsumer.disconnect());
+  const joined = new Promise<void>((resolve) => indexConsumer.on(indexConsumer.events.GROUP_JOIN, () => resolve()));
+  await runConsumer({
+    consumer: indexConsumer,
+    topics: [topics.callEvents],
+    handle: async ({ message, partition }) => {
+      let event: { callId?: unknown; sequence?: unknown };
+      try {
+        event = JSON.parse(message.value?.toString('utf8') ?? '{}') as typeof event;
+      } catch {
+        // Not one of ours (the contract is the evaluation subgraph's to police): nothing to refresh.
+        log.warn({ partition, offset: message.offset }, 'hub.call-events record is not JSON; the call index skips it');
+        return;
+      }
+      const { callId, sequence } = event;
+      if (typeof callId === 'string' && typeof sequence === 'number' && sequence > index.versionOf(callId)) await index.refresh([callId]);
+    },
+  });
+  await joined;
+  await index.load();
+  log.info({ live: index.size }, 'call index loaded (live calls only)');
+
+  const store = new CallStore(models, rules, (id) => void callPublisher.kick(id), index);
+  const orders = new OrderService(models, directory, (id) => void orderPublisher.kick(id));
+  const duplicates = new DuplicateFinder(index, directory);
+  const scheduler = new SupervisionScheduler(models, store, index, log, {
+    intervalMs: config.SUPERVISION_INTERVAL_MS,
+    shares: config.WARNING_SHARES,
+  });
+
+  if (config.DEMO_DATA === '1' && (await models.Call.estimatedDocumentCount()) === 0) {
+    const loaded = await loadDemoCalls(store, orders, directory, items);
+    log.info(loaded, 'demo calls loaded');
+  }
+
+  await mountSubgraph(service, {
+    sdlPath: 'schemas/calls.graphql',
+    resolvers: createResolvers({ index, store, directory, items, duplicates, orders, keys, personalKeys }),
+    verifier: createVerifier(config),
+  });
+
+  // Closers run in reverse: first stop taking intake and supervising, then drain the outboxes.
+  callPublisher.start();
+  orderPublisher.start();
+  service.onShutdown('outbox publishers', () => Promise.all([callPublisher.stop(), orderPublisher.stop()]));
+  scheduler.start();
+  service.onShutdown('supervision', () => scheduler.stop());
+  const archiver = repeat(config.CALL_ARCHIVE_INTERVAL_MS, () => index.archiveDue(), (err) => log.warn({ err }, 'archiving calls failed; will retry'));
+  service.onShutdown('call archiver', () => archiver.stop());
+
+  const intake = new IntakeProcessor(store, orders, directory, producer, personalKeys, log, duplicates, config.CALLBACK_REWORKS);
+  const consumer = kafka.consumer({ groupId: topicName(config, 'calls-intake') });
+  await consumer.connect();
+  service.onShutdown('intake consumer', () => consumer.disconnect());
+  await runConsumer({ consumer, topics: [topics.intake], fromBeginning: true, handle: (record) => intake.handle(record) });
+
+  const url = await service.listen();
+  return { service, url, models, index, archiver, store, orders, scheduler, callPublisher, intake, directory, topics, calendar, rulesBook };
+}
+
+/** The rules a call is decided by: deadlines by the rules version in force, the calendar, supervision's shares. */
+export function callRules(
+  config: Pick<CallsConfig, 'WARNING_SHARES'>,
+  directory: UnitDirectory,
+  items: CallableItems,
+  rulesBook: ReturnType<typeof loadRulesFile>,
+  calendar: ReturnType<typeof loadCalendar>,
+): CallRules {
+  return {
     directory,
     items,
     deadlinesFor: (tier, priority, receivedAt, basis) => {
@@ -141,67 +229,28 @@ export async function startCalls(config: CallsConfig) {
     workingDaysBetween: (a, b) => calendar.workingDaysBetween(a, b),
     nextCheckAt: (call) => nextCheckAt(call, config.WARNING_SHARES),
   };
-  // Lists, inboxes, counters and duplicate checks read an in-memory copy of the calls (call-index.ts):
-  // this copy's writes update it at once, other copies' arrive on hub.call-events, read by this copy
-  // in a group of its own from the moment it joins; then the copy is loaded once.
-  const index = new CallIndex(models);
-  const indexConsumer = kafka.consumer({ groupId: topicName(config, `calls-index-${randomUUID()}`) });
-  await indexConsumer.connect();
-  service.onShutdown('call index consumer', () => indexConsumer.disconnect());
-  const joined = new Promise<void>((resolve) => indexConsumer.on(indexConsumer.events.GROUP_JOIN, () => resolve()));
-  await runConsumer({
-    consumer: indexConsumer,
-    topics: [topics.callEvents],
-    handle: async ({ message, partition }) => {
-      let event: { callId?: unknown; sequence?: unknown };
-      try {
-        event = JSON.parse(message.value?.toString('utf8') ?? '{}') as typeof event;
-      } catch {
-        // Not one of ours (the contract is the evaluation subgraph's to police): nothing to refresh.
-        log.warn({ partition, offset: message.offset }, 'hub.call-events record is not JSON; the call index skips it');
-        return;
-      }
-      const { callId, sequence } = event;
-      if (typeof callId === 'string' && typeof sequence === 'number' && sequence > index.versionOf(callId)) await index.refresh([callId]);
+}
+
+/** Runs `work` now and then every `intervalMs` after the previous run ends; `stop` waits for a run in progress. */
+function repeat(intervalMs: number, work: () => Promise<unknown>, onError: (err: unknown) => void) {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  const run = () => {
+    running = work()
+      .then(() => undefined, onError)
+      .finally(() => {
+        if (!stopped) timer = setTimeout(run, intervalMs);
+      });
+  };
+  run();
+  return {
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
     },
-  });
-  await joined;
-  await index.load();
-
-  const store = new CallStore(models, rules, (id) => void callPublisher.kick(id), index);
-  const orders = new OrderService(models, directory, (id) => void orderPublisher.kick(id));
-  const duplicates = new DuplicateFinder(index, directory);
-  const scheduler = new SupervisionScheduler(models, store, log, {
-    intervalMs: config.SUPERVISION_INTERVAL_MS,
-    shares: config.WARNING_SHARES,
-  });
-
-  if (config.DEMO_DATA === '1' && (await models.Call.estimatedDocumentCount()) === 0) {
-    const loaded = await loadDemoCalls(store, orders, directory, items);
-    log.info(loaded, 'demo calls loaded');
-  }
-
-  await mountSubgraph(service, {
-    sdlPath: 'schemas/calls.graphql',
-    resolvers: createResolvers({ index, store, directory, items, duplicates, orders, keys, personalKeys }),
-    verifier: createVerifier(config),
-  });
-
-  // Closers run in reverse: first stop taking intake and supervising, then drain the outboxes.
-  callPublisher.start();
-  orderPublisher.start();
-  service.onShutdown('outbox publishers', () => Promise.all([callPublisher.stop(), orderPublisher.stop()]));
-  scheduler.start();
-  service.onShutdown('supervision', () => scheduler.stop());
-
-  const intake = new IntakeProcessor(store, orders, directory, producer, personalKeys, log, duplicates, config.CALLBACK_REWORKS);
-  const consumer = kafka.consumer({ groupId: topicName(config, 'calls-intake') });
-  await consumer.connect();
-  service.onShutdown('intake consumer', () => consumer.disconnect());
-  await runConsumer({ consumer, topics: [topics.intake], fromBeginning: true, handle: (record) => intake.handle(record) });
-
-  const url = await service.listen();
-  return { service, url, models, index, store, orders, scheduler, callPublisher, intake, directory, topics, calendar, rulesBook };
+  };
 }
 
 export type CallsApp = Awaited<ReturnType<typeof startCalls>>;

@@ -1,18 +1,42 @@
-// The calls every list, inbox, counter and duplicate check reads, in memory. FerretDB serves a filter
-// by an index only when it is exactly `{_id}`: any other query reads and decodes every call (about
-// 2 ms a call on SQLite, so a 20-call page of 300 calls took 400–900 ms). Each copy of the service
-// therefore keeps the calls (without their timeline and outbox) in memory: loaded at start, updated
-// by its own writes at once (a list right after a mutation shows it), and by every other copy's
-// through hub.call-events (an event newer than the copy here re-reads that call by `_id`). The
-// database stays the record; the index only answers which calls match, in what order.
+// The calls every list, inbox, counter and duplicate check reads, in memory — only the live ones.
+// FerretDB serves a filter by an index only when it is exactly `{_id}`: any other query reads and
+// decodes every call (about 2 ms a call on SQLite). Each copy of the service therefore keeps in memory
+// (without timeline and outbox) the calls still being worked on and those closed within the recent
+// window (CALL_INDEX_RECENT_DAYS, default RECENT_WINDOW_DAYS): loaded at start from the live set
+// (call-history.ts), updated by its own writes at once (a list right after a mutation shows it), and
+// by every other copy's through hub.call-events (an event newer than the copy here re-reads that call
+// by `_id`). A call closed longer ago than the window is archived: written into the history's day
+// documents and dropped from memory. Lists reach back into history through those documents, reading
+// each call by `_id`; memory and start-up grow with open work, not with history. The database stays
+// the record; the index only answers which calls match, in what order.
 import sift from 'sift';
-import type { CallDoc, CallsModels } from './model.ts';
+import { type CallHistory, DAY_MS, dayOf, eachLimited, FINAL_STATUSES, previousDay } from './call-history.ts';
+import type { CallDoc, CallsModels, Tier } from './model.ts';
 
 // sift is CommonJS: imported from an ES module, its default export is the `default` property.
 const matcherOf = sift.default;
 
 /** What the index leaves out: only appended to, and read per call by `_id` when asked for. */
 export const INDEX_PROJECTION = { timeline: 0, outbox: 0, appliedKeys: 0 } as const;
+
+/**
+ * Days a closed or withdrawn call stays in memory after it closed: the caller's confirmation, the
+ * 12345 call-back (回访) and a week's lists all happen inside it. A named default (DESIGN.md: every
+ * limit is a named configurable default), set with CALL_INDEX_RECENT_DAYS.
+ */
+export const RECENT_WINDOW_DAYS = 7;
+/**
+ * Database reads one list page may spend on history (day documents and calls by `_id`). A filter that
+ * matches little history (a text search over years) returns a shorter page with `hasNextPage` and a
+ * cursor where the scan stopped, instead of reading without bound.
+ */
+export const HISTORY_READ_BUDGET = 600;
+/** Calls archived per round (each is re-read by `_id` first). */
+export const ARCHIVE_BATCH = 500;
+/** Concurrent reads by `_id` (FerretDB's pool is shared with every other request). */
+const READ_CONCURRENCY = 16;
+/** Day documents a history scan reads in one round. */
+const DAYS_PER_ROUND = 16;
 
 export interface IndexQuery {
   /** A MongoDB-style filter (the same ones the subgraph would send to the database). */
@@ -21,19 +45,110 @@ export interface IndexQuery {
   limit?: number;
 }
 
+/** A position in the newest-first order: (raisedAt, id). */
+export interface Position {
+  at: number;
+  id: string;
+}
+
+export interface HistoryQuery extends IndexQuery {
+  limit: number;
+  /** History keys whose lists hold every call the filter can match (units, `p:<subject>`). */
+  keys: readonly string[];
+  /** Bounds already inside `filter`, repeated here so the scan skips days outside them. */
+  from?: Date;
+  to?: Date;
+  after?: Position;
+}
+
+export interface HistoryPage {
+  /** Newest first; `limit` of them when there are that many. */
+  calls: CallDoc[];
+  /** Set when the read budget ran out: nothing at or after this position was looked at. */
+  resumeAt?: Position;
+}
+
+export interface RangeCounts {
+  raised: number;
+  completed: number;
+  calledUp: number;
+  rated: number;
+  satisfied: number;
+  byTier: Map<Tier, number>;
+}
+
+const newer = (a: Position, b: Position) => a.at > b.at || (a.at === b.at && a.id > b.id);
+const positionOf = (call: CallDoc): Position => ({ at: new Date(call.raisedAt).getTime(), id: call._id });
+const byNewest = (a: CallDoc, b: CallDoc) => {
+  const pa = positionOf(a);
+  const pb = positionOf(b);
+  return newer(pa, pb) ? -1 : newer(pb, pa) ? 1 : 0;
+};
+
 export class CallIndex {
   private readonly calls = new Map<string, CallDoc>();
+  private readonly windowMs: number;
+  private readonly readBudget: number;
+  private liveQueue: string[] = [];
+  private liveWrite: Promise<void> = Promise.resolve();
+  private nextLiveWrite: Promise<void> | undefined;
 
-  constructor(private readonly models: CallsModels) {}
+  constructor(
+    private readonly models: CallsModels,
+    private readonly history: CallHistory,
+    options: { recentDays?: number; historyReadBudget?: number } = {},
+  ) {
+    this.windowMs = (options.recentDays ?? RECENT_WINDOW_DAYS) * DAY_MS;
+    this.readBudget = options.historyReadBudget ?? HISTORY_READ_BUDGET;
+  }
 
   get size(): number {
     return this.calls.size;
   }
 
-  /** Reads every call once (at start). */
+  /** True while the call is held in memory (open, or closed within the window). */
+  holds(id: string): boolean {
+    return this.calls.has(id);
+  }
+
+  /**
+   * Reads the live set (at start). A database that predates the live set (no history metadata) is
+   * read whole once, every call marked live, and the archiving rounds then move the old ones out.
+   */
   async load(): Promise<void> {
-    const all = await this.models.Call.find({}, INDEX_PROJECTION).lean<CallDoc[]>();
-    for (const call of all) this.put(call);
+    if (!(await this.history.liveSetSince())) {
+      if ((await this.models.Call.estimatedDocumentCount()) > 0) {
+        const all = await this.models.Call.find({}, INDEX_PROJECTION).lean<CallDoc[]>();
+        for (const call of all) this.put(call);
+        await this.history.markLive(all.map((call) => call._id));
+      }
+      await this.history.recordLiveSetComplete();
+      return;
+    }
+    const ids = await this.history.liveIds();
+    await eachLimited(ids, READ_CONCURRENCY, async (id) => {
+      const call = await this.models.Call.findById(id, INDEX_PROJECTION).lean<CallDoc>();
+      if (call) this.put(call);
+    });
+  }
+
+  /**
+   * Adds calls to the live set kept in the database (before they are stored, or changed after
+   * closing). Writes are grouped: the ids asked for while one write is in flight go together in the
+   * next one, so concurrent raises and intake partitions share a write per shard.
+   */
+  markLive(ids: readonly string[]): Promise<void> {
+    this.liveQueue.push(...ids);
+    this.nextLiveWrite ??= this.liveWrite
+      .catch(() => undefined)
+      .then(() => {
+        const batch = this.liveQueue;
+        this.liveQueue = [];
+        this.nextLiveWrite = undefined;
+        this.liveWrite = this.history.markLive(batch);
+        return this.liveWrite;
+      });
+    return this.nextLiveWrite;
   }
 
   /** Takes a call as stored now; an older version than the one held changes nothing. */
@@ -44,27 +159,45 @@ export class CallIndex {
     this.calls.set(call._id, indexed as CallDoc);
   }
 
-  /** The version held for a call (0 when unknown). */
+  /** The version held for a call (0 when not held). */
   versionOf(id: string): number {
     return this.calls.get(id)?.version ?? 0;
   }
 
   /** Re-reads calls changed elsewhere (by `_id`, the one lookup FerretDB indexes). */
   async refresh(ids: Iterable<string>): Promise<void> {
-    await Promise.all(
-      [...new Set(ids)].map(async (id) => {
-        const call = await this.models.Call.findById(id, INDEX_PROJECTION).lean<CallDoc>();
-        if (call) this.put(call);
-      }),
-    );
+    await eachLimited([...new Set(ids)], READ_CONCURRENCY, async (id) => {
+      const call = await this.models.Call.findById(id, INDEX_PROJECTION).lean<CallDoc>();
+      if (call) this.put(call);
+    });
   }
 
-  /** The matching calls, newest first. */
+  /** Held calls due for a supervision check at `now`, earliest first (only open calls have one). */
+  dueForCheck(now: Date, limit: number): string[] {
+    const due = [...this.calls.values()].filter((call) => call.nextCheckAt && new Date(call.nextCheckAt) <= now);
+    due.sort((a, b) => new Date(a.nextCheckAt!).getTime() - new Date(b.nextCheckAt!).getTime());
+    return due.slice(0, limit).map((call) => call._id);
+  }
+
+  /** Held calls whose stored copy last had events waiting (the outbox sweep's candidates). */
+  pendingOutbox(): string[] {
+    const ids: string[] = [];
+    for (const call of this.calls.values()) if (call.outboxPending) ids.push(call._id);
+    return ids;
+  }
+
+  /** The outbox found nothing left to publish for a call at `version`. */
+  outboxSettled(id: string, version: number): void {
+    const call = this.calls.get(id);
+    if (call?.version === version) call.outboxPending = false;
+  }
+
+  /** The matching live calls, newest first. */
   find({ filter, limit = Number.POSITIVE_INFINITY }: IndexQuery): CallDoc[] {
     const matches = matcherOf(filter);
     const found: CallDoc[] = [];
     for (const call of this.calls.values()) if (matches(call)) found.push(call);
-    found.sort((a, b) => b.raisedAt.getTime() - a.raisedAt.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0));
+    found.sort(byNewest);
     return found.length > limit ? found.slice(0, limit) : found;
   }
 
@@ -74,4 +207,125 @@ export class CallIndex {
     for (const call of this.calls.values()) if (matches(call)) n++;
     return n;
   }
+
+  /**
+   * The matching calls, live and archived, newest first. History is walked day by day backwards
+   * through the day documents of `keys`, each candidate read by `_id` and matched with the same
+   * filter, until `limit` are found, the range ends or the read budget is spent (`resumeAt`).
+   */
+  async findWithHistory(query: HistoryQuery, now = Date.now()): Promise<HistoryPage> {
+    const live = this.find(query);
+    const { keys, limit, from, to, after } = query;
+    if (keys.length === 0 || limit === 0) return { calls: live };
+    const first = await this.history.firstDay(keys);
+    if (!first) return { calls: live };
+    const lowest = from ? [first, dayOf(from.getTime())].sort()[1]! : first;
+    const upper = Math.min(now, to ? to.getTime() - 1 : now, after ? after.at : now);
+    const matches = matcherOf(query.filter);
+    const found: CallDoc[] = [];
+    let reads = 1;
+    let examined = 0;
+    let resumeAt: Position | undefined;
+    let day = dayOf(upper);
+    scan: while (day >= lowest) {
+      // Day documents DAYS_PER_ROUND at a time, read side by side: a unit's month takes two rounds.
+      // (fewer when the budget is nearly spent; at least one, so every page moves on).
+      const room = Math.max(1, Math.min(DAYS_PER_ROUND, Math.floor((this.readBudget - reads) / keys.length)));
+      const days: string[] = [];
+      for (let d = day; d >= lowest && days.length < room; d = previousDay(d)) days.push(d);
+      const lists = await Promise.all(days.map((d) => this.history.day(keys, d)));
+      reads += days.length * keys.length;
+      for (const list of lists) {
+        const candidates = list
+          .filter((e) => !this.calls.has(e.id))
+          .filter((e) => (!from || e.raisedAt >= from.getTime()) && (!to || e.raisedAt < to.getTime()))
+          .map((e) => ({ at: e.raisedAt, id: e.id }))
+          .filter((p) => !after || newer(after, p))
+          .sort((a, b) => (newer(a, b) ? -1 : newer(b, a) ? 1 : 0));
+        for (let i = 0; i < candidates.length; ) {
+          // Out of budget, once this page has looked at something (so every page moves on).
+          if (reads >= this.readBudget && examined > 0) {
+            resumeAt = candidates[i];
+            break scan;
+          }
+          const slice = candidates.slice(i, i + Math.max(4, limit - found.length));
+          i += slice.length;
+          reads += slice.length;
+          examined += slice.length;
+          const docs = await eachLimited(slice, READ_CONCURRENCY, (p) => this.models.Call.findById(p.id, INDEX_PROJECTION).lean<CallDoc>());
+          for (const doc of docs) if (doc && !this.calls.has(doc._id) && matches(doc)) found.push(doc);
+          if (found.length >= limit) break scan;
+        }
+      }
+      day = previousDay(days.at(-1)!);
+      // Out of budget after whole days: the next page starts with the day before them.
+      if (reads >= this.readBudget && day >= lowest) {
+        resumeAt = { at: Date.parse(`${day}T16:00:00Z`) - 1, id: '\uffff' };
+        break;
+      }
+    }
+    const merged = [...live, ...found].sort(byNewest);
+    const calls = resumeAt ? merged.filter((call) => newer(positionOf(call), resumeAt)) : merged;
+    // With fewer than `limit`, the page is partial: the caller resumes at `resumeAt`.
+    if (calls.length >= limit) return { calls: calls.slice(0, limit) };
+    return { calls, resumeAt };
+  }
+
+  /**
+   * Counters over the calls of `key` raised in [from, to): the live ones from memory, the archived
+   * ones from the day documents without reading a call.
+   */
+  async countRange(key: string, from: Date, to: Date, tierOf: (unitId: string) => Tier | undefined, now = Date.now()): Promise<RangeCounts> {
+    const counts: RangeCounts = { raised: 0, completed: 0, calledUp: 0, rated: 0, satisfied: 0, byTier: new Map() };
+    const add = (status: string, tier: Tier | undefined, reachedDepartment: boolean, satisfaction: string | undefined) => {
+      counts.raised++;
+      if (status === 'CLOSED' || status === 'COMPLETED') counts.completed++;
+      if (reachedDepartment) counts.calledUp++;
+      if (satisfaction) counts.rated++;
+      if (satisfaction === 'VERY_SATISFIED' || satisfaction === 'SATISFIED') counts.satisfied++;
+      if (tier) counts.byTier.set(tier, (counts.byTier.get(tier) ?? 0) + 1);
+    };
+    for (const call of this.find({ filter: { visibleTo: key, raisedAt: { $gte: from, $lt: to } } })) {
+      add(call.status, tierOf(call.originUnitId), call.reachedDepartment, call.rating?.satisfaction);
+    }
+    const first = await this.history.firstDay([key]);
+    if (!first) return counts;
+    const lowest = [first, dayOf(from.getTime())].sort()[1]!;
+    const days: string[] = [];
+    for (let d = dayOf(Math.min(to.getTime() - 1, now)); d >= lowest; d = previousDay(d)) days.push(d);
+    const lists = await eachLimited(days, READ_CONCURRENCY, (d) => this.history.day([key], d));
+    for (const list of lists) {
+      for (const e of list) {
+        if (this.calls.has(e.id) || e.raisedAt < from.getTime() || e.raisedAt >= to.getTime()) continue;
+        add(e.status, e.originTier, e.reachedDepartment, e.satisfaction);
+      }
+    }
+    return counts;
+  }
+
+  /**
+   * Moves calls closed longer ago than the window out of memory into history. Each is re-read first:
+   * one with events still to publish, or changed since, stays for a later round.
+   */
+  async archiveDue(now = Date.now(), max = ARCHIVE_BATCH): Promise<number> {
+    const cutoff = now - this.windowMs;
+    const due = [...this.calls.values()].filter((call) => isPastWindow(call, cutoff)).slice(0, max);
+    if (due.length === 0) return 0;
+    const fresh = await eachLimited(due, READ_CONCURRENCY, (call) => this.models.Call.findById(call._id, INDEX_PROJECTION).lean<CallDoc>());
+    const archivable: CallDoc[] = [];
+    for (const call of fresh) {
+      if (!call) continue;
+      if (isPastWindow(call, cutoff) && !call.outboxPending) archivable.push(call);
+      else this.put(call);
+    }
+    await this.history.archive(archivable);
+    for (const call of archivable) if (this.calls.get(call._id)?.version === call.version) this.calls.delete(call._id);
+    return archivable.length;
+  }
+}
+
+/** Final, and closed before `cutoff`. */
+function isPastWindow(call: CallDoc, cutoff: number): boolean {
+  if (!FINAL_STATUSES.includes(call.status)) return false;
+  return new Date(call.closedAt ?? call.updatedAt).getTime() < cutoff;
 }

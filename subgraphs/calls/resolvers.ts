@@ -9,15 +9,15 @@ import { intakeContext, maskName, maskPhone, type PersonalOriginals } from '../.
 import { type Keyring, SealError } from '../../platform/personal-keys.ts';
 import { DateTime } from '../../platform/scalars.ts';
 import type { SubgraphContext } from '../../platform/subgraph.ts';
-import { canSeeCitizen, jurisdictionOf, requireMay, visibilityFilter } from './access.ts';
+import { canSeeCitizen, jurisdictionOf, requireMay, visibilityFilter, visibleHistoryKeys } from './access.ts';
 import { actionOfField, allowed, fitsUnit, guardReads, mayEver } from '../../platform/policy.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
-import type { CallIndex } from './call-index.ts';
+import type { CallIndex, Position } from './call-index.ts';
 import type { DuplicateFinder } from './duplicates.ts';
 import type { CallFilter, InboxBox, InputMaybe, RaiseCallInput, Resolvers, Unit } from './generated/graphql.ts';
 import type { CallableItem, CallableItems } from './items.ts';
 import type { CallAction } from './lifecycle.ts';
-import { type CallDoc, OPEN_STATUSES, type Tier } from './model.ts';
+import { type CallDoc, OPEN_STATUSES } from './model.ts';
 import type { OrderService } from './orders.ts';
 import { type CallStore, stableCallId } from './store.ts';
 
@@ -97,19 +97,37 @@ function buildResolvers(deps: CallsDeps): Resolvers {
   };
   const visible = (id: string, identity: Identity) => store.visible(id, identity);
 
-  async function page(filter: Record<string, unknown>, first?: InputMaybe<number>, after?: InputMaybe<string>) {
+  /**
+   * One page of calls, newest first: the live ones from memory and, when `keys` name the history
+   * lists that hold every possible match, the archived ones through the day documents. A page whose
+   * history scan ran out of budget is shorter, with `hasNextPage` and a cursor where the scan stopped.
+   */
+  async function page(
+    filter: Record<string, unknown>,
+    first?: InputMaybe<number>,
+    after?: InputMaybe<string>,
+    history: { keys: readonly string[]; from?: Date; to?: Date } = { keys: [] },
+  ) {
     const size = pageSize(first);
     const query: Record<string, unknown> = { ...filter };
+    let position: Position | undefined;
     if (typeof after === 'string') {
       const [raisedAt, id] = decodeCursor(after);
       const at = new Date(String(raisedAt));
+      if (Number.isNaN(at.getTime()) || typeof id !== 'string') throw userError('BAD_USER_INPUT', '分页游标无效 (invalid cursor)', { field: 'after' });
+      position = { at: at.getTime(), id };
       query.$and = [
         ...((filter.$and as unknown[]) ?? []),
-        { $or: [{ raisedAt: { $lt: at } }, { raisedAt: at, _id: { $lt: String(id) } }] },
+        { $or: [{ raisedAt: { $lt: at } }, { raisedAt: at, _id: { $lt: id } }] },
       ];
     }
-    const calls = index.find({ filter: query, limit: size + 1 });
-    return connectionOf(calls, size, (c) => encodeCursor([c.raisedAt.toISOString(), c._id]), after);
+    const cursorOf = (c: CallDoc) => encodeCursor([c.raisedAt.toISOString(), c._id]);
+    const { calls, resumeAt } = await index.findWithHistory({ filter: query, limit: size + 1, ...history, after: position });
+    const connection = connectionOf(calls, size, cursorOf, after);
+    if (!resumeAt) return connection;
+    // The next page starts at the first position not looked at (the cursor excludes only what lies above it).
+    const endCursor = encodeCursor([new Date(resumeAt.at).toISOString(), `${resumeAt.id}\uffff`]);
+    return { ...connection, pageInfo: { ...connection.pageInfo, hasNextPage: true, endCursor } };
   }
 
   function filterOf(input: CallFilter | null | undefined, identity: Identity): Record<string, unknown> {
@@ -175,7 +193,12 @@ function buildResolvers(deps: CallsDeps): Resolvers {
           throw err;
         }
       },
-      calls: async (_, args, ctx) => page(filterOf(args.filter, ctx.identity), args.first, args.after),
+      calls: async (_, args, ctx) => {
+        const filter = filterOf(args.filter, ctx.identity);
+        // A unit filter narrows history to that unit's lists; otherwise the lists of what the identity reads.
+        const keys = args.filter?.unitId ? [args.filter.unitId] : visibleHistoryKeys(ctx.identity, directory);
+        return page(filter, args.first, args.after, { keys, from: args.filter?.raisedFrom ?? undefined, to: args.filter?.raisedTo ?? undefined });
+      },
       inbox: async (_, args, ctx) => {
         // An inbox is a unit's: only an identity that acts for units has one (not an officer or agency account).
         if (!mayEver(ctx.identity, actionOfField('Query', 'inbox')) || !fitsUnit(ctx.identity, directory)) {
@@ -190,6 +213,7 @@ function buildResolvers(deps: CallsDeps): Resolvers {
           TO_CONFIRM: { callerUnitId: unit, status: 'COMPLETED' },
           TO_REVIEW: { handlingUnitId: unit, 'pendingRequest.kind': 'DISPATCH', status: { $in: OPEN_STATUSES } },
         };
+        // Every box holds open calls only: all of them live in memory.
         return page(boxes[args.box], args.first, args.after);
       },
       callCounters: async (_, { scopeUnitId, from, to }, ctx) => {
@@ -378,24 +402,10 @@ function buildResolvers(deps: CallsDeps): Resolvers {
   }
 
   async function counters(scopeId: string, from: Date, to: Date) {
-    const inScope = index.find({ filter: { visibleTo: scopeId, raisedAt: { $gte: from, $lt: to } } });
+    const counted = await index.countRange(scopeId, from, to, (unitId) => directory.tierOf(unitId));
+    // Overdue now: open calls only, all in memory.
     const overdueNow = index.count({ visibleTo: scopeId, status: { $in: OPEN_STATUSES }, 'overdueSteps.0': { $exists: true } });
-    let raised = 0;
-    let completed = 0;
-    let calledUp = 0;
-    let rated = 0;
-    let satisfied = 0;
-    const byTier = new Map<Tier, number>();
-    for (const call of inScope) {
-      raised++;
-      if (call.status === 'CLOSED' || call.status === 'COMPLETED') completed++;
-      if (call.reachedDepartment) calledUp++;
-      const satisfaction = call.rating?.satisfaction;
-      if (satisfaction) rated++;
-      if (satisfaction === 'VERY_SATISFIED' || satisfaction === 'SATISFIED') satisfied++;
-      const tier = directory.tierOf(call.originUnitId);
-      if (tier) byTier.set(tier, (byTier.get(tier) ?? 0) + 1);
-    }
+    const { raised, completed, calledUp, rated, satisfied, byTier } = counted;
     return {
       scope: unitRef(scopeId),
       from,

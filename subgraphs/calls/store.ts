@@ -11,6 +11,7 @@ import { canSee } from './access.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallableItems } from './items.ts';
 import type { CallIndex } from './call-index.ts';
+import { FINAL_STATUSES } from './call-history.ts';
 import {
   actorOf,
   type CallAction,
@@ -195,6 +196,8 @@ export class CallStore {
   async create(draft: NewCall, id?: string): Promise<{ call: CallDoc; created: boolean }> {
     const call = this.draft(draft, id);
     try {
+      // Live before stored: a crash in between leaves an id the next start skips, never a lost call.
+      await this.index?.markLive([call._id]);
       await this.models.Call.create(call);
     } catch (err) {
       if ((err as { code?: number }).code === 11000) {
@@ -309,6 +312,7 @@ export class CallStore {
 
   /** Stores new calls in one bulk write (demo data). */
   async insertMany(calls: CallDoc[]): Promise<void> {
+    await this.index?.markLive(calls.map((call) => call._id));
     await this.models.Call.insertMany(calls, { ordered: false });
     for (const call of calls) this.index?.put(call);
   }
@@ -378,6 +382,9 @@ export class CallStore {
       const transition = decideOn(call);
       if (!transition) return call;
       const { update, next } = this.updateFor(call, transition, actor, appliedKey);
+      // A final call may have left memory for history: it changes again, so it is live again (first,
+      // so that a crash after the update still finds it at the next start).
+      if (FINAL_STATUSES.includes(call.status) && !FINAL_STATUSES.includes(next.status)) await this.index?.markLive([id]);
       const result = await this.models.Call.updateOne({ _id: id, version: call.version }, update);
       if (result.modifiedCount === 1) {
         this.index?.put(next);

@@ -7,6 +7,7 @@ import { DEFAULT_WARNING_SHARES, dueSoon } from '../../rules/deadlines.ts';
 import { openSteps, type Transition } from './lifecycle.ts';
 import type { CallDoc, CallsModels, Step } from './model.ts';
 import type { CallStore } from './store.ts';
+import type { CallIndex } from './call-index.ts';
 
 const STEP_FIELD = { SIGN: 'sign', RESPOND: 'respond', COMPLETE: 'complete' } as const;
 const STEP_NAMES: Record<Step, string> = { SIGN: '签收', RESPOND: '响应', COMPLETE: '办结' };
@@ -82,6 +83,7 @@ export class SupervisionScheduler {
   constructor(
     private readonly models: CallsModels,
     private readonly store: CallStore,
+    private readonly index: CallIndex,
     private readonly logger: Logger,
     private readonly options: { intervalMs: number; shares?: readonly number[] },
   ) {}
@@ -102,14 +104,12 @@ export class SupervisionScheduler {
     await this.running;
   }
 
-  /** Looks at every call due for a check at `now`; returns how many changes this copy recorded. */
+  /** Looks at every call due for a check at `now` (up to `batch`); returns how many changes this copy recorded. */
   async tick(now = new Date(), batch = 500): Promise<number> {
-    const due = await this.models.Call.find({ nextCheckAt: { $lte: now } }, { _id: 1 })
-      .sort({ nextCheckAt: 1 })
-      .limit(batch)
-      .lean<Array<{ _id: string }>>();
+    // Open calls are all in memory (call-index.ts): asking the database would scan the history on FerretDB.
+    const due = this.index.dueForCheck(now, batch);
     let recorded = 0;
-    for (const { _id } of due) {
+    for (const _id of due) {
       let changed = false;
       const after = await this.store.system(_id, (call) => {
         const transition = supervise(call, now, this.options.shares);
@@ -120,11 +120,12 @@ export class SupervisionScheduler {
       // Nothing left to record but the check time is stale (rules changed): move it on, quietly.
       else if (after && after.nextCheckAt && after.nextCheckAt <= now) {
         const next = nextCheckAt(after, this.options.shares);
-        await this.models.Call.updateOne(
+        const moved = await this.models.Call.updateOne(
           { _id, version: after.version },
           next && next > now ? { $set: { nextCheckAt: next } } : { $unset: { nextCheckAt: 1 } },
         );
-      }
+        if (moved.modifiedCount === 1) this.index.put({ ...after, nextCheckAt: next && next > now ? next : undefined });
+      } else if (after) this.index.put(after);
     }
     return recorded;
   }

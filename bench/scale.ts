@@ -1,0 +1,206 @@
+// `npm run bench:scale`: the calls service at a district's size, on the local Kafka and FerretDB (or
+// KAFKA_BROKERS / MONGODB_URI). Writes BENCH_SCALE_CALLS calls of history (default 60,000; the issue's
+// figure is 2,000,000) with the history generator (scripts/history.ts): the last 40 days at the daily
+// rate of a 2,000,000-call district (BENCH_SCALE_DAILY, 1,826 a day: 2,000,000 over 3 years), so the
+// open work, the live set and a past month's density are those of the full history, and the rest
+// spread thinly over the years before. It starts the calls service on
+// it as its own process, and prints one JSON document: start-up time and resident memory, inbox,
+// a unit's past month and the district's month counters (p50/p99), intake from hub.intake to
+// stored and published calls, and the raw bulk-insert rate of the same run beside them. What the
+// figures at this size say about 2,000,000 calls: start-up and memory grow with the live set, which is
+// that of the full history here; a past month's lists and counters read the day documents of that
+// month, which hold here what they would hold at 2,000,000 (the month queried lies inside the 40 days
+// at the full rate); only the number of older day documents differs, and no query reads them.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { demoUnits } from '../demo/district.ts';
+import { up } from '../infra/local.ts';
+import { mintToken } from '../platform/auth.ts';
+import { baseConfig, loadConfig } from '../platform/config.ts';
+import { createKafka, topicName } from '../platform/kafka.ts';
+import { createLogger } from '../platform/logger.ts';
+import { connectMongo } from '../platform/mongo.ts';
+import { TOPICS } from '../platform/topics.ts';
+import { generateHistory } from '../scripts/history.ts';
+import { benchRun, dropRun, graphql, percentiles, say, timed } from './stats.ts';
+
+const CALLS = Number(process.env.BENCH_SCALE_CALLS ?? 60_000);
+const DAILY = Number(process.env.BENCH_SCALE_DAILY ?? 1826);
+const YEARS = Number(process.env.BENCH_SCALE_YEARS ?? 3);
+const QUERIES = Number(process.env.BENCH_SCALE_QUERIES ?? 100);
+const INTAKE_RECORDS = Number(process.env.BENCH_SCALE_INTAKE ?? 500);
+const CONCURRENCY = 4;
+const MONTH = 30 * 86_400_000;
+
+const infra = await up(say);
+const { run, env: runEnv } = benchRun(infra);
+const config = loadConfig(baseConfig, runEnv);
+const db = `bench_scale_${run}`;
+
+say(`bench:scale: writing ${CALLS} calls of history into ${db}`);
+const generated = await generateHistory(
+  { calls: CALLS, years: YEARS, daily: DAILY, db, events: false, seed: 7, recentDays: 7, mongodbUri: infra.mongodbUri, topicPrefix: runEnv.TOPIC_PREFIX },
+  say,
+);
+
+// The calls service as its own process, as it runs in production: ready when /readyz answers.
+const port = await freePort();
+const started = performance.now();
+const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/service.ts', 'calls'], {
+  env: { ...process.env, ...runEnv, CALLS_DB: db, PORT: String(port), SUPERVISION_INTERVAL_MS: '3600000' },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+const base = `http://127.0.0.1:${port}`;
+await waitReady(child, base);
+const readySeconds = (performance.now() - started) / 1000;
+const residentMb = Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
+say(`bench:scale: calls service ready in ${readySeconds.toFixed(1)} s, ${residentMb} MB resident`);
+
+const url = `${base}/graphql`;
+const grids = demoUnits().filter((u) => u.kind === 'grid');
+const communityToken = await mintToken({ subject: 'bench-community', unitId: 'changzhou-c1', role: 'community' });
+const commandToken = await mintToken({ subject: 'bench-command', unitId: 'huangpu-command', role: 'district_command' });
+const gridTokens = await Promise.all(grids.map((g) => mintToken({ subject: `bench-${g.id}`, unitId: g.id, role: 'grid_worker' })));
+const now = Date.now();
+// A past month at the full daily rate, closed and archived (ending 8 or 9 days ago), different for each request.
+const pastMonth = (i: number) => {
+  const to = new Date(now - (8 + (i % 2)) * 86_400_000);
+  return { from: new Date(to.getTime() - MONTH).toISOString(), to: to.toISOString() };
+};
+
+const inbox = await timed(QUERIES, CONCURRENCY, () =>
+  graphql(url, communityToken, '{ inbox(box: IN_PROGRESS, first: 20) { edges { node { id title status deadlines { complete } } } } }'),
+);
+let monthRows = 0;
+const unitMonth = await timed(QUERIES, CONCURRENCY, async (i) => {
+  const { from, to } = pastMonth(i);
+  const data = await graphql(
+    url,
+    gridTokens[i % gridTokens.length] as string,
+    'query($f: DateTime, $t: DateTime) { calls(filter: { raisedFrom: $f, raisedTo: $t }, first: 20) { edges { node { id title status } } pageInfo { hasNextPage endCursor } } }',
+    { f: from, t: to },
+  );
+  monthRows += data.calls.edges.length;
+});
+let counted = 0;
+const counters = await timed(Math.max(10, Math.floor(QUERIES / 2)), CONCURRENCY, async (i) => {
+  const { from, to } = pastMonth(i);
+  const data = await graphql(url, commandToken, 'query($f: DateTime!, $t: DateTime!) { callCounters(scopeUnitId: "huangpu", from: $f, to: $t) { raised completed } }', {
+    f: from,
+    t: to,
+  });
+  counted += data.callCounters.raised;
+});
+
+// Intake: records produced as fast as kafkajs sends them; the clock runs until every call is stored
+// and its call.raised event published (counted from hub.call-events).
+const kafka = createKafka(config, 'bench-scale', createLogger('bench', 'error'));
+const producer = kafka.producer();
+await producer.connect();
+let raisedFromIntake = 0;
+const counter = kafka.consumer({ groupId: `bench.${run}.counter` });
+await counter.connect();
+await counter.subscribe({ topics: [topicName(config, TOPICS.callEvents)], fromBeginning: true });
+await counter.run({
+  eachMessage: async ({ message }) => {
+    const event = JSON.parse(String(message.value)) as { type: string; call: { source: string } };
+    if (event.type === 'call.raised' && event.call.source === 'HOTLINE') raisedFromIntake++;
+  },
+});
+const intakeStart = performance.now();
+for (let batch = 0; batch < INTAKE_RECORDS; batch += 500) {
+  await producer.send({
+    topic: topicName(config, TOPICS.intake),
+    messages: Array.from({ length: Math.min(500, INTAKE_RECORDS - batch) }, (_, k) => {
+      const i = batch + k;
+      const grid = grids[i % grids.length] as (typeof grids)[number];
+      return {
+        key: `hotline:S${run}-${i}`,
+        value: JSON.stringify({
+          commandId: randomUUID(),
+          source: 'hotline',
+          externalId: `S${run}-${i}`,
+          kind: 'create_call',
+          occurredAt: new Date().toISOString(),
+          call: { title: '施工噪音投诉', description: `市民来电反映夜间施工噪音扰民（第${i}件）。`, category: '城市管理', priority: 'NORMAL', unitId: grid.id },
+        }),
+      };
+    }),
+  });
+}
+const intakeDeadline = performance.now() + 600_000;
+while (raisedFromIntake < INTAKE_RECORDS && performance.now() < intakeDeadline) await new Promise((r) => setTimeout(r, 50));
+const intakeSeconds = (performance.now() - intakeStart) / 1000;
+await Promise.all([producer.disconnect(), counter.disconnect()]);
+
+// The same database's raw bulk-insert rate, for documents of a stored call's size, in this run.
+const conn = await connectMongo(config, db);
+const sample = (await conn.db!.collection('calls').findOne({})) as Record<string, unknown>;
+const docs = Array.from({ length: 2000 }, (_, i) => ({ ...sample, _id: `raw-${i}` }));
+const rawStart = performance.now();
+for (let i = 0; i < docs.length; i += 1000) await conn.db!.collection<{ _id: string }>('raw_insert').insertMany(docs.slice(i, i + 1000));
+const rawPerSecond = Math.round(docs.length / ((performance.now() - rawStart) / 1000));
+await conn.close();
+
+const intakePerSecond = Math.round(raisedFromIntake / intakeSeconds);
+const result = {
+  bench: 'scale',
+  store: process.env.MONGODB_URI ? infra.mongodbUri : 'ferretdb-1.24-sqlite',
+  history: { ...generated, years: YEARS, daily_at_newest: DAILY },
+  raw_bulk_insert_docs_per_s: rawPerSecond,
+  calls_service: { ready_s: Number(readySeconds.toFixed(1)), resident_mb: residentMb, live_calls: generated.live },
+  inbox_ms: percentiles(inbox),
+  unit_past_month_ms: { ...percentiles(unitMonth), rows: monthRows },
+  district_month_counters_ms: { ...percentiles(counters), raised_counted: counted },
+  intake: {
+    records: INTAKE_RECORDS,
+    published: raisedFromIntake,
+    seconds: Number(intakeSeconds.toFixed(1)),
+    records_per_s: intakePerSecond,
+    share_of_raw_bulk_insert: Number((intakePerSecond / rawPerSecond).toFixed(3)),
+  },
+  targets: {
+    ready_s: 30,
+    resident_mb: 1024,
+    inbox_p99_ms: 50,
+    unit_past_month_p99_ms: 200,
+    district_month_counters_p99_ms: 200,
+    intake_records_per_s: 1000,
+    intake_share_of_raw: 0.5,
+  },
+  not_measured: ['evaluation replay (batch projection not built)', '10,000 graphql-ws subscribers', 'bench:gateway varying-variables mode'],
+};
+process.stdout.write(`${JSON.stringify(result)}\n`);
+
+child.kill('SIGTERM');
+await new Promise((resolve) => child.once('exit', resolve));
+await dropRun(config, [db]);
+process.exit(0);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port: free } = server.address() as { port: number };
+      server.close(() => resolve(free));
+    });
+  });
+}
+
+async function waitReady(process_: ChildProcess, baseUrl: string): Promise<void> {
+  const deadline = performance.now() + 600_000;
+  while (performance.now() < deadline) {
+    if (process_.exitCode !== null) throw new Error(`calls service exited with ${process_.exitCode}`);
+    try {
+      const response = await fetch(`${baseUrl}/readyz`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('calls service not ready within 10 minutes');
+}

@@ -1,0 +1,251 @@
+// The bounded call index over the real local Kafka and FerretDB: only live calls stay in memory (open,
+// or closed within the recent window), older ones are archived into day documents, and lists,
+// cursors and counters over history answer exactly what a scan of every call would, through a
+// restart that loads only the live set, and with a read budget small enough to cut pages short.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCalls } from '../../test/support/calls.ts';
+import { codeOf, gql, ok, tokenFor } from '../../test/support/graphql.ts';
+import { testScope } from '../../test/support/isolation.ts';
+import type { CallsApp } from './app.ts';
+import { CallIndex } from './call-index.ts';
+import { CallHistory, dayOf, decodeEntry, encodeEntry, historyKeysOf } from './call-history.ts';
+import type { CallDoc } from './model.ts';
+
+const scope = testScope('calls-history');
+let app: CallsApp;
+let url: string;
+
+const DAY = 86_400_000;
+const NOW = Date.now();
+const GRID_A = 'changzhou-c1-g1';
+const GRID_B = 'changzhou-c1-g2';
+const GRID_C = 'yuzhu-c1-g1';
+const GRIDS = [GRID_A, GRID_B, GRID_C];
+const tokens: Record<string, string> = {};
+/** Every call of the fixture, as stored: the oracle the lists are checked against. */
+let fixture: CallDoc[] = [];
+
+// A read budget small enough that some history pages come back short: the lists must still hold every
+// call, once, in order.
+const ENV = { CALL_INDEX_RECENT_DAYS: '7', CALL_ARCHIVE_INTERVAL_MS: '3600000', CALL_HISTORY_READ_BUDGET: '30' };
+
+/**
+ * 90 calls over the last ~120 days in three grids: most closed days after raising (archived), some
+ * withdrawn, a few still open however old, a few closed yesterday (inside the window).
+ */
+function buildFixture(): CallDoc[] {
+  const calls: CallDoc[] = [];
+  for (let i = 0; i < 90; i++) {
+    const grid = GRIDS[i % 3]!;
+    // Several calls share one instant: the id breaks the tie, as in the live order.
+    const raisedAt = new Date(NOW - 3 * DAY - Math.floor(i / 2) * 31 * 3_600_000);
+    const call = app.store.withClock(() => raisedAt).draft({
+      title: `历史事项 ${i}`,
+      description: i % 10 === 0 ? '井盖缺失' : '路灯不亮',
+      category: i % 4 === 0 ? '城市管理' : '交通管理',
+      priority: 'NORMAL',
+      source: 'UNIT',
+      originUnitId: grid,
+      raisedBy: { subject: `gw-${grid}`, unitId: grid, role: 'grid_worker' },
+    });
+    call.outbox = [];
+    call.outboxPending = false;
+    if (i % 11 === 5) {
+      // Still open, however old: stays in memory.
+    } else if (i % 13 === 7) {
+      call.status = 'WITHDRAWN';
+      call.closedAt = new Date(raisedAt.getTime() + DAY);
+      delete call.nextCheckAt;
+    } else {
+      call.status = 'CLOSED';
+      // The newest few closed yesterday: inside the window.
+      call.closedAt = i < 6 ? new Date(NOW - DAY) : new Date(raisedAt.getTime() + 2 * DAY);
+      call.completedAt = call.closedAt;
+      call.reachedDepartment = i % 5 === 0;
+      if (i % 3 !== 2) {
+        call.rating = { stars: 4, satisfaction: i % 2 ? 'SATISFIED' : 'BASIC', ratedAt: call.closedAt, ratedBy: call.raisedBy };
+      }
+      delete call.nextCheckAt;
+    }
+    call.updatedAt = call.closedAt ?? raisedAt;
+    calls.push(call);
+  }
+  return calls;
+}
+
+const newestFirst = (a: CallDoc, b: CallDoc) =>
+  b.raisedAt.getTime() - a.raisedAt.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0);
+const isLive = (call: CallDoc) => !['CLOSED', 'WITHDRAWN'].includes(call.status) || call.closedAt!.getTime() > NOW - 7 * DAY;
+
+interface Page {
+  edges: Array<{ cursor: string; node: { id: string } }>;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+/** Every page of a list, following the cursors; also how many pages came back short. */
+async function walk(token: string, filter: Record<string, unknown>, first: number) {
+  const ids: string[] = [];
+  let after: string | null = null;
+  let short = 0;
+  for (let pages = 0; pages < 200; pages++) {
+    const data: { calls: Page } = ok(
+      await gql(url, token, `query($f: CallFilter, $n: Int, $a: String) { calls(filter: $f, first: $n, after: $a) {
+        edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }`, { f: filter, n: first, a: after }),
+    );
+    ids.push(...data.calls.edges.map((e) => e.node.id));
+    if (!data.calls.pageInfo.hasNextPage) return { ids, short };
+    if (data.calls.edges.length < first) short++;
+    after = data.calls.pageInfo.endCursor;
+  }
+  throw new Error('more than 200 pages');
+}
+
+const inMonthRange = (from: Date, to: Date) => (c: CallDoc) => c.raisedAt >= from && c.raisedAt < to;
+
+async function counters(token: string, scopeUnitId: string, from: Date, to: Date) {
+  const data = ok(
+    await gql(url, token, `query($s: ID!, $f: DateTime!, $t: DateTime!) { callCounters(scopeUnitId: $s, from: $f, to: $t) {
+      raised completed calledUpToDepartments completionRate satisfactionRate raisedByTier { tier count } } }`, {
+      s: scopeUnitId,
+      f: from.toISOString(),
+      t: to.toISOString(),
+    }),
+  );
+  return data.callCounters as Record<string, unknown> & { raisedByTier: Array<{ tier: string; count: number }> };
+}
+
+function expectedCounters(calls: CallDoc[]) {
+  const completed = calls.filter((c) => c.status === 'CLOSED' || c.status === 'COMPLETED').length;
+  const rated = calls.filter((c) => c.rating);
+  const satisfied = rated.filter((c) => c.rating!.satisfaction === 'SATISFIED' || c.rating!.satisfaction === 'VERY_SATISFIED');
+  return {
+    raised: calls.length,
+    completed,
+    calledUpToDepartments: calls.filter((c) => c.reachedDepartment).length,
+    completionRate: calls.length ? completed / calls.length : null,
+    satisfactionRate: rated.length ? satisfied.length / rated.length : null,
+    raisedByTier: calls.length ? [{ tier: 'GRID', count: calls.length }] : [],
+  };
+}
+
+beforeAll(async () => {
+  app = await startTestCalls(scope, ENV);
+  url = `${app.url}/graphql`;
+  tokens.command = await tokenFor('huangpu-command', 'district_command', 'qzh-xu');
+  tokens.gridA = await tokenFor(GRID_A, 'grid_worker', `gw-${GRID_A}`);
+  tokens.gridC = await tokenFor(GRID_C, 'grid_worker', 'gw-other');
+  tokens.street = await tokenFor('changzhou', 'street', 'jd-chen');
+  fixture = buildFixture();
+  await app.store.insertMany(fixture);
+});
+
+afterAll(async () => {
+  await app.service.shutdown('test');
+  await scope.cleanup();
+});
+
+describe('bounded call index', () => {
+  it('day entries keep what counters need, and each call is listed under its units and people', () => {
+    const call = fixture.find((c) => c.rating && c.reachedDepartment)!;
+    const entry = decodeEntry(encodeEntry(call, app.directory));
+    expect(entry).toEqual({
+      id: call._id,
+      raisedAt: call.raisedAt.getTime(),
+      status: 'CLOSED',
+      originTier: 'GRID',
+      reachedDepartment: true,
+      satisfaction: call.rating!.satisfaction,
+      version: call.version,
+    });
+    expect(historyKeysOf(call)).toEqual(expect.arrayContaining(['huangpu', 'changzhou', call.originUnitId, `p:${call.raisedBy.subject}`]));
+    // Days are China Standard Time: 16:00 UTC is the next day in Guangzhou.
+    expect(dayOf(Date.parse('2026-03-01T15:59:59Z'))).toBe('2026-03-01');
+    expect(dayOf(Date.parse('2026-03-01T16:00:00Z'))).toBe('2026-03-02');
+  });
+
+  it('archives calls closed before the window and keeps open and recently closed ones in memory', async () => {
+    const live = fixture.filter(isLive);
+    expect(app.index.size).toBe(fixture.length);
+    const archived = await app.index.archiveDue();
+    expect(archived).toBe(fixture.length - live.length);
+    expect(app.index.size).toBe(live.length);
+    for (const call of fixture) expect(app.index.holds(call._id)).toBe(isLive(call));
+    // Archiving again changes nothing; the live set in the database is exactly the live calls.
+    expect(await app.index.archiveDue()).toBe(0);
+    const history = CallHistory.on(app.models.Call.db, app.directory);
+    expect((await history.liveIds()).sort()).toEqual(live.map((c) => c._id).sort());
+  });
+
+  it('lists over history keep the order and cursors a scan of every call gives', async () => {
+    const all = [...fixture].sort(newestFirst);
+    expect((await walk(tokens.command!, {}, 7)).ids).toEqual(all.map((c) => c._id));
+
+    const from = new Date(NOW - 80 * DAY);
+    const to = new Date(NOW - 40 * DAY);
+    const gridA = all.filter((c) => c.visibleTo.includes(GRID_A)).filter(inMonthRange(from, to));
+    expect(gridA.length).toBeGreaterThan(5);
+    const mine = await walk(tokens.gridA!, { raisedFrom: from.toISOString(), raisedTo: to.toISOString() }, 4);
+    expect(mine.ids).toEqual(gridA.map((c) => c._id));
+
+    // A street's closed calls of one of its grids; a text search; another street's grid sees none of them.
+    const closedB = all.filter((c) => c.originUnitId === GRID_B && c.status === 'CLOSED');
+    expect((await walk(tokens.street!, { unitId: GRID_B, status: ['CLOSED'] }, 5)).ids).toEqual(closedB.map((c) => c._id));
+    const manholes = all.filter((c) => c.visibleTo.includes('changzhou') && c.description.includes('井盖'));
+    // Few calls match: pages come back short where the read budget ran out, and still miss none.
+    const searched = await walk(tokens.street!, { text: '井盖' }, 3);
+    expect(searched.ids).toEqual(manholes.map((c) => c._id));
+    expect(searched.short).toBeGreaterThan(0);
+    const otherStreet = await walk(tokens.gridC!, {}, 50);
+    expect(otherStreet.ids).toEqual(all.filter((c) => c.visibleTo.includes(GRID_C)).map((c) => c._id));
+    expect((await walk(tokens.gridC!, { unitId: GRID_A }, 50)).ids).toEqual([]);
+  });
+
+  it('counters over history match a count of every call, for a street and the district', async () => {
+    const from = new Date(NOW - 70 * DAY);
+    const to = new Date(NOW - 10 * DAY);
+    const street = fixture.filter((c) => c.visibleTo.includes('changzhou')).filter(inMonthRange(from, to));
+    expect(await counters(tokens.command!, 'changzhou', from, to)).toMatchObject(expectedCounters(street));
+    const whole = new Date(NOW - 400 * DAY);
+    expect(await counters(tokens.command!, 'huangpu', whole, new Date(NOW + DAY))).toMatchObject(expectedCounters(fixture));
+  });
+
+  it('refuses a forged cursor with BAD_USER_INPUT', async () => {
+    const forged = Buffer.from(JSON.stringify(['not a date', 'C1'])).toString('base64url');
+    const result = await gql(url, tokens.command, `query($a: String) { calls(first: 3, after: $a) { edges { node { id } } } }`, { a: forged });
+    expect(codeOf(result)).toBe('BAD_USER_INPUT');
+  });
+
+  it('an archived call that changes again is live again, and a start loads only the live set', async () => {
+    const revived = fixture.find((c) => c.status === 'CLOSED' && !isLive(c))!;
+    const changed = await app.store.system(revived._id, () => ({
+      set: { status: 'REOPENED' },
+      entry: { action: 'reopen', note: '复查发现问题', attachments: [] },
+      event: { type: 'call.reopened', data: {} },
+    }));
+    expect(changed?.status).toBe('REOPENED');
+    expect(app.index.holds(revived._id)).toBe(true);
+    const reopened = await walk(tokens.command!, { status: ['REOPENED'] }, 6);
+    expect(reopened.ids).toEqual([revived._id]);
+
+    // What a new copy would load at start: the live calls and the revived one, none of the history.
+    const fresh = new CallIndex(app.models, CallHistory.on(app.models.Call.db, app.directory), { recentDays: 7 });
+    await fresh.load();
+    expect(fresh.size).toBe(app.index.size);
+    for (const call of fixture) expect(fresh.holds(call._id)).toBe(isLive(call) || call._id === revived._id);
+  });
+
+  it('a database from before the live set is read whole once, then archived again without doubling any call', async () => {
+    const history = CallHistory.on(app.models.Call.db, app.directory);
+    await history.model.deleteOne({ _id: 'meta' });
+    const migrated = new CallIndex(app.models, history, { recentDays: 7 });
+    await migrated.load();
+    expect(migrated.size).toBe(fixture.length);
+    expect(await history.liveSetSince()).toBeInstanceOf(Date);
+    await migrated.archiveDue();
+    expect(migrated.size).toBe(app.index.size);
+    // Each archived call now has two entries in its day documents: lists and counters still count it once.
+    const all = fixture.map((c) => c._id);
+    expect((await walk(tokens.command!, {}, 30)).ids.sort()).toEqual(all.sort());
+    expect(await counters(tokens.command!, 'huangpu', new Date(NOW - 400 * DAY), new Date(NOW + DAY))).toMatchObject({ raised: fixture.length });
+  });
+});

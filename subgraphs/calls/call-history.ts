@@ -1,0 +1,251 @@
+// The index documents through which the calls service reads its history by `_id` alone. FerretDB
+// serves a filter from an index only when it is exactly `{_id}`, so every question about calls that
+// are no longer in memory (call-index.ts keeps only live ones) is answered from documents the hub
+// writes itself, each read by its `_id`:
+//
+// - `live|<shard>`: the ids of the calls in the live set (open, or closed within the recent window);
+//   a call is added when raised (or when a closed call changes again) and removed once archived.
+//   Start-up reads these LIVE_SHARDS documents and then each live call by `_id`: start-up grows with
+//   open work, not with history.
+// - `day|<key>|<YYYY-MM-DD>`: the archived calls raised that day (China Standard Time) that `key` may
+//   list: every unit in the call's `visibleTo` (its origin's ancestors and every unit it was assigned
+//   to), and `p:<subject>` for the person who raised it and each follower. Each entry is
+//   `id~raisedAtMs~flags~version` (flags: status, origin tier, reached a department, rating), enough
+//   for counters without reading the call; lists read the calls themselves by `_id`. Entries are
+//   appended in chunks (one string per archiving round); a repeated or later archiving of the same
+//   call appends again, and readers keep each call's highest version, so archiving is idempotent.
+// - `first|<key>`: the earliest day with history for a key, so a list knows where to stop.
+//
+// On MongoDB the same documents serve the same reads; the Call collection declares real indexes as
+// well (model.ts), for anyone querying it directly.
+import { type Connection, type Model, Schema } from 'mongoose';
+import { CALL_STATUSES } from '../../platform/call-event.ts';
+import type { UnitDirectory } from '../../platform/unit-directory.ts';
+import { type CallDoc, type CallStatus, TIERS, type Tier } from './model.ts';
+
+/** How many documents hold the live set (each a few hundred ids at a district's open work). */
+export const LIVE_SHARDS = 32;
+/** Calls that reached one of these are final: after the recent window they leave memory. */
+export const FINAL_STATUSES: readonly CallStatus[] = ['CLOSED', 'WITHDRAWN'];
+const CST_OFFSET_MS = 8 * 3_600_000;
+const DAY_MS = 86_400_000;
+/** How long a copy trusts what it read of a key's first day of history. */
+export const FIRST_DAY_TTL_MS = 60_000;
+/** The collection's one bookkeeping document: present once the live set is complete (see CallIndex.load). */
+export const META_ID = 'meta';
+
+interface HistoryDoc {
+  _id: string;
+  ids?: string[];
+  chunks?: string[];
+  day?: string;
+  liveSetSince?: Date;
+}
+
+const historySchema = new Schema<HistoryDoc>(
+  { _id: String, ids: { type: [String], default: undefined }, chunks: { type: [String], default: undefined }, day: String, liveSetSince: Date },
+  { versionKey: false, collection: 'call_history' },
+);
+
+/** An archived call as a day document lists it. */
+export interface HistoryEntry {
+  id: string;
+  raisedAt: number;
+  status: CallStatus;
+  originTier?: Tier;
+  reachedDepartment: boolean;
+  satisfaction?: 'VERY_SATISFIED' | 'SATISFIED' | 'BASIC' | 'UNSATISFIED';
+  version: number;
+}
+
+const SATISFACTIONS = ['VERY_SATISFIED', 'SATISFIED', 'BASIC', 'UNSATISFIED'] as const;
+
+/** The calendar day (China Standard Time) of an instant, as YYYY-MM-DD. */
+export function dayOf(ms: number): string {
+  return new Date(ms + CST_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+/** The day before `day`. */
+export function previousDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) - DAY_MS).toISOString().slice(0, 10);
+}
+
+export function encodeEntry(call: CallDoc, directory: UnitDirectory): string {
+  const tier = directory.tierOf(call.originUnitId);
+  const satisfaction = call.rating?.satisfaction;
+  const flags =
+    CALL_STATUSES.indexOf(call.status) |
+    ((tier ? TIERS.indexOf(tier) + 1 : 0) << 4) |
+    ((call.reachedDepartment ? 1 : 0) << 7) |
+    ((satisfaction ? SATISFACTIONS.indexOf(satisfaction) + 1 : 0) << 8);
+  return `${call._id}~${new Date(call.raisedAt).getTime()}~${flags}~${call.version}`;
+}
+
+export function decodeEntry(text: string): HistoryEntry {
+  const [id = '', at = '0', flagText = '0', version = '0'] = text.split('~');
+  const flags = Number(flagText);
+  const tier = (flags >> 4) & 7;
+  const satisfaction = (flags >> 8) & 7;
+  return {
+    id,
+    raisedAt: Number(at),
+    status: CALL_STATUSES[flags & 15] as CallStatus,
+    originTier: tier ? TIERS[tier - 1] : undefined,
+    reachedDepartment: ((flags >> 7) & 1) === 1,
+    satisfaction: satisfaction ? SATISFACTIONS[satisfaction - 1] : undefined,
+    version: Number(version),
+  };
+}
+
+/** The keys whose lists hold a call: its units and the people it belongs to. */
+export function historyKeysOf(call: CallDoc): string[] {
+  return [
+    ...new Set([
+      ...call.visibleTo,
+      call.handlingUnitId,
+      ...call.coHandlingUnitIds,
+      `p:${call.raisedBy.subject}`,
+      ...call.followers.map((subject) => `p:${subject}`),
+    ]),
+  ];
+}
+
+/** The history key of a person's own calls (raised or followed). */
+export const personKey = (subject: string) => `p:${subject}`;
+
+function shardOf(id: string): number {
+  let hash = 0;
+  for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) >>> 0;
+  return hash % LIVE_SHARDS;
+}
+
+function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}
+
+/** Runs `work` over `items` with at most `limit` at once, results in order. */
+export async function eachLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export class CallHistory {
+  private readonly firstDays = new Map<string, { day: string | undefined; readAt: number }>();
+
+  constructor(
+    readonly model: Model<HistoryDoc>,
+    private readonly directory: UnitDirectory,
+  ) {}
+
+  static on(conn: Connection, directory: UnitDirectory): CallHistory {
+    return new CallHistory(conn.models.CallHistory ?? conn.model<HistoryDoc>('CallHistory', historySchema), directory);
+  }
+
+  /** Adds calls to the live set (one write per shard touched). */
+  async markLive(ids: readonly string[]): Promise<void> {
+    const byShard = groupBy([...ids], (id) => String(shardOf(id)));
+    await Promise.all(
+      [...byShard].map(([shard, group]) =>
+        this.model.updateOne({ _id: `live|${shard}` }, { $addToSet: { ids: { $each: group } } }, { upsert: true }),
+      ),
+    );
+  }
+
+  private async unmarkLive(ids: readonly string[]): Promise<void> {
+    const byShard = groupBy([...ids], (id) => String(shardOf(id)));
+    await Promise.all([...byShard].map(([shard, group]) => this.model.updateOne({ _id: `live|${shard}` }, { $pullAll: { ids: group } })));
+  }
+
+  /** Every id in the live set. */
+  async liveIds(): Promise<string[]> {
+    const docs = await Promise.all(Array.from({ length: LIVE_SHARDS }, (_, shard) => this.model.findById(`live|${shard}`).lean<HistoryDoc>()));
+    return docs.flatMap((doc) => doc?.ids ?? []);
+  }
+
+  /** When the live set was first made complete (undefined: never, the collection predates it). */
+  async liveSetSince(): Promise<Date | undefined> {
+    return (await this.model.findById(META_ID).lean<HistoryDoc>())?.liveSetSince ?? undefined;
+  }
+
+  async recordLiveSetComplete(): Promise<void> {
+    await this.model.updateOne({ _id: META_ID }, { $setOnInsert: { liveSetSince: new Date() } }, { upsert: true });
+  }
+
+  /**
+   * Writes final calls into the day documents of every key that lists them, then takes them out of
+   * the live set. Idempotent: a crash in between leaves them live, and the next round writes them again.
+   */
+  async archive(calls: readonly CallDoc[]): Promise<void> {
+    if (calls.length === 0) return;
+    const rows = calls.flatMap((call) => {
+      const entry = encodeEntry(call, this.directory);
+      const day = dayOf(new Date(call.raisedAt).getTime());
+      return historyKeysOf(call).map((key) => ({ key, day, entry }));
+    });
+    const byDoc = groupBy(rows, (row) => `day|${row.key}|${row.day}`);
+    await eachLimited([...byDoc], 16, ([docId, group]) =>
+      this.model.updateOne({ _id: docId }, { $push: { chunks: group.map((row) => row.entry).join(' ') } }, { upsert: true }),
+    );
+    const firstDays = new Map<string, string>();
+    for (const { key, day } of rows) if (!(firstDays.get(key)! <= day)) firstDays.set(key, day);
+    await eachLimited([...firstDays], 16, ([key, day]) => this.model.updateOne({ _id: `first|${key}` }, { $min: { day } }, { upsert: true }));
+    for (const [key, day] of firstDays) {
+      const known = this.firstDays.get(key);
+      if (known && !(known.day !== undefined && known.day <= day)) known.day = day;
+    }
+    await this.unmarkLive(calls.map((call) => call._id));
+  }
+
+  /**
+   * The earliest day with history among `keys` (undefined: none). Remembered for FIRST_DAY_TTL_MS, so
+   * a list over live calls only costs no read: this copy's own archiving updates what it remembers,
+   * and another copy archives only calls this copy holds until its own round archives them too.
+   */
+  async firstDay(keys: readonly string[]): Promise<string | undefined> {
+    const now = Date.now();
+    const days = await Promise.all(
+      keys.map(async (key) => {
+        const known = this.firstDays.get(key);
+        if (known && now - known.readAt < FIRST_DAY_TTL_MS) return known.day;
+        const day = (await this.model.findById(`first|${key}`).lean<HistoryDoc>())?.day ?? undefined;
+        this.firstDays.set(key, { day, readAt: now });
+        return day;
+      }),
+    );
+    const found = days.filter((day): day is string => day !== undefined);
+    return found.length ? found.sort()[0] : undefined;
+  }
+
+  /** The archived calls one day lists for any of `keys`: each call once, at its highest version. */
+  async day(keys: readonly string[], day: string): Promise<HistoryEntry[]> {
+    const docs = await Promise.all(keys.map((key) => this.model.findById(`day|${key}|${day}`).lean<HistoryDoc>()));
+    const latest = new Map<string, HistoryEntry>();
+    for (const doc of docs) {
+      for (const chunk of doc?.chunks ?? []) {
+        for (const text of chunk.split(' ')) {
+          const entry = decodeEntry(text);
+          const known = latest.get(entry.id);
+          if (!known || known.version < entry.version) latest.set(entry.id, entry);
+        }
+      }
+    }
+    return [...latest.values()];
+  }
+}
+
+export { DAY_MS, CST_OFFSET_MS };
