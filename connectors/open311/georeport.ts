@@ -23,7 +23,7 @@ const xml = new XMLBuilder({ format: true, suppressEmptyNode: false, processEnti
 /** A list of records as the specification writes it: a JSON array, or `<root><item>…</item></root>`. */
 export function render(format: Format, root: string, item: string, records: Array<Record<string, unknown>>): string {
   if (format === 'json') return JSON.stringify(records);
-  return `<?xml version="1.0" encoding="utf-8"?>\n${xml.build({ [root]: { [item]: records.map(forXml) } }) as string}`;
+  return `<?xml version="1.0" encoding="utf-8"?>\n${xml.build({ [root]: { [item]: records.map(forXml) } })}`;
 }
 
 /** XML has no null: an unknown value is an empty element. */
@@ -52,7 +52,7 @@ export function serviceOf(item: CallableItem): Record<string, unknown> {
 export function definitionOf(item: CallableItem, format: Format): string {
   const definition = { service_code: item.code, attributes: [] as unknown[] };
   if (format === 'json') return JSON.stringify(definition);
-  return `<?xml version="1.0" encoding="utf-8"?>\n${xml.build({ service_definition: { service_code: item.code, attributes: '' } }) as string}`;
+  return `<?xml version="1.0" encoding="utf-8"?>\n${xml.build({ service_definition: { service_code: item.code, attributes: '' } })}`;
 }
 
 /** A hub call as the fields of an Open311 service request read from the calls subgraph. */
@@ -63,7 +63,7 @@ export interface CallView {
   category: string;
   status: string;
   item: { code: string; name: string } | null;
-  handlingUnit: { name: string };
+  handlingUnit: { id: string };
   location: { lng: number; lat: number } | null;
   address: string | null;
   raisedAt: string;
@@ -101,7 +101,7 @@ export function isoWithZone(iso: string | null | undefined): string | null {
  * `hub_status`; nothing personal (no contact; title, description and address as the hub shows them to
  * an agency account, scrubbed).
  */
-export function requestOf(call: CallView, mediaUrl?: string): Record<string, unknown> {
+export function requestOf(call: CallView, unitName: (id: string) => string): Record<string, unknown> {
   return {
     service_request_id: call.id,
     status: CLOSED.has(call.status) ? 'closed' : 'open',
@@ -110,7 +110,7 @@ export function requestOf(call: CallView, mediaUrl?: string): Record<string, unk
     service_name: call.item?.name ?? call.category,
     service_code: call.item?.code ?? null,
     description: call.description,
-    agency_responsible: call.handlingUnit.name,
+    agency_responsible: unitName(call.handlingUnit.id),
     service_notice: null,
     requested_datetime: isoWithZone(call.raisedAt),
     updated_datetime: isoWithZone(call.updatedAt),
@@ -120,7 +120,7 @@ export function requestOf(call: CallView, mediaUrl?: string): Record<string, unk
     zipcode: null,
     lat: call.location?.lat ?? null,
     long: call.location?.lng ?? null,
-    media_url: mediaUrl ?? null,
+    media_url: null,
   };
 }
 
