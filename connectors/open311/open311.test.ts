@@ -131,6 +131,9 @@ describe('Open311 GeoReport v2', () => {
       ['no location', { ...SPEC_EXAMPLE, lat: '', long: '', address_string: '' }, 400, /location/],
       ['an address elsewhere', { ...SPEC_EXAMPLE, lat: '', long: '', address_string: '天河区体育西路' }, 400, /address/],
       ['another jurisdiction', { ...SPEC_EXAMPLE, jurisdiction_id: 'sfgov.org' }, 404, /jurisdiction/],
+      ['a description over 4,000 characters', { ...SPEC_EXAMPLE, description: '路'.repeat(4001) }, 400, /4000/],
+      ['a media_url that is not http(s)', { ...SPEC_EXAMPLE, media_url: 'javascript:alert(1)' }, 400, /media_url/],
+      ['a latitude that is not a number', { ...SPEC_EXAMPLE, lat: '23.06e999' }, 400, /WGS-84/],
     ];
     for (const [name, fields, status, reason] of refusals) {
       const response = await fetch(`${base}/requests.json`, form(fields));
