@@ -52,6 +52,11 @@ export const connectorsConfig = baseConfig.extend({
   /** JSON tables of extra category names: {"燃气安全": "安全生产"}. */
   HOTLINE_CATEGORY_MAP_PATH: z.string().optional(),
   PETITION_CATEGORY_MAP_PATH: z.string().optional(),
+  /** The hub's CAP 1.2 sender id on the alerts it republishes as CAP (hub.alerts.cap): no spaces or commas. */
+  CAP_SENDER: z
+    .string()
+    .regex(/^[^\s,<&]+$/)
+    .default('huying-huangpu'),
   /** The same rule files as the calls subgraph's (rules/files.ts): the holiday table and the versioned limits. */
   HOLIDAY_OVERRIDES_PATH: z.string().optional(),
   DEADLINE_POLICY_PATH: z.string().optional(),
@@ -65,6 +70,8 @@ export function connectorTopics(config: Pick<ConnectorsConfig, 'TOPIC_PREFIX'>) 
     intake: t(TOPICS.intake),
     callEvents: t(TOPICS.callEvents),
     alerts: t(TOPICS.alerts),
+    alertsCap: t(TOPICS.alertsCap),
+    capReceived: t(TOPICS.capReceived),
     hotlineOrders: t(TOPICS.hotlineOrders),
     hotlineFeedback: t(TOPICS.hotlineFeedback),
     floodWarnings: t(TOPICS.floodWarnings),
@@ -94,6 +101,8 @@ export async function startConnectors(config: ConnectorsConfig) {
     { topic: topics.intake, numPartitions: 6 },
     { topic: topics.callEvents, numPartitions: 6 },
     { topic: topics.alerts, numPartitions: 3 },
+    { topic: topics.alertsCap, numPartitions: 3 },
+    { topic: topics.capReceived, numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
     { topic: topics.hotlineFeedback, numPartitions: 3 },
     { topic: topics.petitionFeedback, numPartitions: 3 },
   ]);
@@ -137,14 +146,25 @@ export async function startConnectors(config: ConnectorsConfig) {
     pipelines.push(hotlineOrdersPipeline(deps), hotlineFeedbackPipeline({ directory, topics: deps.topics }));
   }
   if (config.CONNECTORS.includes('sanfang')) {
-    pipelines.push(
-      ...sanfangPipelines({
-        places,
-        rules,
-        topics: { warnings: topics.floodWarnings, incidents: topics.floodIncidents, intake: topics.intake, alerts: topics.alerts },
-        keys,
-      }),
-    );
+    const sanfang = sanfangPipelines({
+      places,
+      rules,
+      topics: {
+        warnings: topics.floodWarnings,
+        incidents: topics.floodIncidents,
+        intake: topics.intake,
+        alerts: topics.alerts,
+        alertsCap: topics.alertsCap,
+        capReceived: topics.capReceived,
+      },
+      keys,
+      capSender: config.CAP_SENDER,
+      deliver: async (outputs) => {
+        await producer.sendBatch({ topicMessages: outputs.map(({ topic, key, value, headers }) => ({ topic, messages: [{ key, value, headers }] })) });
+      },
+    });
+    service.onShutdown('CAP expiry timers', async () => sanfang.expiries.stop());
+    pipelines.push(...sanfang.pipelines);
   }
   if (config.CONNECTORS.includes('petition')) {
     const deps = {

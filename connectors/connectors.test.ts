@@ -23,6 +23,9 @@ import { redrive } from './redrive.ts';
 import { hotlineCommand } from './hotline/hotline.ts';
 import { Places } from './runtime/places.ts';
 import { warningOrderId } from './sanfang/sanfang.ts';
+import { capWarningId } from './sanfang/cap.ts';
+import { capSample, OBSERVATORY, XML_ATTACKS } from './sanfang/cap-samples.ts';
+import { collectHeaders } from '../test/support/calls.ts';
 
 const scope = testScope('connectors');
 let calls: CallsApp;
@@ -60,6 +63,8 @@ beforeAll(async () => {
     alerts: t.alerts,
     callEvents: t.callEvents,
     hotlineDlq: `${t.hotlineOrders}.dlq`,
+    warningsDlq: `${t.floodWarnings}.dlq`,
+    capReceived: t.capReceived,
   })) {
     collected[name] = await collect(scope, topic);
   }
@@ -223,6 +228,76 @@ describe('三防', () => {
     await send(connectors.topics.floodWarnings, warning.warningId, { ...warning, action: 'LIFT', liftedAt: now() });
     await waitFor('the order closed', async () => ((await calls.models.Order.findById(orderId).lean())?.status === 'CLOSED' ? true : undefined));
     await waitFor('the lifted alert', () => records('alerts').find((a) => a.alertId === warning.warningId && a.kind === 'WARNING_LIFTED'));
+  });
+
+  it('CAP 1.2: typhoon and rainstorm alert → update → cancel become orders and are lifted; a drill orders nothing; expires lifts; XML attacks are dead-lettered', async () => {
+    const capAlerts = await collectHeaders(scope, connectors.topics.alertsCap);
+    try {
+      const order = (identifier: string) => calls.models.Order.findById(warningOrderId(capWarningId(OBSERVATORY, identifier))).lean() as Promise<any>;
+      const status = (identifier: string, wanted: string) =>
+        waitFor(`order of ${identifier} ${wanted}`, async () => ((await order(identifier))?.status === wanted ? true : undefined));
+      const run = `${Date.now()}`;
+      const id = (name: string) => `${name}-${run}`;
+      const sent = new Date(Date.now() - 5 * 60_000);
+      const south = '<polygon>23.07,113.41 23.07,113.47 23.10,113.47 23.10,113.41 23.07,113.41</polygon>';
+      const whole = '<geocode><valueName>行政区划代码</valueName><value>440112</value></geocode>';
+      const put = (identifier: string, xml: string) => send(connectors.topics.floodWarnings, `${OBSERVATORY}:${identifier}`, xml);
+
+      // Typhoon: orange over 长洲街 and 联和街, updated to red over the whole district, then cancelled.
+      await put(id('TY'), capSample({ identifier: id('TY'), sent, hazard: 'typhoon', colour: '橙色', severity: 'Severe', area: south }));
+      await status(id('TY'), 'OPEN');
+      expect(await order(id('TY'))).toMatchObject({ kind: 'INSPECTION', assignedUnitIds: ['changzhou', 'lianhe'] });
+      // The same document again (a re-send) changes nothing.
+      await put(id('TY'), capSample({ identifier: id('TY'), sent, hazard: 'typhoon', colour: '橙色', severity: 'Severe', area: south }));
+      const updateSent = new Date(sent.getTime() + 60_000);
+      await put(id('TY-U'), capSample({ identifier: id('TY-U'), msgType: 'Update', sent: updateSent, references: [[id('TY'), sent]], hazard: 'typhoon', colour: '红色', severity: 'Extreme', area: whole }));
+      await status(id('TY-U'), 'OPEN');
+      await status(id('TY'), 'CLOSED');
+      expect((await order(id('TY-U'))).assignedUnitIds).toHaveLength(8);
+      // A red typhoon signal: inspection within the hour from its issue.
+      expect(new Date((await order(id('TY-U'))).deadline).getTime()).toBe(Math.floor(updateSent.getTime() / 1000) * 1000 + 3_600_000);
+      await put(id('TY-C'), capSample({ identifier: id('TY-C'), msgType: 'Cancel', sent: new Date(), references: [[id('TY-U'), updateSent]], hazard: 'typhoon', colour: '红色', severity: 'Extreme', area: whole }));
+      await status(id('TY-U'), 'CLOSED');
+
+      // Rainstorm: yellow by a circle, updated to red, cancelled.
+      await put(id('RS'), capSample({ identifier: id('RS'), sent, hazard: 'rainstorm', colour: '黄色', severity: 'Moderate', area: '<circle>23.10,113.50 3</circle>' }));
+      await status(id('RS'), 'OPEN');
+      expect((await order(id('RS'))).assignedUnitIds).toEqual(['lianhe', 'luogang', 'yuzhu']);
+      await put(id('RS-U'), capSample({ identifier: id('RS-U'), msgType: 'Update', sent: updateSent, references: [[id('RS'), sent]], hazard: 'rainstorm', colour: '红色', severity: 'Extreme', area: '<circle>23.10,113.50 3</circle>' }));
+      await status(id('RS-U'), 'OPEN');
+      await status(id('RS'), 'CLOSED');
+      await put(id('RS-C'), capSample({ identifier: id('RS-C'), msgType: 'Cancel', sent: new Date(), references: [[id('RS-U'), updateSent]], hazard: 'rainstorm', colour: '红色', severity: 'Extreme', area: south }));
+      await status(id('RS-U'), 'CLOSED');
+
+      // A warning whose `expires` comes two seconds after it arrives is lifted then.
+      await put(id('EX'), capSample({ identifier: id('EX'), sent: new Date(), expires: new Date(Date.now() + 2_000), hazard: 'rainstorm', colour: '黄色', severity: 'Moderate', area: south }));
+      await status(id('EX'), 'OPEN');
+      await status(id('EX'), 'CLOSED');
+
+      // An exercise orders nothing and reaches no dashboard; its document is kept for audit.
+      await put(id('DR'), capSample({ identifier: id('DR'), status: 'Exercise', sent, hazard: 'rainstorm', colour: '红色', severity: 'Extreme', area: south }));
+      const drill = await waitFor('the exercise kept for audit', () => records('capReceived').find((r) => r.identifier === id('DR')));
+      expect(drill).toMatchObject({ status: 'Exercise', outcome: 'skipped', reason: expect.stringContaining('Exercise') });
+      expect(drill.xml).toContain('<status>Exercise</status>');
+      expect(await order(id('DR'))).toBeNull();
+      expect(records('alerts').some((a) => a.alertId === capWarningId(OBSERVATORY, id('DR')))).toBe(false);
+
+      // Each alert on hub.alerts also went out as CAP 1.2, under the same key.
+      const typhoonAlert = capWarningId(OBSERVATORY, id('TY'));
+      await waitFor('the typhoon warning and its lifting as CAP', () => (capAlerts.records.filter((r) => r.key === typhoonAlert).length >= 2 ? true : undefined));
+      expect(records('alerts').filter((a) => a.alertId === typhoonAlert).map((a) => a.kind)).toEqual(expect.arrayContaining(['WARNING', 'WARNING_LIFTED']));
+
+      // XML attacks: dead letters with the reason, nothing ordered.
+      for (const attack of XML_ATTACKS) await send(connectors.topics.floodWarnings, `attack:${run}`, attack.xml);
+      const letters = await waitFor<any[]>('the attacks dead-lettered', () => {
+        const mine = records('warningsDlq').filter((d) => d.key?.text === `attack:${run}`);
+        return mine.length >= XML_ATTACKS.length ? mine : undefined;
+      });
+      expect(letters.map((l) => l.reasonCode)).toEqual(XML_ATTACKS.map((a) => a.code));
+      expect(letters[1].reason).toContain('never expanded');
+    } finally {
+      await capAlerts.stop();
+    }
   });
 
   it('makes an urgent call at the street that holds a waterlogging point given in BD-09', async () => {

@@ -7,7 +7,7 @@ import { ApolloServer, type ApolloServerPlugin, HeaderMap } from '@apollo/server
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, type GraphQLSchema, Kind } from 'graphql';
 import { Histogram } from 'prom-client';
@@ -24,6 +24,7 @@ import { childTraceparent } from '../platform/trace.ts';
 import { followUnits } from '../platform/unit-directory.ts';
 import { serveExplorer } from './explorer.ts';
 import { pagesConfig, servePages } from './pages.ts';
+import { refusal, statusFor } from './over-http.ts';
 import { allowListed, loadAllowList } from './persisted.ts';
 import { type HttpAnswer, isQueryDocument, SCOPE_HEADER, shareInFlightRequests, sharedSubgraphFetch } from './sharing.ts';
 import { EventHub, type LiveStreams, serveSubscriptions } from './subscriptions.ts';
@@ -299,14 +300,14 @@ export async function startGateway(config: GatewayConfig) {
       }
       // Control characters, numbers that are not finite and nesting beyond the limit, in any value sent.
       const problem = variablesProblem(request.method === 'GET' ? getParams(request) : request.body);
-      if (problem) return reply.code(400).send({ data: null, errors: [{ message: problem.message, extensions: problem.extensions }] });
+      if (problem) return refuse(reply, request.headers.accept, { message: problem.message, extensions: problem.extensions });
       let body = request.body;
       let search = new URL(request.url, 'http://gateway').search;
       if (allowList) {
         const params = request.method === 'GET' ? Object.fromEntries(new URLSearchParams(search)) : ((body ?? {}) as Record<string, unknown>);
         const checked = allowListed(allowList, params);
         if ('refusal' in checked) {
-          return reply.code(400).send({ data: null, errors: [{ message: checked.refusal, extensions: { code: 'PERSISTED_QUERY_NOT_ALLOWED' } }] });
+          return refuse(reply, request.headers.accept, { message: checked.refusal, extensions: { code: 'PERSISTED_QUERY_NOT_ALLOWED' } });
         }
         if (request.method === 'GET') search = `?${new URLSearchParams(checked.params as Record<string, string>).toString()}`;
         else body = checked.params;
@@ -314,7 +315,8 @@ export async function startGateway(config: GatewayConfig) {
       const scope = accessScope(identity);
       // The headers Apollo's CSRF prevention reads belong to the request's identity too: a request the
       // check would refuse must not take the answer of one it let through.
-      const preflight = ['content-type', 'apollo-require-preflight', 'x-apollo-operation-name'].map((name) => request.headers[name] ?? null);
+      // So does Accept: it picks the answer's media type and status (gateway/over-http.ts).
+      const preflight = ['content-type', 'apollo-require-preflight', 'x-apollo-operation-name', 'accept'].map((name) => request.headers[name] ?? null);
       const answer = await shareRequest(JSON.stringify([scope, request.method, search, body, preflight]), async () => {
         const headers = new HeaderMap();
         for (const [key, value] of Object.entries(request.headers)) {
@@ -336,7 +338,7 @@ export async function startGateway(config: GatewayConfig) {
         if (response.body.kind !== 'complete') throw new Error('chunked responses are not supported');
         const labels = context.ran.labels ?? { operation: 'anonymous', type: 'unknown', outcome: 'error' };
         const answer: HttpAnswer & { labels: OperationLabels } = {
-          status: response.status ?? 200,
+          status: statusFor(response.status ?? 200, response.headers.get('content-type'), response.body.string),
           headers: [...response.headers],
           body: response.body.string,
           labels,
@@ -413,6 +415,12 @@ export async function startGateway(config: GatewayConfig) {
 
   const url = await service.listen();
   return { service, url, gateway, events: streams.calls, streams };
+}
+
+/** Refuses a request before the GraphQL pipeline, in the media type and status its Accept header calls for. */
+function refuse(reply: FastifyReply, accept: string | undefined, error: { message: string; extensions: Record<string, unknown> }) {
+  const { status, contentType, body } = refusal(accept, [error]);
+  return reply.code(status).header('content-type', contentType).send(body);
 }
 
 /** A GET request's parameters, its variables parsed from their JSON text (unparsable text stays as it is). */

@@ -8,6 +8,10 @@ import { contract } from './contracts.ts';
 /** Why a record was refused, as a short code (a metric label) and a reason for people. */
 export type RejectionCode =
   | 'invalid_json'
+  /** XML that is not well-formed (a CAP document). */
+  | 'invalid_xml'
+  /** XML that declares a DTD or entities: refused, never expanded (XXE, billion laughs). */
+  | 'xml_entity'
   | 'schema'
   | 'too_large'
   | 'unknown_category'

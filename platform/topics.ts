@@ -12,6 +12,10 @@ export const TOPICS = {
   counters: 'hub.counters',
   /** 三防 alerts for dashboards (warnings raised and lifted, incidents), keyed by alert id. */
   alerts: 'hub.alerts',
+  /** The same alerts as OASIS CAP 1.2 XML documents, for broadcasters downstream, keyed by alert id. */
+  alertsCap: 'hub.alerts.cap',
+  /** Every CAP document the 三防 connector took (scrubbed), with what it made of it; compacted, keyed by sender and identifier. */
+  capReceived: 'hub.cap-received',
   /** 12345 hotline work orders and their updates, in the hotline's own layout. */
   hotlineOrders: 'src.12345.orders',
   /** Handling results written back to the 12345 hotline (办理结果). */

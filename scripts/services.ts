@@ -16,6 +16,8 @@ export const SERVICES: Record<string, ServiceEntry> = {
   enterprise: { port: 4004, load: () => import('../subgraphs/enterprise/main.ts') },
   // After calls: it feeds the calls' intake. Health only (no GraphQL; /metrics on port 9005).
   connectors: { port: 4005, endpoint: '/readyz', load: () => import('../connectors/main.ts') },
+  // Open311 GeoReport v2, the public port: reports to hub.intake, reads calls back (after calls).
+  open311: { port: 4006, endpoint: '/open311/v2/services.json', load: () => import('../connectors/open311/main.ts') },
   // Last: it composes the subgraphs above.
   gateway: { port: 4000, load: () => import('../gateway/main.ts') },
 };

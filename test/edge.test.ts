@@ -47,7 +47,7 @@ afterAll(async () => {
 function raw(base: string, path: string, options: { method?: string; body?: string; headers?: Record<string, string> } = {}) {
   const { hostname, port } = new URL(base);
   return new Promise<{ status: number; body: any }>((resolve, reject) => {
-    const req = httpRequest({ hostname, port, path, method: options.method ?? 'POST', headers: { 'content-type': 'application/json', ...options.headers } }, (res) => {
+    const req = httpRequest({ hostname, port, path, method: options.method ?? 'POST', headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...options.headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

@@ -6,7 +6,7 @@
 // at the street that holds it. Every warning, lifting and incident also goes to hub.alerts for the
 // dashboards (schemas/events/alert-event.schema.json).
 import { contract } from '../../platform/contracts.ts';
-import { scrubDeep } from '../../platform/personal-data.ts';
+import { scrubDeep, scrubText } from '../../platform/personal-data.ts';
 import type { Keyring } from '../../platform/personal-keys.ts';
 import { sourceCallId } from '../../subgraphs/calls/intake.ts';
 import { stableCallId } from '../../subgraphs/calls/store.ts';
@@ -15,6 +15,8 @@ import { clip, type IntakeCommand, intakeOutput } from '../runtime/intake.ts';
 import type { Places } from '../runtime/places.ts';
 import { type Output, parseRecord, sourceDate } from '../../platform/source-record.ts';
 import type { Pipeline } from '../runtime/runtime.ts';
+import { childTrace, type TraceHeaders } from '../runtime/trace.ts';
+import { type CapAlert, capOfAlert, capPlan, ExpiryClock, type HubAlert, looksLikeXml, parseCap } from './cap.ts';
 
 type Colour = 'WHITE' | 'BLUE' | 'YELLOW' | 'ORANGE' | 'RED';
 type Level = 'I' | 'II' | 'III' | 'IV';
@@ -73,9 +75,13 @@ export interface SanfangDeps {
   places: Places;
   /** The versioned rules (source limits); the built-in version when left out. */
   rules?: RulesBook;
-  topics: { warnings: string; incidents: string; intake: string; alerts: string };
+  topics: { warnings: string; incidents: string; intake: string; alerts: string; alertsCap: string; capReceived: string };
   /** Seals what an incident report's texts held personal (a reporter's phone) for the calls subgraph. */
   keys: Keyring;
+  /** The hub's CAP sender id on the alerts it writes as CAP 1.2 (CAP_SENDER). */
+  capSender: string;
+  /** Sends what a CAP warning's expiry makes (its lifting), outside any source record. */
+  deliver?: (outputs: Output[]) => Promise<void>;
   now?: () => Date;
 }
 
@@ -205,22 +211,66 @@ export function incidentMessages(incident: IncidentRecord, deps: SanfangDeps): {
 
 const validateAlert = contract<Record<string, unknown>>('alert-event');
 
-function alertOutput(topic: string, alert: Record<string, unknown>): Output {
+/** An alert on hub.alerts, and the same alert as CAP 1.2 on hub.alerts.cap (`issuedAt`: a lifted warning's issue, for its references). */
+function alertOutputs(deps: SanfangDeps, alert: Record<string, unknown>, issuedAt?: string): Output[] {
   // Dashboards need no one's phone: an address or title that carries one goes out masked.
   const checked = validateAlert(scrubDeep(alert));
   // The alert is built here from a valid record: failing its own contract is a bug, retried then dead-lettered.
   if (!checked.ok) throw new Error(`alert fails its contract: ${checked.reason}`);
-  return { topic, key: String(alert.alertId), value: JSON.stringify(checked.value) };
+  const key = String(alert.alertId);
+  return [
+    { topic: deps.topics.alerts, key, value: JSON.stringify(checked.value) },
+    { topic: deps.topics.alertsCap, key, value: capOfAlert(checked.value as unknown as HubAlert, deps.capSender, issuedAt) },
+  ];
 }
 
-export function sanfangPipelines(deps: SanfangDeps): Pipeline[] {
-  return [
+/** A warning's intake command and alerts. */
+function warningOutputs(warning: WarningRecord, deps: SanfangDeps, trace: TraceHeaders): Output[] {
+  const { command, alert } = warningMessages(warning, deps);
+  return [intakeOutput(deps.topics.intake, command, trace, deps.keys), ...alertOutputs(deps, alert, warning.action === 'LIFT' ? warning.issuedAt : undefined)];
+}
+
+/**
+ * A CAP 1.2 warning (cap.ts): the orders it issues and lifts, and the document itself, scrubbed, on
+ * hub.cap-received for audit with what was made of it. A refused document is dead-lettered whole.
+ */
+function capOutputs(xml: string, deps: SanfangDeps, trace: TraceHeaders, expiries: ExpiryClock): Output[] {
+  const alert: CapAlert = parseCap(xml);
+  const plan = capPlan(alert, deps.places, deps.now?.() ?? new Date());
+  const outputs: Output[] = [];
+  const outcome: Record<string, unknown> = { outcome: plan.kind === 'skip' ? 'skipped' : 'applied' };
+  if (plan.kind === 'skip') {
+    outcome.reason = plan.reason;
+  } else {
+    for (const lifted of plan.lift) {
+      expiries.cancel(lifted.warningId);
+      outputs.push(...warningOutputs(lifted, deps, trace));
+    }
+    if (plan.issue) {
+      outputs.push(...warningOutputs(plan.issue, deps, trace));
+      if (plan.expiresAt) expiries.at(plan.issue, plan.expiresAt);
+    }
+    outcome.issued = plan.issue?.warningId ?? null;
+    outcome.lifted = plan.lift.map((w) => w.warningId);
+  }
+  const audit = { sender: alert.sender, identifier: alert.identifier, sent: alert.sent, status: alert.status, msgType: alert.msgType, ...outcome, xml: scrubText(xml) };
+  return [{ topic: deps.topics.capReceived, key: `${alert.sender} ${alert.identifier}`, value: JSON.stringify(audit) }, ...outputs];
+}
+
+export function sanfangPipelines(deps: SanfangDeps): { pipelines: Pipeline[]; expiries: ExpiryClock } {
+  // A CAP warning's `expires` lifts it: its lifting goes out when that time comes.
+  const expiries = new ExpiryClock(async (warning, expiredAt) => {
+    const lift: WarningRecord = { ...warning, action: 'LIFT', liftedAt: expiredAt.toISOString() };
+    await deps.deliver?.(warningOutputs(lift, deps, childTrace({})));
+  });
+  const pipelines: Pipeline[] = [
     {
       name: 'sanfang-warnings',
       topics: [deps.topics.warnings],
       process: (source, { trace }) => {
-        const { command, alert } = warningMessages(parseRecord(source, validateWarning), deps);
-        return [intakeOutput(deps.topics.intake, command, trace, deps.keys), alertOutput(deps.topics.alerts, alert)];
+        const text = source.value?.toString('utf8') ?? '';
+        if (looksLikeXml(text)) return capOutputs(text, deps, trace, expiries);
+        return warningOutputs(parseRecord(source, validateWarning), deps, trace);
       },
     },
     {
@@ -228,8 +278,9 @@ export function sanfangPipelines(deps: SanfangDeps): Pipeline[] {
       topics: [deps.topics.incidents],
       process: (source, { trace }) => {
         const { command, alert } = incidentMessages(parseRecord(source, validateIncident), deps);
-        return [intakeOutput(deps.topics.intake, command, trace, deps.keys), alertOutput(deps.topics.alerts, alert)];
+        return [intakeOutput(deps.topics.intake, command, trace, deps.keys), ...alertOutputs(deps, alert)];
       },
     },
   ];
+  return { pipelines, expiries };
 }

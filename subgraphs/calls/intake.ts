@@ -25,7 +25,7 @@ import { type CallStore, stableCallId } from './store.ts';
 
 export interface IntakeCommand {
   commandId: string;
-  source: 'hotline' | 'sanfang' | 'petition' | 'enterprise' | 'citizen';
+  source: 'hotline' | 'sanfang' | 'petition' | 'enterprise' | 'citizen' | 'open311';
   externalId: string;
   kind: 'create_call' | 'update_call' | 'revoke_call' | 'rate_call' | 'callback' | 'issue_order' | 'close_order';
   occurredAt: string;
@@ -78,6 +78,8 @@ const SOURCES: Record<IntakeCommand['source'], CallSource> = {
   petition: 'PETITION',
   enterprise: 'ENTERPRISE',
   citizen: 'CITIZEN',
+  // Open311 GeoReport v2 clients are citizen portals and apps (connectors/open311).
+  open311: 'CITIZEN',
 };
 
 const STARS: Record<Satisfaction, number> = { VERY_SATISFIED: 5, SATISFIED: 4, BASIC: 3, UNSATISFIED: 1 };
@@ -85,7 +87,7 @@ const STARS: Record<Satisfaction, number> = { VERY_SATISFIED: 5, SATISFIED: 4, B
 const validateCommand = contract<IntakeCommand>('intake-command');
 
 /** Sources whose citizens may complain about one matter through more than one channel. */
-const CITIZEN_SOURCES = new Set<IntakeCommand['source']>(['hotline', 'petition', 'citizen']);
+const CITIZEN_SOURCES = new Set<IntakeCommand['source']>(['hotline', 'petition', 'citizen', 'open311']);
 /**
  * A call from one source that matches an open call from another this well (duplicate score: text,
  * distance, time) is the same matter reported twice — the noisy site from 12345 and from 信访 — and
