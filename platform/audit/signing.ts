@@ -43,7 +43,7 @@ export function publicKeyFromRaw(raw: Buffer): KeyObject {
 
 /** The raw 32 bytes of an Ed25519 public key, base64: what RECORD_VERIFY_KEYS and SOURCE_VERIFY_KEYS list. */
 export function rawPublicKey(key: KeyObject): string {
-  return createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length).toString('base64');
+  return (key.type === 'public' ? key : createPublicKey(key)).export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length).toString('base64');
 }
 
 function keyBytes(material: string | undefined): Buffer {
