@@ -46,8 +46,8 @@ export interface LogRecord {
 
 const headerText = (value: unknown): string | null => {
   const last: unknown = Array.isArray(value) ? (value as unknown[]).at(-1) : value;
-  if (last === undefined || last === null) return null;
-  return Buffer.isBuffer(last) ? last.toString('utf8') : String(last as string);
+  if (Buffer.isBuffer(last)) return last.toString('utf8');
+  return typeof last === 'string' ? last : null;
 };
 
 /** The leaf data of a record: canonical JSON of where it stands, its key, its value's hash and its signature. */
