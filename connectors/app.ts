@@ -13,6 +13,7 @@ import { PETITION_CATEGORIES, petitionFeedbackPipeline, petitionPipeline } from 
 import { loadCategoryMap } from './runtime/categories.ts';
 import { dlqTopicOf } from '../platform/dead-letter.ts';
 import { keyringFrom, personalDataConfig } from '../platform/personal-keys.ts';
+import { hubVerifierFrom, signerFrom, signingConfig, sourceVerifiersFrom } from '../platform/audit/signing.ts';
 import { connectorMetrics } from './runtime/metrics.ts';
 import { Places } from './runtime/places.ts';
 import { ConnectorRuntime, type Pipeline } from './runtime/runtime.ts';
@@ -33,6 +34,7 @@ const sourceList = z.string().transform((value, ctx) => {
 
 export const connectorsConfig = baseConfig.extend({
   ...personalDataConfig.shape,
+  ...signingConfig.shape,
   PORT: port.default(4005),
   /** Which sources this copy connects. */
   CONNECTORS: sourceList.default([...SOURCES]),
@@ -126,6 +128,7 @@ export async function startConnectors(config: ConnectorsConfig) {
     flushEvery: config.CONNECTOR_FLUSH_EVERY,
     sessionTimeoutMs: config.CONNECTOR_SESSION_TIMEOUT_MS,
     haltAfterSends: config.CONNECTOR_TEST_HALT_AFTER_SENDS,
+    signer: signerFrom(config),
   });
   // Runs before the producer closes (closers run in reverse): batches in flight finish and commit.
   service.onShutdown('connector consumers', () => runtime.stop());
@@ -176,6 +179,13 @@ export async function startConnectors(config: ConnectorsConfig) {
       keys,
     };
     pipelines.push(petitionPipeline(deps), petitionFeedbackPipeline({ directory, topics: deps.topics }));
+  }
+  // Audit (#18): feedback is made only from hub.call-events records the hub signed; a source's records
+  // are checked against its keys when SOURCE_VERIFY_KEYS lists any for it.
+  const hubKeys = hubVerifierFrom(config);
+  const sourceKeys = sourceVerifiersFrom(config);
+  for (const pipeline of pipelines) {
+    pipeline.signedBy = pipeline.topics.includes(topics.callEvents) ? hubKeys : sourceKeys.get(pipeline.name.split('-')[0] as string);
   }
   for (const pipeline of pipelines) await runtime.start(pipeline);
 

@@ -13,6 +13,7 @@ import { type Model, Schema } from 'mongoose';
 import type { Producer } from 'kafkajs';
 import type { Logger } from './logger.ts';
 import { scrubDeep } from './personal-data.ts';
+import type { RecordSigner } from './audit/signing.ts';
 
 export interface OutboxEvent {
   eventId: string;
@@ -66,6 +67,8 @@ export interface OutboxOptions {
   candidates?: () => Iterable<string>;
   /** Told when an aggregate, at this version, has nothing left to publish. */
   onSettled?: (aggregateId: string, version: number) => void;
+  /** Audit (#18): signs every published record (Ed25519 headers `signature`, `signature-key`; platform/audit/signing.ts). */
+  signer?: RecordSigner;
 }
 
 export class OutboxPublisher<T extends Outboxed> {
@@ -159,11 +162,20 @@ export class OutboxPublisher<T extends Outboxed> {
     if (events.length > 0) {
       await this.options.producer.send({
         topic: this.options.topic,
-        messages: events.map((event) => ({
-          key: id,
-          value: JSON.stringify(scrubDeep(this.options.envelope(id, event))),
-          headers: { 'event-id': event.eventId, 'event-type': event.type, ...(event.traceparent && { traceparent: event.traceparent }) },
-        })),
+        messages: events.map((event) => {
+          const value = JSON.stringify(scrubDeep(this.options.envelope(id, event)));
+          return {
+            key: id,
+            value,
+            headers: {
+              'event-id': event.eventId,
+              'event-type': event.type,
+              ...(event.traceparent && { traceparent: event.traceparent }),
+              // Audit (#18): the signature covers the value exactly as sent, its topic and key.
+              ...this.options.signer?.headers(this.options.topic, id, value),
+            },
+          };
+        }),
       });
     }
     // Nothing new since the document was read: drop the published events. Otherwise keep them and

@@ -336,6 +336,8 @@ export function requireAllowed(identity: Identity, action: Action, object: Polic
 export const FIELD_ACTIONS: Record<string, Action> = {
   // calls
   'Query.call': 'call.read',
+  // A field of Call decided on its own (#18): whether the call's record verifies.
+  'Call.integrity': 'call.read',
   'Query.calls': 'call.read',
   'Query.inbox': 'call.inbox',
   'Query.callCounters': 'call.counters',

@@ -23,6 +23,8 @@ export type RejectionCode =
   | 'rule'
   /** Sealed personal data that no configured key opens (PERSONAL_DATA_KEYS lacks its key, or it was altered). */
   | 'unknown_key'
+  /** Audit (#18): a record whose signature is missing, forged or made with a key not listed for its source. */
+  | 'bad_signature'
   | 'failed_after_retries';
 
 /** A refusal that retrying cannot fix: the record goes to `<source topic>.dlq` at once. */

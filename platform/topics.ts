@@ -27,6 +27,8 @@ export const TOPICS = {
   petitions: 'src.xinfang.petitions',
   /** Replies written back to the petition platform. */
   petitionFeedback: 'src.xinfang.feedback',
+  /** Audit (#18): signed Merkle roots over the audited topics' partitions (platform/audit/checkpoints.ts), compacted. */
+  checkpoints: 'hub.checkpoints',
 } as const;
 
 export type TopicKey = keyof typeof TOPICS;

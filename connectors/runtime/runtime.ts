@@ -19,6 +19,7 @@ import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../../platform/logger.ts';
 import { deadLetterOutput } from '../../platform/dead-letter.ts';
 import type { Keyring } from '../../platform/personal-keys.ts';
+import type { RecordSigner, RecordVerifier } from '../../platform/audit/signing.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import { type Output, Rejected, type RejectionCode, type SourceRecord, sourceRecord } from '../../platform/source-record.ts';
 import { childTrace, type TraceHeaders } from './trace.ts';
@@ -35,7 +36,15 @@ export interface Pipeline {
   topics: string[];
   /** The messages a record becomes; throw Rejected to dead-letter it. An empty list skips it. */
   process(record: SourceRecord, context: PipelineContext): Promise<Output[]> | Output[];
+  /**
+   * Audit (#18): the keys its records must be signed with (a source that signs; the hub's own keys for
+   * hub.call-events). A record without a valid signature is dead-lettered (`bad_signature`).
+   */
+  signedBy?: RecordVerifier;
 }
+
+/** The header that keeps, on every message made from a record, what its signature check found. */
+export const SOURCE_SIGNATURE_HEADER = 'source-signature';
 
 export interface RuntimeOptions {
   kafka: Kafka;
@@ -44,6 +53,8 @@ export interface RuntimeOptions {
   metrics: ConnectorMetrics;
   /** Seals the personal data of a dead letter's record (the re-drive opens it). */
   keys: Keyring;
+  /** Audit (#18): signs every message published (platform/audit/signing.ts). */
+  signer?: RecordSigner;
   /** Consumer group name for a pipeline (with the prefix). */
   groupId: (pipeline: Pipeline) => string;
   /** Largest record accepted, in bytes; a larger one is dead-lettered. */
@@ -154,11 +165,18 @@ export class ConnectorRuntime {
     if ((record.value?.length ?? 0) > maxRecordBytes) {
       failure = { code: 'too_large', reason: `record of ${record.value?.length} bytes exceeds ${maxRecordBytes}`, attempts: 1 };
     }
+    // Audit (#18): a record its source signs is checked before anything is made of it.
+    const signature = pipeline.signedBy?.check(record.topic, record.key, record.value, record.headers);
+    if (!failure && signature && signature.status !== 'valid') {
+      const key = 'keyId' in signature ? ` (key "${signature.keyId}"; known: ${pipeline.signedBy?.keyIds.join(', ')})` : '';
+      failure = { code: 'bad_signature', reason: `signature ${signature.status}${key}`, attempts: 1 };
+    }
+    const checked = signature?.status === 'valid' ? `valid;key=${signature.keyId}` : 'unsigned';
     for (let attempt = 1; !failure; attempt++) {
       try {
         const outputs = await pipeline.process(record, { trace });
         metrics.records.inc({ ...labels, outcome: outputs.length > 0 ? 'processed' : 'skipped' });
-        return outputs.map((o) => ({ ...o, headers: { ...trace, ...o.headers } }));
+        return outputs.map((o) => ({ ...o, headers: { ...trace, [SOURCE_SIGNATURE_HEADER]: checked, ...o.headers } }));
       } catch (err) {
         if (err instanceof Rejected) {
           failure = { code: err.code, reason: err.message, attempts: attempt };
@@ -188,7 +206,8 @@ export class ConnectorRuntime {
     for (const output of outputs) byTopic.set(output.topic, [...(byTopic.get(output.topic) ?? []), output]);
     const topicMessages = [...byTopic].map(([topic, messages]) => ({
       topic,
-      messages: messages.map(({ key, value, headers }) => ({ key, value, headers })),
+      // Audit (#18): every message the hub publishes is signed over its value, topic and key.
+      messages: messages.map(({ key, value, headers }) => ({ key, value, headers: { ...headers, ...this.options.signer?.headers(topic, key, value) } })),
     }));
     for (let attempt = 1; ; attempt++) {
       try {

@@ -10,6 +10,8 @@ import { serviceDatabase } from '../../platform/mongo.ts';
 import { OutboxPublisher } from '../../platform/outbox.ts';
 import { IdempotencyKeys } from '../../platform/idempotency.ts';
 import { keyringFrom, personalDataConfig } from '../../platform/personal-keys.ts';
+import { signerFrom, signingConfig } from '../../platform/audit/signing.ts';
+import { CheckpointPublisher, type CheckpointOptions } from '../../platform/audit/checkpoints.ts';
 import { Service } from '../../platform/service.ts';
 import { mountSubgraph } from '../../platform/subgraph.ts';
 import { TOPICS } from '../../platform/topics.ts';
@@ -42,6 +44,7 @@ const shares = z
 export const callsConfig = baseConfig.extend({
   ...authConfig.shape,
   ...personalDataConfig.shape,
+  ...signingConfig.shape,
   PORT: port.default(4001),
   CALLS_DB: z.string().regex(/^[A-Za-z0-9_-]+$/).default('huying_calls'),
   DEMO_DATA: z.enum(['0', '1']).default('0'),
@@ -66,6 +69,11 @@ export const callsConfig = baseConfig.extend({
   CALL_HISTORY_READ_BUDGET: z.coerce.number().int().min(10).max(100_000).default(HISTORY_READ_BUDGET),
   /** How often calls past the recent window are archived out of memory. */
   CALL_ARCHIVE_INTERVAL_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
+  /**
+   * Audit (#18): how often a signed checkpoint (Merkle root) of hub.call-events and the feedback topics
+   * is published to hub.checkpoints; 0: this copy publishes none.
+   */
+  AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
 });
 export type CallsConfig = z.infer<typeof callsConfig>;
 
@@ -82,6 +90,8 @@ export async function startCalls(config: CallsConfig) {
   const rulesBook = loadRulesFile(config.DEADLINE_POLICY_PATH);
   const calendar = loadCalendar(config.HOLIDAY_OVERRIDES_PATH);
   const personalKeys = keyringFrom(config);
+  // Audit (#18): every event published on hub.call-events and hub.order-events is signed.
+  const signer = signerFrom(config);
 
   const conn = await serviceDatabase(service, config, config.CALLS_DB);
   const models = await callsModels(conn);
@@ -93,12 +103,19 @@ export async function startCalls(config: CallsConfig) {
     intakeDlq: topicName(config, `${TOPICS.intake}.dlq`),
     callEvents: topicName(config, TOPICS.callEvents),
     orderEvents: topicName(config, TOPICS.orderEvents),
+    hotlineFeedback: topicName(config, TOPICS.hotlineFeedback),
+    petitionFeedback: topicName(config, TOPICS.petitionFeedback),
+    checkpoints: topicName(config, TOPICS.checkpoints),
   };
   await ensureTopics(admin, [
     { topic: topics.intake, numPartitions: 6 },
     { topic: topics.intakeDlq, numPartitions: 1 },
     { topic: topics.callEvents, numPartitions: 6 },
     { topic: topics.orderEvents, numPartitions: 3 },
+    // Audit (#18): the feedback topics (as the connectors make them) are checkpointed too.
+    { topic: topics.hotlineFeedback, numPartitions: 3 },
+    { topic: topics.petitionFeedback, numPartitions: 3 },
+    { topic: topics.checkpoints, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
   ]);
   const producer = await serviceProducer(service, kafka);
 
@@ -113,6 +130,7 @@ export async function startCalls(config: CallsConfig) {
     envelope: callEventEnvelope,
     candidates: () => index.pendingOutbox(),
     onSettled: (id, version) => index.outboxSettled(id, version),
+    signer,
   });
   const orderPublisher = new OutboxPublisher<OrderDoc>(models.Order, {
     producer,
@@ -120,6 +138,7 @@ export async function startCalls(config: CallsConfig) {
     topic: topics.orderEvents,
     logger: log,
     envelope: (orderId, event) => ({ ...event, orderId, occurredAt: new Date(event.occurredAt).toISOString() }),
+    signer,
   });
 
   // The unit directory, owned by the party-map subgraph: a copy kept current from hub.units.
@@ -193,8 +212,27 @@ export async function startCalls(config: CallsConfig) {
   service.onShutdown('intake consumer', () => consumer.disconnect());
   await runConsumer({ consumer, topics: [topics.intake], fromBeginning: true, handle: (record) => intake.handle(record) });
 
+  // Audit (#18): the checkpoint log of the events and feedback the hub publishes.
+  let checkpoints: CheckpointPublisher | undefined;
+  if (config.AUDIT_CHECKPOINT_INTERVAL_MS > 0) {
+    const publisher = new CheckpointPublisher({
+      kafka,
+      producer,
+      signer,
+      state: conn.db?.collection('audit_checkpoints') as CheckpointOptions['state'],
+      topics: [topics.callEvents, topics.hotlineFeedback, topics.petitionFeedback],
+      checkpointTopic: topics.checkpoints,
+      groupId: topicName(config, 'audit-checkpoints'),
+      intervalMs: config.AUDIT_CHECKPOINT_INTERVAL_MS,
+      logger: log,
+    });
+    await publisher.start();
+    service.onShutdown('checkpoints', () => publisher.stop());
+    checkpoints = publisher;
+  }
+
   const url = await service.listen();
-  return { service, url, models, index, archiver, store, orders, scheduler, callPublisher, intake, directory, topics, calendar, rulesBook };
+  return { service, url, models, index, archiver, store, orders, scheduler, callPublisher, intake, directory, topics, calendar, rulesBook, checkpoints, signer };
 }
 
 /** The rules a call is decided by: deadlines by the rules version in force, the calendar, supervision's shares. */

@@ -38,6 +38,9 @@ export interface TimelineEntry {
   toUnitId?: string;
   /** The call's status after this entry. */
   status: CallStatus;
+  /** The hash chain (timeline-chain.ts): the hash of the entry before this one, and this entry's. */
+  prevHash?: string;
+  hash?: string;
 }
 
 export interface CallbackRecord {
@@ -138,13 +141,16 @@ export interface CallDoc extends Outboxed {
   /** Whether the call ever reached a department (for counters). */
   reachedDepartment: boolean;
   timeline: TimelineEntry[];
+  /** The hash of the timeline's last entry and how many entries it has (timeline-chain.ts); unset on calls stored before chaining. */
+  timelineHead?: string;
+  timelineLength?: number;
   /** Idempotency keys (subject:key) and intake command ids already applied to this call. */
   appliedKeys: string[];
 }
 
 const actor = new Schema<ActorRef>({ subject: String, unitId: String, role: String }, { _id: false });
 const timelineEntry = new Schema<TimelineEntry>(
-  { at: Date, action: String, actor, note: String, attachments: [String], fromUnitId: String, toUnitId: String, status: String },
+  { at: Date, action: String, actor, note: String, attachments: [String], fromUnitId: String, toUnitId: String, status: String, prevHash: String, hash: String },
   { _id: false },
 );
 const sourceRef = new Schema({ system: String, externalId: String }, { _id: false });
@@ -221,6 +227,8 @@ const callSchema = new Schema<CallDoc>(
     mergedCallIds: { type: [String], default: [] },
     reachedDepartment: { type: Boolean, default: false },
     timeline: { type: [timelineEntry], default: [] },
+    timelineHead: String,
+    timelineLength: Number,
     ...outboxSchemaFields,
     appliedKeys: { type: [String], default: [] },
     version: { type: Number, required: true },

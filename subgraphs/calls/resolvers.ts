@@ -20,6 +20,7 @@ import type { CallAction } from './lifecycle.ts';
 import { type CallDoc, OPEN_STATUSES } from './model.ts';
 import type { OrderService } from './orders.ts';
 import { type CallStore, stableCallId } from './store.ts';
+import { verifyTimeline } from './timeline-chain.ts';
 
 export interface CallsDeps {
   index: CallIndex;
@@ -327,6 +328,19 @@ function buildResolvers(deps: CallsDeps): Resolvers {
         return merged.filter((found) => found !== null);
       },
       possibleDuplicates: (call, _, ctx) => duplicates.candidatesFor(call, ctx.identity),
+      // Audit (#18): whoever may read the call may read whether its record verifies.
+      integrity: async (call, _, ctx) => {
+        requireMay(ctx.identity, actionOfField('Call', 'integrity'), call, directory, '核验记录');
+        const stored = call.timeline ? call : await store.get(call._id);
+        const verdict = verifyTimeline(stored ?? { ...call, timeline: [] });
+        return {
+          status: verdict.status,
+          entries: verdict.entries,
+          brokenAt: verdict.status === 'BROKEN' ? verdict.break.position : null,
+          reason: verdict.status === 'BROKEN' ? verdict.break.reason : null,
+          head: verdict.status === 'INTACT' ? verdict.head : null,
+        };
+      },
       timeline: async (call, args) => {
         const size = pageSize(args.first, { fallback: 50 });
         // Listing pages leave the timeline out; load it for the call asked about.
@@ -343,6 +357,8 @@ function buildResolvers(deps: CallsDeps): Resolvers {
               fromUnit: optionalUnitRef(entry.fromUnitId),
               toUnit: optionalUnitRef(entry.toUnitId),
               attachments: entry.attachments ?? [],
+              prevHash: entry.prevHash ?? null,
+              hash: entry.hash ?? null,
             },
           })),
           pageInfo: connection.pageInfo,

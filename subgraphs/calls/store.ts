@@ -24,6 +24,7 @@ import {
   type Transition,
 } from './lifecycle.ts';
 import type { ActorRef, CallDoc, CallSource, CallsModels, OutboxEvent, Priority } from './model.ts';
+import { firstEntry, nextEntry } from './timeline-chain.ts';
 
 export interface CallRules {
   directory: UnitDirectory;
@@ -278,15 +279,19 @@ export class CallStore {
       escalated: false,
       mergedCallIds: [],
       reachedDepartment: false,
-      timeline: [
-        { at: now, action: 'raise', actor: draft.raisedBy, note: undefined, attachments, toUnitId: handler.id, status: handler === origin ? 'RAISED' : 'DISPATCHED' },
-      ],
+      timeline: [],
       outbox: [],
       outboxPending: true,
       publishedSeq: 0,
       appliedKeys: [],
       version: 1,
     };
+    // Audit (#18): the timeline is a hash chain from the call's genesis (timeline-chain.ts).
+    const first = firstEntry(callId, {
+      at: now, action: 'raise', actor: draft.raisedBy, note: undefined, attachments, toUnitId: handler.id, status: call.status,
+    });
+    call.timeline = [first.entry];
+    Object.assign(call, first.head);
     call.nextCheckAt = this.rules.nextCheckAt(call);
     call.outbox = [
       {
@@ -295,7 +300,7 @@ export class CallStore {
         type: 'call.raised',
         sequence: 1,
         occurredAt: now,
-        data: { actor: draft.raisedBy, call: callSnapshot(call) },
+        data: { actor: draft.raisedBy, call: callSnapshot(call), timelineEntry: first.ref },
       },
     ];
     return call;
@@ -402,7 +407,10 @@ export class CallStore {
     const version = call.version + 1;
     const next: CallDoc = { ...call, ...transition.set, version, updatedAt: now };
     for (const field of transition.unset ?? []) delete next[field];
-    const entry = { ...transition.entry, at: now, status: next.status };
+    // Audit (#18): the entry links to the call's timeline head; its event names its position and hash.
+    const chained = nextEntry(call, { ...transition.entry, at: now, status: next.status });
+    const entry = chained?.entry ?? { ...transition.entry, at: now, status: next.status };
+    if (chained) Object.assign(next, chained.head);
     next.nextCheckAt = this.rules.nextCheckAt(next);
     const event: OutboxEvent = {
       eventId: randomUUID(),
@@ -410,7 +418,7 @@ export class CallStore {
       type: transition.event.type,
       sequence: version,
       occurredAt: now,
-      data: { ...(transition.event.data ?? {}), actor: entry.actor ?? actor, call: callSnapshot(next) },
+      data: { ...(transition.event.data ?? {}), actor: entry.actor ?? actor, call: callSnapshot(next), ...(chained && { timelineEntry: chained.ref }) },
     };
     // Appended in memory only when the caller had them (simulate); a stored call's are loaded on demand.
     if (call.timeline) next.timeline = [...call.timeline, entry];
@@ -418,7 +426,7 @@ export class CallStore {
     next.outboxPending = true;
     if (appliedKey) next.appliedKeys = [...call.appliedKeys, appliedKey];
 
-    const $set: Record<string, unknown> = { ...transition.set, version, updatedAt: now, outboxPending: true };
+    const $set: Record<string, unknown> = { ...transition.set, ...chained?.head, version, updatedAt: now, outboxPending: true };
     const $unset: Record<string, 1> = {};
     for (const field of transition.unset ?? []) $unset[field] = 1;
     if (next.nextCheckAt) $set.nextCheckAt = next.nextCheckAt;

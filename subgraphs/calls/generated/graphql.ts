@@ -49,6 +49,12 @@ export type Call = {
   id: Scalars['ID']['output'];
   /** a petitioner's identity is kept from the units the petition concerns */
   identityProtected: Scalars['Boolean']['output'];
+  /**
+   * whether the stored record verifies (记录核验): the timeline's hash chain checked from the call's genesis
+   * to its recorded head, with the first entry that breaks it. `npm run verify -- --call <id>` also checks
+   * the record against the signed events and the checkpoints.
+   */
+  integrity: RecordIntegrity;
   item?: Maybe<CallableItem>;
   location?: Maybe<GeoPoint>;
   mergedCalls: Array<Call>;
@@ -668,6 +674,27 @@ export type Rating = {
   stars: Scalars['Int']['output'];
 };
 
+export type RecordIntegrity = {
+  __typename?: 'RecordIntegrity';
+  /** the position (0-based, as in timeline) of the first entry that does not verify; the timeline's length when entries are missing from its end */
+  brokenAt?: Maybe<Scalars['Int']['output']>;
+  /** entries in the stored timeline */
+  entries: Scalars['Int']['output'];
+  /** the hash of the last entry (SHA-256, hex) when the record verifies */
+  head?: Maybe<Scalars['String']['output']>;
+  /** unchained_entry, link_broken, content_changed or truncated */
+  reason?: Maybe<Scalars['String']['output']>;
+  status: RecordStatus;
+};
+
+export type RecordStatus =
+  /** an entry was changed, removed, inserted or moved: see brokenAt and reason */
+  | 'BROKEN'
+  /** every entry links to the one before it and matches its hash, up to the recorded head */
+  | 'INTACT'
+  /** stored before the record was chained: nothing to check */
+  | 'UNCHAINED';
+
 export type Satisfaction =
   | 'BASIC'
   | 'SATISFIED'
@@ -721,7 +748,10 @@ export type TimelineEntry = {
   at: Scalars['DateTime']['output'];
   attachments: Array<Scalars['String']['output']>;
   fromUnit?: Maybe<Unit>;
+  hash?: Maybe<Scalars['String']['output']>;
   note?: Maybe<Scalars['String']['output']>;
+  /** SHA-256 (hex) of the entry before this one and of this entry, over its canonical JSON (README: Tamper-evident record) */
+  prevHash?: Maybe<Scalars['String']['output']>;
   status: CallStatus;
   toUnit?: Maybe<Unit>;
 };
@@ -872,6 +902,8 @@ export type ResolversTypes = {
   RaiseCallInput: RaiseCallInput;
   RaiseCallPayload: ResolverTypeWrapper<Omit<RaiseCallPayload, 'call' | 'possibleDuplicates'> & { call: ResolversTypes['Call'], possibleDuplicates: Array<ResolversTypes['DuplicateCandidate']> }>;
   Rating: ResolverTypeWrapper<Rating>;
+  RecordIntegrity: ResolverTypeWrapper<RecordIntegrity>;
+  RecordStatus: RecordStatus;
   Satisfaction: Satisfaction;
   SourceRef: ResolverTypeWrapper<SourceRef>;
   Step: Step;
@@ -918,6 +950,7 @@ export type ResolversParentTypes = {
   RaiseCallInput: RaiseCallInput;
   RaiseCallPayload: Omit<RaiseCallPayload, 'call' | 'possibleDuplicates'> & { call: ResolversParentTypes['Call'], possibleDuplicates: Array<ResolversParentTypes['DuplicateCandidate']> };
   Rating: Rating;
+  RecordIntegrity: RecordIntegrity;
   SourceRef: SourceRef;
   TierCount: TierCount;
   TimelineConnection: TimelineConnection;
@@ -958,6 +991,7 @@ export type CallResolvers<ContextType = SubgraphContext, ParentType extends Reso
   handlingUnit?: Resolver<ResolversTypes['Unit'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   identityProtected?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  integrity?: Resolver<ResolversTypes['RecordIntegrity'], ParentType, ContextType>;
   item?: Resolver<Maybe<ResolversTypes['CallableItem']>, ParentType, ContextType>;
   location?: Resolver<Maybe<ResolversTypes['GeoPoint']>, ParentType, ContextType>;
   mergedCalls?: Resolver<Array<ResolversTypes['Call']>, ParentType, ContextType>;
@@ -1163,6 +1197,14 @@ export type RatingResolvers<ContextType = SubgraphContext, ParentType extends Re
   stars?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type RecordIntegrityResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['RecordIntegrity'] = ResolversParentTypes['RecordIntegrity']> = {
+  brokenAt?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  entries?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  head?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['RecordStatus'], ParentType, ContextType>;
+};
+
 export type SourceRefResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['SourceRef'] = ResolversParentTypes['SourceRef']> = {
   externalId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   system?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1190,7 +1232,9 @@ export type TimelineEntryResolvers<ContextType = SubgraphContext, ParentType ext
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   attachments?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   fromUnit?: Resolver<Maybe<ResolversTypes['Unit']>, ParentType, ContextType>;
+  hash?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   note?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  prevHash?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['CallStatus'], ParentType, ContextType>;
   toUnit?: Resolver<Maybe<ResolversTypes['Unit']>, ParentType, ContextType>;
 };
@@ -1227,6 +1271,7 @@ export type Resolvers<ContextType = SubgraphContext> = {
   Query?: QueryResolvers<ContextType>;
   RaiseCallPayload?: RaiseCallPayloadResolvers<ContextType>;
   Rating?: RatingResolvers<ContextType>;
+  RecordIntegrity?: RecordIntegrityResolvers<ContextType>;
   SourceRef?: SourceRefResolvers<ContextType>;
   TierCount?: TierCountResolvers<ContextType>;
   TimelineConnection?: TimelineConnectionResolvers<ContextType>;
