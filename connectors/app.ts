@@ -3,6 +3,7 @@
 // or as a child process; any number of copies share the work through consumer groups.
 import { z } from 'zod';
 import { baseConfig, port } from '../platform/config.ts';
+import { GROUP_SESSION } from '../platform/consumer.ts';
 import { ensureTopics, serviceKafka, serviceProducer, topicName } from '../platform/kafka.ts';
 import { Service } from '../platform/service.ts';
 import { TOPICS } from '../platform/topics.ts';
@@ -43,8 +44,8 @@ export const connectorsConfig = baseConfig.extend({
   CONNECTOR_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(200),
   /** Messages a batch gathers before it sends them and commits its offsets part-way. */
   CONNECTOR_FLUSH_EVERY: z.coerce.number().int().min(1).max(10_000).default(500),
-  /** How long a copy that stopped answering keeps its partitions (Kafka allows 6 s to 5 min). */
-  CONNECTOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
+  /** How long a copy that stopped answering keeps its partitions (Kafka allows 6 s to 5 min; the default is the hub's, platform/consumer.ts GROUP_SESSION). */
+  CONNECTOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(GROUP_SESSION.sessionTimeout),
   /** Fault injection for connectors/crash.test.ts only: halt before the commit after this many sends. */
   CONNECTOR_TEST_HALT_AFTER_SENDS: z.coerce.number().int().min(1).optional(),
   /** A larger source record is dead-lettered as too large. */
