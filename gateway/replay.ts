@@ -122,10 +122,21 @@ export class EventHub<T> {
   }
 }
 
+/** Retries what a broker refuses for a moment (a topic just created has no leader yet). */
+async function retried<T>(request: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request();
+    } catch (err) {
+      if (attempt >= 20 || (err as { retriable?: boolean }).retriable !== true) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
+
 /**
  * Reads each topic into its hub from the start of the retained window (the last `retain` events,
- * spread over the partitions), in a consumer group of this copy's own whose offsets are set before
- * it joins; resolves once every hub has caught up with the topic's end as it was at the start. The
+ * spread over the partitions), in a consumer group of this copy's own; resolves once every hub has caught up with the topic's end as it was at the start. The
  * group is deleted when the copy stops (a per-process group left behind shows as lag forever).
  */
 export async function followEventTopics(options: {
@@ -140,13 +151,14 @@ export async function followEventTopics(options: {
   const { kafka, admin, hubs, logger } = options;
   const groupId = `${options.groupPrefix}${randomUUID()}`;
   const ends = new Map<string, Position>();
+  const starts = new Map<string, Position>();
   for (const [topic, hub] of Object.entries(hubs)) {
-    const offsets = (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition);
+    const offsets = (await retried(() => admin.fetchTopicOffsets(topic))).sort((a, b) => a.partition - b.partition);
     const perPartition = Math.ceil(options.retain / Math.max(1, offsets.length));
     const start = offsets.map((o) => Math.max(Number(o.low), Number(o.high) - perPartition));
     hub.startAt(start);
+    starts.set(topic, start);
     ends.set(topic, offsets.map((o) => Number(o.high)));
-    await admin.setOffsets({ groupId, topic, partitions: start.map((offset, partition) => ({ partition, offset: String(offset) })) });
   }
   const consumer = kafka.consumer({ groupId, ...GROUP_SESSION });
   await consumer.connect();
@@ -162,6 +174,9 @@ export async function followEventTopics(options: {
   await runConsumer({
     consumer,
     topics: Object.keys(hubs),
+    // From the earliest offset, then sought to the window's start: what arrives before the seek is
+    // either before the window (dropped by the hub) or read again after it (dropped as well).
+    fromBeginning: true,
     handle: async ({ topic, partition, message }) => {
       const place = { partition, offset: Number(message.offset) };
       let event: unknown;
@@ -175,6 +190,7 @@ export async function followEventTopics(options: {
       if (done && caughtUp()) done();
     },
   });
+  for (const [topic, start] of starts) start.forEach((offset, partition) => consumer.seek({ topic, partition, offset: String(offset) }));
   if (caughtUp()) done?.();
   await ready;
   done = undefined;

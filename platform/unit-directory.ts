@@ -9,7 +9,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { type DemoUnit, demoUnits, type UnitKind } from '../demo/district.ts';
 import type { Identity } from './auth.ts';
 import type { BaseConfig } from './config.ts';
-import { runConsumer } from './consumer.ts';
+import { GROUP_SESSION, runConsumer } from './consumer.ts';
 import { contract } from './contracts.ts';
 import { userError } from './errors.ts';
 import { ensureTopics, topicName } from './kafka.ts';
@@ -168,7 +168,7 @@ export async function followUnits(options: {
     { topic: unitsTopic, numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
   ]);
   const validateUnit = contract<UnitRecord>('unit');
-  const consumer = kafka.consumer({ groupId: topicName(config, `${name}-units-${randomUUID()}`) });
+  const consumer = kafka.consumer({ groupId: topicName(config, `${name}-units-${randomUUID()}`), ...GROUP_SESSION });
   await consumer.connect();
   service.onShutdown('units consumer', () => consumer.disconnect());
   await runConsumer({
