@@ -376,7 +376,7 @@ export async function startGateway(config: GatewayConfig) {
     kafka,
     admin,
     hubs: { [names.calls]: streams.calls, [names.counters]: streams.counters, [names.alerts]: streams.alerts } as Record<string, EventHub<unknown>>,
-    groupPrefix: topicName(config, 'gateway-'),
+    groupPrefix: topicName(config, 'gateway-events-'),
     retain: config.LIVE_REPLAY_EVENTS,
     logger: service.logger,
     onShutdown: (name, close) => service.onShutdown(name, close),
