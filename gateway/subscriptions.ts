@@ -141,6 +141,8 @@ export interface SubscriptionOptions {
   production?: boolean;
   /** Events waiting for one subscriber before it counts as too slow and is disconnected. */
   bufferLimit?: number;
+  /** How long an event whose subgraph does not answer is asked again before it is given up (60 s). */
+  retryMs?: number;
   heartbeatMs?: number;
 }
 
@@ -188,12 +190,41 @@ export function runAt(at: number, run: () => void): () => void {
   return () => clearTimeout(timer);
 }
 
+/** Answers that are final: the subscriber may not see the call (or it is gone), or asked wrongly. */
+const FINAL_CODES = new Set(['NOT_FOUND', 'FORBIDDEN', 'UNAUTHENTICATED', 'BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED']);
+
+/**
+ * Asks until the answer is final: when the event's subject did not come back and not for a final
+ * reason (its subgraph is down or restarting: SUBGRAPH_UNAVAILABLE …), it is asked again, 250 ms, 500 ms … 2 s apart, for up to `retryMs`, so the event is shown late rather
+ * than dropped (the subscriber's later events wait behind it, in order). Gives up with null.
+ */
+async function untilAnswered(
+  ask: () => Promise<{ data?: Record<string, unknown> | null; errors?: readonly unknown[] }>,
+  field: string,
+  retryMs: number,
+  warn: (errors: readonly unknown[]) => void,
+): Promise<Record<string, unknown> | null | undefined> {
+  const deadline = Date.now() + retryMs;
+  for (let attempt = 0; ; attempt++) {
+    const answer = await ask().catch((err: unknown) => ({ data: null, errors: [{ message: String(err) }] }));
+    const errors = answer.errors ?? [];
+    const transient = errors.some((e) => !FINAL_CODES.has(String((e as { extensions?: { code?: unknown } }).extensions?.code)));
+    // A partial answer (the subject, with another subgraph's fields missing) is shown as it is.
+    if (!transient || answer.data?.[field] != null || Date.now() >= deadline) {
+      if (errors.length > 0) warn(errors);
+      return answer.data;
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 250 * 2 ** attempt)));
+  }
+}
+
 /** Resolves nested fields from the inner query's result, which is keyed by response name (aliases). */
 const byResponseKey: GraphQLFieldResolver<Record<string, unknown>, unknown> = (source, _args, _context, info) =>
   source?.[info.path.key as string];
 
 export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: LiveStreams, options: SubscriptionOptions) {
   const bufferLimit = options.bufferLimit ?? 256;
+  const retryMs = options.retryMs ?? 60_000;
   const { directory } = options;
   // One resolution per (event, selection, scope), shared by every subscriber that asks the same.
   const shared = new Map<string, Promise<unknown>>();
@@ -340,10 +371,10 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
       let result = shared.get(key);
       if (!result) {
         const inner = Object.fromEntries(Object.entries(eventArgs).map(([n, a]) => [`__${n}`, a.value]));
-        result = options.query(document, { ...info.variableValues, ...inner }, identity, authorization).then((r) => {
-          if (r.errors?.length) options.logger.warn({ errors: r.errors, field: through.field }, 'subscription query failed');
-          return r.data?.[through.field] ?? null;
-        });
+        const ask = () => options.query(document as string, { ...info.variableValues, ...inner }, identity, authorization);
+        result = untilAnswered(ask, through.field, retryMs, (errors) => options.logger.warn({ errors, field: through.field }, 'subscription query failed')).then(
+          (data) => data?.[through.field] ?? null,
+        );
         shared.set(key, result);
         void result.finally(() => setTimeout(() => shared.delete(key), 1000));
       }
