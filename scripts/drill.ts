@@ -41,6 +41,8 @@ export interface DrillOptions {
   subscribers: number;
   /** Records a second. */
   rate: number;
+  /** Only these drills (gateway, calls, connector, broker, store, burst); all by default. */
+  only?: string[];
   say: (line: string) => void;
   /** The running Kafka and FerretDB (fast drills). */
   kafkaBrokers?: string;
@@ -115,7 +117,7 @@ export async function runDrills(options: DrillOptions): Promise<DrillRow[]> {
       () => false,
     );
   for (const [name, port] of Object.entries(ports)) {
-    services[name] = childProcess({
+    const service = childProcess({
       name,
       spawnIt: () => {
         const log = openSync(join(logDir, `${name}.log`), 'a');
@@ -127,9 +129,15 @@ export async function runDrills(options: DrillOptions): Promise<DrillRow[]> {
           return (await readyz(port)) ? true : undefined;
         }, 120_000).then(() => undefined),
     });
-    await supervisor.add(services[name]);
-    say(`${name} up on port ${port}`);
+    services[name] = service;
   }
+  // Side by side: each waits only for itself to be ready (the gateway for calls as well).
+  await Promise.all(
+    Object.entries(services).map(async ([name, service]) => {
+      await supervisor.add(service);
+      say(`${name} up on port ${ports[name as keyof typeof ports]}`);
+    }),
+  );
 
   // Every hub.call-events record, read by a group of the drill's own from the start.
   const kafka = new Kafka({ clientId: 'drill', brokers: kafkaBrokers.split(','), logLevel: logLevel.NOTHING });
@@ -251,17 +259,18 @@ export async function runDrills(options: DrillOptions): Promise<DrillRow[]> {
     if (pid) process.kill(pid, 'SIGKILL');
   };
 
-  const drills: Array<{ fault: string; run: () => Promise<void> }> = [
-    { fault: `gateway SIGKILL under ${options.subscribers} subscribers`, run: kill('gateway') },
-    { fault: 'calls SIGKILL mid-drain', run: kill('calls') },
-    { fault: 'calls SIGKILL again', run: kill('calls') },
-    { fault: 'connector SIGKILL mid-batch', run: kill('connectors') },
+  const drills = [
+    { key: 'gateway', fault: `gateway SIGKILL under ${options.subscribers} subscribers`, run: kill('gateway') },
+    { key: 'calls', fault: 'calls SIGKILL mid-drain', run: kill('calls') },
+    { key: 'calls', fault: 'calls SIGKILL again', run: kill('calls') },
+    { key: 'connector', fault: 'connector SIGKILL mid-batch', run: kill('connectors') },
     ...(options.fast
       ? []
       : [
-          { fault: 'Kafka broker SIGKILL', run: killLocal('kafka') },
-          { fault: 'FerretDB SIGKILL', run: killLocal('ferretdb') },
+          { key: 'broker', fault: 'Kafka broker SIGKILL', run: killLocal('kafka') },
+          { key: 'store', fault: 'FerretDB SIGKILL', run: killLocal('ferretdb') },
           {
+            key: 'burst',
             fault: 'burst of 500 records',
             run: async () => {
               burst = 500;
@@ -269,16 +278,16 @@ export async function runDrills(options: DrillOptions): Promise<DrillRow[]> {
             },
           },
         ]),
-  ];
+  ].filter((drill) => !options.only || options.only.includes(drill.key));
   const recoveries: number[] = [];
-  await sleep(3000); // the stream under way before the first fault
+  await sleep(2000); // the stream under way before the first fault
   for (const drill of drills) {
     window++;
     say(`drill: ${drill.fault}`);
     const seconds = await recovery(drill.run);
     recoveries.push(seconds);
     say(`drill: ${drill.fault}: recovered in ${seconds.toFixed(1)} s`);
-    await sleep(2000);
+    await sleep(1000);
   }
   streaming = false;
   await pacing;
@@ -288,12 +297,12 @@ export async function runDrills(options: DrillOptions): Promise<DrillRow[]> {
   await until('every work order as a call', () => (settled() ? true : undefined), 300_000).catch((err: unknown) => say(String(err)));
   const total = () => [...records.values()].reduce((sum, list) => sum + list.length, 0);
   let last = -1;
-  // Quiet for 3 s: no more events arriving (updates, call-backs, the outbox's sweeps).
+  // Quiet for 2 s: no more events arriving (updates, call-backs, the outbox's sweeps).
   await until('the event stream quiet', async () => {
     const now = total();
     if (now === last) return true;
     last = now;
-    await sleep(3000);
+    await sleep(2000);
     return undefined;
   }, 300_000);
   await until('dashboards caught up', () => (dashboards.every((d) => [...records].every(([callId, list]) => (d.received.get(callId) ?? 0) >= list.length)) ? true : undefined), 30_000).catch(
@@ -359,10 +368,16 @@ export function drillTable(rows: DrillRow[]): string {
 
 if (process.argv[1]?.endsWith('drill.ts')) {
   const { values } = parseArgs({
-    options: { fast: { type: 'boolean', default: false }, subscribers: { type: 'string', default: '50' }, rate: { type: 'string', default: '10' } },
+    options: {
+      fast: { type: 'boolean', default: false },
+      subscribers: { type: 'string', default: '50' },
+      rate: { type: 'string', default: '10' },
+      only: { type: 'string' },
+    },
   });
   const say = (line: string) => console.log(`[drill] ${line}`);
-  const rows = await runDrills({ fast: values.fast, subscribers: Number(values.subscribers), rate: Number(values.rate), say });
+  const only = values.only?.split(',');
+  const rows = await runDrills({ fast: values.fast, subscribers: Number(values.subscribers), rate: Number(values.rate), only, say });
   console.log(drillTable(rows));
   const failed = rows.some((r) => r.lost + r.doubled + r.broken + r.missedAfterResume > 0);
   console.log(JSON.stringify({ drills: rows, ok: !failed }));
