@@ -349,7 +349,9 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
   function liveIterator<E>(live: LiveField<E>, args: Args, context: SubscriberContext, info: GraphQLResolveInfo): AsyncIterableIterator<unknown> {
     const { identity, authorization } = context;
     const scope = accessScope(identity);
-    const variables = JSON.stringify(info.variableValues);
+    // Only the variables the inner query uses: subscribers resuming from different cursors (`after`) share.
+    let variables: Record<string, unknown> | undefined;
+    let variablesKey = '';
     let document: string | undefined;
     const hub = live.events;
     // Where this subscriber stands in the topic: resumed from its cursor, or from now on.
@@ -366,12 +368,17 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
       const through = live.through;
       if (!through) return Promise.resolve(event);
       const eventArgs = through.arguments(event, args);
-      document ??= innerQuery(info, through.field, eventArgs);
-      const key = `${live.eventKey(event)}|${scope}|${document}|${variables}`;
+      if (!document) {
+        const text = innerQuery(info, through.field, eventArgs);
+        variables = Object.fromEntries(Object.entries(info.variableValues).filter(([name]) => new RegExp(`\\$${name}\\b`).test(text)));
+        variablesKey = JSON.stringify(variables);
+        document = text;
+      }
+      const key = `${live.eventKey(event)}|${scope}|${document}|${variablesKey}`;
       let result = shared.get(key);
       if (!result) {
         const inner = Object.fromEntries(Object.entries(eventArgs).map(([n, a]) => [`__${n}`, a.value]));
-        const ask = () => options.query(document as string, { ...info.variableValues, ...inner }, identity, authorization);
+        const ask = () => options.query(document as string, { ...variables, ...inner }, identity, authorization);
         result = untilAnswered(ask, through.field, retryMs, (errors) => options.logger.warn({ errors, field: through.field }, 'subscription query failed')).then(
           (data) => data?.[through.field] ?? null,
         );
