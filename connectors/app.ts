@@ -158,9 +158,9 @@ export async function startConnectors(config: ConnectorsConfig) {
     };
     pipelines.push(petitionPipeline(deps), petitionFeedbackPipeline({ directory, topics: deps.topics }));
   }
-  for (const pipeline of pipelines) await runtime.start(pipeline);
-
+  // Listen (health, metrics) before joining the groups: after a crash a join waits out the dead member's session.
   const url = await service.listen();
+  for (const pipeline of pipelines) await runtime.start(pipeline);
   log.info({ sources: config.CONNECTORS, pipelines: pipelines.map((p) => p.name) }, 'connectors running');
   return { service, url, topics, directory, metrics, pipelines: pipelines.map((p) => p.name) };
 }
