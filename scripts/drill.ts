@@ -221,6 +221,7 @@ export async function runDrills(options: DrillOptions): Promise<DrillRow[]> {
     let window = 0;
     let streaming = true;
     let burst = 0;
+    let bursting = false;
     const send = async () => {
       const record = stream.next().value as { key: string; value: string; topic: string };
       for (;;) {
@@ -239,9 +240,11 @@ export async function runDrills(options: DrillOptions): Promise<DrillRow[]> {
       let sent = 0;
       while (streaming) {
         if (burst > 0) {
+          bursting = true;
           const n = burst;
           burst = 0;
           for (let i = 0; i < n; i++) await send();
+          bursting = false;
         }
         await send();
         sent++;
@@ -285,9 +288,10 @@ export async function runDrills(options: DrillOptions): Promise<DrillRow[]> {
               key: 'burst',
               port: ports.calls,
               fault: 'burst of 500 records',
+              // Recovery: until a record sent after the whole burst is shown (the burst drained).
               run: async () => {
                 burst = 500;
-                await sleep(0);
+                await until('the burst sent', () => (burst === 0 && !bursting ? true : undefined), 120_000);
               },
             },
           ]),
