@@ -3,6 +3,7 @@
 // or as a child process; any number of copies share the work through consumer groups.
 import { z } from 'zod';
 import { baseConfig, port } from '../platform/config.ts';
+import { GROUP_SESSION } from '../platform/consumer.ts';
 import { ensureTopics, serviceKafka, serviceProducer, topicName } from '../platform/kafka.ts';
 import { Service } from '../platform/service.ts';
 import { TOPICS } from '../platform/topics.ts';
@@ -45,8 +46,8 @@ export const connectorsConfig = baseConfig.extend({
   CONNECTOR_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(200),
   /** Messages a batch gathers before it sends them and commits its offsets part-way. */
   CONNECTOR_FLUSH_EVERY: z.coerce.number().int().min(1).max(10_000).default(500),
-  /** How long a copy that stopped answering keeps its partitions (Kafka allows 6 s to 5 min). */
-  CONNECTOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
+  /** How long a copy that stopped answering keeps its partitions (Kafka allows 6 s to 5 min; the default is the hub's, platform/consumer.ts GROUP_SESSION). */
+  CONNECTOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(GROUP_SESSION.sessionTimeout),
   /** Fault injection for connectors/crash.test.ts only: halt before the commit after this many sends. */
   CONNECTOR_TEST_HALT_AFTER_SENDS: z.coerce.number().int().min(1).optional(),
   /** A larger source record is dead-lettered as too large. */
@@ -187,9 +188,9 @@ export async function startConnectors(config: ConnectorsConfig) {
   for (const pipeline of pipelines) {
     pipeline.signedBy = pipeline.topics.includes(topics.callEvents) ? hubKeys : sourceKeys.get(pipeline.name.split('-')[0] as string);
   }
-  for (const pipeline of pipelines) await runtime.start(pipeline);
-
+  // Listen (health, metrics) before joining the groups: after a crash a join waits out the dead member's session.
   const url = await service.listen();
+  for (const pipeline of pipelines) await runtime.start(pipeline);
   log.info({ sources: config.CONNECTORS, pipelines: pipelines.map((p) => p.name) }, 'connectors running');
   return { service, url, topics, directory, metrics, pipelines: pipelines.map((p) => p.name) };
 }

@@ -2,9 +2,11 @@
 // `node --import tsx scripts/service.ts connectors` once listed in scripts/services.ts.
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../platform/config.ts';
+import { Service } from '../platform/service.ts';
 import { connectorsConfig, startConnectors } from './app.ts';
 
 export async function main(): Promise<void> {
+  Service.handleSignalsOnListen();
   const app = await startConnectors(loadConfig(connectorsConfig));
   app.service.handleSignals();
 }

@@ -16,7 +16,6 @@ import { accessScope, authConfig, createVerifier, type Identity } from '../platf
 import { baseConfig, port } from '../platform/config.ts';
 import { literalsProblem, variablesProblem } from '../platform/input.ts';
 import { limitRules, TOKEN_LIMIT_REFUSAL, tokenLimitError } from '../platform/limits.ts';
-import { runConsumer } from '../platform/consumer.ts';
 import { ensureTopics, serviceKafka, topicName } from '../platform/kafka.ts';
 import { Service } from '../platform/service.ts';
 import { TOPICS } from '../platform/topics.ts';
@@ -27,7 +26,8 @@ import { pagesConfig, servePages } from './pages.ts';
 import { refusal, statusFor } from './over-http.ts';
 import { allowListed, loadAllowList } from './persisted.ts';
 import { type HttpAnswer, isQueryDocument, SCOPE_HEADER, shareInFlightRequests, sharedSubgraphFetch } from './sharing.ts';
-import { EventHub, type LiveStreams, serveSubscriptions } from './subscriptions.ts';
+import { EventHub, followEventTopics } from './replay.ts';
+import { type LiveStreams, serveSubscriptions } from './subscriptions.ts';
 
 export const gatewayConfig = baseConfig.extend({
   ...authConfig.shape,
@@ -51,6 +51,11 @@ export const gatewayConfig = baseConfig.extend({
   /** graphql-ws: subscriptions one socket may hold at once, and one identity (subject@unit) over all its sockets. */
   MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(10_000).default(25),
   MAX_SUBSCRIPTIONS_PER_IDENTITY: z.coerce.number().int().min(1).max(100_000).default(200),
+  /**
+   * Events of each live topic a copy keeps for subscribers that resume with a cursor (gateway/replay.ts):
+   * a dashboard away for fewer events than this gets what it missed; one away longer re-queries.
+   */
+  LIVE_REPLAY_EVENTS: z.coerce.number().int().min(0).max(1_000_000).default(6000),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfig>;
 
@@ -227,6 +232,7 @@ export async function startGateway(config: GatewayConfig) {
     parseOptions: { maxTokens: config.MAX_TOKENS },
     introspection: config.NODE_ENV !== 'production',
     includeStacktraceInErrorResponses: false,
+    stopOnTerminationSignals: false,
     // Internal errors reach the client masked, with the request id to find them in the logs.
     formatError: (formatted, error) => {
       if (formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' && TOKEN_LIMIT_REFUSAL.test(formatted.message)) {
@@ -238,6 +244,8 @@ export async function startGateway(config: GatewayConfig) {
       return { message: '内部错误 (internal error)', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
     },
   });
+  // Apollo's own SIGTERM handler would stop the server and re-raise the signal about 20 ms later,
+  // killing the process mid-request before the service's graceful shutdown (platform/service.ts) ran.
   await server.start();
   service.onShutdown('apollo server', () => server.stop());
 
@@ -352,38 +360,37 @@ export async function startGateway(config: GatewayConfig) {
     },
   });
 
-  // Live subscriptions: every gateway copy reads the event topics itself (a group of its own, from
-  // now on) and serves its own subscribers.
-  const streams: LiveStreams = { calls: new EventHub(), counters: new EventHub(), alerts: new EventHub() };
+  // Live subscriptions: every gateway copy reads the event topics from the start of the retained
+  // window (gateway/replay.ts), so it can resume a subscriber from its cursor, even one that was
+  // served by another copy or by this one before it restarted.
   const { kafka, admin } = await serviceKafka(service, config, 'gateway');
+  const names = { calls: topicName(config, TOPICS.callEvents), counters: topicName(config, TOPICS.counters), alerts: topicName(config, TOPICS.alerts) };
+  const streams: LiveStreams = {
+    calls: new EventHub(names.calls, config.LIVE_REPLAY_EVENTS),
+    counters: new EventHub(names.counters, config.LIVE_REPLAY_EVENTS),
+    alerts: new EventHub(names.alerts, config.LIVE_REPLAY_EVENTS),
+  };
   // Alert areas and street command centres' jurisdictions need the unit tree.
   const directory = await followUnits({ kafka, admin, config, service, logger: service.logger, name: 'gateway' });
-  const topics = {
-    [topicName(config, TOPICS.callEvents)]: streams.calls,
-    [topicName(config, TOPICS.counters)]: streams.counters,
-    [topicName(config, TOPICS.alerts)]: streams.alerts,
-  } as Record<string, EventHub<unknown>>;
   await ensureTopics(admin, [
-    { topic: topicName(config, TOPICS.callEvents), numPartitions: 6 },
-    { topic: topicName(config, TOPICS.counters), numPartitions: 3 },
-    { topic: topicName(config, TOPICS.alerts), numPartitions: 3 },
+    { topic: names.calls, numPartitions: 6 },
+    { topic: names.counters, numPartitions: 3 },
+    { topic: names.alerts, numPartitions: 3 },
   ]);
-  const consumer = kafka.consumer({ groupId: topicName(config, `gateway-${randomUUID()}`) });
-  await consumer.connect();
-  service.onShutdown('event consumer', () => consumer.disconnect());
-  // Serve only once the consumer has its partitions: a fresh group starts at the latest offset.
-  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-  await runConsumer({
-    consumer,
-    topics: Object.keys(topics),
-    handle: async ({ topic, message }) => {
-      if (!message.value) return;
-      try {
-        topics[topic]?.publish(JSON.parse(message.value.toString('utf8')));
-      } catch (err) {
-        service.logger.warn({ topic, offset: message.offset, err }, 'event ignored: not JSON');
-      }
-    },
+  await followEventTopics({
+    kafka,
+    admin,
+    hubs: { [names.calls]: streams.calls, [names.counters]: streams.counters, [names.alerts]: streams.alerts } as Record<string, EventHub<unknown>>,
+    groupPrefix: topicName(config, 'gateway-events-'),
+    retain: config.LIVE_REPLAY_EVENTS,
+    logger: service.logger,
+    onShutdown: (name, close) => service.onShutdown(name, close),
+  });
+  // Ready only while a calls subgraph answers: nearly every request and every call event needs it.
+  const callsReady = new URL('/readyz', config.CALLS_URL).href;
+  service.addReadinessCheck('calls', async () => {
+    const response = await fetch(callsReady, { signal: AbortSignal.timeout(1500) });
+    if (!response.ok) throw new Error(`calls answered ${response.status}`);
   });
   const subscriptions = serveSubscriptions(
     () => {
@@ -409,7 +416,6 @@ export async function startGateway(config: GatewayConfig) {
       },
     },
   );
-  await joined;
   // Open sockets keep the HTTP server from closing: end the subscriptions before it closes.
   service.app.addHook('preClose', () => subscriptions.close());
 

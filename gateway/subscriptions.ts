@@ -37,6 +37,9 @@ import { actionOfField, allowed, fitsUnit, mayEver } from '../platform/policy.ts
 import type { Logger } from '../platform/logger.ts';
 import type { CallEvent } from '../platform/call-event.ts';
 import { type AllowList, allowListed } from './persisted.ts';
+import { decodeCursor, encodeCursor, EventHub, type Position } from './replay.ts';
+
+export { EventHub } from './replay.ts';
 
 export const SUBSCRIPTION_SDL = /* GraphQL */ `
   extend schema {
@@ -44,14 +47,18 @@ export const SUBSCRIPTION_SDL = /* GraphQL */ `
   }
 
   type Subscription {
-    "A call changed: the one with this id, or every call the subscriber may see, optionally by status or tier."
-    callUpdated(id: ID, status: [CallStatus!], tier: [Tier!]): Call!
-    "A call in the subscriber's inbox changed: one their unit handles, co-handles or must confirm, or just passed on."
-    inboxChanged: Call!
-    "A scope's dashboard counters changed (at most once a second a scope); period defaults to the current month."
-    dashboardCounters(scope: ID!, period: String): DashboardCounters!
-    "三防 alerts (warnings raised and lifted, incidents) for an area: a street or below, or the district (default: the subscriber's own unit)."
-    floodAlerts(area: ID): FloodAlert!
+    """
+    A call changed: the one with this id, or every call the subscriber may see, optionally by status or tier.
+    Every message carries a resume cursor (extensions.cursor); subscribing again with after: <cursor> first
+    delivers, in order, what was missed, then the live stream (CURSOR_EXPIRED when it is too old: re-query).
+    """
+    callUpdated(id: ID, status: [CallStatus!], tier: [Tier!], after: String): Call!
+    "A call in the subscriber's inbox changed: one their unit handles, co-handles or must confirm, or just passed on. Resumable with after, as callUpdated."
+    inboxChanged(after: String): Call!
+    "A scope's dashboard counters changed (at most once a second a scope); period defaults to the current month. Resumable with after."
+    dashboardCounters(scope: ID!, period: String, after: String): DashboardCounters!
+    "三防 alerts (warnings raised and lifted, incidents) for an area: a street or below, or the district (default: the subscriber's own unit). Resumable with after."
+    floodAlerts(area: ID, after: String): FloodAlert!
   }
 
   enum FloodAlertKind {
@@ -134,6 +141,8 @@ export interface SubscriptionOptions {
   production?: boolean;
   /** Events waiting for one subscriber before it counts as too slow and is disconnected. */
   bufferLimit?: number;
+  /** How long an event whose subgraph does not answer is asked again before it is given up (60 s). */
+  retryMs?: number;
   heartbeatMs?: number;
 }
 
@@ -142,6 +151,8 @@ interface SubscriberContext {
   authorization: string;
   /** Closes the subscriber's connection (a slow consumer). */
   disconnect: (code: number, reason: string) => void;
+  /** The resume cursor of the message being sent (set by the stream, read by onNext). */
+  cursor?: string;
 }
 
 type Args = Record<string, unknown>;
@@ -179,27 +190,41 @@ export function runAt(at: number, run: () => void): () => void {
   return () => clearTimeout(timer);
 }
 
+/** Answers that are final: the subscriber may not see the call (or it is gone), or asked wrongly. */
+const FINAL_CODES = new Set(['NOT_FOUND', 'FORBIDDEN', 'UNAUTHENTICATED', 'BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED']);
+
+/**
+ * Asks until the answer is final: when the event's subject did not come back and not for a final
+ * reason (its subgraph is down or restarting: SUBGRAPH_UNAVAILABLE …), it is asked again, 250 ms, 500 ms … 2 s apart, for up to `retryMs`, so the event is shown late rather
+ * than dropped (the subscriber's later events wait behind it, in order). Gives up with null.
+ */
+async function untilAnswered(
+  ask: () => Promise<{ data?: Record<string, unknown> | null; errors?: readonly unknown[] }>,
+  field: string,
+  retryMs: number,
+  warn: (errors: readonly unknown[]) => void,
+): Promise<Record<string, unknown> | null | undefined> {
+  const deadline = Date.now() + retryMs;
+  for (let attempt = 0; ; attempt++) {
+    const answer = await ask().catch((err: unknown) => ({ data: null, errors: [{ message: String(err) }] }));
+    const errors = answer.errors ?? [];
+    const transient = errors.some((e) => !FINAL_CODES.has(String((e as { extensions?: { code?: unknown } }).extensions?.code)));
+    // A partial answer (the subject, with another subgraph's fields missing) is shown as it is.
+    if (!transient || answer.data?.[field] != null || Date.now() >= deadline) {
+      if (errors.length > 0) warn(errors);
+      return answer.data;
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 250 * 2 ** attempt)));
+  }
+}
+
 /** Resolves nested fields from the inner query's result, which is keyed by response name (aliases). */
 const byResponseKey: GraphQLFieldResolver<Record<string, unknown>, unknown> = (source, _args, _context, info) =>
   source?.[info.path.key as string];
 
-/** Fan-out of events to the subscriptions of this gateway copy. */
-export class EventHub<T> {
-  private readonly listeners = new Set<(event: T) => void>();
-  publish(event: T): void {
-    for (const listener of this.listeners) listener(event);
-  }
-  listen(listener: (event: T) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  get size(): number {
-    return this.listeners.size;
-  }
-}
-
 export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: LiveStreams, options: SubscriptionOptions) {
   const bufferLimit = options.bufferLimit ?? 256;
+  const retryMs = options.retryMs ?? 60_000;
   const { directory } = options;
   // One resolution per (event, selection, scope), shared by every subscriber that asks the same.
   const shared = new Map<string, Promise<unknown>>();
@@ -324,9 +349,18 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
   function liveIterator<E>(live: LiveField<E>, args: Args, context: SubscriberContext, info: GraphQLResolveInfo): AsyncIterableIterator<unknown> {
     const { identity, authorization } = context;
     const scope = accessScope(identity);
-    const variables = JSON.stringify(info.variableValues);
+    // Only the variables the inner query uses: subscribers resuming from different cursors (`after`) share.
+    let variables: Record<string, unknown> | undefined;
+    let variablesKey = '';
     let document: string | undefined;
-    const pending: Array<Promise<unknown>> = [];
+    const hub = live.events;
+    // Where this subscriber stands in the topic: resumed from its cursor, or from now on.
+    const resumed = typeof args.after === 'string';
+    const admitted: Position = resumed ? decodeCursor(args.after as string) : hub.position;
+    const missed = resumed ? hub.since(admitted) : [];
+    /** Events to show, in topic order: what was missed (resolved as it is reached), then live ones (resolved at once). */
+    const queue: Array<{ event: E; cursor: string; live: boolean; result?: Promise<unknown> }> = [];
+    let liveWaiting = 0;
     let wake: (() => void) | undefined;
     let closed = false;
 
@@ -334,31 +368,46 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
       const through = live.through;
       if (!through) return Promise.resolve(event);
       const eventArgs = through.arguments(event, args);
-      document ??= innerQuery(info, through.field, eventArgs);
-      const key = `${live.eventKey(event)}|${scope}|${document}|${variables}`;
+      if (!document) {
+        const text = innerQuery(info, through.field, eventArgs);
+        variables = Object.fromEntries(Object.entries(info.variableValues).filter(([name]) => new RegExp(`\\$${name}\\b`).test(text)));
+        variablesKey = JSON.stringify(variables);
+        document = text;
+      }
+      const key = `${live.eventKey(event)}|${scope}|${document}|${variablesKey}`;
       let result = shared.get(key);
       if (!result) {
         const inner = Object.fromEntries(Object.entries(eventArgs).map(([n, a]) => [`__${n}`, a.value]));
-        result = options.query(document, { ...info.variableValues, ...inner }, identity, authorization).then((r) => {
-          if (r.errors?.length) options.logger.warn({ errors: r.errors, field: through.field }, 'subscription query failed');
-          return r.data?.[through.field] ?? null;
-        });
+        const ask = () => options.query(document as string, { ...variables, ...inner }, identity, authorization);
+        result = untilAnswered(ask, through.field, retryMs, (errors) => options.logger.warn({ errors, field: through.field }, 'subscription query failed')).then(
+          (data) => data?.[through.field] ?? null,
+        );
         shared.set(key, result);
         void result.finally(() => setTimeout(() => shared.delete(key), 1000));
       }
       return result;
     };
 
-    const stop = live.events.listen((event) => {
-      if (!live.wants(event, args, identity)) return;
-      if (pending.length >= bufferLimit) {
+    /** Takes an event in unless this subscriber has been shown it already; the cursor after it goes with it. */
+    const admit = (entry: { event: E; partition: number; offset: number }, isLive: boolean) => {
+      if (entry.offset >= 0) {
+        while (admitted.length <= entry.partition) admitted.push(0);
+        if (entry.offset < (admitted[entry.partition] as number)) return;
+        admitted[entry.partition] = entry.offset + 1;
+      }
+      if (!live.wants(entry.event, args, identity)) return;
+      if (isLive && liveWaiting >= bufferLimit) {
         closeIterator();
         context.disconnect(SLOW_CONSUMER, `too slow: more than ${bufferLimit} events waiting`);
         return;
       }
-      pending.push(resolveEvent(event).catch(() => null));
+      const item = { event: entry.event, cursor: encodeCursor(admitted), live: isLive, result: isLive ? resolveEvent(entry.event).catch(() => null) : undefined };
+      if (isLive) liveWaiting++;
+      queue.push(item);
       wake?.();
-    });
+    };
+    for (const entry of missed) admit(entry, false);
+    const stop = hub.listen((entry) => admit(entry, true));
 
     function closeIterator() {
       closed = true;
@@ -372,10 +421,15 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
       },
       async next() {
         for (;;) {
-          if (pending.length > 0) {
-            const value = await (pending.shift() as Promise<unknown>);
+          const item = queue.shift();
+          if (item) {
+            if (item.live) liveWaiting--;
+            // Missed events resolve a few ahead of the one being sent.
+            for (const ahead of queue.slice(0, 8)) ahead.result ??= resolveEvent(ahead.event).catch(() => null);
+            const value = await (item.result ?? resolveEvent(item.event).catch(() => null));
             // Not visible to this subscriber (or gone): the same query would show nothing.
             if (value === null) continue;
+            context.cursor = item.cursor;
             return { value, done: false };
           }
           if (closed) return { value: undefined, done: true };
@@ -482,6 +536,12 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
         authorization: ctx.extra.authorization as string,
         disconnect: (code, reason) => ctx.extra.socket.close(code, reason),
       }),
+      // Every message says where it stands in the event stream: the client resumes from there.
+      onNext: (_ctx, _id, _payload, args, result) => {
+        const cursor = (args.contextValue as SubscriberContext).cursor;
+        if (!cursor) return;
+        return { ...result, errors: result.errors?.map((e) => e.toJSON()), extensions: { ...result.extensions, cursor } };
+      },
       onError: (_ctx, _id, _payload, errors) => {
         options.logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
       },

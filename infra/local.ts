@@ -113,28 +113,39 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs:
   throw new Error(`${what} did not answer within ${timeoutMs / 1000}s; last lines of ${logFile}:\n${tail}`);
 }
 
-function pidFile(name: string) {
-  return join(dataDir, `${name}.pid`);
+function pidFile(name: string, root = dataDir) {
+  return join(root, `${name}.pid`);
 }
 
-function startDetached(name: string, command: string, args: string[]): void {
-  mkdirSync(join(dataDir, 'logs'), { recursive: true });
-  const out = openSync(join(dataDir, 'logs', `${name}.log`), 'a');
+function startDetached(name: string, command: string, args: string[], root = dataDir): number {
+  mkdirSync(join(root, 'logs'), { recursive: true });
+  const out = openSync(join(root, 'logs', `${name}.log`), 'a');
   const child = spawn(command, args, { cwd: repoRoot, detached: true, stdio: ['ignore', out, out] });
   if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
-  writeFileSync(pidFile(name), String(child.pid));
+  writeFileSync(pidFile(name, root), String(child.pid));
   child.unref();
+  return child.pid;
 }
 
-function kafkaProperties(dir: string): string {
+/** Where a local Kafka and FerretDB keep their data and listen: the shared pair, or a drill's own. */
+export interface LocalPlace {
+  dataDir: string;
+  kafkaPort: number;
+  controllerPort: number;
+  mongoPort: number;
+}
+
+export const DEFAULT_PLACE: LocalPlace = { dataDir, kafkaPort: 9092, controllerPort: 9093, mongoPort: 27017 };
+
+function kafkaProperties(dir: string, place: LocalPlace = DEFAULT_PLACE): string {
   // One node that is both broker and controller. Replication factors of 1 and no initial rebalance
   // delay keep a single-node cluster quick; topics are created by the services, never implicitly.
   return [
     'process.roles=broker,controller',
     'node.id=1',
-    'controller.quorum.voters=1@127.0.0.1:9093',
-    'listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093',
-    'advertised.listeners=PLAINTEXT://127.0.0.1:9092',
+    `controller.quorum.voters=1@127.0.0.1:${place.controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${place.kafkaPort},CONTROLLER://127.0.0.1:${place.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${place.kafkaPort}`,
     'controller.listener.names=CONTROLLER',
     'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'inter.broker.listener.name=PLAINTEXT',
@@ -157,11 +168,18 @@ async function startKafka(say: Say): Promise<boolean> {
     say(`Kafka already answers at ${DEFAULT_KAFKA_BROKERS}; reusing it`);
     return false;
   }
+  say(`starting Apache Kafka ${KAFKA_VERSION} (KRaft) at ${DEFAULT_KAFKA_BROKERS}`);
+  launchKafka(DEFAULT_PLACE, say);
+  return true;
+}
+
+/** Starts a Kafka node at `place` (formatting its storage the first time); returns its process id. */
+function launchKafka(place: LocalPlace, say: Say): number {
   installKafka(say);
-  const dir = join(dataDir, 'kafka');
+  const dir = join(place.dataDir, 'kafka');
   mkdirSync(dir, { recursive: true });
   const props = join(dir, 'server.properties');
-  writeFileSync(props, kafkaProperties(dir));
+  writeFileSync(props, kafkaProperties(dir, place));
   const log4j = join(repoRoot, 'infra/kafka/log4j.properties');
   const java = ['-Xms256m', '-Xmx768m', `-Dlog4j.configuration=file:${log4j}`, '-cp', join(kafkaLibs, '*')];
   if (!existsSync(join(dir, 'logs', 'meta.properties'))) {
@@ -180,9 +198,7 @@ async function startKafka(say: Say): Promise<boolean> {
       { stdio: 'ignore' },
     );
   }
-  say(`starting Apache Kafka ${KAFKA_VERSION} (KRaft) at ${DEFAULT_KAFKA_BROKERS}`);
-  startDetached('kafka', 'java', [...java, 'kafka.Kafka', props]);
-  return true;
+  return startDetached('kafka', 'java', [...java, 'kafka.Kafka', props], place.dataDir);
 }
 
 async function startFerretDB(say: Say): Promise<boolean> {
@@ -190,12 +206,48 @@ async function startFerretDB(say: Say): Promise<boolean> {
     say(`FerretDB/MongoDB already answers at ${DEFAULT_MONGODB_URI}; reusing it`);
     return false;
   }
-  installFerretDB(say);
-  const dir = join(dataDir, 'ferretdb');
-  mkdirSync(dir, { recursive: true });
   say(`starting FerretDB ${FERRETDB_VERSION} (SQLite) at ${DEFAULT_MONGODB_URI}`);
-  startDetached('ferretdb', ferretBinary, ['-listen-addr', '127.0.0.1:27017', '-sqlite-url', `file:${dir}/`]);
+  launchFerretDB(DEFAULT_PLACE, say);
   return true;
+}
+
+/** Starts FerretDB at `place`; returns its process id. */
+function launchFerretDB(place: LocalPlace, say: Say): number {
+  installFerretDB(say);
+  const dir = join(place.dataDir, 'ferretdb');
+  mkdirSync(dir, { recursive: true });
+  return startDetached('ferretdb', ferretBinary, ['-listen-addr', `127.0.0.1:${place.mongoPort}`, '-sqlite-url', `file:${dir}/`], place.dataDir);
+}
+
+/**
+ * (Re)starts one local process at `place` and waits until it answers; returns its process id. For
+ * `npm start`'s supervision and the drills' own pair (other ports and data), never the tests'.
+ */
+export async function launch(name: 'kafka' | 'ferretdb', place: LocalPlace, say: Say): Promise<number> {
+  const logFile = join(place.dataDir, 'logs', `${name}.log`);
+  if (name === 'kafka') {
+    const pid = launchKafka(place, say);
+    await waitUntil('Kafka', () => kafkaAnswers(`127.0.0.1:${place.kafkaPort}`), 90_000, logFile);
+    return pid;
+  }
+  const pid = launchFerretDB(place, say);
+  await waitUntil('FerretDB', () => mongoAnswers(`mongodb://127.0.0.1:${place.mongoPort}`), 30_000, logFile);
+  return pid;
+}
+
+/** The id of the local process `up` started (from its pid file), if any. */
+export function startedPid(name: 'kafka' | 'ferretdb', place: LocalPlace = DEFAULT_PLACE): number | undefined {
+  const file = pidFile(name, place.dataDir);
+  return existsSync(file) ? Number(readFileSync(file, 'utf8')) : undefined;
+}
+
+/** Stops a local process: SIGTERM and up to 30 s (SIGKILL after, or at once when `force`). */
+export async function stopPid(pid: number, force = false): Promise<void> {
+  if (!alive(pid)) return;
+  process.kill(pid, force ? 'SIGKILL' : 'SIGTERM');
+  const deadline = Date.now() + 30_000;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
 }
 
 export interface Endpoints {

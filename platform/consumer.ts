@@ -2,7 +2,35 @@
 // after its handler has finished, and a batch in flight when the consumer stops is finished and
 // committed before the consumer leaves its group. Handlers must be idempotent, since a crash between
 // handling and commit delivers the record again.
-import type { Consumer, KafkaMessage } from 'kafkajs';
+import type { Consumer, ConsumerConfig, KafkaMessage } from 'kafkajs';
+
+/**
+ * Session settings of every long-lived consumer group (calls intake, evaluation, the enterprise zone,
+ * the connectors). kafkajs's defaults (session 30 s, rebalance 60 s) make a group whose member
+ * crashed, or that lost its broker, wait half a minute before anyone consumes again: the coordinator
+ * removes a silent member only when its session expires, and a member joining meanwhile waits for
+ * it. Chosen instead:
+ * - `sessionTimeout` 10 s: a crashed member is dropped within 10 s. It must outlast the longest gap
+ *   between heartbeats: kafkajs heartbeats after each fetch (a fetch waits at most `maxWaitTimeInMs`,
+ *   below) and between records (platform/consumer.ts), so 10 s leaves one fetch and a slow
+ *   record of margin. The broker accepts 6–300 s (`group.min/max.session.timeout.ms`).
+ * - `heartbeatInterval` 1 s: a rebalance reaches every member within about a second (a tenth of the
+ *   session, Kafka's own advice is at most a third).
+ * - `maxWaitTimeInMs` 1 s (kafkajs: 5 s): how long a fetch waits for records on a quiet topic;
+ *   stopping waits for the fetch in flight, so this bounds a graceful stop's wait, and heartbeats
+ *   follow each fetch.
+ * - `rebalanceTimeout` 15 s: how long a rebalance waits for members to finish their batch and
+ *   rejoin; batches are handled record by record with heartbeats, so a live member rejoins in well
+ *   under that, and a stuck one no longer holds the whole group for a minute.
+ * A member that stops gracefully leaves its group at once (LeaveGroup), so none of this is waited on
+ * after a SIGTERM; these bounds are for crashes and broker restarts.
+ */
+export const GROUP_SESSION = {
+  sessionTimeout: 10_000,
+  heartbeatInterval: 1_000,
+  rebalanceTimeout: 15_000,
+  maxWaitTimeInMs: 1_000,
+} as const satisfies Partial<ConsumerConfig>;
 
 export interface ConsumedRecord {
   topic: string;

@@ -71,6 +71,18 @@ export class Service {
   private readonly checks = new Map<string, Check>();
   private readonly closers: Array<{ name: string; close: () => Promise<unknown> }> = [];
   private stopping: Promise<void> | undefined;
+  private signalsHandled = false;
+  /** Set by a process's entry point (`main`), never by tests running services in-process. */
+  private static signalsOnListen = false;
+
+  /**
+   * Every service of this process handles SIGTERM and SIGINT from the moment it listens: a service
+   * listens before it joins its consumer groups (which may take a session timeout after a crash), and
+   * a signal meanwhile must still shut it down gracefully.
+   */
+  static handleSignalsOnListen(): void {
+    Service.signalsOnListen = true;
+  }
 
   constructor(options: ServiceOptions) {
     this.name = options.name;
@@ -164,6 +176,7 @@ export class Service {
     const metricsPort = this.config.METRICS_PORT ?? (this.config.PORT === 0 || this.config.PORT > 60_535 ? 0 : this.config.PORT + 5000);
     this.metricsUrl = await this.metricsApp.listen({ host: this.config.METRICS_HOST, port: metricsPort });
     this.logger.info({ address, metrics: this.metricsUrl }, `${this.name} listening`);
+    if (Service.signalsOnListen) this.handleSignals();
     return address;
   }
 
@@ -187,7 +200,12 @@ export class Service {
 
   /** On SIGTERM or SIGINT: shut down gracefully, and exit non-zero if that takes too long. */
   handleSignals(): void {
+    if (this.signalsHandled) return;
+    this.signalsHandled = true;
+    let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) return;
+      signalled = true;
       const timer = setTimeout(() => {
         this.logger.error(`${this.name} did not stop within ${this.config.SHUTDOWN_TIMEOUT_MS} ms; exiting`);
         process.exit(1);
@@ -201,7 +219,9 @@ export class Service {
         },
       );
     };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    // Kept (not `once`): Ctrl-C reaches every process of the terminal's group and a supervisor sends
+    // SIGTERM as well; a second signal must not kill the process halfway through its shutdown.
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   }
 }

@@ -9,7 +9,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { type DemoUnit, demoUnits, type UnitKind } from '../demo/district.ts';
 import type { Identity } from './auth.ts';
 import type { BaseConfig } from './config.ts';
-import { runConsumer } from './consumer.ts';
+import { GROUP_SESSION, runConsumer } from './consumer.ts';
 import { contract } from './contracts.ts';
 import { userError } from './errors.ts';
 import { ensureTopics, topicName } from './kafka.ts';
@@ -168,9 +168,14 @@ export async function followUnits(options: {
     { topic: unitsTopic, numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
   ]);
   const validateUnit = contract<UnitRecord>('unit');
-  const consumer = kafka.consumer({ groupId: topicName(config, `${name}-units-${randomUUID()}`) });
+  const groupId = topicName(config, `${name}-units-${randomUUID()}`);
+  const consumer = kafka.consumer({ groupId, ...GROUP_SESSION });
   await consumer.connect();
-  service.onShutdown('units consumer', () => consumer.disconnect());
+  // A group of this process alone: deleted when it stops, or it would show as lag forever.
+  service.onShutdown('units consumer', async () => {
+    await consumer.disconnect();
+    await admin.deleteGroups([groupId]).catch((err: unknown) => logger.warn({ err, groupId }, 'could not delete the units group'));
+  });
   await runConsumer({
     consumer,
     topics: [unitsTopic],

@@ -1,5 +1,6 @@
 // Runs one hub service: `node --import tsx scripts/service.ts <name>` (the Docker image's entrypoint).
 import { ConfigError } from '../platform/config.ts';
+import { Service } from '../platform/service.ts';
 import { SERVICES } from './services.ts';
 
 const name = process.argv[2] ?? '';
@@ -9,6 +10,8 @@ if (!entry) {
   process.exit(2);
 }
 process.env.PORT ??= String(entry.port);
+// Graceful shutdown from the moment each service listens (before it joins its consumer groups).
+Service.handleSignalsOnListen();
 try {
   await (await entry.load()).main();
 } catch (err) {

@@ -24,11 +24,11 @@ let partyMap: PartyMap;
 let evaluation: EvaluationApp;
 let gateway: Awaited<ReturnType<typeof startGateway>>;
 let url: string;
+let partyMapUrl: string;
 const clients: Client[] = [];
 
 beforeAll(async () => {
   calls = await startTestCalls(scope);
-  let partyMapUrl: string;
   ({ partyMap, url: partyMapUrl } = await startTestPartyMap(scope));
   evaluation = await startEvaluation(loadConfig(evaluationConfig, { ...scope.env, PORT: '0', EVALUATION_DB: scope.database('eval') }));
   gateway = await startTestGateway(scope, { calls: calls.url, partyMap: partyMapUrl, evaluation: evaluation.url });
@@ -44,14 +44,26 @@ afterAll(async () => {
   await scope.cleanup();
 });
 
-/** A graphql-ws subscriber collecting every message of one subscription. */
-function subscribe(token: string, query: string, variables: Record<string, unknown> = {}) {
-  const client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+/** A graphql-ws subscriber collecting every message of one subscription (`messages`: whole, with extensions). */
+function subscribe(token: string, query: string, variables: Record<string, unknown> = {}, at = url) {
+  const client = createClient({ url: at.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
   clients.push(client);
   const received: any[] = [];
-  const errors: unknown[] = [];
-  client.subscribe({ query, variables }, { next: (m) => (m.errors ? errors.push(...m.errors) : received.push(m.data)), error: (e) => errors.push(e), complete: () => undefined });
-  return { received, errors };
+  const messages: any[] = [];
+  const errors: any[] = [];
+  client.subscribe(
+    { query, variables },
+    {
+      next: (m) => {
+        messages.push(m);
+        if (m.errors) errors.push(...m.errors);
+        else received.push(m.data);
+      },
+      error: (e) => errors.push(...(Array.isArray(e) ? e : [e])),
+      complete: () => undefined,
+    },
+  );
+  return { client, received, messages, errors };
 }
 
 describe('live subscriptions', () => {
@@ -117,4 +129,62 @@ describe('live subscriptions', () => {
     await waitFor('the warning at the district', () => district.received[0]);
     expect(elsewhere.received).toEqual([]);
   });
+
+  it('resumes a dashboard from its cursor: what it missed while away, in order, then live; on a restarted gateway copy too', async () => {
+    const district = await tokenFor('huangpu-command', 'district_command');
+    const grid = await tokenFor('changzhou-c3-g1', 'grid_worker');
+    const raise = async (title: string) =>
+      ok(await gql(url, grid, 'mutation($t: String!) { raiseCall(input: { title: $t, description: "续传测试：井盖缺失需尽快处理", category: "城市管理" }) { call { id } } }', { t: title }))
+        .raiseCall.call.id as string;
+    const live = 'subscription($after: String) { callUpdated(after: $after) { id status tier } }';
+    const before = gateway.streams.calls.size;
+    const first = subscribe(district, live);
+    await waitFor('the dashboard subscribed', () => (gateway.streams.calls.size > before ? true : undefined));
+    const a = await raise('续传甲');
+    const seen = await waitFor('call A on the dashboard', () => first.messages.find((m) => m.data?.callUpdated.id === a));
+    const cursor = seen.extensions.cursor as string;
+    expect(cursor).toMatch(/^\d+(\.\d+){5}$/);
+
+    // The dashboard goes away (its gateway restarts); the hub goes on.
+    await first.client.dispose();
+    await waitFor('the dashboard gone', () => (gateway.streams.calls.size === before ? true : undefined));
+    const awayFrom = new Date().toISOString();
+    const missed: string[] = [];
+    const stopWatching = gateway.streams.calls.listen(({ event }) => missed.push(event.callId));
+    ok(await gql(url, grid, 'mutation($id: ID!) { callUp(id: $id, note: "需社区协调") { status } }', { id: a }));
+    const b = await raise('续传乙');
+    await waitFor('both changes on the topic', () => (missed.includes(a) && missed.includes(b) ? true : undefined));
+    stopWatching();
+
+    // Back with its cursor: every event of the gap, in the order the topic holds them, then live ones.
+    const back = subscribe(district, live, { after: cursor });
+    await waitFor('what was missed', () => (back.received.length >= missed.length ? true : undefined));
+    expect(back.received.map((m) => m.callUpdated.id)).toEqual(missed);
+    const c = await raise('续传丙');
+    await waitFor('call C live after the replay', () => back.received.find((m) => m.callUpdated.id === c));
+    expect(back.received.slice(0, missed.length + 1).map((m) => m.callUpdated.id)).toEqual([...missed, c]);
+    expect(back.messages.every((m) => typeof m.extensions?.cursor === 'string')).toBe(true);
+
+    // Another gateway copy (or this one restarted) resumes the same cursor: it read the topic from
+    // Kafka's offsets, not from "latest". Each call's events keep their order (one partition holds
+    // them); different calls' may interleave otherwise than on the first copy.
+    const copy = await startTestGateway(scope, { calls: calls.url, partyMap: partyMapUrl, evaluation: evaluation.url });
+    try {
+      const elsewhere = subscribe(district, live, { after: cursor }, `${copy.url}/graphql`);
+      await waitFor('the replay on the other copy', () => (elsewhere.received.length >= missed.length + 1 ? true : undefined));
+      expect(elsewhere.received.slice(0, missed.length + 1).map((m) => m.callUpdated.id).sort()).toEqual([...missed, c].sort());
+      // A cursor the topic cannot serve is refused, telling the client to re-query.
+      const stale = subscribe(district, live, { after: '0' }, `${copy.url}/graphql`);
+      const garbled = subscribe(district, live, { after: 'yesterday' }, `${copy.url}/graphql`);
+      await waitFor('both refused', () => (stale.errors.length > 0 && garbled.errors.length > 0 ? true : undefined));
+      expect(stale.errors[0].extensions.code).toBe('CURSOR_EXPIRED');
+      expect(garbled.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    } finally {
+      await copy.service.shutdown('test');
+    }
+
+    // Re-querying: the calls changed since the dashboard went away, and none changed only before.
+    const changed = ok(await gql(url, district, 'query($from: DateTime!) { calls(filter: { updatedFrom: $from }, first: 50) { edges { node { id } } } }', { from: awayFrom }));
+    expect(changed.calls.edges.map((e: { node: { id: string } }) => e.node.id).sort()).toEqual([a, b, c].sort());
+  }, 60_000);
 });

@@ -17,6 +17,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../../platform/logger.ts';
+import { GROUP_SESSION } from '../../platform/consumer.ts';
 import { deadLetterOutput } from '../../platform/dead-letter.ts';
 import type { Keyring } from '../../platform/personal-keys.ts';
 import type { RecordSigner, RecordVerifier } from '../../platform/audit/signing.ts';
@@ -89,6 +90,7 @@ export class ConnectorRuntime {
     const consumer = kafka.consumer({
       groupId: this.options.groupId(pipeline),
       maxBytesPerPartition: 1_048_576,
+      ...GROUP_SESSION,
       ...(this.options.sessionTimeoutMs && { sessionTimeout: this.options.sessionTimeoutMs }),
     });
     await consumer.connect();

@@ -17,6 +17,7 @@ import type { Logger } from '../logger.ts';
 import { canonicalJson, sha256Hex } from './canonical.ts';
 import { Frontier, leafHash } from './merkle.ts';
 import { SIGNATURE_HEADER, type RecordSigner } from './signing.ts';
+import { GROUP_SESSION } from '../consumer.ts';
 
 export interface Checkpoint {
   /** `<topic>#<partition>`: the log this is a checkpoint of. */
@@ -114,7 +115,7 @@ export class CheckpointPublisher {
 
   async start(): Promise<void> {
     const { kafka, topics, groupId, intervalMs } = this.options;
-    const consumer = kafka.consumer({ groupId });
+    const consumer = kafka.consumer({ groupId, ...GROUP_SESSION });
     this.consumer = consumer;
     await consumer.connect();
     // After a rebalance this copy may get back a partition another copy advanced: start it afresh

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { authConfig, createVerifier } from '../../platform/auth.ts';
 import { baseConfig, port } from '../../platform/config.ts';
-import { runConsumer } from '../../platform/consumer.ts';
+import { GROUP_SESSION, runConsumer } from '../../platform/consumer.ts';
 import { ensureTopics, serviceKafka, serviceProducer, topicName } from '../../platform/kafka.ts';
 import { serviceDatabase } from '../../platform/mongo.ts';
 import { OutboxPublisher } from '../../platform/outbox.ts';
@@ -206,8 +206,12 @@ export async function startCalls(config: CallsConfig) {
   const archiver = repeat(config.CALL_ARCHIVE_INTERVAL_MS, () => index.archiveDue(), (err) => log.warn({ err }, 'archiving calls failed; will retry'));
   service.onShutdown('call archiver', () => archiver.stop());
 
+
+  // Listen before joining the intake group: after a crash the join waits until the dead member's
+  // session expires (GROUP_SESSION), and queries need not wait for that.
+  const url = await service.listen();
   const intake = new IntakeProcessor(store, orders, directory, producer, personalKeys, log, duplicates, config.CALLBACK_REWORKS);
-  const consumer = kafka.consumer({ groupId: topicName(config, 'calls-intake') });
+  const consumer = kafka.consumer({ groupId: topicName(config, 'calls-intake'), ...GROUP_SESSION });
   await consumer.connect();
   service.onShutdown('intake consumer', () => consumer.disconnect());
   await runConsumer({ consumer, topics: [topics.intake], fromBeginning: true, handle: (record) => intake.handle(record) });
@@ -231,7 +235,6 @@ export async function startCalls(config: CallsConfig) {
     checkpoints = publisher;
   }
 
-  const url = await service.listen();
   return { service, url, models, index, archiver, store, orders, scheduler, callPublisher, intake, directory, topics, calendar, rulesBook, checkpoints, signer };
 }
 

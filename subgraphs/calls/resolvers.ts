@@ -145,6 +145,7 @@ function buildResolvers(deps: CallsDeps): Resolvers {
     if (input?.overdue === false) and.push({ 'overdueSteps.0': { $exists: false } });
     if (input?.raisedFrom) and.push({ raisedAt: { $gte: input.raisedFrom } });
     if (input?.raisedTo) and.push({ raisedAt: { $lt: input.raisedTo } });
+    if (input?.updatedFrom) and.push({ updatedAt: { $gte: input.updatedFrom } });
     if (input?.text) {
       const text = input.text.trim();
       if (text.length > 50) throw userError('BAD_USER_INPUT', '搜索词最多 50 字 (text is at most 50 characters)');

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { authConfig, createVerifier } from '../../platform/auth.ts';
 import { baseConfig, port } from '../../platform/config.ts';
-import { runConsumer } from '../../platform/consumer.ts';
+import { GROUP_SESSION, runConsumer } from '../../platform/consumer.ts';
 import { ensureTopics, type Producer, serviceKafka, serviceProducer, topicName } from '../../platform/kafka.ts';
 import { serviceDatabase } from '../../platform/mongo.ts';
 import { OutboxPublisher } from '../../platform/outbox.ts';
@@ -96,8 +96,10 @@ export async function startEnterprise(config: EnterpriseConfig) {
     // Closers run in reverse: the consumer stops first, then the outbox drains, then the producer goes.
     publisher.start();
     service.onShutdown('outbox publisher', () => publisher.stop());
+    // Listen before joining the group: after a crash the join waits out the dead member's session.
+    const url = await service.listen();
     const follower = new CallFollower(zone, topics, log);
-    const consumer = kafka.consumer({ groupId: topicName(config, 'enterprise-calls') });
+    const consumer = kafka.consumer({ groupId: topicName(config, 'enterprise-calls'), ...GROUP_SESSION });
     await consumer.connect();
     service.onShutdown('calls consumer', () => consumer.disconnect());
     await runConsumer({
@@ -113,7 +115,6 @@ export async function startEnterprise(config: EnterpriseConfig) {
       (err: unknown) => log.warn({ err }, 'earlier demands not brought up to date; the next start tries again'),
     );
 
-    const url = await service.listen();
     return { service, url, models, zone, publisher, directory, topics };
   } catch (err) {
     await service.shutdown('start-up failed');

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { authConfig, createVerifier } from '../../platform/auth.ts';
 import { baseConfig, port } from '../../platform/config.ts';
+import { GROUP_SESSION } from '../../platform/consumer.ts';
 import { ensureTopics, serviceKafka, serviceProducer, topicName } from '../../platform/kafka.ts';
 import { serviceDatabase } from '../../platform/mongo.ts';
 import { Service } from '../../platform/service.ts';
@@ -115,7 +116,9 @@ export async function startEvaluation(config: EvaluationConfig) {
     const counters = new CounterPublisher(store, directory, producer, topics.counters, log, config.COUNTER_INTERVAL_MS);
     service.onShutdown('counter publisher', () => counters.stop());
     const projector = new Projector(store, producer, topics.dlq, log, (ids) => counters.notify(ids));
-    const consumer = kafka.consumer({ groupId: topicName(config, config.EVALUATION_GROUP) });
+    // Listen before joining the group: after a crash the join waits out the dead member's session.
+    const url = await service.listen();
+    const consumer = kafka.consumer({ groupId: topicName(config, config.EVALUATION_GROUP), ...GROUP_SESSION });
     await consumer.connect();
     service.onShutdown('call-events consumer', () => consumer.disconnect());
     // While this copy projects every partition, only its own writes change what it reads (store.ts).
@@ -165,7 +168,6 @@ export async function startEvaluation(config: EvaluationConfig) {
       await freezing;
     });
 
-    const url = await service.listen();
     return { service, url, models, store, projector, counters, directory, schemes, closing, topics };
   } catch (err) {
     await service.shutdown('start-up failed');

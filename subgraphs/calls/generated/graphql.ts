@@ -134,6 +134,8 @@ export type CallFilter = {
   tier?: InputMaybe<Array<Tier>>;
   /** calls raised in, or handled by, this unit's subtree */
   unitId?: InputMaybe<Scalars['ID']['input']>;
+  /** calls changed at or after this instant: a live view whose resume cursor expired (CURSOR_EXPIRED) re-queries what changed while it was away */
+  updatedFrom?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 /** Where a call came from. */
