@@ -436,7 +436,11 @@ describe('floodAlerts(area)', () => {
     await producer.disconnect();
     for (const watcher of ['street_command@lianhe-command', 'district_command@huangpu-command', 'department@dept-water', 'service_account@huangpu', 'leader@huangpu-leaders']) {
       await waitFor(`the incident at ${watcher}`, () => received.get(watcher)?.[0]);
-      expect(received.get(watcher)?.[0]).toEqual({ data: { floodAlerts: { alertId: 'i-edge-1', title: incident.title } } });
+      // Each message also carries its resume cursor (gateway/replay.ts).
+      expect(received.get(watcher)?.[0]).toEqual({
+        data: { floodAlerts: { alertId: 'i-edge-1', title: incident.title } },
+        extensions: { cursor: expect.any(String) },
+      });
     }
     expect(received.get('grid_worker@changzhou-c1-g1')).toEqual([]);
     expect(received.get('street@changzhou')).toEqual([]);

@@ -32,6 +32,8 @@ function start(name: string, env: Record<string, string> = {}) {
       PORT: '0',
       JWT_SECRET: 'shutdown-test-secret-0123456789',
       PERSONAL_DATA_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+      // Production requires the hub's own record-signing key (platform/audit/signing.ts).
+      RECORD_SIGNING_KEY: `t1:${Buffer.alloc(32, 9).toString('base64')}`,
       CALLS_DB: scope.dbName,
       ...env,
     },

@@ -159,9 +159,12 @@ export class CallStore {
     private readonly index?: CallIndex,
   ) {}
 
-  /** The same store on another clock (demo data with a history); changes are left to the outbox sweep. */
+  /**
+   * The same store on another clock (demo data with a history); changes are left to the outbox sweep,
+   * which finds them in the index (it asks memory, not the database).
+   */
   withClock(now: () => Date): CallStore {
-    return new CallStore(this.models, { ...this.rules, now });
+    return new CallStore(this.models, { ...this.rules, now }, () => undefined, this.index);
   }
 
   private now(): Date {
