@@ -217,10 +217,16 @@ export class CallIndex {
     const live = this.find(query);
     const { keys, limit, from, to, after } = query;
     if (keys.length === 0 || limit === 0) return { calls: live };
+    // An archived call was closed before the recent window began, so it was raised before it too: a
+    // page the live calls fill with calls raised inside the window (the newest page of any list)
+    // needs no history, and days inside the window hold no archived call.
+    const historyEnds = now - this.windowMs;
+    const oldestShown = live.length >= limit ? live[limit - 1] : undefined;
+    if (oldestShown && oldestShown.raisedAt.getTime() >= historyEnds) return { calls: live };
     const first = await this.history.firstDay(keys);
     if (!first) return { calls: live };
     const lowest = from ? [first, dayOf(from.getTime())].sort()[1]! : first;
-    const upper = Math.min(now, to ? to.getTime() - 1 : now, after ? after.at : now);
+    const upper = Math.min(historyEnds, to ? to.getTime() - 1 : now, after ? after.at : now);
     const matches = matcherOf(query.filter);
     const found: CallDoc[] = [];
     let reads = 1;
@@ -292,7 +298,8 @@ export class CallIndex {
     if (!first) return counts;
     const lowest = [first, dayOf(from.getTime())].sort()[1]!;
     const days: string[] = [];
-    for (let d = dayOf(Math.min(to.getTime() - 1, now)); d >= lowest; d = previousDay(d)) days.push(d);
+    // Days inside the recent window hold no archived call (see findWithHistory).
+    for (let d = dayOf(Math.min(to.getTime() - 1, now - this.windowMs)); d >= lowest; d = previousDay(d)) days.push(d);
     const lists = await eachLimited(days, READ_CONCURRENCY, (d) => this.history.day([key], d));
     for (const list of lists) {
       for (const e of list) {
