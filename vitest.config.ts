@@ -15,6 +15,9 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     env: { APOLLO_TELEMETRY_DISABLED: '1', LOG_LEVEL: 'warn' },
     pool: 'forks',
+    // Most test files wait on Kafka and FerretDB rather than compute, each in topics and databases of
+    // its own: three at a time on two cores (vitest's default would be one). TEST_WORKERS overrides.
+    maxWorkers: Number(process.env.TEST_WORKERS ?? 3),
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
