@@ -60,11 +60,23 @@ export function topicName(config: Pick<BaseConfig, 'TOPIC_PREFIX'>, name: string
 export async function ensureTopics(admin: Admin, topics: ITopicConfig[]): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await createMissing(admin, topics);
+      await createMissing(admin, topics);
+      // Topics another service created a moment ago may still be without leaders: a subscribe or send
+      // then fails with "This server does not host this topic-partition". Wait until every one is led.
+      return await awaitLeaders(admin, topics.map((t) => t.topic));
     } catch (err) {
       if (attempt >= 10 || (err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }
+  }
+}
+
+async function awaitLeaders(admin: Admin, names: string[]): Promise<void> {
+  if (names.length === 0) return;
+  const { topics } = await admin.fetchTopicMetadata({ topics: names });
+  const unled = topics.filter((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0));
+  if (unled.length > 0) {
+    throw Object.assign(new Error(`topics without a leader yet: ${unled.map((t) => t.name).join(', ')}`), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
   }
 }
 
