@@ -2,7 +2,6 @@
 // MONGODB_URI). Prints one JSON line: raise-call and inbox-query latency (p50/p99) through the
 // subgraph's GraphQL endpoint, and intake throughput (hub.intake records/s to stored calls) beside the
 // raw bulk-write rate of the same database (the ceiling the intake is compared against).
-import { randomUUID } from 'node:crypto';
 import { demoUnits } from '../demo/district.ts';
 import { up } from '../infra/local.ts';
 import { mintToken } from '../platform/auth.ts';
@@ -11,7 +10,7 @@ import { createKafka } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
 import { connectMongo } from '../platform/mongo.ts';
 import { callsConfig, startCalls } from '../subgraphs/calls/app.ts';
-import { benchRun, graphql, percentiles, say, timed } from './stats.ts';
+import { benchRun, graphql, percentiles, say, sendHotlineCalls, timed } from './stats.ts';
 
 const RAISES = Number(process.env.BENCH_RAISES ?? 300);
 const INBOX_QUERIES = Number(process.env.BENCH_INBOX ?? 300);
@@ -63,32 +62,10 @@ await counter.run({
   },
 });
 const intakeStart = performance.now();
-for (let batch = 0; batch < INTAKE_RECORDS; batch += 500) {
-  await producer.send({
-    topic: app.topics.intake,
-    messages: Array.from({ length: Math.min(500, INTAKE_RECORDS - batch) }, (_, k) => {
-      const i = batch + k;
-      const grid = grids[i % grids.length] as (typeof grids)[number];
-      return {
-        key: `hotline:B${run}-${i}`,
-        value: JSON.stringify({
-          commandId: randomUUID(),
-          source: 'hotline',
-          externalId: `B${run}-${i}`,
-          kind: 'create_call',
-          occurredAt: new Date().toISOString(),
-          call: {
-            title: '施工噪音投诉',
-            description: `市民来电反映夜间施工噪音扰民（第${i}件）。`,
-            category: '城市管理',
-            priority: 'NORMAL',
-            unitId: grid.id,
-          },
-        }),
-      };
-    }),
-  });
-}
+await sendHotlineCalls(producer, app.topics.intake, INTAKE_RECORDS, `B${run}`, (i) => {
+  const grid = grids[i % grids.length] as (typeof grids)[number];
+  return { title: '施工噪音投诉', description: `市民来电反映夜间施工噪音扰民（第${i}件）。`, category: '城市管理', priority: 'NORMAL', unitId: grid.id };
+});
 while (raisedFromIntake < INTAKE_RECORDS) await new Promise((r) => setTimeout(r, 50));
 const intakeSeconds = (performance.now() - intakeStart) / 1000;
 await Promise.all([producer.disconnect(), counter.disconnect()]);

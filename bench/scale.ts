@@ -12,7 +12,6 @@
 // month, which hold here what they would hold at 2,000,000 (the month queried lies inside the 40 days
 // at the full rate); only the number of older day documents differs, and no query reads them.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { demoUnits } from '../demo/district.ts';
@@ -24,7 +23,7 @@ import { createLogger } from '../platform/logger.ts';
 import { connectMongo } from '../platform/mongo.ts';
 import { TOPICS } from '../platform/topics.ts';
 import { generateHistory } from '../scripts/history.ts';
-import { benchRun, dropRun, graphql, percentiles, say, timed } from './stats.ts';
+import { benchRun, dropRun, graphql, percentiles, say, sendHotlineCalls, timed } from './stats.ts';
 
 const CALLS = Number(process.env.BENCH_SCALE_CALLS ?? 60_000);
 const DAILY = Number(process.env.BENCH_SCALE_DAILY ?? 1826);
@@ -110,26 +109,10 @@ await counter.run({
   },
 });
 const intakeStart = performance.now();
-for (let batch = 0; batch < INTAKE_RECORDS; batch += 500) {
-  await producer.send({
-    topic: topicName(config, TOPICS.intake),
-    messages: Array.from({ length: Math.min(500, INTAKE_RECORDS - batch) }, (_, k) => {
-      const i = batch + k;
-      const grid = grids[i % grids.length] as (typeof grids)[number];
-      return {
-        key: `hotline:S${run}-${i}`,
-        value: JSON.stringify({
-          commandId: randomUUID(),
-          source: 'hotline',
-          externalId: `S${run}-${i}`,
-          kind: 'create_call',
-          occurredAt: new Date().toISOString(),
-          call: { title: '施工噪音投诉', description: `市民来电反映夜间施工噪音扰民（第${i}件）。`, category: '城市管理', priority: 'NORMAL', unitId: grid.id },
-        }),
-      };
-    }),
-  });
-}
+await sendHotlineCalls(producer, topicName(config, TOPICS.intake), INTAKE_RECORDS, `S${run}`, (i) => {
+  const grid = grids[i % grids.length] as (typeof grids)[number];
+  return { title: '施工噪音投诉', description: `市民来电反映夜间施工噪音扰民（第${i}件）。`, category: '城市管理', priority: 'NORMAL', unitId: grid.id };
+});
 const intakeDeadline = performance.now() + 600_000;
 while (raisedFromIntake < INTAKE_RECORDS && performance.now() < intakeDeadline) await new Promise((r) => setTimeout(r, 50));
 const intakeSeconds = (performance.now() - intakeStart) / 1000;

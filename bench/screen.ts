@@ -20,7 +20,7 @@ import { evaluationConfig, startEvaluation } from '../subgraphs/evaluation/app.t
 import { bumpRevision, createModels, type UnitDoc } from '../subgraphs/party-map/models.ts';
 import { buildPartyMap, partyMapConfig } from '../subgraphs/party-map/app.ts';
 import { launchBrowser } from '../test/support/browser.ts';
-import { benchRun, dropRun, graphql, say } from './stats.ts';
+import { benchRun, dropRun, graphql, say, sendHotlineCalls } from './stats.ts';
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' } } });
 const MINUTES = Number(values.minutes);
@@ -115,34 +115,18 @@ try {
   await counter.connect();
   await counter.subscribe({ topics: [calls.topics.callEvents], fromBeginning: true });
   await counter.run({ eachMessage: async ({ message }) => void ((JSON.parse(String(message.value)) as { type: string }).type === 'call.raised' && raised++) });
-  for (let batch = 0; batch < OPEN_CALLS; batch += 500) {
-    await producer.send({
-      topic: calls.topics.intake,
-      messages: Array.from({ length: Math.min(500, OPEN_CALLS - batch) }, (_, k) => {
-        const i = batch + k;
-        const grid = grids[i % grids.length] as (typeof grids)[number];
-        const [minLng, minLat, maxLng, maxLat] = grid.bbox as [number, number, number, number];
-        return {
-          key: `hotline:S${run}-${i}`,
-          value: JSON.stringify({
-            commandId: randomUUID(),
-            source: 'hotline',
-            externalId: `S${run}-${i}`,
-            kind: 'create_call',
-            occurredAt: new Date().toISOString(),
-            call: {
-              title: `占道经营投诉 ${i}`,
-              description: `市民来电反映路口流动摊贩占道经营（第${i}件）。`,
-              category: '城市管理',
-              priority: i % 10 === 0 ? 'URGENT' : 'NORMAL',
-              unitId: grid.id,
-              location: { lng: r7(minLng + ((i * 7919) % 1000) / 1000 * (maxLng - minLng)), lat: r7(minLat + ((i * 104729) % 1000) / 1000 * (maxLat - minLat)) },
-            },
-          }),
-        };
-      }),
-    });
-  }
+  await sendHotlineCalls(producer, calls.topics.intake, OPEN_CALLS, `S${run}`, (i) => {
+    const grid = grids[i % grids.length] as (typeof grids)[number];
+    const [minLng, minLat, maxLng, maxLat] = grid.bbox as [number, number, number, number];
+    return {
+      title: `占道经营投诉 ${i}`,
+      description: `市民来电反映路口流动摊贩占道经营（第${i}件）。`,
+      category: '城市管理',
+      priority: i % 10 === 0 ? 'URGENT' : 'NORMAL',
+      unitId: grid.id,
+      location: { lng: r7(minLng + ((i * 7919) % 1000) / 1000 * (maxLng - minLng)), lat: r7(minLat + ((i * 104729) % 1000) / 1000 * (maxLat - minLat)) },
+    };
+  });
   // Until every record is a call, or none has become one for a while (the intake refuses a few: duplicates, dead letters).
   const STALL_MS = 15_000;
   let lastProgress = Date.now();

@@ -1,5 +1,6 @@
 // What the benches share: latency percentiles, load loops, a GraphQL client, and cleaning up after a run.
 import { randomUUID } from 'node:crypto';
+import type { Producer } from 'kafkajs';
 import { request } from 'undici';
 import type { BaseConfig } from '../platform/config.ts';
 import { createKafka } from '../platform/kafka.ts';
@@ -96,5 +97,23 @@ export async function dropRun(config: BaseConfig, databases: string[]): Promise<
     if (topics.length > 0) await admin.deleteTopics({ topics });
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Sends `count` 12345 create-call intake commands to `topic`, 500 a batch, keyed `hotline:<prefix>-<i>`
+ * as the hotline connector keys them; `call(i)` gives each call's fields.
+ */
+export async function sendHotlineCalls(producer: Producer, topic: string, count: number, prefix: string, call: (i: number) => Record<string, unknown>): Promise<void> {
+  for (let batch = 0; batch < count; batch += 500) {
+    await producer.send({
+      topic,
+      messages: Array.from({ length: Math.min(500, count - batch) }, (_, k) => {
+        const i = batch + k;
+        const externalId = `${prefix}-${i}`;
+        const command = { commandId: randomUUID(), source: 'hotline', externalId, kind: 'create_call', occurredAt: new Date().toISOString(), call: call(i) };
+        return { key: `hotline:${externalId}`, value: JSON.stringify(command) };
+      }),
+    });
   }
 }
