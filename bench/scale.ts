@@ -13,9 +13,8 @@
 // at the full rate); only the number of older day documents differs, and no query reads them.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { demoUnits } from '../demo/district.ts';
-import { up } from '../infra/local.ts';
+import { freePort, up } from '../infra/local.ts';
 import { mintToken } from '../platform/auth.ts';
 import { baseConfig, loadConfig } from '../platform/config.ts';
 import { createKafka, topicName } from '../platform/kafka.ts';
@@ -161,17 +160,6 @@ child.kill('SIGTERM');
 await new Promise((resolve) => child.once('exit', resolve));
 await dropRun(config, [db]);
 process.exit(0);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port: free } = server.address() as { port: number };
-      server.close(() => resolve(free));
-    });
-  });
-}
 
 async function waitReady(process_: ChildProcess, baseUrl: string): Promise<void> {
   const deadline = performance.now() + 600_000;

@@ -5,6 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -319,4 +320,16 @@ export async function status(): Promise<{ kafka: boolean; mongodb: boolean }> {
     mongoAnswers(process.env.MONGODB_URI ?? DEFAULT_MONGODB_URI),
   ]);
   return { kafka, mongodb };
+}
+
+/** A loopback port free at this moment (for a process started next, on ports of its own). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

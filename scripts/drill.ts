@@ -12,7 +12,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,7 +19,7 @@ import { createClient } from 'graphql-ws';
 import { Kafka, logLevel } from 'kafkajs';
 import { WebSocket } from 'ws';
 import { hotlineRecords } from '../connectors/simulate.ts';
-import { DEFAULT_KAFKA_BROKERS, DEFAULT_MONGODB_URI, launch, type LocalPlace, stopPid } from '../infra/local.ts';
+import { DEFAULT_KAFKA_BROKERS, DEFAULT_MONGODB_URI, freePort, launch, type LocalPlace, stopPid } from '../infra/local.ts';
 import { mintToken } from '../platform/auth.ts';
 import { TOPICS } from '../platform/topics.ts';
 import { sourceCallId } from '../subgraphs/calls/intake.ts';
@@ -54,14 +53,6 @@ export interface DrillOptions {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;

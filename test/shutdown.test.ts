@@ -4,12 +4,12 @@
 // running with NODE_ENV=test never saw it. Also: the gateway is not ready while no calls subgraph
 // answers, and the calls subgraph listens before it joins its intake group.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, expect, it } from 'vitest';
 import { createKafka, topicName } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
 import { testScope } from './support/isolation.ts';
 import { waitFor } from './support/wait.ts';
+import { freePort } from '../infra/local.ts';
 
 const scope = testScope('shutdown');
 const admin = createKafka(scope.config, 'test-shutdown', createLogger('test', 'warn')).admin();
@@ -64,15 +64,6 @@ function start(name: string, env: Record<string, string> = {}) {
       return logged(`${name} listening`)?.address;
     });
   return { child, exited, logged, address };
-}
-
-/** A port free at this moment. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const members = async (groupId: string) => (await admin.describeGroups([groupId])).groups[0]?.members.length ?? 0;
