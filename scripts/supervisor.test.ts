@@ -27,7 +27,9 @@ function nodeChild(name: string, code: string) {
   });
 }
 
-const STAYS_UP = 'console.log("up"); setInterval(() => {}, 1000); process.on("SIGTERM", () => process.exit(0));';
+// Each child sets its SIGTERM handler before it says "up": a pipe write is synchronous, so the test
+// may signal it before the next statement runs.
+const STAYS_UP = 'process.on("SIGTERM", () => process.exit(0)); setInterval(() => {}, 1000); console.log("up");';
 
 describe('Supervisor (npm start)', () => {
   it('waits longer before each restart in a row: 1 s, 2 s, 4 s … at most 30 s', () => {
@@ -51,7 +53,7 @@ describe('Supervisor (npm start)', () => {
   it('stops everything: one already dead by a signal (npm start used to wait for it forever), one deaf to SIGTERM', async () => {
     const supervisor = new Supervisor(() => undefined, { baseMs: 60_000 });
     const dead = nodeChild('evaluation', STAYS_UP);
-    const deaf = nodeChild('gateway', 'console.log("up"); process.on("SIGTERM", () => {}); setInterval(() => {}, 1000);');
+    const deaf = nodeChild('gateway', 'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000); console.log("up");');
     await supervisor.add(dead);
     await supervisor.add(deaf);
     const killed = dead.current() as ChildProcess;

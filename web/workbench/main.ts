@@ -92,9 +92,24 @@ async function unitWorkbench(me: SessionClaims) {
         .join('') || '<li class="hint">暂无事项</li>';
   };
 
-  const showCall = async (id: string) => {
-    selected = id;
+  let shownVersion: number | undefined;
+  /**
+   * Shows a call in the detail pane. A live refresh (`live`) changes nothing when the version shown
+   * is as new, and leaves a form being filled in alone, decided once the answer is here (the
+   * form may have been opened meanwhile): its submission then meets the change (CONFLICT) and says so.
+   */
+  const showCall = async (id: string, live = false) => {
+    if (!live) selected = id;
     const { call } = await gql<{ call: CallDetail | null }>(`query($id: ID!) { call(id: $id) { ${DETAIL_FIELDS} } }`, { id });
+    if (selected !== id) return; // another call was opened meanwhile
+    if (live) {
+      if (call && shownVersion !== undefined && call.version <= shownVersion) return;
+      if (document.getElementById('action-form')?.childElementCount) {
+        notify('该事项刚刚有更新，请重新打开后再操作', 'error');
+        return;
+      }
+    }
+    shownVersion = call?.version;
     if (!call) {
       $('detail').innerHTML = '<p class="hint">未找到该事项</p>';
       return;
@@ -121,10 +136,7 @@ async function unitWorkbench(me: SessionClaims) {
   const client = liveClient(() => undefined, () => void loadInbox());
   subscribe<{ inboxChanged: { id: string } }>(client, 'subscription { inboxChanged { id } }', {}, ({ inboxChanged }) => {
     void loadInbox();
-    if (inboxChanged.id !== selected) return;
-    // A form being filled in stays: its submission then meets the change (CONFLICT) and says so.
-    if (document.getElementById('action-form')?.childElementCount) notify('该事项刚刚有更新，请重新打开后再操作', 'error');
-    else void showCall(selected);
+    if (inboxChanged.id === selected) void showCall(selected, true);
   }, (err) => console.warn('inbox subscription', err));
 }
 
