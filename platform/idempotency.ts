@@ -32,6 +32,18 @@ interface KeyDoc {
   createdAt: Date;
 }
 
+/**
+ * How long a key stays bound to its first request: at least 24 hours, as Stripe's API keeps its
+ * idempotency keys (draft-ietf-httpapi-idempotency-key-header §2.3: a resource may expire keys and
+ * should publish how long they live). Set with IDEMPOTENCY_KEY_RETENTION_HOURS. The change itself
+ * stays deduplicated where it was written, for ever: an expired key only loses its input check.
+ */
+export const IDEMPOTENCY_KEY_RETENTION_HOURS = 24;
+
+const DAY_MS = 86_400_000;
+/** The day (UTC) a key is written in names its collection: `<prefix>_20261204`. */
+const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
+
 /** Input as compared: null and absent are alike (a client's null variable means "not given"). */
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
@@ -49,16 +61,61 @@ function canonical(value: unknown): unknown {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
+/**
+ * Keys live in one collection per day they were written (`idempotency_keys_20261204`): expiring them
+ * drops whole collections, where deleting old documents would scan every key on FerretDB (it
+ * indexes nothing but `_id`). A key is looked up in every day that may hold one younger than the
+ * retention (today and yesterday, for 24 hours), so it is remembered for at least the retention and
+ * at most one day longer.
+ */
 export class IdempotencyKeys {
-  private constructor(private readonly model: Model<KeyDoc>) {}
+  private readonly retentionMs: number;
+  private readonly now: () => number;
 
-  static async on(conn: Connection, collection = 'idempotency_keys'): Promise<IdempotencyKeys> {
+  private constructor(
+    private readonly conn: Connection,
+    private readonly prefix: string,
+    options: { retentionHours?: number; now?: () => number },
+  ) {
+    this.retentionMs = (options.retentionHours ?? IDEMPOTENCY_KEY_RETENTION_HOURS) * 3_600_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  static async on(conn: Connection, options: { prefix?: string; retentionHours?: number; now?: () => number } = {}): Promise<IdempotencyKeys> {
+    return new IdempotencyKeys(conn, options.prefix ?? 'idempotency_keys', options);
+  }
+
+  private model(day: string): Model<KeyDoc> {
+    const name = `${this.prefix}_${day}`;
     const schema = new Schema<KeyDoc>(
       { _id: String, fingerprint: { type: String, required: true }, operation: String, createdAt: Date },
-      { versionKey: false, collection },
+      // autoCreate off: looking a key up in a day must not create that day's collection.
+      { versionKey: false, collection: name, autoCreate: false },
     );
-    const model = conn.models.IdempotencyKey ?? conn.model<KeyDoc>('IdempotencyKey', schema);
-    return new IdempotencyKeys(model as Model<KeyDoc>);
+    return (this.conn.models[name] ?? this.conn.model<KeyDoc>(name, schema)) as Model<KeyDoc>;
+  }
+
+  /** The days that may hold a key younger than the retention, oldest first; the last is today. */
+  private liveDays(now: number): string[] {
+    const days: string[] = [];
+    for (let ms = now - this.retentionMs; dayOf(ms) < dayOf(now); ms += DAY_MS) days.push(dayOf(ms));
+    return [...new Set(days), dayOf(now)];
+  }
+
+  /**
+   * Drops the days whose every key is older than the retention; returns their collections' names.
+   * Run it now and then (the calls service: every hour).
+   */
+  async expire(): Promise<string[]> {
+    const oldest = this.liveDays(this.now())[0] as string;
+    const pattern = new RegExp(`^${this.prefix}_([0-9]{8})$`);
+    const collections = await (this.conn.db as NonNullable<Connection['db']>).listCollections({}, { nameOnly: true }).toArray();
+    const expired = collections.map((c) => c.name).filter((name) => (pattern.exec(name)?.[1] ?? '99999999') < oldest);
+    for (const name of expired) {
+      await this.conn.dropCollection(name);
+      if (this.conn.models[name]) this.conn.deleteModel(name);
+    }
+    return expired;
   }
 
   /**
@@ -71,25 +128,32 @@ export class IdempotencyKeys {
     checkIdempotencyKey(key);
     const _id = sha256(JSON.stringify([identity.subject, key]));
     const fingerprint = sha256(JSON.stringify([operation, canonical(input)]));
+    const now = this.now();
+    const days = this.liveDays(now);
+    const today = this.model(days.at(-1) as string);
+    let known: KeyDoc | null = null;
+    for (const day of days.slice(0, -1)) known ??= await this.model(day).findById(_id).lean<KeyDoc>();
     let claimed = false;
-    try {
-      await this.model.create({ _id, fingerprint, operation, createdAt: new Date() });
-      claimed = true;
-    } catch (err) {
-      if ((err as { code?: number }).code !== 11000) throw err;
-      const known = await this.model.findById(_id).lean<KeyDoc>();
-      if (known && known.fingerprint !== fingerprint) {
-        throw userError(
-          'IDEMPOTENCY_KEY_REUSED',
-          `该 idempotencyKey 已用于另一个请求（${known.operation}），请为新请求使用新的键 (idempotency key reused with different input)`,
-          { field: 'idempotencyKey' },
-        );
+    if (!known) {
+      try {
+        await today.create({ _id, fingerprint, operation, createdAt: new Date(now) });
+        claimed = true;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 11000) throw err;
+        known = await today.findById(_id).lean<KeyDoc>();
       }
+    }
+    if (known && known.fingerprint !== fingerprint) {
+      throw userError(
+        'IDEMPOTENCY_KEY_REUSED',
+        `该 idempotencyKey 已用于另一个请求（${known.operation}），请为新请求使用新的键 (idempotency key reused with different input)`,
+        { field: 'idempotencyKey' },
+      );
     }
     try {
       return await work();
     } catch (err) {
-      if (claimed) await this.model.deleteOne({ _id, fingerprint });
+      if (claimed) await today.deleteOne({ _id, fingerprint });
       throw err;
     }
   }

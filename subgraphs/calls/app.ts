@@ -8,7 +8,7 @@ import { GROUP_SESSION, runConsumer } from '../../platform/consumer.ts';
 import { ensureTopics, serviceKafka, serviceProducer, topicName } from '../../platform/kafka.ts';
 import { serviceDatabase } from '../../platform/mongo.ts';
 import { OutboxPublisher } from '../../platform/outbox.ts';
-import { IdempotencyKeys } from '../../platform/idempotency.ts';
+import { IDEMPOTENCY_KEY_RETENTION_HOURS, IdempotencyKeys } from '../../platform/idempotency.ts';
 import { keyringFrom, personalDataConfig } from '../../platform/personal-keys.ts';
 import { signerFrom, signingConfig } from '../../platform/audit/signing.ts';
 import { CheckpointPublisher, type CheckpointOptions } from '../../platform/audit/checkpoints.ts';
@@ -69,6 +69,8 @@ export const callsConfig = baseConfig.extend({
   CALL_HISTORY_READ_BUDGET: z.coerce.number().int().min(10).max(100_000).default(HISTORY_READ_BUDGET),
   /** How often calls past the recent window are archived out of memory. */
   CALL_ARCHIVE_INTERVAL_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
+  /** Hours an idempotency key stays bound to its first request (platform/idempotency.ts); expired every hour. */
+  IDEMPOTENCY_KEY_RETENTION_HOURS: z.coerce.number().int().min(1).max(8760).default(IDEMPOTENCY_KEY_RETENTION_HOURS),
   /**
    * Audit (#18): how often a signed checkpoint (Merkle root) of hub.call-events and the feedback topics
    * is published to hub.checkpoints; 0: this copy publishes none.
@@ -95,7 +97,7 @@ export async function startCalls(config: CallsConfig) {
 
   const conn = await serviceDatabase(service, config, config.CALLS_DB);
   const models = await callsModels(conn);
-  const keys = await IdempotencyKeys.on(conn);
+  const keys = await IdempotencyKeys.on(conn, { retentionHours: config.IDEMPOTENCY_KEY_RETENTION_HOURS });
 
   const { kafka, admin } = await serviceKafka(service, config, 'calls');
   const topics = {
@@ -205,6 +207,8 @@ export async function startCalls(config: CallsConfig) {
   service.onShutdown('supervision', () => scheduler.stop());
   const archiver = repeat(config.CALL_ARCHIVE_INTERVAL_MS, () => index.archiveDue(), (err) => log.warn({ err }, 'archiving calls failed; will retry'));
   service.onShutdown('call archiver', () => archiver.stop());
+  const keyExpiry = repeat(3_600_000, () => keys.expire(), (err) => log.warn({ err }, 'expiring idempotency keys failed; will retry'));
+  service.onShutdown('idempotency key expiry', () => keyExpiry.stop());
 
 
   // Listen before joining the intake group: after a crash the join waits until the dead member's
