@@ -85,9 +85,9 @@ export const XML_ATTACKS: Array<{ name: string; xml: string; code: 'xml_entity' 
   },
   { name: 'malformed XML (unclosed element)', code: 'invalid_xml', xml: `<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</alert>` },
   {
-    name: 'oversized document (200 KB of description)',
+    name: 'oversized document (180 KB of description)',
     code: 'too_large',
-    xml: capSample({ identifier: 'BIG', sent: new Date(0), hazard: 'rainstorm', colour: '红色', severity: 'Extreme', area: '<circle>23.10,113.50 3</circle>', description: '暴雨'.repeat(100_000) }),
+    xml: capSample({ identifier: 'BIG', sent: new Date(0), hazard: 'rainstorm', colour: '红色', severity: 'Extreme', area: '<circle>23.10,113.50 3</circle>', description: '暴雨'.repeat(30_000) }),
   },
   {
     name: 'CAP 1.1 namespace',

@@ -247,7 +247,7 @@ function capOutputs(xml: string, deps: SanfangDeps, trace: TraceHeaders): Output
     for (const lifted of plan.lift) outputs.push(...warningOutputs(lifted, deps, trace), doneOutput(deps.topics.capExpiries, lifted.warningId));
     if (plan.issue) {
       outputs.push(...warningOutputs(plan.issue, deps, trace));
-      if (plan.expiresAt) outputs.push(waitingOutput(deps.topics.capExpiries, plan.issue, plan.expiresAt));
+      if (plan.expiresAt) outputs.push(waitingOutput(deps.topics.capExpiries, scrubDeep(plan.issue), plan.expiresAt));
     }
     outcome.issued = plan.issue?.warningId ?? null;
     outcome.lifted = plan.lift.map((w) => w.warningId);
