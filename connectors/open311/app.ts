@@ -68,6 +68,8 @@ export async function startOpen311(config: Open311Config) {
   const keys = keyringFrom(config);
   const items = new CallableItems(config.CALLABLE_ITEMS_PATH ? loadCallableItems(config.CALLABLE_ITEMS_PATH) : undefined);
   const definitions = loadServiceDefinitions(config.OPEN311_SERVICE_DEFINITIONS_PATH);
+  const undefinedItems = Object.keys(definitions).filter((code) => !items.get(code));
+  if (undefinedItems.length) throw new Error(`OPEN311_SERVICE_DEFINITIONS_PATH defines items the callable-items list does not have: ${undefinedItems.join(', ')}`);
   const { kafka, admin } = await serviceKafka(service, config, 'open311');
   const intakeTopic = topicName(config, TOPICS.intake);
   await ensureTopics(admin, [{ topic: intakeTopic, numPartitions: 6 }]);

@@ -2,6 +2,10 @@
 // specification's own request and response examples (wiki.open311.org/GeoReport_v2), JSON and XML,
 // a report becoming a stored call with its contact sealed, reads without personal data, and every
 // refusal in the specification's error format.
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../platform/config.ts';
@@ -10,6 +14,7 @@ import { startTestCalls } from '../../test/support/calls.ts';
 import { testScope } from '../../test/support/isolation.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import { type Open311App, open311Config, startOpen311 } from './app.ts';
+import { DEMO_DEFINITIONS, loadServiceDefinitions } from './definitions.ts';
 
 const scope = testScope('open311');
 const KEY = 'test-key-fixmystreet-0123456789';
@@ -223,6 +228,18 @@ describe('Open311 GeoReport v2', () => {
     const refused = await fetch(`${base}/requests.xml`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: twice.toString() });
     expect(xml.parse(await refused.text()).errors.error[0]).toEqual({ code: '400', description: expect.stringContaining('one value only') });
     expect(await calls.models.Call.countDocuments()).toBe(before);
+  });
+
+  it('loads a district’s own service definitions and refuses a malformed file, naming what is wrong', () => {
+    const file = (definitions: unknown) => {
+      const path = join(tmpdir(), `open311-definitions-${randomUUID()}.json`);
+      writeFileSync(path, JSON.stringify(definitions));
+      return path;
+    };
+    const depth = DEMO_DEFINITIONS['SW-01']?.[0];
+    expect(loadServiceDefinitions(file({ 'SW-02': [depth] }))).toEqual({ 'SW-02': [depth] });
+    expect(() => loadServiceDefinitions(file({ 'SW-02': [{ ...depth, values: [{ key: 'a', name: 'b' }] }] }))).toThrow(/values are given for, and only for/);
+    expect(() => loadServiceDefinitions(file({ 'SW-02': [{ ...depth, datatype: 'photo' }] }))).toThrow(/datatype/);
   });
 
   it('limits each key’s POSTs a minute with the spec’s error, and another key or a GET is not counted against it', async () => {

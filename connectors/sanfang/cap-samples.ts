@@ -79,6 +79,11 @@ export const XML_ATTACKS: Array<{ name: string; xml: string; code: 'xml_entity' 
     xml: `<?xml version="1.0"?><!DOCTYPE alert SYSTEM "http://127.0.0.1:9/cap.dtd"><alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"/>`,
   },
   {
+    name: 'a DOCTYPE alone (no entity declared)',
+    code: 'xml_entity',
+    xml: `<?xml version="1.0"?><!DOCTYPE alert><alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</identifier></alert>`,
+  },
+  {
     name: 'parameter entity in a lower-case doctype',
     code: 'xml_entity',
     xml: `<?xml version="1.0"?><!doctype alert [<!ENTITY % remote SYSTEM "http://127.0.0.1:9/x">%remote;]><alert/>`,
