@@ -167,6 +167,7 @@ export async function startConnectors(config: ConnectorsConfig) {
       },
       keys,
       capSender: config.CAP_SENDER,
+      onExpiryFailure: (warningId, err) => log.warn({ err, warningId }, 'CAP expiry lifting not sent; trying again'),
       deliver: async (outputs) => {
         await producer.sendBatch({ topicMessages: outputs.map(({ topic, key, value, headers }) => ({ topic, messages: [{ key, value, headers }] })) });
       },

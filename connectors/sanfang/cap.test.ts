@@ -1,13 +1,15 @@
 // CAP 1.2 in the 三防 connector, as pure rules: parsing with XML attacks refused, the schema, what an
 // alert, update, cancel, test and expiry mean, the area intersected with the grids, colour and level,
 // and the hub's alerts written back as CAP 1.2 that pass the same schema.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { demoUnits } from '../../demo/district.ts';
 import { Rejected } from '../../platform/source-record.ts';
 import { UnitDirectory } from '../../platform/unit-directory.ts';
 import { Places } from '../runtime/places.ts';
 import { capOfAlert, capPlan, capWarningId, parseCap } from './cap.ts';
 import { capSample, OBSERVATORY, XML_ATTACKS } from './cap-samples.ts';
+import { EXPIRY_RETRY_MS, ExpiryClock } from './expiries.ts';
+import type { WarningRecord } from './sanfang.ts';
 
 const places = new Places(new UnitDirectory(demoUnits()));
 const now = new Date();
@@ -156,5 +158,49 @@ describe('CAP 1.2 input', () => {
       capOfAlert({ eventId: 'SF-I-1:reported', alertId: 'SF-I-1', kind: 'INCIDENT', title: '水浸点', areaUnitIds: ['changzhou'], location: { lng: 113.41, lat: 23.07 }, occurredAt: issuedAt }, 'huying-huangpu'),
     );
     expect(incident.info?.[0]?.area?.[0]?.circle).toEqual(['23.07,113.41 0.01']);
+  });
+});
+
+describe('CAP expiry clock', () => {
+  const warning = (warningId: string): WarningRecord => ({ warningId, action: 'ISSUE', hazard: 'RAINSTORM', signal: 'YELLOW', areas: ['changzhou'], issuedAt: now.toISOString() });
+
+  it('lifts at the expiry, not before; a cancelled one never; a lifting that fails is tried again until it goes out; nothing after stop', async () => {
+    vi.useFakeTimers({ now });
+    try {
+      const lifted: Array<[string, number]> = [];
+      let failures = 1;
+      const failed: string[] = [];
+      const clock = new ExpiryClock(
+        async (w, expiredAt) => {
+          if (w.warningId === 'W-FLAKY' && failures-- > 0) throw new Error('kafka away');
+          lifted.push([w.warningId, expiredAt.getTime() - now.getTime()]);
+        },
+        (id) => failed.push(id),
+      );
+      clock.at(warning('W-1'), minutes(30));
+      clock.at(warning('W-2'), minutes(10));
+      clock.at(warning('W-FLAKY'), minutes(20));
+      clock.cancel('W-2');
+      await vi.advanceTimersByTimeAsync(20 * 60_000 - 1);
+      expect([lifted, failed]).toEqual([[], []]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect([lifted, failed]).toEqual([[], ['W-FLAKY']]);
+      // Tried again: it goes out with its own expiry.
+      await vi.advanceTimersByTimeAsync(EXPIRY_RETRY_MS);
+      expect(lifted).toEqual([['W-FLAKY', 20 * 60_000]]);
+      await vi.advanceTimersByTimeAsync(10 * 60_000);
+      // W-1 at its expiry; the cancelled W-2 never.
+      expect(lifted).toEqual([
+        ['W-FLAKY', 20 * 60_000],
+        ['W-1', 30 * 60_000],
+      ]);
+      expect(clock.waiting).toEqual([]);
+      clock.at(warning('W-3'), minutes(60));
+      clock.stop();
+      await vi.advanceTimersByTimeAsync(120 * 60_000);
+      expect(lifted.map(([id]) => id)).toEqual(['W-FLAKY', 'W-1']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -27,23 +27,41 @@ export function doneOutput(topic: string, warningId: string): Output {
   return { topic, key: warningId, value: JSON.stringify(record) };
 }
 
+/** A lifting that could not be sent (Kafka away) is tried again after this long, until it goes out. */
+export const EXPIRY_RETRY_MS = 5_000;
+
 /** One timer per waiting warning in this copy. */
 export class ExpiryClock {
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
 
-  constructor(private readonly fire: (warning: WarningRecord, expiredAt: Date) => Promise<void>) {}
+  constructor(
+    private readonly fire: (warning: WarningRecord, expiredAt: Date) => Promise<void>,
+    private readonly onFailure: (warningId: string, err: unknown) => void = () => {},
+  ) {}
 
   at(warning: WarningRecord, when: Date): void {
-    this.cancel(warning.warningId);
     // setTimeout holds at most ~24.8 days; a warning lives hours to days (a longer one is looked at again then).
     const delay = Math.max(when.getTime() - Date.now(), 0);
+    this.schedule(warning.warningId, Math.min(delay, 2_147_000_000), () => (delay > 2_147_000_000 ? this.at(warning, when) : this.lift(warning, when)));
+  }
+
+  private lift(warning: WarningRecord, when: Date): void {
+    this.fire(warning, when).catch((err: unknown) => {
+      this.onFailure(warning.warningId, err);
+      this.schedule(warning.warningId, EXPIRY_RETRY_MS, () => this.lift(warning, when));
+    });
+  }
+
+  private schedule(warningId: string, delay: number, then: () => void): void {
+    this.cancel(warningId);
+    if (this.stopped) return;
     const timer = setTimeout(() => {
-      this.timers.delete(warning.warningId);
-      if (delay > 2_147_000_000) this.at(warning, when);
-      else void this.fire(warning, when);
-    }, Math.min(delay, 2_147_000_000));
+      this.timers.delete(warningId);
+      then();
+    }, delay);
     timer.unref();
-    this.timers.set(warning.warningId, timer);
+    this.timers.set(warningId, timer);
   }
 
   cancel(warningId: string): void {
@@ -51,12 +69,13 @@ export class ExpiryClock {
     this.timers.delete(warningId);
   }
 
-  /** Warnings with a timer, for tests and metrics. */
+  /** Warnings with a timer (logged when the expiries are re-armed). */
   get waiting(): string[] {
     return [...this.timers.keys()];
   }
 
   stop(): void {
+    this.stopped = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }

@@ -83,6 +83,8 @@ export interface SanfangDeps {
   capSender: string;
   /** Sends what a CAP warning's expiry makes (its lifting), outside any source record. */
   deliver?: (outputs: Output[]) => Promise<void>;
+  /** Told when a lifting at expiry could not be sent (it is tried again, expiries.ts EXPIRY_RETRY_MS). */
+  onExpiryFailure?: (warningId: string, err: unknown) => void;
   now?: () => Date;
 }
 
@@ -262,7 +264,7 @@ export function sanfangPipelines(deps: SanfangDeps): { pipelines: Pipeline[]; ex
   const expiries = new ExpiryClock(async (warning, expiredAt) => {
     const lift: WarningRecord = { ...warning, action: 'LIFT', liftedAt: expiredAt.toISOString() };
     await deps.deliver?.([...warningOutputs(lift, deps, childTrace({})), doneOutput(deps.topics.capExpiries, warning.warningId)]);
-  });
+  }, deps.onExpiryFailure);
   const pipelines: Pipeline[] = [
     {
       name: 'sanfang-warnings',
