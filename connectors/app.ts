@@ -18,6 +18,7 @@ import { hubVerifierFrom, signerFrom, signingConfig, sourceVerifiersFrom } from 
 import { connectorMetrics } from './runtime/metrics.ts';
 import { Places } from './runtime/places.ts';
 import { ConnectorRuntime, type Pipeline } from './runtime/runtime.ts';
+import { followExpiries } from './sanfang/expiries.ts';
 import { sanfangPipelines } from './sanfang/sanfang.ts';
 
 export const SOURCES = ['hotline', 'sanfang', 'petition'] as const;
@@ -75,6 +76,7 @@ export function connectorTopics(config: Pick<ConnectorsConfig, 'TOPIC_PREFIX'>) 
     alerts: t(TOPICS.alerts),
     alertsCap: t(TOPICS.alertsCap),
     capReceived: t(TOPICS.capReceived),
+    capExpiries: t(TOPICS.capExpiries),
     hotlineOrders: t(TOPICS.hotlineOrders),
     hotlineFeedback: t(TOPICS.hotlineFeedback),
     floodWarnings: t(TOPICS.floodWarnings),
@@ -106,6 +108,7 @@ export async function startConnectors(config: ConnectorsConfig) {
     { topic: topics.alerts, numPartitions: 3 },
     { topic: topics.alertsCap, numPartitions: 3 },
     { topic: topics.capReceived, numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+    { topic: topics.capExpiries, numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
     { topic: topics.hotlineFeedback, numPartitions: 3 },
     { topic: topics.petitionFeedback, numPartitions: 3 },
   ]);
@@ -160,14 +163,18 @@ export async function startConnectors(config: ConnectorsConfig) {
         alerts: topics.alerts,
         alertsCap: topics.alertsCap,
         capReceived: topics.capReceived,
+        capExpiries: topics.capExpiries,
       },
       keys,
       capSender: config.CAP_SENDER,
+      onExpiryFailure: (warningId, err) => log.warn({ err, warningId }, 'CAP expiry lifting not sent; trying again'),
       deliver: async (outputs) => {
         await producer.sendBatch({ topicMessages: outputs.map(({ topic, key, value, headers }) => ({ topic, messages: [{ key, value, headers }] })) });
       },
     });
     service.onShutdown('CAP expiry timers', async () => sanfang.expiries.stop());
+    // Re-arms the expiries of warnings issued before this copy started (kept on hub.cap-expiries).
+    await followExpiries({ kafka, admin, topic: topics.capExpiries, groupId: topicName(config, 'connectors-cap-expiries'), service, logger: log, clock: sanfang.expiries });
     pipelines.push(...sanfang.pipelines);
   }
   if (config.CONNECTORS.includes('petition')) {

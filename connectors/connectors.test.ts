@@ -300,6 +300,41 @@ describe('三防', () => {
     }
   });
 
+  it('CAP expires survives a restart: a warning expiring soon is lifted at its expiry by the copy started again, one already lifted is not lifted twice', async () => {
+    const run = `${Date.now()}`;
+    const south = '<polygon>23.07,113.41 23.07,113.47 23.10,113.47 23.10,113.41 23.07,113.41</polygon>';
+    const put = (identifier: string, expires: Date) =>
+      send(connectors.topics.floodWarnings, `${OBSERVATORY}:${identifier}`, capSample({ identifier, sent: new Date(), expires, hazard: 'rainstorm', colour: '黄色', severity: 'Moderate', area: south }));
+    const status = (identifier: string, wanted: string, timeoutMs?: number) =>
+      waitFor(
+        `order of ${identifier} ${wanted}`,
+        async () => ((await calls.models.Order.findById(warningOrderId(capWarningId(OBSERVATORY, identifier))).lean())?.status === wanted ? true : undefined),
+        timeoutMs,
+      );
+    const lifted = (identifier: string) => records('alerts').filter((a) => a.alertId === capWarningId(OBSERVATORY, identifier) && a.kind === 'WARNING_LIFTED');
+    // CAP times are whole seconds.
+    const wholeSecondsFromNow = (ms: number) => new Date(Math.ceil((Date.now() + ms) / 1000) * 1000);
+
+    const early = `EXA-${run}`;
+    await put(early, wholeSecondsFromNow(1_000));
+    await status(early, 'CLOSED');
+    const later = `EXB-${run}`;
+    const expires = wholeSecondsFromNow(10_000);
+    await put(later, expires);
+    await status(later, 'OPEN');
+
+    // The copy stops before the expiry (its timer goes with it); another starts.
+    await connectors.service.shutdown('test');
+    expect(Date.now()).toBeLessThan(expires.getTime());
+    connectors = await start();
+    await status(later, 'CLOSED', 30_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(expires.getTime());
+    const [lift] = await waitFor('the lifting alert', () => (lifted(later).length > 0 ? lifted(later) : undefined));
+    expect(lift?.occurredAt).toBe(expires.toISOString());
+    // The warning that had expired before the restart waits no more: lifted once only.
+    expect(lifted(early)).toHaveLength(1);
+  }, 60_000);
+
   it('makes an urgent call at the street that holds a waterlogging point given in BD-09', async () => {
     const point = { lng: 113.47, lat: 23.09 }; // 联和街
     const [bdLng, bdLat] = convert([point.lng, point.lat], 'WGS84', 'BD09');

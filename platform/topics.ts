@@ -16,6 +16,8 @@ export const TOPICS = {
   alertsCap: 'hub.alerts.cap',
   /** Every CAP document the 三防 connector took (scrubbed), with what it made of it; compacted, keyed by sender and identifier. */
   capReceived: 'hub.cap-received',
+  /** CAP warnings waiting for their `expires`, and those no longer waiting (connectors/sanfang/expiries.ts); compacted, keyed by warning id. */
+  capExpiries: 'hub.cap-expiries',
   /** 12345 hotline work orders and their updates, in the hotline's own layout. */
   hotlineOrders: 'src.12345.orders',
   /** Handling results written back to the 12345 hotline (办理结果). */

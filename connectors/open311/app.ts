@@ -22,6 +22,7 @@ import { CallableItems, loadCallableItems } from '../../subgraphs/calls/items.ts
 import { clip, intakeOutput } from '../runtime/intake.ts';
 import { Places } from '../runtime/places.ts';
 import { childTrace } from '../runtime/trace.ts';
+import { answersOf, checkedAnswers, loadServiceDefinitions, MAX_TEXT_ANSWER } from './definitions.ts';
 import { type CallView, definitionOf, type Format, Open311Error, render, renderErrors, reportInput, requestOf, serviceOf } from './georeport.ts';
 
 const apiKeys = z
@@ -45,6 +46,8 @@ export const open311Config = baseConfig.extend({
   CALLABLE_ITEMS_PATH: z.string().optional(),
   /** API keys of the agencies' Open311 clients: `[{"key", "account", "scopes": ["intake:write"]}]`. */
   OPEN311_API_KEYS: apiKeys.default([]),
+  /** The questions items ask (GeoReport v2 service definitions, connectors/open311/definitions.ts); the demo's when unset. */
+  OPEN311_SERVICE_DEFINITIONS_PATH: z.string().optional(),
   /** The jurisdiction_id clients may send (one district per service). */
   OPEN311_JURISDICTION: z.string().min(1).default('huangpu'),
   /** POSTs one API key may make a minute (and GETs one address may make). */
@@ -64,6 +67,9 @@ export async function startOpen311(config: Open311Config) {
   const service = new Service({ name: 'open311', config });
   const keys = keyringFrom(config);
   const items = new CallableItems(config.CALLABLE_ITEMS_PATH ? loadCallableItems(config.CALLABLE_ITEMS_PATH) : undefined);
+  const definitions = loadServiceDefinitions(config.OPEN311_SERVICE_DEFINITIONS_PATH);
+  const undefinedItems = Object.keys(definitions).filter((code) => !items.get(code));
+  if (undefinedItems.length) throw new Error(`OPEN311_SERVICE_DEFINITIONS_PATH defines items the callable-items list does not have: ${undefinedItems.join(', ')}`);
   const { kafka, admin } = await serviceKafka(service, config, 'open311');
   const intakeTopic = topicName(config, TOPICS.intake);
   await ensureTopics(admin, [{ topic: intakeTopic, numPartitions: 6 }]);
@@ -90,9 +96,15 @@ export async function startOpen311(config: Open311Config) {
     return body.data;
   };
 
-  // The reporter's form: GeoReport v2 POSTs are application/x-www-form-urlencoded.
+  // The reporter's form: GeoReport v2 POSTs are application/x-www-form-urlencoded. A field named
+  // `…[]` may repeat (a multivaluelist attribute's values); any other keeps its first value.
   service.app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    const form: Record<string, string | string[]> = {};
+    for (const [name, value] of new URLSearchParams(body as string)) {
+      if (name.endsWith('[]')) form[name] = [...((form[name] as string[] | undefined) ?? []), value];
+      else form[name] ??= value;
+    }
+    done(null, form);
   });
 
   const accountOf = (key: string | undefined) => {
@@ -103,10 +115,11 @@ export async function startOpen311(config: Open311Config) {
       return known.length === given.length && timingSafeEqual(known, given);
     });
   };
-  const fieldsOf = (request: FastifyRequest): Record<string, string | undefined> => ({
+  const fieldsOf = (request: FastifyRequest): Record<string, string | string[] | undefined> => ({
     ...(request.query as Record<string, string>),
-    ...(request.body && typeof request.body === 'object' ? (request.body as Record<string, string>) : {}),
+    ...(request.body && typeof request.body === 'object' ? (request.body as Record<string, string | string[]>) : {}),
   });
+  const single = (value: string | string[] | undefined) => (typeof value === 'string' ? value : undefined);
 
   // Counted once the form is parsed (preHandler), so a POST counts against its own api_key.
   await service.app.register(rateLimit, { global: false, hook: 'preHandler' });
@@ -115,7 +128,7 @@ export async function startOpen311(config: Open311Config) {
       max: config.OPEN311_RATE_LIMIT_PER_MINUTE,
       timeWindow: 60_000,
       keyGenerator: (request: FastifyRequest) => {
-        const key = byKey ? fieldsOf(request).api_key : undefined;
+        const key = byKey ? single(fieldsOf(request).api_key) : undefined;
         return key && accountOf(key) ? `key:${key}` : `ip:${request.ip}`;
       },
       errorResponseBuilder: (_request: FastifyRequest, context: { after: string; max: number }) => {
@@ -131,7 +144,7 @@ export async function startOpen311(config: Open311Config) {
       const format = (request.params as { format?: string }).format;
       if (format !== 'json' && format !== 'xml') return send(reply, 'json', 404, renderErrors('json', 404, '格式须为 .json 或 .xml (format must be .json or .xml)'));
       try {
-        const jurisdiction = fieldsOf(request).jurisdiction_id;
+        const jurisdiction = single(fieldsOf(request).jurisdiction_id);
         if (jurisdiction && jurisdiction !== config.OPEN311_JURISDICTION) throw new Open311Error(404, `未知的 jurisdiction_id：${jurisdiction} (unknown jurisdiction)`);
         const { status = 200, body } = await handler(request, format);
         return send(reply, format, status, body);
@@ -151,14 +164,14 @@ export async function startOpen311(config: Open311Config) {
   });
 
   const base = '/open311/v2';
-  service.app.get(`${base}/services.:format`, { config: limited(false) }, answer(async (_request, format) => ({ body: render(format, 'services', 'service', items.items.map(serviceOf)) })));
+  service.app.get(`${base}/services.:format`, { config: limited(false) }, answer(async (_request, format) => ({ body: render(format, 'services', 'service', items.items.map((item) => serviceOf(item, definitions[item.code]))) })));
   service.app.get(
     `${base}/services/:code.:format`,
     { config: limited(false) },
     answer(async (request, format) => {
       const item = items.get((request.params as { code: string }).code);
       if (!item) throw new Open311Error(404, `未知的服务代码 (unknown service_code)`);
-      return { body: definitionOf(item, format) };
+      return { body: definitionOf(item, format, definitions[item.code]) };
     }),
   );
 
@@ -167,13 +180,15 @@ export async function startOpen311(config: Open311Config) {
     { config: limited(true) },
     answer(async (request, format) => {
       const fields = fieldsOf(request);
-      const account = accountOf(fields.api_key);
+      const account = accountOf(single(fields.api_key));
       if (!account) throw new Open311Error(403, 'api_key 无效或缺失 (invalid or missing api_key)');
       const identity: Identity = { subject: account.account, unitId: 'huangpu', role: 'service_account', scopes: account.scopes };
       if (!decide(identity, 'call.raise', ['unrelated'])) throw new Open311Error(403, `该 api_key 无上报权限 (the account ${account.account} may not report: intake:write)`);
       const input = reportInput(fields);
       const item = items.get(input.serviceCode);
       if (!item) throw new Open311Error(400, `未知的服务代码：${input.serviceCode} (unknown service_code)`);
+      const answers = checkedAnswers(definitions[item.code] ?? [], answersOf(fields));
+      const description = answers.length ? clip(`${input.description} 【补充信息】${answers.join('；')}`, MAX_TEXT_ANSWER) : input.description;
       let unitId: string;
       let location: { lng: number; lat: number } | undefined;
       if (input.lat !== undefined && input.long !== undefined) {
@@ -197,7 +212,7 @@ export async function startOpen311(config: Open311Config) {
           occurredAt: now,
           call: {
             title: clip(`${item.name}：${input.description}`, 100),
-            description: input.description,
+            description,
             category: item.category,
             itemCode: item.code,
             priority: 'NORMAL',
@@ -244,7 +259,7 @@ export async function startOpen311(config: Open311Config) {
     { config: limited(false) },
     answer(async (request, format) => {
       const fields = fieldsOf(request);
-      const ids = (fields.service_request_id ?? '').split(',').map((s) => s.trim()).filter((id) => CALL_ID.test(id)).slice(0, 50);
+      const ids = (single(fields.service_request_id) ?? '').split(',').map((s) => s.trim()).filter((id) => CALL_ID.test(id)).slice(0, 50);
       let calls: CallView[];
       if (ids.length > 0) {
         calls = (await Promise.all(ids.map(async (id) => (await callsQuery<{ call: CallView | null }>(`query($id: ID!) { call(id: $id) { ${CALL_FIELDS} } }`, { id })).call))).flatMap(

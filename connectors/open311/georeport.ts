@@ -5,6 +5,7 @@
 // both, chosen by the path's extension), and the checks of a POSTed request.
 import { XMLBuilder } from 'fast-xml-parser';
 import type { CallableItem } from '../../subgraphs/calls/items.ts';
+import { publicAttributes, type ServiceAttribute } from './definitions.ts';
 
 export type Format = 'json' | 'xml';
 
@@ -35,24 +36,28 @@ export function renderErrors(format: Format, status: number, description: string
   return render(format, 'errors', 'error', [{ code: status, description }]);
 }
 
-/** Every callable item as an Open311 service. None needs attributes: the description says what happened. */
-export function serviceOf(item: CallableItem): Record<string, unknown> {
+/** Every callable item as an Open311 service; `metadata` tells whether it asks questions (definitions.ts). */
+export function serviceOf(item: CallableItem, attributes: ServiceAttribute[] | undefined): Record<string, unknown> {
   return {
     service_code: item.code,
     service_name: item.name,
     description: `${item.category}：${item.name}`,
-    metadata: false,
+    metadata: Boolean(attributes?.length),
     type: 'realtime',
     keywords: item.category,
     group: item.category,
   };
 }
 
-/** The service definition of an item (`services/{code}`): no attributes, as `metadata` is false. */
-export function definitionOf(item: CallableItem, format: Format): string {
-  const definition = { service_code: item.code, attributes: [] as unknown[] };
-  if (format === 'json') return JSON.stringify(definition);
-  return `<?xml version="1.0" encoding="utf-8"?>\n${xml.build({ service_definition: { service_code: item.code, attributes: '' } })}`;
+/** The service definition of an item (`services/{code}`): its attributes, none for an item without questions. */
+export function definitionOf(item: CallableItem, format: Format, attributes: ServiceAttribute[] = []): string {
+  const listed = publicAttributes(attributes);
+  if (format === 'json') return JSON.stringify({ service_code: item.code, attributes: listed });
+  const asXml = listed.map(({ values, ...attribute }) => ({
+    ...forXml(attribute),
+    ...(values ? { values: { value: values } } : {}),
+  }));
+  return `<?xml version="1.0" encoding="utf-8"?>\n${xml.build({ service_definition: { service_code: item.code, attributes: asXml.length ? { attribute: asXml } : '' } })}`;
 }
 
 /** A hub call as the fields of an Open311 service request read from the calls subgraph. */
@@ -138,8 +143,11 @@ export interface ReportInput {
 
 const MAX_DESCRIPTION = 4000; // GeoReport v2: "description … may contain up to 4,000 characters"
 
-export function reportInput(fields: Record<string, string | undefined>): ReportInput {
-  const text = (name: string) => fields[name]?.trim() || undefined;
+export function reportInput(fields: Record<string, string | string[] | undefined>): ReportInput {
+  const text = (name: string) => {
+    const value = fields[name];
+    return (typeof value === 'string' && value.trim()) || undefined;
+  };
   const serviceCode = text('service_code');
   if (!serviceCode) throw new Open311Error(400, 'service_code 必填 (service_code is required)');
   const [lat, long] = [text('lat'), text('long')];

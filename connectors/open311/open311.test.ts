@@ -2,6 +2,10 @@
 // specification's own request and response examples (wiki.open311.org/GeoReport_v2), JSON and XML,
 // a report becoming a stored call with its contact sealed, reads without personal data, and every
 // refusal in the specification's error format.
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../platform/config.ts';
@@ -10,14 +14,17 @@ import { startTestCalls } from '../../test/support/calls.ts';
 import { testScope } from '../../test/support/isolation.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import { type Open311App, open311Config, startOpen311 } from './app.ts';
+import { DEMO_DEFINITIONS, loadServiceDefinitions } from './definitions.ts';
 
 const scope = testScope('open311');
 const KEY = 'test-key-fixmystreet-0123456789';
 const READ_ONLY_KEY = 'test-key-read-only-000000000000';
+/** A second reporting client, so the attribute cases do not spend the first one's rate limit. */
+const APP_KEY = 'test-key-mini-program-0123456789';
 let calls: CallsApp;
 let open311: Open311App;
 let base: string;
-const xml = new XMLParser({ parseTagValue: false, isArray: (name) => ['service', 'request', 'error'].includes(name) });
+const xml = new XMLParser({ parseTagValue: false, isArray: (name) => ['service', 'request', 'error', 'attribute', 'value'].includes(name) });
 
 beforeAll(async () => {
   calls = await startTestCalls(scope);
@@ -30,6 +37,7 @@ beforeAll(async () => {
       OPEN311_API_KEYS: JSON.stringify([
         { key: KEY, account: 'fixmystreet', scopes: ['intake:write'] },
         { key: READ_ONLY_KEY, account: 'dashboard', scopes: ['calls:read'] },
+        { key: APP_KEY, account: 'mini-program', scopes: ['intake:write'] },
       ]),
     }),
   );
@@ -147,6 +155,91 @@ describe('Open311 GeoReport v2', () => {
     expect((await fetch(`${base}/services.yaml`)).status).toBe(404);
     expect((await fetch(`${base}/requests/C-unknown.json`)).status).toBe(404);
     expect(await calls.models.Call.countDocuments()).toBe(before);
+  });
+
+  it('defines the questions of the items that ask some (metadata true), in JSON and XML', async () => {
+    const services = (await (await fetch(`${base}/services.json`)).json()) as Array<Record<string, unknown>>;
+    expect(services.filter((s) => s.metadata === true).map((s) => s.service_code)).toEqual(['CG-03', 'JT-01', 'SW-01']);
+    const definition = (await (await fetch(`${base}/services/SW-01.json?jurisdiction_id=huangpu`)).json()) as { service_code: string; attributes: Array<Record<string, unknown>> };
+    expect(definition).toEqual({
+      service_code: 'SW-01',
+      attributes: [
+        { variable: true, code: 'water_depth_cm', datatype: 'number', required: true, datatype_description: '0–300 的整数（厘米）', order: 1, description: '积水深度约多少厘米？' },
+        {
+          variable: true,
+          code: 'traffic_blocked',
+          datatype: 'singlevaluelist',
+          required: true,
+          datatype_description: null,
+          order: 2,
+          description: '是否影响车辆或行人通行？',
+          values: [
+            { key: 'yes', name: '是' },
+            { key: 'no', name: '否' },
+          ],
+        },
+      ],
+    });
+    // The specification's XML: <service_definition><attributes><attribute>…<values><value><key/><name/>.
+    const parsed = xml.parse(await (await fetch(`${base}/services/CG-03.xml`)).text());
+    const [notice, hours, site] = parsed.service_definition.attributes.attribute;
+    expect(notice).toMatchObject({ variable: 'false', code: 'notice', datatype: 'text', order: '1' });
+    expect(hours).toMatchObject({ code: 'noise_hours', datatype: 'multivaluelist', required: 'true' });
+    expect(hours.values.value).toEqual([
+      { key: 'night', name: '夜间 22:00–6:00' },
+      { key: 'noon', name: '午间 12:00–14:00' },
+      { key: 'day', name: '其他白天时段' },
+    ]);
+    expect(site).toMatchObject({ code: 'site_name', datatype: 'string', required: 'false' });
+    expect((await fetch(`${base}/services/NOPE.json`)).status).toBe(404);
+  });
+
+  it('takes attribute[code] answers into the call, a multivaluelist as attribute[code][]; a bad answer is refused in the spec’s format and writes nothing', async () => {
+    const noise = new URLSearchParams({ ...SPEC_EXAMPLE, api_key: APP_KEY, service_code: 'CG-03', description: '工地夜间打桩', 'attribute[site_name]': '长洲岛某工地' });
+    noise.append('attribute[noise_hours][]', 'night');
+    noise.append('attribute[noise_hours][]', 'noon');
+    const posted = await fetch(`${base}/requests.json`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: noise.toString() });
+    expect(posted.status).toBe(201);
+    const [answer] = (await posted.json()) as Array<{ service_request_id: string }>;
+    const call = await waitFor<any>('the call with its answers', async () => (await calls.models.Call.findById(answer?.service_request_id).lean()) ?? undefined);
+    expect(call.description).toBe('工地夜间打桩 【补充信息】噪音出现在哪些时段？（可多选）：夜间 22:00–6:00、午间 12:00–14:00；工地名称（如知道）：长洲岛某工地');
+
+    const before = await calls.models.Call.countDocuments();
+    const flood = { ...SPEC_EXAMPLE, api_key: APP_KEY, service_code: 'SW-01', description: '路口积水' };
+    const refusals: Array<[string, Record<string, string>, RegExp]> = [
+      ['a required answer missing', { ...flood, 'attribute[water_depth_cm]': '30' }, /attribute\[traffic_blocked\] 必填/],
+      ['a number out of its range', { ...flood, 'attribute[water_depth_cm]': '3000', 'attribute[traffic_blocked]': 'yes' }, /attribute\[water_depth_cm\].*0–300/],
+      ['a number that is not one', { ...flood, 'attribute[water_depth_cm]': '三十', 'attribute[traffic_blocked]': 'yes' }, /attribute\[water_depth_cm\]/],
+      ['a value not among the listed', { ...flood, 'attribute[water_depth_cm]': '30', 'attribute[traffic_blocked]': 'maybe' }, /maybe 不在可选值中.*yes, no/],
+      ['an attribute the service does not have', { ...flood, 'attribute[water_depth_cm]': '30', 'attribute[traffic_blocked]': 'no', 'attribute[plate]': '粤A12345' }, /未知的属性：attribute\[plate\]/],
+      ['a datetime without its zone', { ...SPEC_EXAMPLE, api_key: APP_KEY, service_code: 'JT-01', 'attribute[vehicle_type]': 'car', 'attribute[parked_since]': '2026-06-01 10:00' }, /parked_since.*ISO 8601/],
+      ['the information-only attribute answered', { ...SPEC_EXAMPLE, api_key: APP_KEY, service_code: 'CG-03', 'attribute[noise_hours]': 'night', 'attribute[notice]': 'x' }, /attribute\[notice\]/],
+    ];
+    for (const [name, fields, reason] of refusals) {
+      const response = await fetch(`${base}/requests.json`, form(fields));
+      const body = (await response.json()) as Array<{ code: number; description: string }>;
+      expect([name, response.status, body[0]?.code]).toEqual([name, 400, 400]);
+      expect(body[0]?.description).toMatch(reason);
+    }
+    // Several values for a single-value attribute, in the spec's XML error format.
+    const twice = new URLSearchParams({ ...flood, 'attribute[water_depth_cm]': '30' });
+    twice.append('attribute[traffic_blocked][]', 'yes');
+    twice.append('attribute[traffic_blocked][]', 'no');
+    const refused = await fetch(`${base}/requests.xml`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: twice.toString() });
+    expect(xml.parse(await refused.text()).errors.error[0]).toEqual({ code: '400', description: expect.stringContaining('one value only') });
+    expect(await calls.models.Call.countDocuments()).toBe(before);
+  });
+
+  it('loads a district’s own service definitions and refuses a malformed file, naming what is wrong', () => {
+    const file = (definitions: unknown) => {
+      const path = join(tmpdir(), `open311-definitions-${randomUUID()}.json`);
+      writeFileSync(path, JSON.stringify(definitions));
+      return path;
+    };
+    const depth = DEMO_DEFINITIONS['SW-01']?.[0];
+    expect(loadServiceDefinitions(file({ 'SW-02': [depth] }))).toEqual({ 'SW-02': [depth] });
+    expect(() => loadServiceDefinitions(file({ 'SW-02': [{ ...depth, values: [{ key: 'a', name: 'b' }] }] }))).toThrow(/values are given for, and only for/);
+    expect(() => loadServiceDefinitions(file({ 'SW-02': [{ ...depth, datatype: 'photo' }] }))).toThrow(/datatype/);
   });
 
   it('limits each key’s POSTs a minute with the spec’s error, and another key or a GET is not counted against it', async () => {

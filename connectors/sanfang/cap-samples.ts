@@ -57,8 +57,12 @@ export function capSample(o: SampleOptions): string {
 </alert>`;
 }
 
-/** XML that must be refused, never expanded: each with the reason code it must get. */
-export const XML_ATTACKS: Array<{ name: string; xml: string; code: 'xml_entity' | 'invalid_xml' | 'schema' }> = [
+/**
+ * XML that must be refused, never expanded: each with the reason code it must get. A document larger
+ * than CONNECTOR_MAX_RECORD_BYTES (64 KiB by default) is refused by the connector runtime before it is
+ * parsed (`too_large`).
+ */
+export const XML_ATTACKS: Array<{ name: string; xml: string; code: 'xml_entity' | 'invalid_xml' | 'schema' | 'too_large' }> = [
   {
     name: 'external entity (XXE) reading a local file',
     code: 'xml_entity',
@@ -75,11 +79,21 @@ export const XML_ATTACKS: Array<{ name: string; xml: string; code: 'xml_entity' 
     xml: `<?xml version="1.0"?><!DOCTYPE alert SYSTEM "http://127.0.0.1:9/cap.dtd"><alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"/>`,
   },
   {
+    name: 'a DOCTYPE alone (no entity declared)',
+    code: 'xml_entity',
+    xml: `<?xml version="1.0"?><!DOCTYPE alert><alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</identifier></alert>`,
+  },
+  {
     name: 'parameter entity in a lower-case doctype',
     code: 'xml_entity',
     xml: `<?xml version="1.0"?><!doctype alert [<!ENTITY % remote SYSTEM "http://127.0.0.1:9/x">%remote;]><alert/>`,
   },
   { name: 'malformed XML (unclosed element)', code: 'invalid_xml', xml: `<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</alert>` },
+  {
+    name: 'oversized document (180 KB of description)',
+    code: 'too_large',
+    xml: capSample({ identifier: 'BIG', sent: new Date(0), hazard: 'rainstorm', colour: '红色', severity: 'Extreme', area: '<circle>23.10,113.50 3</circle>', description: '暴雨'.repeat(30_000) }),
+  },
   {
     name: 'CAP 1.1 namespace',
     code: 'schema',

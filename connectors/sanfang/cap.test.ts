@@ -1,13 +1,15 @@
 // CAP 1.2 in the 三防 connector, as pure rules: parsing with XML attacks refused, the schema, what an
 // alert, update, cancel, test and expiry mean, the area intersected with the grids, colour and level,
 // and the hub's alerts written back as CAP 1.2 that pass the same schema.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { demoUnits } from '../../demo/district.ts';
 import { Rejected } from '../../platform/source-record.ts';
 import { UnitDirectory } from '../../platform/unit-directory.ts';
 import { Places } from '../runtime/places.ts';
 import { capOfAlert, capPlan, capWarningId, parseCap } from './cap.ts';
 import { capSample, OBSERVATORY, XML_ATTACKS } from './cap-samples.ts';
+import { EXPIRY_RETRY_MS, ExpiryClock } from './expiries.ts';
+import type { WarningRecord } from './sanfang.ts';
 
 const places = new Places(new UnitDirectory(demoUnits()));
 const now = new Date();
@@ -28,11 +30,15 @@ function refusal(xml: string): { code: string; message: string } {
 }
 
 describe('CAP 1.2 input', () => {
-  it('refuses every XML attack without expanding anything, and malformed or foreign XML, each with its reason', () => {
-    for (const attack of XML_ATTACKS) expect([attack.name, refusal(attack.xml).code]).toEqual([attack.name, attack.code]);
-    // The billion laughs are refused in well under a millisecond per kilobyte: nothing was expanded.
+  // The oversized one is refused by the connector runtime before parsing (connectors.test.ts).
+  it.each(XML_ATTACKS.filter((attack) => attack.code !== 'too_large'))('refuses $name ($code) without expanding anything', (attack) => {
+    expect(refusal(attack.xml).code).toBe(attack.code);
+  });
+
+  it('refuses the billion laughs in well under a millisecond per kilobyte: nothing was expanded', () => {
+    const laughs = XML_ATTACKS.find((attack) => attack.name.startsWith('billion laughs'))?.xml as string;
     const started = performance.now();
-    refusal(XML_ATTACKS[1]?.xml as string);
+    expect(refusal(laughs)).toEqual({ code: 'xml_entity', message: 'XML declares a DTD or entities; refused, never expanded' });
     expect(performance.now() - started).toBeLessThan(50);
   });
 
@@ -46,7 +52,15 @@ describe('CAP 1.2 input', () => {
       ['no event', good.replace(/<event>[^<]+<\/event>/, ''), /event/],
       ['a polygon of three pairs', good.replace(SOUTH_WEST, '<polygon>23.07,113.41 23.07,113.47 23.07,113.41</polygon>'), /polygon/],
       ['an Update without references', good.replace('<msgType>Alert</msgType>', '<msgType>Update</msgType>'), /references/],
-      ['a root that is not <alert>', good.replace(/<alert /, '<warning ').replace('</alert>', '</warning>'), /root element/],
+      // What only the XSD sees: element order (xs:sequence), elements it does not declare, typed values.
+      ['<sender> before <identifier>', good.replace(/(<identifier>[^<]+<\/identifier>)\s*(<sender>[^<]+<\/sender>)/, '$2$1'), /'sender': This element is not expected/],
+      ['an element CAP does not declare', good.replace('<scope>Public</scope>', '<scope>Public</scope><priority>1</priority>'), /'priority': This element is not expected/],
+      ['a resource size that is not an integer', good.replace('<area>', '<resource><resourceDesc>图</resourceDesc><mimeType>image/png</mimeType><size>大</size></resource><area>'), /'size'.*integer/],
+      // What only the specification's text says (capProseRules).
+      ['a Restricted scope without <restriction>', good.replace('<scope>Public</scope>', '<scope>Restricted</scope>'), /restriction.*§3\.2\.1/],
+      ['a circle without its radius', good.replace(SOUTH_WEST, '<circle>23.07,113.41</circle>'), /circle.*§3\.2\.4/],
+      ['a polygon that is not closed', good.replace(SOUTH_WEST, '<polygon>23.07,113.41 23.07,113.47 23.10,113.47 23.10,113.41</polygon>'), /first and last/],
+      ['a root that is not <alert>', good.replace(/<alert /, '<warning ').replace('</alert>', '</warning>'), /'warning'.*validation root/],
     ];
     for (const [name, xml, reason] of cases) {
       const refused = refusal(xml);
@@ -136,7 +150,7 @@ describe('CAP 1.2 input', () => {
       occurredAt: issuedAt,
     };
     const alert = parseCap(capOfAlert(warning, 'huying-huangpu'));
-    expect(alert).toMatchObject({ sender: 'huying-huangpu', msgType: 'Alert', status: 'Actual', info: [{ severity: 'Extreme', headline: '黄埔区暴雨红色预警 &lt;&amp;&gt; &quot;测试&quot;' }] });
+    expect(alert).toMatchObject({ sender: 'huying-huangpu', msgType: 'Alert', status: 'Actual', info: [{ severity: 'Extreme', headline: '黄埔区暴雨红色预警 <&> "测试"' }] });
     const lifted = parseCap(capOfAlert({ ...warning, eventId: 'SF-W-1:lifted', kind: 'WARNING_LIFTED', occurredAt: now.toISOString() }, 'huying-huangpu', issuedAt));
     expect(lifted.msgType).toBe('Cancel');
     expect(lifted.references).toBe(`huying-huangpu,${alert.identifier},${alert.sent}`);
@@ -144,5 +158,49 @@ describe('CAP 1.2 input', () => {
       capOfAlert({ eventId: 'SF-I-1:reported', alertId: 'SF-I-1', kind: 'INCIDENT', title: '水浸点', areaUnitIds: ['changzhou'], location: { lng: 113.41, lat: 23.07 }, occurredAt: issuedAt }, 'huying-huangpu'),
     );
     expect(incident.info?.[0]?.area?.[0]?.circle).toEqual(['23.07,113.41 0.01']);
+  });
+});
+
+describe('CAP expiry clock', () => {
+  const warning = (warningId: string): WarningRecord => ({ warningId, action: 'ISSUE', hazard: 'RAINSTORM', signal: 'YELLOW', areas: ['changzhou'], issuedAt: now.toISOString() });
+
+  it('lifts at the expiry, not before; a cancelled one never; a lifting that fails is tried again until it goes out; nothing after stop', async () => {
+    vi.useFakeTimers({ now });
+    try {
+      const lifted: Array<[string, number]> = [];
+      let failures = 1;
+      const failed: string[] = [];
+      const clock = new ExpiryClock(
+        async (w, expiredAt) => {
+          if (w.warningId === 'W-FLAKY' && failures-- > 0) throw new Error('kafka away');
+          lifted.push([w.warningId, expiredAt.getTime() - now.getTime()]);
+        },
+        (id) => failed.push(id),
+      );
+      clock.at(warning('W-1'), minutes(30));
+      clock.at(warning('W-2'), minutes(10));
+      clock.at(warning('W-FLAKY'), minutes(20));
+      clock.cancel('W-2');
+      await vi.advanceTimersByTimeAsync(20 * 60_000 - 1);
+      expect([lifted, failed]).toEqual([[], []]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect([lifted, failed]).toEqual([[], ['W-FLAKY']]);
+      // Tried again: it goes out with its own expiry.
+      await vi.advanceTimersByTimeAsync(EXPIRY_RETRY_MS);
+      expect(lifted).toEqual([['W-FLAKY', 20 * 60_000]]);
+      await vi.advanceTimersByTimeAsync(10 * 60_000);
+      // W-1 at its expiry; the cancelled W-2 never.
+      expect(lifted).toEqual([
+        ['W-FLAKY', 20 * 60_000],
+        ['W-1', 30 * 60_000],
+      ]);
+      expect(clock.waiting).toEqual([]);
+      clock.at(warning('W-3'), minutes(60));
+      clock.stop();
+      await vi.advanceTimersByTimeAsync(120 * 60_000);
+      expect(lifted.map(([id]) => id)).toEqual(['W-FLAKY', 'W-1']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

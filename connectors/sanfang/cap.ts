@@ -1,22 +1,25 @@
 // OASIS CAP 1.2 (Common Alerting Protocol) for 三防 warnings. China's early-warning release system
 // (国家突发事件预警信息发布系统) publishes in a CAP profile; the 三防 connector accepts such a document on
 // the warnings topic beside its own JSON layout and makes the same inspection orders of it:
-// - the XML is refused, never expanded, when it declares a DTD or entities (XXE, billion laughs), and
-//   when it is not well-formed; then checked against schemas/events/cap-1.2.schema.json (derived from
-//   CAP-v1.2.xsd);
+// - the XML is refused, never expanded, when it declares a DTD or entities (XXE, billion laughs); then
+//   parsed by libxml2 (compiled to WebAssembly, libxml2-wasm) without network or external entities and
+//   validated against the OASIS schema itself, schemas/cap-1.2.xsd; then the few rules the
+//   specification states in prose and the XSD cannot express (capProseRules) are checked;
 // - a warning is identified by sender + identifier (CAP §3.2.1), so a repeat changes nothing;
 // - `Update` replaces the orders of the alerts it `references` with its own, `Cancel` lifts them;
 // - `Test`, `Exercise`, `System` and `Draft` never reach dashboards or orders (kept for audit only);
-// - `expires` lifts the warning: at once when it has passed on arrival, else when it comes (ExpiryClock);
+// - `expires` lifts the warning: at once when it has passed on arrival, else when it comes
+//   (expiries.ts, re-armed from hub.cap-expiries when the connector starts);
 // - the area's polygons, circles and geocodes are intersected with the grids to find the streets;
 // - colour and response level come from the info block (see colourOf, levelOf).
 // Every alert the hub publishes is also written as CAP 1.2 (capOfAlert) for broadcasters downstream.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import turfCircle from '@turf/circle';
 import booleanIntersects from '@turf/boolean-intersects';
-import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLBuilder } from 'fast-xml-parser';
 import type { Polygon } from 'geojson';
-import { contract } from '../../platform/contracts.ts';
+import { type ErrorDetail, ParseOption, XmlDocument, XmlElement, XmlParseError, XmlValidateError, XsdValidator } from 'libxml2-wasm';
 import { Rejected } from '../../platform/source-record.ts';
 import type { Places } from '../runtime/places.ts';
 import type { WarningRecord } from './sanfang.ts';
@@ -32,6 +35,8 @@ interface CapArea {
   polygon?: string[];
   circle?: string[];
   geocode?: ValuePair[];
+  altitude?: string;
+  ceiling?: string;
 }
 interface CapInfo {
   language?: string;
@@ -57,67 +62,123 @@ export interface CapAlert {
   sent: string;
   status: 'Actual' | 'Exercise' | 'System' | 'Test' | 'Draft';
   msgType: 'Alert' | 'Update' | 'Cancel' | 'Ack' | 'Error';
-  scope: string;
+  scope: 'Public' | 'Restricted' | 'Private';
+  restriction?: string;
+  addresses?: string;
   references?: string;
   info?: CapInfo[];
 }
 
+/** Elements the XSD lets repeat (maxOccurs="unbounded"): always read as lists. */
 const REPEATED = new Set(['code', 'info', 'category', 'responseType', 'eventCode', 'parameter', 'resource', 'area', 'polygon', 'circle', 'geocode']);
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  // Prefixes are kept so the namespace can be checked (a CAP 1.1 or foreign <alert> is not CAP 1.2).
-  removeNSPrefix: false,
-  // Entities are never expanded (a DOCTYPE is refused before this anyway), values stay text.
-  processEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  isArray: (name) => REPEATED.has(name.split(':').pop() ?? name),
-});
-const validateCap = contract<{ alert: CapAlert }>('cap-1.2');
+
+/** libxml2 never reaches the network nor loads an external entity (and a DTD is refused before it parses). */
+const PARSE_SAFELY = { option: ParseOption.XML_PARSE_NONET | ParseOption.XML_PARSE_NO_XXE };
+
+/** The OASIS schema, compiled once per process (its document stays alive as long as the validator). */
+let capSchema: XsdValidator | undefined;
+function capValidator(): XsdValidator {
+  if (!capSchema) {
+    const xsd = XmlDocument.fromString(readFileSync(new URL('../../schemas/cap-1.2.xsd', import.meta.url), 'utf8'), PARSE_SAFELY);
+    capSchema = XsdValidator.fromDoc(xsd);
+  }
+  return capSchema;
+}
 
 /** Whether a source record holds XML (a CAP document) rather than the JSON layout. */
 export function looksLikeXml(text: string): boolean {
   return text.trimStart().startsWith('<');
 }
 
+/** libxml2's first diagnostic, with its line, the namespace left out of element names. */
+function firstProblem(details: ErrorDetail[]): string {
+  const [first] = details;
+  if (!first) return 'unknown error';
+  return `${first.message.trim().replaceAll(`{${CAP_NAMESPACE}}`, '')} (line ${first.line})`;
+}
+
 /**
  * A CAP 1.2 alert from its XML text. Refused (a dead letter with the reason): a DTD or entity
  * declaration (`xml_entity`: external entities and entity expansion are never processed), XML that is
- * not well-formed (`invalid_xml`), a document that fails the CAP 1.2 schema (`schema`).
+ * not well-formed (`invalid_xml`), a document that fails the OASIS CAP 1.2 XSD or a rule of the
+ * specification's text (`schema`). Documents too large are refused before this by the connector
+ * runtime (`too_large`, CONNECTOR_MAX_RECORD_BYTES).
  */
 export function parseCap(xml: string): CapAlert {
   // Any DTD (internal subset or external), which is where entities are declared: CAP needs none.
   if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) {
     throw new Rejected('xml_entity', 'XML declares a DTD or entities; refused, never expanded');
   }
-  const wellFormed = XMLValidator.validate(xml);
-  if (wellFormed !== true) {
-    throw new Rejected('invalid_xml', `XML is not well-formed: ${wellFormed.err.msg} (line ${wellFormed.err.line})`);
+  let document: XmlDocument;
+  try {
+    document = XmlDocument.fromString(xml, PARSE_SAFELY);
+  } catch (err) {
+    if (err instanceof XmlParseError) throw new Rejected('invalid_xml', `XML is not well-formed: ${firstProblem(err.details)}`);
+    throw err;
   }
-  const parsed = parser.parse(xml) as Record<string, unknown>;
-  const roots = Object.keys(parsed).filter((key) => !key.startsWith('?'));
-  const [root = ''] = roots;
-  const prefix = root.includes(':') ? root.slice(0, root.indexOf(':')) : '';
-  if (roots.length !== 1 || root.slice(prefix ? prefix.length + 1 : 0) !== 'alert') {
-    throw new Rejected('schema', `CAP 1.2: the root element must be <alert>, found ${roots.join(', ') || 'none'}`);
+  try {
+    try {
+      capValidator().validate(document);
+    } catch (err) {
+      if (err instanceof XmlValidateError) throw new Rejected('schema', `CAP 1.2 schema: ${firstProblem(err.details)}`);
+      throw err;
+    }
+    const alert = elementValue(document.root) as unknown as CapAlert;
+    const broken = capProseRules(alert);
+    if (broken) throw new Rejected('schema', `CAP 1.2: ${broken}`);
+    return alert;
+  } finally {
+    document.dispose();
   }
-  const element = parsed[root] as Record<string, unknown>;
-  const namespace = element[prefix ? `@_xmlns:${prefix}` : '@_xmlns'];
-  if (namespace !== CAP_NAMESPACE) throw new Rejected('schema', `CAP 1.2: <alert> must be in the namespace ${CAP_NAMESPACE}, found ${typeof namespace === 'string' ? namespace : 'none'}`);
-  const alert = prefix ? withoutPrefix(element, prefix) : element;
-  const checked = validateCap({ alert: { ...(alert as object), '@_xmlns': namespace } });
-  if (!checked.ok) throw new Rejected('schema', `CAP 1.2: ${checked.reason}`);
-  return checked.value.alert;
 }
 
-/** A prefixed CAP document's elements under their plain names (`cap:info` → `info`). */
-function withoutPrefix(value: unknown, prefix: string): unknown {
-  if (Array.isArray(value)) return value.map((item) => withoutPrefix(item, prefix));
-  if (!value || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, inner]) => [key.startsWith(`${prefix}:`) ? key.slice(prefix.length + 1) : key, withoutPrefix(inner, prefix)]),
-  );
+/** An element valid under the XSD as plain data: text for a simple element, an object for a complex one. */
+function elementValue(element: XmlElement): string | Record<string, unknown> {
+  const children: XmlElement[] = [];
+  for (let node = element.firstChild; node; node = node.next) if (node instanceof XmlElement) children.push(node);
+  if (children.length === 0) return element.content.trim();
+  const value: Record<string, unknown> = {};
+  for (const child of children) {
+    // Only CAP's own elements: an XML signature (xmldsig, allowed at the end of <alert>) is not read.
+    if (child.namespaceUri !== CAP_NAMESPACE) continue;
+    const inner = elementValue(child);
+    if (REPEATED.has(child.name)) ((value[child.name] ??= []) as unknown[]).push(inner);
+    else value[child.name] = inner;
+  }
+  return value;
+}
+
+const NUMBER = String.raw`-?\d+(?:\.\d+)?`;
+const PAIR = `${NUMBER},${NUMBER}`;
+/** §3.2.1: identifier and sender "MUST NOT include spaces, commas or restricted characters (< and &)". */
+const CAP_ID = /^[^\s,<&]+$/;
+/** §3.2.1 references: whitespace-separated `sender,identifier,sent` triplets. */
+const REFERENCES = /^\s*[^\s,]+,[^\s,]+,[^\s,]+(?:\s+[^\s,]+,[^\s,]+,[^\s,]+)*\s*$/;
+/** §3.2.4 polygon: whitespace-delimited WGS 84 pairs, at least four, the first and last the same. */
+const POLYGON = new RegExp(`^\\s*${PAIR}(?:\\s+${PAIR}){3,}\\s*$`);
+/** §3.2.4 circle: a WGS 84 pair, a space and a radius in kilometres. */
+const CIRCLE = new RegExp(`^\\s*${PAIR}\\s+\\d+(?:\\.\\d+)?\\s*$`);
+
+/**
+ * What the specification's text requires and the XSD cannot say (CAP 1.2 §3.2.1, §3.2.4): the first
+ * rule broken, or undefined.
+ */
+export function capProseRules(alert: CapAlert): string | undefined {
+  if (!CAP_ID.test(alert.identifier)) return 'identifier must not contain spaces, commas, < or & (§3.2.1)';
+  if (!CAP_ID.test(alert.sender)) return 'sender must not contain spaces, commas, < or & (§3.2.1)';
+  if (alert.scope === 'Restricted' && !alert.restriction) return 'a Restricted scope needs <restriction> (§3.2.1)';
+  if (alert.scope === 'Private' && !alert.addresses) return 'a Private scope needs <addresses> (§3.2.1)';
+  if (alert.msgType !== 'Alert' && !alert.references) return `msgType ${alert.msgType} needs <references> to the messages it concerns (§3.2.1)`;
+  if (alert.references !== undefined && !REFERENCES.test(alert.references)) return 'references must be whitespace-separated sender,identifier,sent triplets (§3.2.1)';
+  for (const area of (alert.info ?? []).flatMap((info) => info.area ?? [])) {
+    for (const polygon of area.polygon ?? []) {
+      const pairs = polygon.trim().split(/\s+/);
+      if (!POLYGON.test(polygon) || pairs[0] !== pairs.at(-1)) return `a polygon of area "${area.areaDesc}" must be four or more lat,lon pairs, the first and last the same (§3.2.4)`;
+    }
+    for (const circle of area.circle ?? []) if (!CIRCLE.test(circle)) return `a circle of area "${area.areaDesc}" must be "lat,lon radius" (§3.2.4)`;
+    if (area.ceiling !== undefined && area.altitude === undefined) return 'ceiling is used only with altitude (§3.2.4)';
+  }
+  return undefined;
 }
 
 /** A warning's id in the hub, from its CAP sender and identifier (the same alert always gets the same id). */
@@ -201,12 +262,8 @@ function ring(text: string): number[][] {
 function areaPolygons(area: CapArea): Polygon[] {
   const polygons: Polygon[] = [];
   for (const text of area.polygon ?? []) {
-    const coordinates = ring(text);
-    const [first, last] = [coordinates[0], coordinates[coordinates.length - 1]];
-    if (!first || !last || first[0] !== last[0] || first[1] !== last[1]) {
-      throw new Rejected('schema', `CAP 1.2: a polygon of area "${area.areaDesc}" is not closed (the first and last pairs differ)`);
-    }
-    polygons.push({ type: 'Polygon', coordinates: [coordinates] });
+    // Four or more pairs, closed: parseCap checked it (capProseRules).
+    polygons.push({ type: 'Polygon', coordinates: [ring(text)] });
   }
   for (const text of area.circle ?? []) {
     const [centre = '', radius = '0'] = text.trim().split(/\s+/);
@@ -318,39 +375,6 @@ export function capPlan(alert: CapAlert, places: Places, now: Date): CapPlan {
 function clipTitle(text: string): string {
   const chars = [...text.trim()];
   return chars.length <= 100 ? chars.join('') : `${chars.slice(0, 99).join('')}…`;
-}
-
-/**
- * Lifts warnings when their CAP `expires` comes. One timer per warning in this copy; a lift is an
- * idempotent command (the same id), so copies that both fire change nothing twice. Timers live in
- * this process: a copy started again re-arms none (README: what is not done).
- */
-export class ExpiryClock {
-  private readonly timers = new Map<string, NodeJS.Timeout>();
-
-  constructor(private readonly fire: (warning: WarningRecord, expiredAt: Date) => Promise<void>) {}
-
-  at(warning: WarningRecord, when: Date): void {
-    this.cancel(warning.warningId);
-    // setTimeout holds at most ~24.8 days; a warning lives hours to days.
-    const delay = Math.min(Math.max(when.getTime() - Date.now(), 0), 2_147_000_000);
-    const timer = setTimeout(() => {
-      this.timers.delete(warning.warningId);
-      void this.fire(warning, when);
-    }, delay);
-    timer.unref();
-    this.timers.set(warning.warningId, timer);
-  }
-
-  cancel(warningId: string): void {
-    clearTimeout(this.timers.get(warningId));
-    this.timers.delete(warningId);
-  }
-
-  stop(): void {
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
-  }
 }
 
 // ---- the hub's alerts as CAP 1.2, for broadcasters downstream ----

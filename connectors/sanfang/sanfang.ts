@@ -16,7 +16,8 @@ import type { Places } from '../runtime/places.ts';
 import { type Output, parseRecord, sourceDate } from '../../platform/source-record.ts';
 import type { Pipeline } from '../runtime/runtime.ts';
 import { childTrace, type TraceHeaders } from '../runtime/trace.ts';
-import { type CapAlert, capOfAlert, capPlan, ExpiryClock, type HubAlert, looksLikeXml, parseCap } from './cap.ts';
+import { type CapAlert, capOfAlert, capPlan, type HubAlert, looksLikeXml, parseCap } from './cap.ts';
+import { doneOutput, ExpiryClock, waitingOutput } from './expiries.ts';
 
 type Colour = 'WHITE' | 'BLUE' | 'YELLOW' | 'ORANGE' | 'RED';
 type Level = 'I' | 'II' | 'III' | 'IV';
@@ -75,13 +76,15 @@ export interface SanfangDeps {
   places: Places;
   /** The versioned rules (source limits); the built-in version when left out. */
   rules?: RulesBook;
-  topics: { warnings: string; incidents: string; intake: string; alerts: string; alertsCap: string; capReceived: string };
+  topics: { warnings: string; incidents: string; intake: string; alerts: string; alertsCap: string; capReceived: string; capExpiries: string };
   /** Seals what an incident report's texts held personal (a reporter's phone) for the calls subgraph. */
   keys: Keyring;
   /** The hub's CAP sender id on the alerts it writes as CAP 1.2 (CAP_SENDER). */
   capSender: string;
   /** Sends what a CAP warning's expiry makes (its lifting), outside any source record. */
   deliver?: (outputs: Output[]) => Promise<void>;
+  /** Told when a lifting at expiry could not be sent (it is tried again, expiries.ts EXPIRY_RETRY_MS). */
+  onExpiryFailure?: (warningId: string, err: unknown) => void;
   now?: () => Date;
 }
 
@@ -234,7 +237,7 @@ function warningOutputs(warning: WarningRecord, deps: SanfangDeps, trace: TraceH
  * A CAP 1.2 warning (cap.ts): the orders it issues and lifts, and the document itself, scrubbed, on
  * hub.cap-received for audit with what was made of it. A refused document is dead-lettered whole.
  */
-function capOutputs(xml: string, deps: SanfangDeps, trace: TraceHeaders, expiries: ExpiryClock): Output[] {
+function capOutputs(xml: string, deps: SanfangDeps, trace: TraceHeaders): Output[] {
   const alert: CapAlert = parseCap(xml);
   const plan = capPlan(alert, deps.places, deps.now?.() ?? new Date());
   const outputs: Output[] = [];
@@ -242,13 +245,11 @@ function capOutputs(xml: string, deps: SanfangDeps, trace: TraceHeaders, expirie
   if (plan.kind === 'skip') {
     outcome.reason = plan.reason;
   } else {
-    for (const lifted of plan.lift) {
-      expiries.cancel(lifted.warningId);
-      outputs.push(...warningOutputs(lifted, deps, trace));
-    }
+    // What waits for its `expires` is written beside the orders (expiries.ts): kept across restarts.
+    for (const lifted of plan.lift) outputs.push(...warningOutputs(lifted, deps, trace), doneOutput(deps.topics.capExpiries, lifted.warningId));
     if (plan.issue) {
       outputs.push(...warningOutputs(plan.issue, deps, trace));
-      if (plan.expiresAt) expiries.at(plan.issue, plan.expiresAt);
+      if (plan.expiresAt) outputs.push(waitingOutput(deps.topics.capExpiries, scrubDeep(plan.issue), plan.expiresAt));
     }
     outcome.issued = plan.issue?.warningId ?? null;
     outcome.lifted = plan.lift.map((w) => w.warningId);
@@ -258,18 +259,19 @@ function capOutputs(xml: string, deps: SanfangDeps, trace: TraceHeaders, expirie
 }
 
 export function sanfangPipelines(deps: SanfangDeps): { pipelines: Pipeline[]; expiries: ExpiryClock } {
-  // A CAP warning's `expires` lifts it: its lifting goes out when that time comes.
+  // A CAP warning's `expires` lifts it: its lifting goes out when that time comes, and it waits no more.
+  // The connector follows hub.cap-expiries into this clock (followExpiries).
   const expiries = new ExpiryClock(async (warning, expiredAt) => {
     const lift: WarningRecord = { ...warning, action: 'LIFT', liftedAt: expiredAt.toISOString() };
-    await deps.deliver?.(warningOutputs(lift, deps, childTrace({})));
-  });
+    await deps.deliver?.([...warningOutputs(lift, deps, childTrace({})), doneOutput(deps.topics.capExpiries, warning.warningId)]);
+  }, deps.onExpiryFailure);
   const pipelines: Pipeline[] = [
     {
       name: 'sanfang-warnings',
       topics: [deps.topics.warnings],
       process: (source, { trace }) => {
         const text = source.value?.toString('utf8') ?? '';
-        if (looksLikeXml(text)) return capOutputs(text, deps, trace, expiries);
+        if (looksLikeXml(text)) return capOutputs(text, deps, trace);
         return warningOutputs(parseRecord(source, validateWarning), deps, trace);
       },
     },
