@@ -1,0 +1,133 @@
+// The subscription fan-out (gateway/subscriptions.ts) over real graphql-ws sockets, in process: the
+// events are published into the hub by hand and each is resolved through a small graph that answers
+// as the calls subgraph does (a call outside the asker's street is FORBIDDEN). What reaches the
+// sockets is read as raw frames.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildSchema, graphql, GraphQLError } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { demoUnits } from '../demo/district.ts';
+import { createVerifier, type Identity, mintToken, type Role } from '../platform/auth.ts';
+import type { CallEvent } from '../platform/call-event.ts';
+import { createLogger } from '../platform/logger.ts';
+import { UnitDirectory } from '../platform/unit-directory.ts';
+import { waitFor } from '../test/support/wait.ts';
+import { EventHub } from './replay.ts';
+import { type AlertEvent, type CounterEvent, serveSubscriptions } from './subscriptions.ts';
+
+const API = buildSchema(/* GraphQL */ `
+  enum CallStatus { RAISED DISPATCHED }
+  enum Tier { GRID COMMUNITY STREET DEPARTMENT LEADERSHIP }
+  type Call { id: ID! title: String! status: CallStatus! tier: Tier! street: String! }
+  type DashboardCounters { raised: Int! }
+  type Query { call(id: ID!): Call dashboardCounters(scope: ID!, period: String): DashboardCounters }
+`);
+const directory = new UnitDirectory(demoUnits());
+const calls = new Map<string, { id: string; title: string; status: string; tier: string; street: string }>();
+/** The inner queries the gateway asked, by the asker's unit. */
+const asked: string[] = [];
+
+let server: Server;
+let fanout: ReturnType<typeof serveSubscriptions>;
+const streams = { calls: new EventHub<CallEvent>('calls'), counters: new EventHub<CounterEvent>('counters'), alerts: new EventHub<AlertEvent>('alerts') };
+let url: string;
+
+beforeAll(async () => {
+  server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  fanout = serveSubscriptions(() => API, streams, {
+    server,
+    verify: createVerifier({ JWT_ISSUER: 'huying', JWT_AUDIENCE: 'huying', NODE_ENV: 'test' }),
+    logger: createLogger('fanout-test', 'error'),
+    directory,
+    query: async (document, variables, identity: Identity) => {
+      asked.push(identity.unitId);
+      const result = await graphql({
+        schema: API,
+        source: document,
+        variableValues: variables,
+        rootValue: {
+          call: ({ id }: { id: string }) => {
+            const call = calls.get(id);
+            if (!call) return null;
+            if (identity.role !== 'district_command' && identity.unitId !== call.street) {
+              throw new GraphQLError('无权查看 (not allowed)', { extensions: { code: 'FORBIDDEN' } });
+            }
+            return call;
+          },
+        },
+      });
+      return { data: result.data as Record<string, unknown> | null, errors: result.errors?.map((e) => e.toJSON()) };
+    },
+  });
+});
+
+afterAll(async () => {
+  await fanout.close();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+/** A raw graphql-ws subscriber: every frame it receives, as text. */
+async function subscriber(unitId: string, role: Role, query: string, subject = `fanout-${Math.random()}`) {
+  const token = await mintToken({ subject, unitId, role });
+  const socket = new WebSocket(url, 'graphql-transport-ws');
+  const frames: string[] = [];
+  const id = `sub-${Math.random().toString(36).slice(2)}`;
+  socket.on('message', (data: Buffer, binary: boolean) => {
+    // graphql-ws speaks in text frames only.
+    const text = binary ? '<binary frame>' : data.toString('utf8');
+    if (JSON.parse(text).type === 'connection_ack') socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query } }));
+    else frames.push(text);
+  });
+  socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+  return { id, frames, socket };
+}
+
+let eventCount = 0;
+function raise(street: string, title: string): string {
+  const id = `call-${++eventCount}`;
+  calls.set(id, { id, title, status: 'RAISED', tier: 'GRID', street });
+  const event = { eventId: `e-${eventCount}`, callId: id, call: { status: 'RAISED', tier: 'GRID', handlingUnitId: `${street}-c1-g1` } } as unknown as CallEvent;
+  streams.calls.publish(event, { partition: 0, offset: eventCount });
+  return id;
+}
+
+describe('subscription fan-out', () => {
+  it('sends every subscriber of one selection and scope the same bytes, resolved once, and nothing to another scope', async () => {
+    const selection = 'subscription { callUpdated(status: [RAISED]) { id title status } }';
+    const district = await Promise.all([1, 2, 3].map(() => subscriber('huangpu-command', 'district_command', selection)));
+    const street = await Promise.all([1, 2].map(() => subscriber('changzhou', 'street', selection)));
+    const otherStreet = await subscriber('lianhe', 'street', selection);
+    // Another selection in the same scope is a payload of its own.
+    const titled = await subscriber('huangpu-command', 'district_command', 'subscription { callUpdated { name: title } }');
+    await waitFor('four channels listening', () => (streams.calls.size === 4 ? true : undefined));
+
+    asked.length = 0;
+    const id = raise('changzhou', '井盖缺失');
+    const everyone = [...district, ...street, titled];
+    await waitFor('the call at every subscriber of its street and the district', () => (everyone.every((s) => s.frames.length === 1) ? true : undefined));
+
+    // The same bytes but for each subscription's own id.
+    const own = (s: { id: string; frames: string[] }) => (s.frames[0] as string).replace(JSON.stringify(s.id), '"<id>"');
+    expect(new Set(district.map(own)).size).toBe(1);
+    expect(new Set(street.map(own)).size).toBe(1);
+    const message = JSON.parse(district[0]?.frames[0] as string);
+    expect(message).toEqual({ id: district[0]?.id, type: 'next', payload: { data: { callUpdated: { id, title: '井盖缺失', status: 'RAISED' } }, extensions: { cursor: '2' } } });
+    expect(JSON.parse(titled.frames[0] as string).payload.data).toEqual({ callUpdated: { name: '井盖缺失' } });
+    // Once per scope and selection: the district (twice: two selections), changzhou and lianhe (refused).
+    expect(asked.sort()).toEqual(['changzhou', 'huangpu-command', 'huangpu-command', 'lianhe']);
+    expect(otherStreet.frames).toEqual([]);
+
+    // The other street's own call reaches it, and no subscriber of changzhou.
+    const theirs = raise('lianhe', '路灯不亮');
+    await waitFor('the other street’s call', () => (otherStreet.frames.length === 1 ? true : undefined));
+    expect(JSON.parse(otherStreet.frames[0] as string).payload.data.callUpdated.id).toBe(theirs);
+    await waitFor('the district has it too', () => (district.every((s) => s.frames.length === 2) ? true : undefined));
+    expect(street.every((s) => s.frames.length === 1)).toBe(true);
+
+    for (const s of [...everyone, otherStreet]) s.socket.close();
+    await waitFor('every channel closed', () => (streams.calls.size === 0 ? true : undefined));
+  });
+});
