@@ -44,6 +44,8 @@ beforeAll(async () => {
     directory,
     query: async (document, variables, identity: Identity) => {
       asked.push(identity.unitId);
+      // A subgraph that never answers (the slow-consumer case).
+      if (String(variables.__id).startsWith('stuck')) return new Promise(() => undefined);
       const result = await graphql({
         schema: API,
         source: document,
@@ -69,25 +71,27 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-/** A raw graphql-ws subscriber: every frame it receives, as text. */
-async function subscriber(unitId: string, role: Role, query: string, subject = `fanout-${Math.random()}`) {
+/** A raw graphql-ws subscriber: every frame it receives, as text, and how its socket closed. */
+async function subscriber(unitId: string, role: Role, query: string, variables: Record<string, unknown> = {}, subject = `fanout-${Math.random()}`) {
   const token = await mintToken({ subject, unitId, role });
   const socket = new WebSocket(url, 'graphql-transport-ws');
   const frames: string[] = [];
+  const closed: number[] = [];
+  socket.on('close', (code) => closed.push(code));
   const id = `sub-${Math.random().toString(36).slice(2)}`;
   socket.on('message', (data: Buffer, binary: boolean) => {
     // graphql-ws speaks in text frames only.
     const text = binary ? '<binary frame>' : data.toString('utf8');
-    if (JSON.parse(text).type === 'connection_ack') socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query } }));
+    if (JSON.parse(text).type === 'connection_ack') socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables } }));
     else frames.push(text);
   });
   socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
-  return { id, frames, socket };
+  return { id, frames, socket, closed };
 }
 
 let eventCount = 0;
-function raise(street: string, title: string): string {
-  const id = `call-${++eventCount}`;
+function raise(street: string, title: string, id = `call-${eventCount + 1}`): string {
+  eventCount++;
   calls.set(id, { id, title, status: 'RAISED', tier: 'GRID', street });
   const event = { eventId: `e-${eventCount}`, callId: id, call: { status: 'RAISED', tier: 'GRID', handlingUnitId: `${street}-c1-g1` } } as unknown as CallEvent;
   streams.calls.publish(event, { partition: 0, offset: eventCount });
@@ -128,6 +132,53 @@ describe('subscription fan-out', () => {
     expect(street.every((s) => s.frames.length === 1)).toBe(true);
 
     for (const s of [...everyone, otherStreet]) s.socket.close();
+    await waitFor('every channel closed', () => (streams.calls.size === 0 ? true : undefined));
+  });
+
+  it('keeps apart subscribers whose selections differ only by a variable', async () => {
+    const selection = 'subscription($titled: Boolean!) { callUpdated { id title @include(if: $titled) } }';
+    const titled = await subscriber('huangpu-command', 'district_command', selection, { titled: true });
+    const plain = await subscriber('huangpu-command', 'district_command', selection, { titled: false });
+    await waitFor('two channels', () => (streams.calls.size === 2 ? true : undefined));
+    const id = raise('lianhe', '占道经营');
+    await waitFor('both', () => (titled.frames.length === 1 && plain.frames.length === 1 ? true : undefined));
+    expect(JSON.parse(titled.frames[0] as string).payload.data.callUpdated).toEqual({ id, title: '占道经营' });
+    expect(JSON.parse(plain.frames[0] as string).payload.data.callUpdated).toEqual({ id });
+    titled.socket.close();
+    plain.socket.close();
+    await waitFor('the channels closed', () => (streams.calls.size === 0 ? true : undefined));
+  });
+
+  it('resumes a cursor from a copy that had read further without showing again what that copy showed, its cursor never going back', async () => {
+    const selection = 'subscription($after: String) { callUpdated(after: $after) { id } }';
+    const head = streams.calls.position[0] as number;
+    const fresh = await subscriber('huangpu-command', 'district_command', selection);
+    const resumed = await subscriber('huangpu-command', 'district_command', selection, { after: String(head + 2) });
+    await waitFor('one channel for both', () => (streams.calls.size === 1 ? true : undefined));
+    const ids = [raise('changzhou', '甲'), raise('changzhou', '乙'), raise('changzhou', '丙')];
+    await waitFor('three calls at the fresh subscriber', () => (fresh.frames.length === 3 ? true : undefined));
+    await waitFor('the third at the resumed one', () => (resumed.frames.length === 1 ? true : undefined));
+    const payload = (frame: string) => JSON.parse(frame).payload;
+    expect(fresh.frames.map((f) => payload(f).data.callUpdated.id)).toEqual(ids);
+    expect(fresh.frames.map((f) => payload(f).extensions.cursor)).toEqual([head + 1, head + 2, head + 3].map(String));
+    expect(payload(resumed.frames[0] as string)).toEqual({ data: { callUpdated: { id: ids[2] } }, extensions: { cursor: String(head + 3) } });
+    fresh.socket.close();
+    resumed.socket.close();
+    await waitFor('the channel closed', () => (streams.calls.size === 0 ? true : undefined));
+  });
+
+  it('disconnects the subscribers of a channel with 4410 when more than 256 of its events wait to be resolved', async () => {
+    const stuck = await subscriber('huangpu-command', 'district_command', 'subscription { callUpdated(id: "stuck-1") { id } }');
+    const other = await subscriber('huangpu-command', 'district_command', 'subscription { callUpdated(id: "fine-1") { id } }');
+    await waitFor('two channels', () => (streams.calls.size === 2 ? true : undefined));
+    for (let i = 0; i <= 256; i++) raise('changzhou', '卡住', 'stuck-1');
+    await waitFor('the stuck subscriber disconnected', () => stuck.closed[0]);
+    expect(stuck.closed).toEqual([4410]);
+    // The channel next to it goes on.
+    raise('changzhou', '正常', 'fine-1');
+    await waitFor('the other channel still serving', () => (other.frames.length === 1 ? true : undefined));
+    expect(other.closed).toEqual([]);
+    other.socket.close();
     await waitFor('every channel closed', () => (streams.calls.size === 0 ? true : undefined));
   });
 });
