@@ -1,4 +1,4 @@
-// `npm run bench:subscribers [-- --subscribers 10000 --events 20 --areas streets|communities --clients 2 --url <gateway>]`
+// `npm run bench:subscribers [-- --subscribers 10000 --events 20 --areas streets|communities --clients 2 --url <gateway> --profile <dir>]`
 //
 // Many graphql-ws subscribers on one gateway copy: from sending a raiseCall mutation through the
 // gateway to each subscriber's message. Every subscriber holds one socket and one subscription
@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: '20' },
     areas: { type: 'string', default: 'streets' },
     clients: { type: 'string', default: '2' },
+    /** A folder for a V8 CPU profile of the gateway this run starts (open it in Chrome DevTools). */
+    profile: { type: 'string' },
   },
 });
 const SUBSCRIBERS = Number(args.subscribers);
@@ -58,7 +60,8 @@ async function waitReady(url: string, child: ChildProcess, name: string): Promis
 
 async function service(name: string, env: Record<string, string>): Promise<{ child: ChildProcess; base: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/service.ts', name], {
+  const profiling = args.profile && name === 'gateway' ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
+  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', 'scripts/service.ts', name], {
     env: { ...process.env, APOLLO_TELEMETRY_DISABLED: '1', ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -106,7 +106,7 @@ describe('subscription fan-out', () => {
     const otherStreet = await subscriber('lianhe', 'street', selection);
     // Another selection in the same scope is a payload of its own.
     const titled = await subscriber('huangpu-command', 'district_command', 'subscription { callUpdated { name: title } }');
-    await waitFor('four channels listening', () => (streams.calls.size === 4 ? true : undefined));
+    await waitFor('seven subscriptions live', () => (streams.calls.size === 7 ? true : undefined));
 
     asked.length = 0;
     const id = raise('changzhou', '井盖缺失');
@@ -132,21 +132,21 @@ describe('subscription fan-out', () => {
     expect(street.every((s) => s.frames.length === 1)).toBe(true);
 
     for (const s of [...everyone, otherStreet]) s.socket.close();
-    await waitFor('every channel closed', () => (streams.calls.size === 0 ? true : undefined));
+    await waitFor('every subscription ended', () => (streams.calls.size === 0 ? true : undefined));
   });
 
   it('keeps apart subscribers whose selections differ only by a variable', async () => {
     const selection = 'subscription($titled: Boolean!) { callUpdated { id title @include(if: $titled) } }';
     const titled = await subscriber('huangpu-command', 'district_command', selection, { titled: true });
     const plain = await subscriber('huangpu-command', 'district_command', selection, { titled: false });
-    await waitFor('two channels', () => (streams.calls.size === 2 ? true : undefined));
+    await waitFor('both subscribed', () => (streams.calls.size === 2 ? true : undefined));
     const id = raise('lianhe', '占道经营');
     await waitFor('both', () => (titled.frames.length === 1 && plain.frames.length === 1 ? true : undefined));
     expect(JSON.parse(titled.frames[0] as string).payload.data.callUpdated).toEqual({ id, title: '占道经营' });
     expect(JSON.parse(plain.frames[0] as string).payload.data.callUpdated).toEqual({ id });
     titled.socket.close();
     plain.socket.close();
-    await waitFor('the channels closed', () => (streams.calls.size === 0 ? true : undefined));
+    await waitFor('both ended', () => (streams.calls.size === 0 ? true : undefined));
   });
 
   it('resumes a cursor from a copy that had read further without showing again what that copy showed, its cursor never going back', async () => {
@@ -154,7 +154,7 @@ describe('subscription fan-out', () => {
     const head = streams.calls.position[0] as number;
     const fresh = await subscriber('huangpu-command', 'district_command', selection);
     const resumed = await subscriber('huangpu-command', 'district_command', selection, { after: String(head + 2) });
-    await waitFor('one channel for both', () => (streams.calls.size === 1 ? true : undefined));
+    await waitFor('both subscribed', () => (streams.calls.size === 2 ? true : undefined));
     const ids = [raise('changzhou', '甲'), raise('changzhou', '乙'), raise('changzhou', '丙')];
     await waitFor('three calls at the fresh subscriber', () => (fresh.frames.length === 3 ? true : undefined));
     await waitFor('the third at the resumed one', () => (resumed.frames.length === 1 ? true : undefined));
@@ -164,13 +164,13 @@ describe('subscription fan-out', () => {
     expect(payload(resumed.frames[0] as string)).toEqual({ data: { callUpdated: { id: ids[2] } }, extensions: { cursor: String(head + 3) } });
     fresh.socket.close();
     resumed.socket.close();
-    await waitFor('the channel closed', () => (streams.calls.size === 0 ? true : undefined));
+    await waitFor('both ended', () => (streams.calls.size === 0 ? true : undefined));
   });
 
   it('disconnects the subscribers of a channel with 4410 when more than 256 of its events wait to be resolved', async () => {
     const stuck = await subscriber('huangpu-command', 'district_command', 'subscription { callUpdated(id: "stuck-1") { id } }');
     const other = await subscriber('huangpu-command', 'district_command', 'subscription { callUpdated(id: "fine-1") { id } }');
-    await waitFor('two channels', () => (streams.calls.size === 2 ? true : undefined));
+    await waitFor('both subscribed', () => (streams.calls.size === 2 ? true : undefined));
     for (let i = 0; i <= 256; i++) raise('changzhou', '卡住', 'stuck-1');
     await waitFor('the stuck subscriber disconnected', () => stuck.closed[0]);
     expect(stuck.closed).toEqual([4410]);
@@ -179,6 +179,6 @@ describe('subscription fan-out', () => {
     await waitFor('the other channel still serving', () => (other.frames.length === 1 ? true : undefined));
     expect(other.closed).toEqual([]);
     other.socket.close();
-    await waitFor('every channel closed', () => (streams.calls.size === 0 ? true : undefined));
+    await waitFor('every subscription ended', () => (streams.calls.size === 0 ? true : undefined));
   });
 });

@@ -605,6 +605,7 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
         if (member.left) return;
         member.left = true;
         channel.members.delete(member);
+        hub.subscribed(-1);
         if (channel.members.size === 0 && channels.get(key) === channel) {
           channel.stop();
           channels.delete(key);
@@ -613,6 +614,7 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
       },
     };
     channel.members.add(member);
+    hub.subscribed(1);
     if (member.held) void replay(channel, member, missed, start);
     const iterator: AsyncIterableIterator<unknown> = {
       [Symbol.asyncIterator]: () => iterator,
