@@ -727,31 +727,15 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
       },
     },
     wsServer,
+    // Heartbeats keep connections alive through proxies: each socket is pinged every heartbeatMs on a
+    // timer of its own (spread over time, not all sockets at once), and dropped when no pong comes back
+    // before the next.
+    options.heartbeatMs ?? 15_000,
   );
-
-  // Heartbeats keep connections alive through proxies; a peer that stops answering is dropped.
-  const heartbeatMs = options.heartbeatMs ?? 15_000;
-  const alive = new WeakSet<object>();
-  wsServer.on('connection', (socket) => {
-    alive.add(socket);
-    socket.on('pong', () => alive.add(socket));
-  });
-  const heartbeat = setInterval(() => {
-    for (const socket of wsServer.clients) {
-      if (!alive.has(socket)) {
-        socket.terminate();
-        continue;
-      }
-      alive.delete(socket);
-      socket.ping();
-    }
-  }, heartbeatMs);
-  heartbeat.unref();
 
   return {
     wsServer,
     async close() {
-      clearInterval(heartbeat);
       await cleanup.dispose();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     },
