@@ -49,13 +49,13 @@ process.on('exit', () => {
 });
 
 async function waitReady(url: string, child: ChildProcess, name: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 300_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}`);
     if (await fetch(url).then((r) => r.ok, () => false)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`${name} was not ready within 120 s`);
+  throw new Error(`${name} was not ready within 300 s`);
 }
 
 async function service(name: string, env: Record<string, string>): Promise<{ child: ChildProcess; base: string }> {
