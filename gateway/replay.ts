@@ -51,6 +51,7 @@ export const cursorExpired = (topic: string) =>
  */
 export class EventHub<T> {
   private readonly listeners = new Set<(entry: Entry<T>) => void>();
+  private subscriptions = 0;
   private log: Array<Entry<T>> = [];
   /** Per partition, the lowest offset from which this copy holds every event. */
   private floor: Position = [];
@@ -117,8 +118,14 @@ export class EventHub<T> {
     return () => this.listeners.delete(listener);
   }
 
+  /** Counts a subscription in or out: many share one listener (gateway/subscriptions.ts, fan-out). */
+  subscribed(change: 1 | -1): void {
+    this.subscriptions += change;
+  }
+
+  /** The subscriptions served from this hub. */
   get size(): number {
-    return this.listeners.size;
+    return this.subscriptions;
   }
 }
 

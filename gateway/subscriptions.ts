@@ -3,13 +3,16 @@
 // resolved through the federated graph as a query with the subscriber's own identity (the pattern of
 // Apollo's federation-subscription-tools), so a subscriber sees exactly what the same query shows
 // them, and never a call outside their scope. The work for one event is shared by the subscribers
-// with the same selection and scope. Every subscription meets the HTTP path's protections: the token
+// with the same selection and scope, down to the message's bytes (see "Fan-out" below). Every subscription meets the HTTP path's protections: the token
 // and cost limits, introspection and suggestions off in production, the same input checks, a frame
 // size cap, and a cap on subscriptions per socket and per identity.
 import type { Server } from 'node:http';
 import {
+  execute,
+  type ExecutionResult,
   extendSchema,
   isObjectType,
+  Kind,
   type FieldNode,
   type GraphQLFieldResolver,
   type GraphQLResolveInfo,
@@ -26,7 +29,7 @@ import {
 import type { Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { decodeJwt } from 'jose';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { accessScope, type Identity, type Verifier } from '../platform/auth.ts';
 import { userError } from '../platform/errors.ts';
 import { literalsProblem, variablesProblem } from '../platform/input.ts';
@@ -37,7 +40,7 @@ import { actionOfField, allowed, fitsUnit, mayEver } from '../platform/policy.ts
 import type { Logger } from '../platform/logger.ts';
 import type { CallEvent } from '../platform/call-event.ts';
 import { type AllowList, allowListed } from './persisted.ts';
-import { decodeCursor, encodeCursor, EventHub, type Position } from './replay.ts';
+import { decodeCursor, encodeCursor, EventHub, type Place, type Position } from './replay.ts';
 
 export { EventHub } from './replay.ts';
 
@@ -139,8 +142,10 @@ export interface SubscriptionOptions {
   limits?: { maxTokens: number; perSocket: number; perIdentity: number };
   /** Production: introspection and field suggestions are off, as over HTTP. */
   production?: boolean;
-  /** Events waiting for one subscriber before it counts as too slow and is disconnected. */
+  /** Events waiting for a subscriber (being resolved, or held while it catches up) before it counts as too slow and is disconnected (256). */
   bufferLimit?: number;
+  /** Bytes waiting unsent on a subscriber's socket before it counts as too slow (1 MiB, the largest frame). */
+  bufferBytes?: number;
   /** How long an event whose subgraph does not answer is asked again before it is given up (60 s). */
   retryMs?: number;
   heartbeatMs?: number;
@@ -149,26 +154,74 @@ export interface SubscriptionOptions {
 interface SubscriberContext {
   identity: Identity;
   authorization: string;
-  /** Closes the subscriber's connection (a slow consumer). */
-  disconnect: (code: number, reason: string) => void;
-  /** The resume cursor of the message being sent (set by the stream, read by onNext). */
-  cursor?: string;
+  /** The subscription's graphql-ws id: its messages are written to `socket` under this id. */
+  id: string;
+  socket: WebSocket;
+  /** The variables as the client sent them. */
+  variables: Record<string, unknown>;
+}
+
+/** One event on its way to a channel's members, in topic order. */
+interface Delivery extends Place {
+  /** The channel's count of events: a member is sent those from its joining on. */
+  seq: number;
+  /** The topic position after the event: the resume cursor that goes with it. */
+  position: Position;
+  settled: boolean;
+  /** What the event shows the channel (null: nothing), once resolved and shaped. */
+  result?: ExecutionResult | null;
+  /** The graphql-ws `payload` (with the message's closing brace) as bytes, serialized once for the channel. */
+  payload?: Buffer;
+}
+
+/** A subscription in a channel. */
+interface Member {
+  context: SubscriberContext;
+  /** Its messages' own bytes: `{"id":<its id>,"type":"next","payload":`. */
+  prefix: Buffer;
+  /** The channel's first event it is sent (those before it subscribed are not). */
+  fromSeq: number;
+  /** While it is shown what it missed (resumed with a cursor): the channel's events, held back until then. */
+  held?: Delivery[];
+  /** A resume cursor ahead of this copy's position (from a copy that had read further), until this copy passes it. */
+  ahead?: Position;
+  left: boolean;
+  leave: () => void;
+}
+
+/** The subscriptions sent the same events with the same payload. */
+interface Channel<E> {
+  key: string;
+  members: Set<Member>;
+  audience: Audience<E>;
+  /** Events being resolved, in topic order. */
+  pending: Delivery[];
+  nextSeq: number;
+  /** What an event shows the channel's members (null: nothing), resolved and shaped once. */
+  show: (event: E) => Promise<ExecutionResult | null>;
+  stop: () => void;
 }
 
 type Args = Record<string, unknown>;
 
+/** Which events a subscription is sent: `wants` depends on nothing but what `key` names. */
+interface Audience<E> {
+  key: string;
+  wants: (event: E) => boolean;
+}
+
 /** How one subscription field turns events into payloads. */
 interface LiveField<E> {
   events: EventHub<E>;
-  /** Whether this subscriber with these arguments wants the event. */
-  wants: (event: E, args: Args, identity: Identity) => boolean;
+  /** The audience of a subscription with these arguments, held by this identity. */
+  audience: (args: Args, identity: Identity) => Audience<E>;
   /** Identifies the event: one resolution per event, selection, variables and access scope. */
   eventKey: (event: E) => string;
   /**
-   * The query field that shows the event's subject, and its arguments from the event (GraphQL type
-   * and value). Without it the event itself is the payload.
+   * The query field that shows the event's subject, its arguments' GraphQL types, and their values
+   * for an event. Without it the event itself is the payload.
    */
-  through?: { field: string; arguments: (event: E, args: Args) => Record<string, { type: string; value: unknown }> };
+  through?: { field: string; types: Record<string, string>; values: (event: E) => Record<string, unknown> };
 }
 
 const AREA_KINDS = new Set(['district', 'street', 'community', 'grid']);
@@ -224,6 +277,7 @@ const byResponseKey: GraphQLFieldResolver<Record<string, unknown>, unknown> = (s
 
 export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: LiveStreams, options: SubscriptionOptions) {
   const bufferLimit = options.bufferLimit ?? 256;
+  const bufferBytes = options.bufferBytes ?? REQUEST_LIMIT;
   const retryMs = options.retryMs ?? 60_000;
   const { directory } = options;
   // One resolution per (event, selection, scope), shared by every subscriber that asks the same.
@@ -243,44 +297,66 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
   const subscribe =
     <E>(live: LiveField<E>): Subscribe =>
     (args, context, info) =>
-      liveIterator(live, args, context, info);
+      join(live, args, context, info);
+  const list = (value: unknown) => ((value as string[] | undefined)?.length ? (value as string[]) : undefined);
+  const throughCall = { field: 'call', types: { id: 'ID!' }, values: (event: CallEvent) => ({ id: event.callId }) };
   const fields: Record<string, Subscribe> = {
     callUpdated: subscribe<CallEvent>({
       events: streams.calls,
-      wants: (event: CallEvent, args) =>
-        (!args.id || event.callId === args.id) &&
-        (!(args.status as string[] | undefined)?.length || (args.status as string[]).includes(event.call.status)) &&
-        (!(args.tier as string[] | undefined)?.length || (args.tier as string[]).includes(event.call.tier)),
+      audience: (args) => {
+        const id = typeof args.id === 'string' ? args.id : undefined;
+        const status = list(args.status);
+        const tier = list(args.tier);
+        return {
+          key: JSON.stringify(['callUpdated', id, status, tier]),
+          wants: (event) => (!id || event.callId === id) && (!status || status.includes(event.call.status)) && (!tier || tier.includes(event.call.tier)),
+        };
+      },
       eventKey: (event: CallEvent) => event.eventId,
-      through: { field: 'call', arguments: (event: CallEvent) => ({ id: { type: 'ID!', value: event.callId } }) },
+      through: throughCall,
     }),
     inboxChanged: subscribe<CallEvent>({
       events: streams.calls,
-      wants: (event: CallEvent, _args, identity) => {
+      audience: (_args, identity) => {
         const unit = jurisdiction(identity);
-        const { handlingUnitId, coHandlingUnitIds, callerUnitId } = event.call;
-        return handlingUnitId === unit || coHandlingUnitIds?.includes(unit) === true || callerUnitId === unit || event.actor?.unitId === identity.unitId;
+        const own = identity.unitId;
+        return {
+          key: JSON.stringify(['inboxChanged', unit, own]),
+          wants: (event) => {
+            const { handlingUnitId, coHandlingUnitIds, callerUnitId } = event.call;
+            return handlingUnitId === unit || coHandlingUnitIds?.includes(unit) === true || callerUnitId === unit || event.actor?.unitId === own;
+          },
+        };
       },
       eventKey: (event: CallEvent) => event.eventId,
-      through: { field: 'call', arguments: (event: CallEvent) => ({ id: { type: 'ID!', value: event.callId } }) },
+      through: throughCall,
     }),
     dashboardCounters: subscribe<CounterEvent>({
       events: streams.counters,
-      wants: (event: CounterEvent, args) => event.scope === args.scope && (!args.period || event.period === args.period),
+      audience: (args) => {
+        const period = typeof args.period === 'string' ? args.period : undefined;
+        return {
+          key: JSON.stringify(['dashboardCounters', args.scope, period]),
+          wants: (event) => event.scope === args.scope && (!period || event.period === period),
+        };
+      },
       eventKey: (event: CounterEvent) => `${event.scope}|${event.period}|${event.updatedAt}`,
       // The evaluation subgraph checks that the subscriber may see the scope, as for the query.
       through: {
         field: 'dashboardCounters',
-        arguments: (event: CounterEvent) => ({ scope: { type: 'ID!', value: event.scope }, period: { type: 'String', value: event.period } }),
+        types: { scope: 'ID!', period: 'String' },
+        values: (event: CounterEvent) => ({ scope: event.scope, period: event.period }),
       },
     }),
     floodAlerts: subscribe<AlertEvent>({
       events: streams.alerts,
-      wants: (event: AlertEvent, args, identity) => {
+      audience: (args, identity) => {
         const area = alertArea(args, identity);
-        if (directory.get(area)?.kind === 'district') return true;
-        // A street's alert reaches the street and everything in it; a grid's subscriber sees its street's.
-        return event.areaUnitIds.some((street) => directory.isWithin(area, street) || directory.isWithin(street, area));
+        return {
+          key: JSON.stringify(['floodAlerts', area]),
+          // A street's alert reaches the street and everything in it; a grid's subscriber sees its street's.
+          wants: (event) => directory.get(area)?.kind === 'district' || event.areaUnitIds.some((street) => directory.isWithin(area, street) || directory.isWithin(street, area)),
+        };
       },
       eventKey: (event: AlertEvent) => event.eventId,
     }),
@@ -332,116 +408,224 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
     if (!ok) throw new GraphQLError(`无权订阅 ${name} (not allowed: ${action})`, { extensions: { code: 'FORBIDDEN', action } });
   }
 
+  /** The subscription's variables that `text` uses. */
+  const variablesIn = (info: GraphQLResolveInfo, text: string) =>
+    (info.operation.variableDefinitions ?? []).filter((d) => new RegExp(`\\$${d.variable.name.value}\\b`).test(text));
+
   /** The subscription's selection as a query of `field`, declaring only the variables it uses. */
-  function innerQuery(info: GraphQLResolveInfo, rootField: string, eventArgs: Record<string, { type: string }>): string {
+  function innerQuery(info: GraphQLResolveInfo, rootField: string, types: Record<string, string>): string {
     const field = info.fieldNodes[0] as FieldNode;
     const selection = field.selectionSet ? print(field.selectionSet) : '';
     const fragments = Object.values(info.fragments).map(print).join('\n');
-    const used = (info.operation.variableDefinitions ?? []).filter((d) =>
-      new RegExp(`\\$${d.variable.name.value}\\b`).test(`${selection} ${fragments}`),
-    );
-    const names = Object.keys(eventArgs);
-    const variables = [...names.map((n) => `$__${n}: ${eventArgs[n]?.type}`), ...used.map(print)].join(', ');
+    const used = variablesIn(info, `${selection} ${fragments}`);
+    const names = Object.keys(types);
+    const variables = [...names.map((n) => `$__${n}: ${types[n]}`), ...used.map(print)].join(', ');
     const args = names.map((n) => `${n}: $__${n}`).join(', ');
     return `query HuyingLive(${variables}) { ${rootField}(${args}) ${selection} }\n${fragments}`;
   }
 
-  function liveIterator<E>(live: LiveField<E>, args: Args, context: SubscriberContext, info: GraphQLResolveInfo): AsyncIterableIterator<unknown> {
-    const { identity, authorization } = context;
-    const scope = accessScope(identity);
-    // Only the variables the inner query uses: subscribers resuming from different cursors (`after`) share.
-    let variables: Record<string, unknown> | undefined;
-    let variablesKey = '';
-    let document: string | undefined;
-    const hub = live.events;
-    // Where this subscriber stands in the topic: resumed from its cursor, or from now on.
-    const resumed = typeof args.after === 'string';
-    const admitted: Position = resumed ? decodeCursor(args.after as string) : hub.position;
-    const missed = resumed ? hub.since(admitted) : [];
-    /** Events to show, in topic order: what was missed (resolved as it is reached), then live ones (resolved at once). */
-    const queue: Array<{ event: E; cursor: string; live: boolean; result?: Promise<unknown> }> = [];
-    let liveWaiting = 0;
-    let wake: (() => void) | undefined;
-    let closed = false;
+  // Fan-out. Subscribers sent the same events with the same payload (one audience, one selection with
+  // the variables it uses, one access scope) form a channel: the channel takes each event once, has it
+  // resolved and shaped once, serializes its graphql-ws payload once, and writes those bytes to each
+  // member's socket behind the member's own message prefix (its subscription id). graphql-ws still
+  // runs the protocol (connection, subscribe, complete, errors); only the `next` messages bypass its
+  // per-subscriber execution and serialization.
+  const channels = new Map<string, Channel<unknown>>();
+  // A reloaded supergraph starts new channels (the old ones keep shaping with the schema they began with).
+  const schemaVersions = new WeakMap<GraphQLSchema, number>();
+  let schemaCount = 0;
+  const schemaVersion = (schema: GraphQLSchema) => {
+    if (!schemaVersions.has(schema)) schemaVersions.set(schema, ++schemaCount);
+    return schemaVersions.get(schema) as number;
+  };
 
-    const resolveEvent = (event: E): Promise<unknown> => {
-      const through = live.through;
+  /** The `payload` of a `next` message and the message's closing brace, as bytes. */
+  const payloadBytes = (result: ExecutionResult, cursor: string) =>
+    Buffer.from(`${JSON.stringify({ ...result, extensions: { ...result.extensions, cursor } })}}`);
+
+  function write(member: Member, payload: Buffer): void {
+    const { socket } = member.context;
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > bufferBytes) return slow(member, `more than ${bufferBytes} bytes unsent`);
+    // A text frame, as graphql-ws sends (a Buffer would go as a binary frame, which clients drop).
+    socket.send(Buffer.concat([member.prefix, payload], member.prefix.length + payload.length), { binary: false });
+  }
+
+  function slow(member: Member, reason: string): void {
+    member.context.socket.close(SLOW_CONSUMER, `too slow: ${reason}`);
+    member.leave();
+  }
+
+  /** A channel's event to one member: skipped when it came before the member, held while it catches up. */
+  function deliver(member: Member, delivery: Delivery): void {
+    if (delivery.seq < member.fromSeq || !delivery.result || !delivery.payload) return;
+    if (member.held) {
+      if (member.held.length >= bufferLimit) return slow(member, `more than ${bufferLimit} events waiting`);
+      member.held.push(delivery);
+      return;
+    }
+    const ahead = member.ahead;
+    if (!ahead) return write(member, delivery.payload);
+    // Resumed from a copy that had read further: what that copy showed it is not shown again, and
+    // its cursor never goes back.
+    if (delivery.offset >= 0 && delivery.offset < (ahead[delivery.partition] ?? 0)) return;
+    const position = delivery.position.map((offset, p) => Math.max(offset, ahead[p] ?? 0));
+    if (position.every((offset, p) => offset === delivery.position[p])) member.ahead = undefined;
+    write(member, payloadBytes(delivery.result, encodeCursor(position)));
+  }
+
+  /** Sends a channel's resolved events, in topic order, to its members. */
+  function flush(channel: Channel<unknown>): void {
+    while (channel.pending[0]?.settled) {
+      const delivery = channel.pending.shift() as Delivery;
+      if (delivery.payload) for (const member of channel.members) deliver(member, delivery);
+    }
+  }
+
+  function openChannel<E>(key: string, live: LiveField<E>, audience: Audience<E>, info: GraphQLResolveInfo, context: SubscriberContext): Channel<E> {
+    const scope = accessScope(context.identity);
+    const through = live.through;
+    const document = through ? innerQuery(info, through.field, through.types) : '';
+    // Only the variables the inner query uses: subscribers resuming from different cursors (`after`) share.
+    const variables = Object.fromEntries(Object.entries(info.variableValues).filter(([name]) => new RegExp(`\\$${name}\\b`).test(document)));
+    const variablesKey = JSON.stringify(variables);
+    // The subscription as its first subscriber sent it: shaping a payload with it gives what graphql-js
+    // gives each subscriber (the root field's arguments decide nothing there).
+    const shaping = {
+      schema: info.schema,
+      document: { kind: Kind.DOCUMENT, definitions: [info.operation, ...Object.values(info.fragments)] } as DocumentNode,
+      operationName: info.operation.name?.value,
+      variableValues: context.variables,
+    };
+    const members = new Set<Member>();
+    const resolve = (event: E): Promise<unknown> => {
       if (!through) return Promise.resolve(event);
-      const eventArgs = through.arguments(event, args);
-      if (!document) {
-        const text = innerQuery(info, through.field, eventArgs);
-        variables = Object.fromEntries(Object.entries(info.variableValues).filter(([name]) => new RegExp(`\\$${name}\\b`).test(text)));
-        variablesKey = JSON.stringify(variables);
-        document = text;
-      }
-      const key = `${live.eventKey(event)}|${scope}|${document}|${variablesKey}`;
-      let result = shared.get(key);
+      const sharedKey = `${live.eventKey(event)}|${scope}|${document}|${variablesKey}`;
+      let result = shared.get(sharedKey);
       if (!result) {
-        const inner = Object.fromEntries(Object.entries(eventArgs).map(([n, a]) => [`__${n}`, a.value]));
-        const ask = () => options.query(document as string, { ...variables, ...inner }, identity, authorization);
-        result = untilAnswered(ask, through.field, retryMs, (errors) => options.logger.warn({ errors, field: through.field }, 'subscription query failed')).then(
-          (data) => data?.[through.field] ?? null,
-        );
-        shared.set(key, result);
-        void result.finally(() => setTimeout(() => shared.delete(key), 1000));
+        // Asked with the identity of a member still connected (its token has not expired).
+        const asker = members.values().next().value?.context ?? context;
+        const inner = Object.fromEntries(Object.entries(through.values(event)).map(([n, value]) => [`__${n}`, value]));
+        const ask = () => options.query(document, { ...variables, ...inner }, asker.identity, asker.authorization);
+        result = untilAnswered(ask, through.field, retryMs, (errors) => options.logger.warn({ errors, field: through.field }, 'subscription query failed'))
+          .then((data) => data?.[through.field] ?? null)
+          .catch(() => null);
+        shared.set(sharedKey, result);
+        void result.finally(() => setTimeout(() => shared.delete(sharedKey), 1000));
       }
       return result;
     };
-
-    /** Takes an event in unless this subscriber has been shown it already; the cursor after it goes with it. */
-    const admit = (entry: { event: E; partition: number; offset: number }, isLive: boolean) => {
-      if (entry.offset >= 0) {
-        while (admitted.length <= entry.partition) admitted.push(0);
-        if (entry.offset < (admitted[entry.partition] as number)) return;
-        admitted[entry.partition] = entry.offset + 1;
-      }
-      if (!live.wants(entry.event, args, identity)) return;
-      if (isLive && liveWaiting >= bufferLimit) {
-        closeIterator();
-        context.disconnect(SLOW_CONSUMER, `too slow: more than ${bufferLimit} events waiting`);
+    const channel: Channel<E> = {
+      key,
+      members,
+      audience,
+      pending: [],
+      nextSeq: 0,
+      // Not visible to this scope (or gone): the same query would show nothing, and nothing is sent.
+      show: async (event) => {
+        const value = await resolve(event);
+        if (value === null || value === undefined) return null;
+        return (await execute({ ...shaping, rootValue: value }));
+      },
+      stop: () => undefined,
+    };
+    const hub = live.events;
+    channel.stop = hub.listen((entry) => {
+      if (!audience.wants(entry.event)) return;
+      if (channel.pending.length >= bufferLimit) {
+        for (const member of [...members]) slow(member, `more than ${bufferLimit} events waiting`);
         return;
       }
-      const item = { event: entry.event, cursor: encodeCursor(admitted), live: isLive, result: isLive ? resolveEvent(entry.event).catch(() => null) : undefined };
-      if (isLive) liveWaiting++;
-      queue.push(item);
-      wake?.();
-    };
-    for (const entry of missed) admit(entry, false);
-    const stop = hub.listen((entry) => admit(entry, true));
+      const delivery: Delivery = { seq: channel.nextSeq++, partition: entry.partition, offset: entry.offset, position: hub.position, settled: false };
+      channel.pending.push(delivery);
+      void channel
+        .show(entry.event)
+        .then(
+          (result) => {
+            delivery.result = result;
+            if (result) delivery.payload = payloadBytes(result, encodeCursor(delivery.position));
+          },
+          (err: unknown) => options.logger.warn({ err }, 'subscription payload failed'),
+        )
+        .finally(() => {
+          delivery.settled = true;
+          flush(channel as Channel<unknown>);
+        });
+    });
+    channels.set(key, channel as Channel<unknown>);
+    return channel;
+  }
 
-    function closeIterator() {
-      closed = true;
-      stop();
-      wake?.();
+  /** A resuming member: what it missed, in topic order, each with the cursor after it; then what its channel sent meanwhile. */
+  async function replay<E>(channel: Channel<E>, member: Member, missed: Array<{ event: E } & Place>, start: Position): Promise<void> {
+    const admitted = [...start];
+    const shown: Array<{ event: E; cursor: string; result?: Promise<ExecutionResult | null> }> = [];
+    for (const entry of missed) {
+      if (entry.offset < (admitted[entry.partition] ?? 0)) continue;
+      admitted[entry.partition] = entry.offset + 1;
+      if (channel.audience.wants(entry.event)) shown.push({ event: entry.event, cursor: encodeCursor(admitted) });
     }
+    for (const [i, item] of shown.entries()) {
+      // A few ahead of the one being sent are resolved at once.
+      for (const next of shown.slice(i, i + 8)) next.result ??= channel.show(next.event).catch(() => null);
+      const result = await item.result;
+      if (member.left) return;
+      if (result) write(member, payloadBytes(result, item.cursor));
+    }
+    const held = member.held ?? [];
+    member.held = undefined;
+    for (const delivery of held) deliver(member, delivery);
+  }
 
-    const iterator: AsyncIterableIterator<unknown> = {
-      [Symbol.asyncIterator]() {
-        return iterator;
-      },
-      async next() {
-        for (;;) {
-          const item = queue.shift();
-          if (item) {
-            if (item.live) liveWaiting--;
-            // Missed events resolve a few ahead of the one being sent.
-            for (const ahead of queue.slice(0, 8)) ahead.result ??= resolveEvent(ahead.event).catch(() => null);
-            const value = await (item.result ?? resolveEvent(item.event).catch(() => null));
-            // Not visible to this subscriber (or gone): the same query would show nothing.
-            if (value === null) continue;
-            context.cursor = item.cursor;
-            return { value, done: false };
-          }
-          if (closed) return { value: undefined, done: true };
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          wake = undefined;
+  /** A subscription joins its channel; the iterator graphql-ws holds yields nothing and ends when it leaves. */
+  function join<E>(live: LiveField<E>, args: Args, context: SubscriberContext, info: GraphQLResolveInfo): AsyncIterableIterator<unknown> {
+    const hub = live.events;
+    // Where this subscriber stands in the topic: resumed from its cursor, or from now on.
+    const head = hub.position;
+    const resumed = typeof args.after === 'string';
+    const start = resumed ? decodeCursor(args.after as string) : head;
+    const missed = resumed ? hub.since(start) : [];
+    const audience = live.audience(args, context.identity);
+    const field = info.fieldNodes[0] as FieldNode;
+    // What the payload depends on: the field with its alias, directives and selection, the fragments, the variables they use.
+    const shape = [print({ ...field, arguments: [] }), ...Object.values(info.fragments).map(print)].join('\n');
+    const used = variablesIn(info, shape).map((d) => [d.variable.name.value, context.variables[d.variable.name.value]]);
+    const key = [audience.key, accessScope(context.identity), schemaVersion(info.schema), shape, JSON.stringify(used)].join('\n');
+    const channel = (channels.get(key) as Channel<E> | undefined) ?? openChannel(key, live, audience, info, context);
+    const done = { value: undefined, done: true } as const;
+    let finish: (() => void) | undefined;
+    const member: Member = {
+      context,
+      prefix: Buffer.from(`{"id":${JSON.stringify(context.id)},"type":"next","payload":`),
+      fromSeq: channel.nextSeq,
+      held: missed.length > 0 ? [] : undefined,
+      ahead: start.some((offset, p) => offset > (head[p] ?? 0)) ? start : undefined,
+      left: false,
+      leave: () => {
+        if (member.left) return;
+        member.left = true;
+        channel.members.delete(member);
+        hub.subscribed(-1);
+        if (channel.members.size === 0 && channels.get(key) === channel) {
+          channel.stop();
+          channels.delete(key);
         }
+        finish?.();
       },
-      async return() {
-        closeIterator();
-        return { value: undefined, done: true };
+    };
+    channel.members.add(member);
+    hub.subscribed(1);
+    if (member.held) void replay(channel, member, missed, start);
+    const iterator: AsyncIterableIterator<unknown> = {
+      [Symbol.asyncIterator]: () => iterator,
+      next: () =>
+        new Promise((resolve) => {
+          if (member.left) resolve(done);
+          else finish = () => resolve(done);
+        }),
+      return: async () => {
+        member.leave();
+        return done;
       },
     };
     return iterator;
@@ -531,47 +715,27 @@ export function serveSubscriptions(apiSchema: () => GraphQLSchema, streams: Live
         if (problem) return [problem];
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
       },
-      context: (ctx): SubscriberContext => ({
+      context: (ctx, id, _payload, args): SubscriberContext => ({
         identity: ctx.extra.identity as Identity,
         authorization: ctx.extra.authorization as string,
-        disconnect: (code, reason) => ctx.extra.socket.close(code, reason),
+        id,
+        socket: ctx.extra.socket,
+        variables: (args.variableValues ?? {}),
       }),
-      // Every message says where it stands in the event stream: the client resumes from there.
-      onNext: (_ctx, _id, _payload, args, result) => {
-        const cursor = (args.contextValue as SubscriberContext).cursor;
-        if (!cursor) return;
-        return { ...result, errors: result.errors?.map((e) => e.toJSON()), extensions: { ...result.extensions, cursor } };
-      },
       onError: (_ctx, _id, _payload, errors) => {
         options.logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
       },
     },
     wsServer,
+    // Heartbeats keep connections alive through proxies: each socket is pinged every heartbeatMs on a
+    // timer of its own (spread over time, not all sockets at once), and dropped when no pong comes back
+    // before the next.
+    options.heartbeatMs ?? 15_000,
   );
-
-  // Heartbeats keep connections alive through proxies; a peer that stops answering is dropped.
-  const heartbeatMs = options.heartbeatMs ?? 15_000;
-  const alive = new WeakSet<object>();
-  wsServer.on('connection', (socket) => {
-    alive.add(socket);
-    socket.on('pong', () => alive.add(socket));
-  });
-  const heartbeat = setInterval(() => {
-    for (const socket of wsServer.clients) {
-      if (!alive.has(socket)) {
-        socket.terminate();
-        continue;
-      }
-      alive.delete(socket);
-      socket.ping();
-    }
-  }, heartbeatMs);
-  heartbeat.unref();
 
   return {
     wsServer,
     async close() {
-      clearInterval(heartbeat);
       await cleanup.dispose();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     },
