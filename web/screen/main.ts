@@ -80,13 +80,14 @@ interface Counters {
   calledUpToDepartments: number;
   completed: number;
   completionRate: number;
+  onTimeRate: number;
   satisfactionRate: number;
   overdueNow: number;
 }
 
 const CALL_FIELDS = `id title status priority location { lng lat } originUnit { id } handlingUnit { id name }
   deadlines { sign respond complete } overdueSteps`;
-const COUNTER_FIELDS = 'raised calledUpToDepartments completed completionRate satisfactionRate overdueNow';
+const COUNTER_FIELDS = 'raised calledUpToDepartments completed completionRate onTimeRate satisfactionRate overdueNow';
 const ALERT_FIELDS = 'alertId kind hazard colour level title areaUnitIds inspectBy';
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
@@ -341,6 +342,7 @@ function drawCounters() {
     ['called-up', '呼叫部门', String(counters?.calledUpToDepartments ?? '—')],
     ['completed', '本月办结', String(counters?.completed ?? '—')],
     ['completion-rate', '办结率', pct(counters?.completionRate)],
+    ['on-time-rate', '按期办结率', pct(counters?.onTimeRate)],
     ['satisfaction', '满意率', pct(counters?.satisfactionRate)],
     ['overdue-now', '当前逾期', String(counters?.overdueNow ?? '—'), (counters?.overdueNow ?? 0) > 0],
     ['open-now', '在办事项', String(calls.size)],
