@@ -1,7 +1,8 @@
 // The hub's own pages in a real browser (Debian's Chromium through playwright-core) against the whole
 // hub on real Kafka and FerretDB: the big screen draws every grid of the demo district, shows a call
-// raised through the API on the map and in the counters within 2 s, shades the streets of a 三防
-// warning and shows its banner, and comes back live without a reload after the gateway restarts; the
+// raised through the API on the map and in the counters within 2 s (from the mutation's answer),
+// shades the streets of a 三防 warning and shows its banner, shows the warnings in force to a page
+// opened afterwards, and comes back live without a reload after the gateway restarts; the
 // workbench takes a call from sign to confirm and an officer's demand from raising to resolved; and no
 // page ever asks anything of any address but the hub's own. Screenshots go to .data/screenshots/.
 import { mkdirSync } from 'node:fs';
