@@ -1,6 +1,6 @@
 // `npm run bench:screen [-- --grids 2000 --calls 5000 --minutes 10]`: the big screen (/screen) in
-// Debian's Chromium against the whole hub on the local Kafka and FerretDB, with `--grids` grids on its
-// map and `--calls` open calls. Prints one JSON line: the time from navigation to the first full paint
+// Debian's Chromium against the whole hub on the local Kafka and a FerretDB of its own, with `--grids`
+// grids on its map and `--calls` open calls raised through the gateway. Prints one JSON line: the time from navigation to the first full paint
 // (the map with every grid and every marker drawn, counters and lists filled), by stage; then the
 // page's memory sampled while the hub sends it 10 call events a second for `--minutes` (real
 // superviseCall mutations, each a call event on hub.call-events, served over graphql-ws): the JS heap

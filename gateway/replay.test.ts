@@ -44,7 +44,7 @@ describe('resume cursors (gateway/replay.ts)', () => {
 
   it('accepts a cursor ahead of this copy (another copy read further) and refuses garbled ones as bad input', () => {
     expect(hub().since([500, 20])).toEqual([]);
-    for (const bad of ['', 'abc', '1..2', '-1.2', '1.2.', `${'9'.repeat(16)}.1`]) {
+    for (const bad of ['', 'abc', '1..2', '-1.2', '1.2.', `${'9'.repeat(16)}.1`, 'RETAINED', 'retained.1', ' retained']) {
       expect(() => decodeCursor(bad)).toThrowError(expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT', argument: 'after' } }));
     }
   });
