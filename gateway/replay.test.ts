@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor, EventHub } from './replay.ts';
+import { decodeCursor, encodeCursor, EventHub, RETAINED } from './replay.ts';
 
 /** A hub over two partitions, started at offsets 10 and 20, holding `retain` events. */
 function hub(retain = 100) {
@@ -44,8 +44,23 @@ describe('resume cursors (gateway/replay.ts)', () => {
 
   it('accepts a cursor ahead of this copy (another copy read further) and refuses garbled ones as bad input', () => {
     expect(hub().since([500, 20])).toEqual([]);
-    for (const bad of ['', 'abc', '1..2', '-1.2', '1.2.', `${'9'.repeat(16)}.1`]) {
+    for (const bad of ['', 'abc', '1..2', '-1.2', '1.2.', `${'9'.repeat(16)}.1`, 'RETAINED', 'retained.1', ' retained']) {
       expect(() => decodeCursor(bad)).toThrowError(expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT', argument: 'after' } }));
     }
+  });
+
+  it('gives a subscriber asking for the retained window (after: "retained") all it holds, then positions naming every partition', () => {
+    const events = hub(4);
+    for (let i = 0; i < 10; i++) events.publish(`e${i}`, { partition: 0, offset: 10 + i });
+    const from = decodeCursor(RETAINED);
+    expect(events.since(from).map((e) => e.event)).toEqual(['e6', 'e7', 'e8', 'e9']);
+    // The subscriber now stands at the window's start, every partition named: its cursors resume.
+    expect(from).toEqual([16, 20]);
+    expect(() => events.since([16, 20])).not.toThrow();
+    // An empty window (nothing issued yet): nothing, and the copy's start.
+    const quiet = hub();
+    const start = decodeCursor(RETAINED);
+    expect(quiet.since(start)).toEqual([]);
+    expect(start).toEqual([10, 20]);
   });
 });

@@ -6,6 +6,9 @@
 // window, LIVE_REPLAY_EVENTS) and a subscriber coming back with a cursor inside that window is shown
 // what it missed, in topic order, then the live stream. A cursor older than the window is refused
 // with CURSOR_EXPIRED: the client re-queries (calls with `updatedFrom`) and subscribes afresh.
+// The cursor RETAINED asks for the whole window, then the live stream: a page that opens after a
+// 三防 warning was issued folds the window's warnings and lifts into the warnings in force (there is
+// no other record of them in the hub; one older than the window is not shown).
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { Admin, Kafka } from 'kafkajs';
@@ -27,12 +30,16 @@ export type Position = number[];
 
 const CURSOR = /^[0-9]{1,15}(\.[0-9]{1,15}){0,255}$/;
 
+/** The cursor that resumes from the start of what the gateway retains (decoded as an empty position). */
+export const RETAINED = 'retained';
+
 export function encodeCursor(position: Position): string {
   return position.join('.');
 }
 
 /** A cursor the client sent, as a position; BAD_USER_INPUT when it is not one. */
 export function decodeCursor(cursor: string): Position {
+  if (cursor === RETAINED) return [];
   if (!CURSOR.test(cursor)) {
     throw new GraphQLError(`续传游标无效：${cursor.slice(0, 40)} (not a resume cursor)`, { extensions: { code: 'BAD_USER_INPUT', argument: 'after' } });
   }
@@ -109,6 +116,12 @@ export class EventHub<T> {
    * CURSOR_EXPIRED when part of it has left the window (or the topic's partitions changed).
    */
   since(from: Position): Array<Entry<T>> {
+    // RETAINED: everything held, and `from` becomes the window's start, so the cursors that follow
+    // name every partition (the caller keeps `from` as the subscriber's position).
+    if (from.length === 0) {
+      from.push(...this.floor);
+      return [...this.log];
+    }
     if (from.length !== this.head.length || from.some((offset, p) => offset < (this.floor[p] as number))) throw cursorExpired(this.topic);
     return this.log.filter((e) => e.offset >= (from[e.partition] as number));
   }

@@ -17,6 +17,7 @@ export interface Counters {
   calledUpToDepartments: number;
   completed: number;
   completionRate: number;
+  onTimeRate: number;
   satisfactionRate: number;
   overdueNow: number;
   updatedAt: Date;
@@ -46,18 +47,22 @@ export async function readCounters(store: EvaluationStore, directory: UnitDirect
     for (const [k, v] of Object.entries(f.totals)) sum[k] = (sum[k] ?? 0) + v;
     if (f.updatedAt && f.updatedAt > updatedAt) updatedAt = new Date(f.updatedAt);
   }
+  return { scope, period, ...figuresOf(sum), updatedAt };
+}
+
+/** A scope's counters from the sum of its calls' shares (domain/ledger.ts contributions). */
+export function figuresOf(sum: Vector): Omit<Counters, 'scope' | 'period' | 'updatedAt'> {
   const n = (k: string) => sum[k] ?? 0;
   return {
-    scope,
-    period,
     raised: n('raised'),
     raisedAtTier: TIERS.map((tier) => ({ tier, count: n(`tier${tier}`) })),
     calledUpToDepartments: n('calledUp'),
     completed: n('completed'),
     completionRate: rate(n('completed'), n('raised') - n('withdrawn')),
+    // 按期结案率 (GB/T 30428.4): completed on time / due (done, or past the completion deadline).
+    onTimeRate: rate(n('completedOnTime'), n('completionDue')),
     satisfactionRate: rate(n('satisfied'), n('rated')),
     overdueNow: n('overdue'),
-    updatedAt,
   };
 }
 

@@ -226,7 +226,7 @@ describe('the hand-calculated month through Kafka and FerretDB', () => {
 
   it('counts the month for the street and the district dashboards', async () => {
     const fields = `dashboardCounters(scope: $scope, period: "2026-03") { scope { id } period raised raisedAtTier { tier count }
-      calledUpToDepartments completed completionRate satisfactionRate overdueNow }`;
+      calledUpToDepartments completed completionRate onTimeRate satisfactionRate overdueNow }`;
     const q = `query($scope: ID!) { ${fields} }`;
     const street = ok(await gql(url, tokens.street, q, { scope: STREET })).dashboardCounters;
     // 8 raised (7 at the street, 1 at its community); 7 reached a department; 6 done; 4 of 6 rated ≥ 4 stars.
@@ -244,6 +244,8 @@ describe('the hand-calculated month through Kafka and FerretDB', () => {
       calledUpToDepartments: 7,
       completed: 6,
       completionRate: 0.75,
+      // 6 done, each by its completion deadline; the 2 open ones not yet due (scoring.test.ts).
+      onTimeRate: 1,
       satisfactionRate: 0.6667,
       overdueNow: 0,
     });

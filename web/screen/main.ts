@@ -1,9 +1,9 @@
 // The command centre's big screen (指挥大屏), 1920×1080: the scope's streets, communities and grids
 // drawn from the party-map subgraph's own polygons (no online tiles), open calls as markers coloured
-// by status and overdue state, 三防 warnings shading their streets, counters, the due and overdue
-// lists and this month's rankings. Everything after the first load arrives over graphql-ws; after a
-// network drop or a gateway restart the client reconnects, resubscribes and refetches what it missed,
-// without reloading the page.
+// by status and overdue state, 三防 warnings shading their streets (those in force when the page opens
+// too), counters, the due and overdue lists and this month's rankings. Everything after the first
+// load arrives over graphql-ws; after a network drop or a gateway restart the client reconnects,
+// resubscribes and refetches what it missed, without reloading the page.
 import { GeoComponent, TooltipComponent } from 'echarts/components';
 import { getMap, init, registerMap, use, type EChartsType } from 'echarts/core';
 import { ScatterChart } from 'echarts/charts';
@@ -80,13 +80,14 @@ interface Counters {
   calledUpToDepartments: number;
   completed: number;
   completionRate: number;
+  onTimeRate: number;
   satisfactionRate: number;
   overdueNow: number;
 }
 
 const CALL_FIELDS = `id title status priority location { lng lat } originUnit { id } handlingUnit { id name }
   deadlines { sign respond complete } overdueSteps`;
-const COUNTER_FIELDS = 'raised calledUpToDepartments completed completionRate satisfactionRate overdueNow';
+const COUNTER_FIELDS = 'raised calledUpToDepartments completed completionRate onTimeRate satisfactionRate overdueNow';
 const ALERT_FIELDS = 'alertId kind hazard colour level title areaUnitIds inspectBy';
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
@@ -98,6 +99,13 @@ let scope: MapUnit;
 let chart: EChartsType;
 let counters: Counters | undefined;
 let raisedToday: number | undefined;
+
+/**
+ * For each open call, when the page received it and when it was first drawn on the map; and when the
+ * raised counter last changed on screen (epoch ms: the browser tests measure latency from the API).
+ */
+const callSeen = new Map<string, { received: number; drawn?: number }>();
+let raisedShown: { raised: number; received: number } | undefined;
 
 /** When each stage of the first load finished, in ms since navigation (the bench reads them). */
 const timings: Record<string, number> = {};
@@ -193,41 +201,45 @@ function drawMap() {
     `<i style="background:${OVERDUE_COLOUR}"></i>逾期`;
 }
 
-/** Street and community borders over the grids, and each warned street shaded with its signal colour. */
+/** Street and community borders over the grids, and each warned area shaded with its signal colour. */
 function regionStyles() {
-  const shade = shadedStreets();
+  const shade = shadedAreas();
+  const fill = (id: string) => {
+    const colour = shade[id];
+    return colour ? hexWithAlpha(SIGNALS[colour]?.fill ?? '#d50000', 0.5) : 'rgba(0,0,0,0)';
+  };
   return [
-    ...ofKind('COMMUNITY').map((u) => ({ name: u.id, itemStyle: { areaColor: 'rgba(0,0,0,0)', borderColor: 'rgba(120, 200, 255, 0.7)', borderWidth: 1.2 } })),
-    ...ofKind('STREET').map((u) => ({
-      name: u.id,
-      itemStyle: {
-        areaColor: shade[u.id] ? hexWithAlpha(SIGNALS[shade[u.id] as string]?.fill ?? '#d50000', 0.5) : 'rgba(0,0,0,0)',
-        borderColor: '#4fc3f7',
-        borderWidth: 2.5,
-      },
-    })),
+    ...ofKind('COMMUNITY').map((u) => ({ name: u.id, itemStyle: { areaColor: fill(u.id), borderColor: 'rgba(120, 200, 255, 0.7)', borderWidth: 1.2 } })),
+    ...ofKind('STREET').map((u) => ({ name: u.id, itemStyle: { areaColor: fill(u.id), borderColor: '#4fc3f7', borderWidth: 2.5 } })),
   ];
 }
 
-/** street id → the colour of the most severe warning in force over it. */
-function shadedStreets(): Record<string, string> {
+/**
+ * The areas a warning shades: the district's streets, or on a street's screen its communities (the
+ * scope's own area is not drawn as a region). Area id → the colour of the most severe warning over it.
+ */
+function shadedAreas(): Record<string, string> {
+  const kind = scope.kind === 'DISTRICT' ? 'STREET' : 'COMMUNITY';
   const shade: Record<string, string> = {};
   for (const warning of warnings.values()) {
     const colour = warning.colour ?? 'RED';
-    for (const street of streetsOf(warning.areaUnitIds)) {
-      const now = shade[street];
-      if (!now || (SIGNALS[colour]?.rank ?? 0) > (SIGNALS[now]?.rank ?? 0)) shade[street] = colour;
+    for (const area of areasOf(kind, warning.areaUnitIds)) {
+      const now = shade[area];
+      if (!now || (SIGNALS[colour]?.rank ?? 0) > (SIGNALS[now]?.rank ?? 0)) shade[area] = colour;
     }
   }
   return shade;
 }
 
-/** The scope's streets an alert's area covers (the district: every street). */
-function streetsOf(areaIds: string[]): string[] {
-  return ofKind('STREET')
+/** The scope's areas of a kind that an alert's area covers or lies in. */
+function areasOf(kind: string, areaIds: string[]): string[] {
+  return ofKind(kind)
     .filter((s) => areaIds.some((a) => s.pathIds.includes(a) || units.get(a)?.pathIds.includes(s.id)))
     .map((s) => s.id);
 }
+
+/** The scope's streets an alert's area covers (the district: every street). */
+const streetsOf = (areaIds: string[]) => areasOf('STREET', areaIds);
 
 const hexWithAlpha = (hex: string, alpha: number) => {
   const n = parseInt(hex.slice(1), 16);
@@ -247,7 +259,11 @@ async function loadCalls() {
     after = page.calls.pageInfo.hasNextPage ? page.calls.pageInfo.endCursor : null;
   } while (after);
   calls.clear();
-  for (const [id, call] of fresh) calls.set(id, call);
+  const received = Date.now();
+  for (const [id, call] of fresh) {
+    calls.set(id, call);
+    if (!callSeen.has(id)) callSeen.set(id, { received });
+  }
 }
 
 async function loadCounters() {
@@ -304,14 +320,20 @@ function placeOf(call: OpenCall): [number, number] | undefined {
 }
 
 let redrawTimer: ReturnType<typeof setTimeout> | undefined;
+let lastRedraw = 0;
+/** A change is drawn at once after a quiet spell, else with the others at most REDRAW_MS after the last redraw. */
 function scheduleRedraw() {
-  redrawTimer ??= setTimeout(() => {
-    redrawTimer = undefined;
-    redraw();
-  }, REDRAW_MS);
+  redrawTimer ??= setTimeout(
+    () => {
+      redrawTimer = undefined;
+      redraw();
+    },
+    Math.max(0, lastRedraw + REDRAW_MS - performance.now()),
+  );
 }
 
 function redraw() {
+  lastRedraw = performance.now();
   const now = Date.now();
   const points = [];
   for (const call of calls.values()) {
@@ -328,6 +350,11 @@ function redraw() {
     });
   }
   chart.setOption({ series: [{ id: 'calls', data: points }], geo: { regions: regionStyles() } });
+  const drawnAt = Date.now();
+  for (const [id, seen] of callSeen) {
+    if (!calls.has(id)) callSeen.delete(id);
+    else seen.drawn ??= drawnAt;
+  }
   drawCounters();
   drawLists(now);
   drawBanner();
@@ -341,6 +368,7 @@ function drawCounters() {
     ['called-up', '呼叫部门', String(counters?.calledUpToDepartments ?? '—')],
     ['completed', '本月办结', String(counters?.completed ?? '—')],
     ['completion-rate', '办结率', pct(counters?.completionRate)],
+    ['on-time-rate', '按期办结率', pct(counters?.onTimeRate)],
     ['satisfaction', '满意率', pct(counters?.satisfactionRate)],
     ['overdue-now', '当前逾期', String(counters?.overdueNow ?? '—'), (counters?.overdueNow ?? 0) > 0],
     ['open-now', '在办事项', String(calls.size)],
@@ -413,16 +441,22 @@ function goLive() {
   });
   const report = (err: unknown) => console.warn('subscription', err);
   subscribe<{ callUpdated: OpenCall & { status: string } }>(client, `subscription { callUpdated { ${CALL_FIELDS} } }`, {}, ({ callUpdated: call }) => {
-    if (OPEN_STATUSES.includes(call.status)) calls.set(call.id, call);
-    else calls.delete(call.id);
+    if (OPEN_STATUSES.includes(call.status)) {
+      calls.set(call.id, call);
+      if (!callSeen.has(call.id)) callSeen.set(call.id, { received: Date.now() });
+    } else calls.delete(call.id);
     scheduleRedraw();
     refreshSlowly();
   }, report);
   subscribe<{ dashboardCounters: Counters }>(client, `subscription($scope: ID!) { dashboardCounters(scope: $scope) { ${COUNTER_FIELDS} } }`, { scope: scope.id }, (data) => {
+    if (data.dashboardCounters.raised !== counters?.raised) raisedShown = { raised: data.dashboardCounters.raised, received: Date.now() };
     counters = data.dashboardCounters;
     drawCounters(); // a few tiles: drawn at once, not with the map
   }, report);
-  subscribe<{ floodAlerts: FloodAlert }>(client, `subscription($area: ID) { floodAlerts(area: $area) { ${ALERT_FIELDS} } }`, { area: scope.id }, ({ floodAlerts: alert }) => {
+  // From the start of the gateway's retained window (after: "retained", gateway/replay.ts): the warnings
+  // issued and lifted before the page opened come first, in order, so the ones in force show at once;
+  // resubscribed after a drop, the same replay brings the lifts it missed.
+  subscribe<{ floodAlerts: FloodAlert }>(client, `subscription($area: ID) { floodAlerts(area: $area, after: "retained") { ${ALERT_FIELDS} } }`, { area: scope.id }, ({ floodAlerts: alert }) => {
     if (alert.kind === 'WARNING') warnings.set(alert.alertId, alert);
     else if (alert.kind === 'WARNING_LIFTED') warnings.delete(alert.alertId);
     scheduleRedraw();
@@ -441,8 +475,10 @@ function exposeForTests() {
     gridIds: () => ofKind('GRID').map((u) => u.id),
     drawnRegionNames: () => ((getMap('scope') as { geoJSON?: { features: Array<{ properties: { name: string } }> } } | undefined)?.geoJSON?.features ?? []).map((f) => f.properties.name),
     callIds: () => ((chart.getOption() as { series: Array<{ id: string; data: Array<{ name: string }> }> }).series.find((s) => s.id === 'calls')?.data ?? []).map((d) => d.name),
-    shadedStreets,
+    shadedAreas,
     openCalls: () => calls.size,
+    callSeen: (id: string) => callSeen.get(id),
+    raisedShown: () => raisedShown,
     timings: () => ({ ...timings }),
   };
   document.body.dataset.ready = 'true';

@@ -458,6 +458,12 @@ export function contributions(observations: Observation[], originScopes: string[
   const counters: Vector = { raised: 1, [`tier${latest.tier}`]: 1 };
   if (latest.reached) counters.calledUp = 1;
   if (DONE.has(latest.status)) counters.completed = 1;
+  // 按期结案率 (DOMAIN.md "数字城管 indicators", GB/T 30428.4: closed on time / (due − deferred)): a
+  // call is due once it is done or supervision found its completion deadline passed (a step not
+  // taken is missed when its deadline passes); on time when completed by its completion deadline as
+  // it stands now, so a granted extension (缓办) moves the deadline instead of counting as a miss.
+  if (DONE.has(latest.status) || (OPEN.has(latest.status) && latest.overdue.includes('COMPLETE'))) counters.completionDue = 1;
+  if (DONE.has(latest.status) && latest.completedAt !== null && onTime(latest.completedAt, latest.due.complete)) counters.completedOnTime = 1;
   if (latest.status === 'WITHDRAWN') counters.withdrawn = 1;
   if (latest.stars !== null) {
     counters.rated = 1;

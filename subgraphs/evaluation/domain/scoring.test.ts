@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { WorkCalendar } from '../../../rules/calendar.ts';
 import { CallScript } from '../scripted-calls.ts';
-import { contributions, ledgerOf, mergeObservations, observe, perfKey, type Vector } from './ledger.ts';
+import { figuresOf } from '../counters.ts';
+import { contributions, counterKey, ledgerOf, mergeObservations, observe, perfKey, type Vector } from './ledger.ts';
 import { DEPT, ignoredAndLate, marchCalls, OTHER_DEPT, septemberCalls, STREET } from './month.fixture.ts';
 import { MonthClosing, requirePeriod } from './period.ts';
 import { DEFAULT_SCHEMES, effectsOf, Schemes, scoreOf, sumVectors, validateSchemes } from './schemes.ts';
@@ -397,5 +398,36 @@ describe('scheme versions (DOMAIN.md "a scheme change applies only from its effe
 
   it('refuses a table that names a version twice', () => {
     expect(() => validateSchemes([...DEFAULT_SCHEMES, DEFAULT_SCHEMES[0]])).toThrow(/HUANGPU@1 appears twice/);
+  });
+});
+
+describe('the dashboard counters\' on-time rate (按期结案率, GB/T 30428.4 via DOMAIN.md "数字城管 indicators")', () => {
+  const street = (calls: CallScript[], period: string) => figuresOf(totals(calls).get(counterKey(STREET, period)) ?? {});
+
+  it('on-time rate: completed by the completion deadline / due, September worked by hand (4 of 6 = 0.6667)', () => {
+    // Due (done, or open past the completion deadline): all six.
+    //   S1 ignored, completion missed 09-08 18:00 (open)            → due, not on time
+    //   S2 completed 09-10 10:00, due 09-14 18:00                     → on time
+    //   S3 completed 09-25 10:00, due 09-28 18:00                     → on time
+    //   S4 reworked, completed again 09-22 10:00, rework due 09-23    → on time
+    //   S5 closed at the grid 09-10 10:00, due 09-16 18:00            → on time
+    //   S6 closed at the grid 09-28 10:00, due 09-25 18:00            → late
+    const september = street(septemberCalls('OT'), '2026-09');
+    expect({ completed: september.completed, onTimeRate: september.onTimeRate }).toEqual({ completed: 5, onTimeRate: 0.6667 });
+  });
+
+  it('on-time rate: an open call before its completion deadline is not yet due; an extension moves the deadline it is judged by', () => {
+    // March: C1, C2, C3, C5, C7, C8 completed, each by its deadline; C4 and C6 open, none past it: 6 of 6.
+    expect(street(marchCalls('OTM'), '2026-03').onTimeRate).toBe(1);
+    const at = (day: string) => `2026-${day}+08:00`;
+    const open = new CallScript('OT-X', STREET, at('05-04T08:00:00')).assign(at('05-04T09:00:00'), DEPT, 'DEPARTMENT', {
+      sign: at('05-05T09:00:00'),
+      respond: at('05-06T09:00:00'),
+      complete: at('05-08T18:00:00'),
+    });
+    expect(street([open], '2026-05')).toMatchObject({ raised: 1, onTimeRate: 0 });
+    // Extended (缓办) to 05-15 before the old deadline, completed 05-12: on time.
+    const extended = open.sign(at('05-04T10:00:00')).extend(at('05-07T10:00:00'), at('05-15T18:00:00')).complete(at('05-12T10:00:00'));
+    expect(street([extended], '2026-05').onTimeRate).toBe(1);
   });
 });

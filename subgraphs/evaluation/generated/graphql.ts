@@ -83,6 +83,12 @@ export type DashboardCounters = {
   completed: Scalars['Int']['output'];
   /** completed / (raised − withdrawn) */
   completionRate: Scalars['Float']['output'];
+  /**
+   * 按期结案率 (GB/T 30428.4, closed on time / (due − deferred)): completed by the completion deadline
+   * as it stands (an extension moves it) / due (done, or open with the completion deadline passed).
+   * 0 when nothing is due.
+   */
+  onTimeRate: Scalars['Float']['output'];
   /** Open calls of the scope with a step past its deadline, whatever month they were raised in */
   overdueNow: Scalars['Int']['output'];
   period: Scalars['String']['output'];
@@ -669,6 +675,7 @@ export type DashboardCountersResolvers<ContextType = SubgraphContext, ParentType
   calledUpToDepartments?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   completed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   completionRate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  onTimeRate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   overdueNow?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   period?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   raised?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
