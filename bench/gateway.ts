@@ -1,4 +1,5 @@
-// `npm run bench:gateway [-- --url <gateway> --concurrency 50 --seconds 10 --subscribers 1000 --profile <dir>]`
+// `npm run bench:gateway [-- --url <gateway> --concurrency 50 --seconds 10 --subscribers 1000 --profile <dir>
+//                          --mix nested,varying --targets gateway,default,chain --checkout <dir>]`
 //
 // Side by side in one run, on the same subgraphs and the same load: a nested query across the
 // subgraphs (calls → party-map, three levels of units) at fixed concurrency through
@@ -7,8 +8,16 @@
 //   - the subgraphs' own chain: the same data fetched from the subgraphs directly, as the query plan
 //     does (the gateway's overhead is its latency over this);
 // each for one access scope (a dashboard's identical operations) and for nine scopes (the district
-// and every street: nothing may be shared across them). Then event-to-client latency with many
-// graphql-ws subscribers: from sending a raiseCall mutation to each subscriber's message.
+// and every street: nothing may be shared across them); then (`varying`) the same query with
+// `calls(first: $n)`, n different from one request to the next, where no sharing can help. Then
+// event-to-client latency with many graphql-ws subscribers: from sending a raiseCall mutation to each
+// subscriber's message.
+//
+// Beside each figure, what a request costs: the CPU milliseconds each service's process spent per
+// request (utime + stime from /proc, the process and its children). Unlike requests per second on a
+// machine shared with other work, it does not depend on what else runs, so two builds compare by it:
+// `--checkout <dir>` starts the services from another checkout of the hub (its own node_modules),
+// measured with this bench's load (see docs/performance.md).
 //
 // Without --url it starts everything itself (subgraphs with demo data in throw-away databases and
 // topics, our gateway) on the local Kafka and FerretDB. With --url it measures a running stack
@@ -16,14 +25,16 @@
 // with JWT_SECRET (or the development key). Prints one JSON document.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient } from 'graphql-ws';
 import { WebSocket } from 'ws';
 import { DISTRICT_ID, demoUnits } from '../demo/district.ts';
-import { up } from '../infra/local.ts';
+import { freePort, up } from '../infra/local.ts';
 import { mintToken, type Role } from '../platform/auth.ts';
 import { SERVICES } from '../scripts/services.ts';
-import { benchRun, dropRun, graphql as post, percentiles, say, sustained } from './stats.ts';
+import { benchRun, cpuMillis, dropRun, graphql as post, percentiles, say, sustained } from './stats.ts';
 import { baseConfig, loadConfig } from '../platform/config.ts';
 
 const { values: args } = parseArgs({
@@ -35,8 +46,17 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: '20' },
     /** A folder for V8 CPU profiles of the services this run starts (open them in Chrome DevTools). */
     profile: { type: 'string' },
+    /** Which loads: `nested` (n = 20, one scope and nine), `varying` (n different for every request). */
+    mix: { type: 'string', default: 'nested,varying' },
+    /** Through what: `gateway` (ours), `default` (a stock @apollo/gateway), `chain` (the subgraphs directly). */
+    targets: { type: 'string', default: 'gateway,default,chain' },
+    /** Another checkout of the hub whose services (and stock gateway) to start instead of this one's. */
+    checkout: { type: 'string' },
   },
 });
+const MIX = new Set(args.mix.split(','));
+const TARGETS = new Set(args.targets.split(','));
+const CHECKOUT = args.checkout ? resolve(args.checkout) : process.cwd();
 const CONCURRENCY = Number(args.concurrency);
 const DURATION_MS = Number(args.seconds) * 1000;
 const SUBSCRIBERS = Number(args.subscribers);
@@ -58,10 +78,15 @@ const NESTED = /* GraphQL */ `
     }
   }
 `;
+/** NESTED with `calls(first: $n)`: the load where every request differs. */
+const NESTED_VARYING = NESTED.replace('query Nested {', 'query NestedVarying($n: Int!) {').replace('calls(first: 20)', 'calls(first: $n)');
+/** n of the varying load: 1 … 40 in turn (20.5 calls on average, as NESTED's 20), so requests in flight differ. */
+let varyingRequests = 0;
+const nextN = () => 1 + (varyingRequests++ % 40);
 // The same data from the subgraphs themselves, as the query plan fetches it: the calls, then their
 // units (party-map), the calls' score entries (evaluation) and demands (enterprise), then the scored units.
 const CHAIN_CALLS = /* GraphQL */ `
-  { calls(first: 20) { edges { node { id title status tier priority originUnit { id } handlingUnit { id } } } } }
+  query($n: Int!) { calls(first: $n) { edges { node { id title status tier priority originUnit { id } handlingUnit { id } } } } }
 `;
 const CHAIN_UNITS = /* GraphQL */ `
   query($representations: [_Any!]!) { _entities(representations: $representations) {
@@ -79,24 +104,28 @@ const CHAIN_DEMANDS = /* GraphQL */ `
 /** The services the supergraph composes (the gateway's subgraphs). */
 const SUBGRAPHS = ['party-map', 'calls', 'evaluation', 'enterprise'];
 const children: ChildProcess[] = [];
+/** The processes whose CPU time a request costs, by service. */
+const costed = new Map<string, ChildProcess>();
 const stopAll = () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
 };
 process.on('exit', stopAll);
 
 async function waitReady(url: string, child: ChildProcess, name: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
+  // Generous: on a machine shared with other work a service can take minutes to join its groups.
+  const deadline = Date.now() + 300_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}`);
     if (await fetch(url).then((r) => r.status < 500, () => false)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`${name} was not ready within 120 s`);
+  throw new Error(`${name} was not ready within 300 s`);
 }
 
 function launch(name: string, command: string[], env: Record<string, string>): ChildProcess {
   const profiling = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}/${name.replace(/\W+/g, '-')}`] : [];
   const child = spawn(process.execPath, [...profiling, '--import', 'tsx', ...command], {
+    cwd: CHECKOUT,
     env: { ...process.env, LOG_LEVEL: 'error', APOLLO_TELEMETRY_DISABLED: '1', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -118,16 +147,17 @@ if (!gatewayUrl) {
   const infra = await up(say);
   const { run, env } = benchRun(infra);
   Object.assign(benchEnv, { ...env, DEMO_DATA: '1' });
-  // Every subgraph the supergraph names, each on port 5000 + its usual port's last digits.
+  // Every subgraph the supergraph names, each on a free port (other benches may run beside this one).
   const ports: Record<string, number> = {};
-  for (const [name, entry] of Object.entries(SERVICES)) {
+  for (const name of Object.keys(SERVICES)) {
     if (!SUBGRAPHS.includes(name)) continue;
-    const port = entry.port + 1000;
+    const port = await freePort();
     ports[name] = port;
     const dbVariable = `${name.replace('-', '_').toUpperCase()}_DB`;
     const database = `bench_${run}_${name.replace('-', '_')}`;
     databases.push(database);
     const child = launch(name, ['scripts/service.ts', name], { ...benchEnv, PORT: String(port), [dbVariable]: database });
+    costed.set(name, child);
     await waitReady(`http://127.0.0.1:${port}/readyz`, child, name);
   }
   callsUrl = `http://127.0.0.1:${ports.calls}/graphql`;
@@ -135,15 +165,19 @@ if (!gatewayUrl) {
   evaluationUrl = `http://127.0.0.1:${ports.evaluation}/graphql`;
   enterpriseUrl = `http://127.0.0.1:${ports.enterprise}/graphql`;
   for (const [name, port] of Object.entries(ports)) benchEnv[`${name.replace('-', '_').toUpperCase()}_URL`] = `http://127.0.0.1:${port}/graphql`;
-  const gateway = launch('gateway', ['scripts/service.ts', 'gateway'], { ...benchEnv, PORT: '5000' });
-  await waitReady('http://127.0.0.1:5000/readyz', gateway, 'gateway');
-  gatewayUrl = 'http://127.0.0.1:5000/graphql';
+  const gatewayPort = await freePort();
+  const gateway = launch('gateway', ['scripts/service.ts', 'gateway'], { ...benchEnv, PORT: String(gatewayPort) });
+  costed.set('gateway', gateway);
+  await waitReady(`http://127.0.0.1:${gatewayPort}/readyz`, gateway, 'gateway');
+  gatewayUrl = `http://127.0.0.1:${gatewayPort}/graphql`;
 } else {
   Object.assign(benchEnv, { CALLS_URL: callsUrl, PARTY_MAP_URL: partyMapUrl, EVALUATION_URL: evaluationUrl, ENTERPRISE_URL: enterpriseUrl });
 }
-const stock = launch('default @apollo/gateway', ['bench/default-gateway.ts'], { ...benchEnv, PORT: '5100' });
-await waitReady('http://127.0.0.1:5100/', stock, 'default gateway');
-const stockUrl = 'http://127.0.0.1:5100/';
+const stockPort = await freePort();
+const stock = launch('default @apollo/gateway', ['bench/default-gateway.ts'], { ...benchEnv, PORT: String(stockPort) });
+costed.set('defaultApolloGateway', stock);
+await waitReady(`http://127.0.0.1:${stockPort}/`, stock, 'default gateway');
+const stockUrl = `http://127.0.0.1:${stockPort}/`;
 
 // ---- identities --------------------------------------------------------------------------------
 const secret = process.env.JWT_SECRET;
@@ -161,8 +195,8 @@ const nineScopeClients = await Promise.all(
 );
 
 
-async function chain(authorization: string) {
-  const calls = (await post(callsUrl, authorization, CHAIN_CALLS)).calls.edges.map((e: any) => e.node);
+async function chain(authorization: string, n = 20) {
+  const calls = (await post(callsUrl, authorization, CHAIN_CALLS, { n })).calls.edges.map((e: any) => e.node);
   const units = [...new Set(calls.flatMap((c: any) => [c.originUnit.id, c.handlingUnit.id]))];
   const representations = (typename: string, ids: unknown[]) => ({ representations: ids.map((id) => ({ __typename: typename, id })) });
   const callIds = calls.map((c: any) => c.id);
@@ -193,27 +227,65 @@ for (let settleBy = Date.now() + 120_000, sameSince = Date.now(); ; ) {
 }
 if (ours.calls.edges.length === 0) throw new Error('no calls to query: is the demo data loaded?');
 
-async function measure(name: string, run: (authorization: string) => Promise<unknown>) {
+// What each service spends with no request at all (timers, Kafka heartbeats, sweeps), over a quiet
+// moment before the loads: taken off what the loads cost, so a slow load is not charged for it.
+const IDLE_MS = 3000;
+const idleBefore = new Map([...costed].map(([service, child]) => [service, cpuMillis(child.pid as number)]));
+await new Promise((r) => setTimeout(r, IDLE_MS));
+const idleCpuMsPerSecond = Object.fromEntries(
+  [...costed].map(([service, child]) => [service, Number((((cpuMillis(child.pid as number) - (idleBefore.get(service) ?? 0)) * 1000) / IDLE_MS).toFixed(1))]),
+);
+
+/**
+ * CPU milliseconds per request of each service this run started (and their total) over `requests`
+ * requests in `seconds`, less what the service spends idle; a gateway counts only when it served them.
+ */
+function costPerRequest(before: Map<string, number>, requests: number, seconds: number, through: string) {
+  const cost: Record<string, number> = {};
+  let total = 0;
+  for (const [name, child] of costed) {
+    const gateway = name === 'gateway' || name === 'defaultApolloGateway';
+    if (gateway && name !== through) continue;
+    const spent = cpuMillis(child.pid as number) - (before.get(name) ?? 0) - (idleCpuMsPerSecond[name] ?? 0) * seconds;
+    cost[name] = Number((spent / requests).toFixed(2));
+    total += spent;
+  }
+  return { ...cost, total: Number((total / requests).toFixed(2)) };
+}
+
+type Load = { scopes: 'oneScope' | 'nineScopes'; varying: boolean };
+const LOADS: Record<string, Load> = {
+  oneScope: { scopes: 'oneScope', varying: false },
+  nineScopes: { scopes: 'nineScopes', varying: false },
+  varyingNineScopes: { scopes: 'nineScopes', varying: true },
+};
+const loads = Object.entries(LOADS).filter(([, load]) => MIX.has(load.varying ? 'varying' : 'nested'));
+
+async function measure(name: string, through: string, run: (authorization: string, n?: number) => Promise<unknown>) {
   const result: Record<string, unknown> = {};
-  for (const [scopes, tokens] of [
-    ['oneScope', oneScopeClients],
-    ['nineScopes', nineScopeClients],
-  ] as const) {
+  for (const [label, load] of loads) {
+    const tokens = load.scopes === 'oneScope' ? oneScopeClients : nineScopeClients;
+    const task = (client: number) => (load.varying ? run(tokens[client % tokens.length] as string, nextN()) : run(tokens[client % tokens.length] as string)).then(() => undefined);
     // Warm-up (compiled code paths, kept-alive connections), not counted.
-    await sustained(3000, CONCURRENCY, (client) => run(tokens[client % tokens.length] as string).then(() => undefined));
-    result[scopes] = await sustained(DURATION_MS, CONCURRENCY, (client) =>
-      run(tokens[client % tokens.length] as string).then(() => undefined),
-    );
-    say(`${name} ${scopes}: ${JSON.stringify(result[scopes])}`);
+    await sustained(3000, CONCURRENCY, task);
+    const before = new Map([...costed].map(([service, child]) => [service, cpuMillis(child.pid as number)]));
+    const began = performance.now();
+    const figures = await sustained(DURATION_MS, CONCURRENCY, task);
+    const cpuMsPerRequest = costed.size > 0 ? costPerRequest(before, figures.requests, (performance.now() - began) / 1000, through) : undefined;
+    result[label] = { ...figures, cpuMsPerRequest, loadAverage1m: Number(loadavg()[0]?.toFixed(2)) };
+    say(`${name} ${label}: ${JSON.stringify(result[label])}`);
   }
   return result;
 }
 
-const throughput = {
-  gateway: await measure('gateway', (t) => post(gatewayUrl, t, NESTED)),
-  defaultApolloGateway: await measure('default @apollo/gateway', (t) => post(stockUrl, t, NESTED)),
-  subgraphChain: await measure('subgraph chain', (t) => chain(t)),
-};
+const throughput: Record<string, Record<string, unknown>> = {};
+if (TARGETS.has('gateway')) throughput.gateway = await measure('gateway', 'gateway', (t, n) => (n === undefined ? post(gatewayUrl, t, NESTED) : post(gatewayUrl, t, NESTED_VARYING, { n })));
+if (TARGETS.has('default')) {
+  throughput.defaultApolloGateway = await measure('default @apollo/gateway', 'defaultApolloGateway', (t, n) =>
+    n === undefined ? post(stockUrl, t, NESTED) : post(stockUrl, t, NESTED_VARYING, { n }),
+  );
+}
+if (TARGETS.has('chain')) throughput.subgraphChain = await measure('subgraph chain', 'chain', (t, n) => chain(t, n));
 stock.kill('SIGTERM');
 
 // ---- subscribers -------------------------------------------------------------------------------
@@ -273,7 +345,7 @@ while (subscribers.some((s) => s.received.size === 0)) {
 }
 const latencies: number[] = [];
 let delivered = 0;
-for (let i = 0; i < EVENTS; i++) {
+for (let i = 0; SUBSCRIBERS > 0 && i < EVENTS; i++) {
   const street = streets[i % streets.length]?.id as string;
   const { id, sentAt } = await raise(street);
   const expected = receivers(street);
@@ -286,24 +358,33 @@ for (let i = 0; i < EVENTS; i++) {
 for (const s of subscribers) s.dispose();
 
 const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
-const one = (r: Record<string, unknown>) => r.oneScope as Awaited<ReturnType<typeof sustained>>;
-const nine = (r: Record<string, unknown>) => r.nineScopes as Awaited<ReturnType<typeof sustained>>;
+type Figures = Awaited<ReturnType<typeof sustained>>;
+/** A figure of ours over the same figure of another target, for each load both ran. */
+const versus = (target: string, figure: (f: Figures) => number) =>
+  throughput.gateway && throughput[target]
+    ? Object.fromEntries(loads.map(([label]) => [label, ratio(figure(throughput.gateway?.[label] as Figures), figure(throughput[target]?.[label] as Figures))]))
+    : undefined;
 console.log(
   JSON.stringify(
     {
-      query: 'Nested, four subgraphs: 20 calls (calls) × origin unit with two parents and handling unit path (party-map), each call\'s score entries with their units (evaluation → party-map), the call\'s demand and enterprise (enterprise)',
+      query: 'Nested, four subgraphs: 20 calls (calls) × origin unit with two parents and handling unit path (party-map), each call\'s score entries with their units (evaluation → party-map), the call\'s demand and enterprise (enterprise); varying: the same with calls(first: $n), n = 1 … 40 in turn',
+      checkout: CHECKOUT,
       concurrency: CONCURRENCY,
       seconds: DURATION_MS / 1000,
+      idleCpuMsPerSecond,
       throughput,
-      gatewayVsDefault_rps: { oneScope: ratio(one(throughput.gateway).requestsPerSecond, one(throughput.defaultApolloGateway).requestsPerSecond), nineScopes: ratio(nine(throughput.gateway).requestsPerSecond, nine(throughput.defaultApolloGateway).requestsPerSecond) },
-      gatewayOverVsChain_p50: { oneScope: ratio(one(throughput.gateway).latency_ms.p50, one(throughput.subgraphChain).latency_ms.p50), nineScopes: ratio(nine(throughput.gateway).latency_ms.p50, nine(throughput.subgraphChain).latency_ms.p50) },
-      subscriptions: {
-        subscribers: SUBSCRIBERS,
-        scopes: scopeTokens.length,
-        events: EVENTS,
-        messagesDelivered: delivered,
-        mutationToClient_ms: percentiles(latencies),
-      },
+      gatewayVsDefault_rps: versus('defaultApolloGateway', (f) => f.requestsPerSecond),
+      gatewayOverVsChain_p50: versus('subgraphChain', (f) => f.latency_ms.p50),
+      subscriptions:
+        SUBSCRIBERS > 0
+          ? {
+              subscribers: SUBSCRIBERS,
+              scopes: scopeTokens.length,
+              events: EVENTS,
+              messagesDelivered: delivered,
+              mutationToClient_ms: percentiles(latencies),
+            }
+          : undefined,
     },
     null,
     2,

@@ -1,5 +1,6 @@
 // What the benches share: latency percentiles, load loops, a GraphQL client, and cleaning up after a run.
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Producer } from 'kafkajs';
 import { request } from 'undici';
 import type { BaseConfig } from '../platform/config.ts';
@@ -64,7 +65,31 @@ export async function sustained(ms: number, concurrency: number, task: (client: 
     }),
   );
   const seconds = (performance.now() - began) / 1000;
-  return { requestsPerSecond: Math.round(samples.length / seconds), failures, latency_ms: percentiles(samples) };
+  return { requests: samples.length + failures, requestsPerSecond: Math.round(samples.length / seconds), failures, latency_ms: percentiles(samples) };
+}
+
+/** Clock ticks a second in /proc's CPU times (USER_HZ: 100 on Linux for every architecture it runs on). */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU milliseconds (user + system) a process and its descendants have spent so far, from
+ * /proc/<pid>/stat: what its work costs, whatever else runs on the machine. 0 for a process gone.
+ */
+export function cpuMillis(pid: number): number {
+  let ticks = 0;
+  try {
+    // After the command (in parentheses, may hold spaces): state is field 3, utime 14, stime 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks = Number(fields[11]) + Number(fields[12]);
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of children ? children.split(' ') : []) ticks += (cpuMillis(Number(child)) * TICKS_PER_SECOND) / 1000;
+    }
+  } catch {
+    // the process (or a child) has exited
+  }
+  return (ticks * 1000) / TICKS_PER_SECOND;
 }
 
 /**

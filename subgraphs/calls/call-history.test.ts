@@ -176,6 +176,19 @@ describe('bounded call index', () => {
     expect((await history.liveIds()).sort()).toEqual(live.map((c) => c._id).sort());
   });
 
+  it('a day document kept after a read is dropped when this copy archives into it, and a fresh read shows the new call', async () => {
+    const history = CallHistory.on(app.models.Call.db, app.directory);
+    // Keys of its own (no unit or person of the fixture, in this file's own database), so the lists and counters below are untouched.
+    const unit = 'cache-test-unit';
+    const base = fixture.find((c) => !isLive(c))!;
+    const archivedCall = (id: string): CallDoc => ({ ...base, _id: id, visibleTo: [unit], handlingUnitId: unit, coHandlingUnitIds: [], followers: [], raisedBy: { ...base.raisedBy, subject: unit } });
+    const day = dayOf(base.raisedAt.getTime());
+    await history.archive([archivedCall(`${unit}-1`)]);
+    expect((await history.day([unit], day)).map((e) => e.id)).toEqual([`${unit}-1`]);
+    await history.archive([archivedCall(`${unit}-2`)]);
+    expect((await history.day([unit], day)).map((e) => e.id).sort()).toEqual([`${unit}-1`, `${unit}-2`]);
+  });
+
   it('lists over history keep the order and cursors a scan of every call gives', async () => {
     const all = [...fixture].sort(newestFirst);
     expect((await walk(tokens.command!, {}, 7)).ids).toEqual(all.map((c) => c._id));

@@ -18,6 +18,7 @@
 //
 // On MongoDB the same documents serve the same reads; the Call collection declares real indexes as
 // well (model.ts), for anyone querying it directly.
+import { LRUCache } from 'lru-cache';
 import { type Connection, type Model, Schema } from 'mongoose';
 import { CALL_STATUSES } from '../../platform/call-event.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
@@ -31,6 +32,8 @@ const CST_OFFSET_MS = 8 * 3_600_000;
 const DAY_MS = 86_400_000;
 /** How long a copy trusts what it read of a key's first day of history. */
 export const FIRST_DAY_TTL_MS = 60_000;
+/** Day documents a copy keeps decoded after reading them for a list or a counter (a few MB). */
+export const DAY_DOCUMENTS_KEPT = 5000;
 /** The collection's one bookkeeping document: present once the live set is complete (see CallIndex.load). */
 export const META_ID = 'meta';
 
@@ -146,6 +149,14 @@ export async function eachLimited<T, R>(items: readonly T[], limit: number, work
 
 export class CallHistory {
   private readonly firstDays = new Map<string, { day: string | undefined; readAt: number }>();
+  /**
+   * Day documents read lately, decoded (each trusted for FIRST_DAY_TTL_MS, as first days are): every
+   * list page that reaches into history reads the same days. This copy's archiving drops what it
+   * rewrites, and another copy archives only calls this copy still holds in memory until its own round.
+   */
+  private readonly days = new LRUCache<string, HistoryEntry[]>({ max: DAY_DOCUMENTS_KEPT, ttl: FIRST_DAY_TTL_MS });
+  /** Archiving rounds running and finished: a day read while one ran is not kept (it may predate its write). */
+  private readonly archiving = { running: 0, finished: 0 };
 
   constructor(
     readonly model: Model<HistoryDoc>,
@@ -198,9 +209,16 @@ export class CallHistory {
       return historyKeysOf(call).map((key) => ({ key, day, entry }));
     });
     const byDoc = groupBy(rows, (row) => `day|${row.key}|${row.day}`);
-    await eachLimited([...byDoc], 16, ([docId, group]) =>
-      this.model.updateOne({ _id: docId }, { $push: { chunks: group.map((row) => row.entry).join(' ') } }, { upsert: true }),
-    );
+    this.archiving.running++;
+    try {
+      await eachLimited([...byDoc], 16, ([docId, group]) =>
+        this.model.updateOne({ _id: docId }, { $push: { chunks: group.map((row) => row.entry).join(' ') } }, { upsert: true }),
+      );
+    } finally {
+      for (const docId of byDoc.keys()) this.days.delete(docId);
+      this.archiving.running--;
+      this.archiving.finished++;
+    }
     const firstDays = new Map<string, string>();
     for (const { key, day } of rows) if (!(firstDays.get(key)! <= day)) firstDays.set(key, day);
     await eachLimited([...firstDays], 16, ([key, day]) => this.model.updateOne({ _id: `first|${key}` }, { $min: { day } }, { upsert: true }));
@@ -233,18 +251,24 @@ export class CallHistory {
 
   /** The archived calls one day lists for any of `keys`: each call once, at its highest version. */
   async day(keys: readonly string[], day: string): Promise<HistoryEntry[]> {
-    const docs = await Promise.all(keys.map((key) => this.model.findById(`day|${key}|${day}`).lean<HistoryDoc>()));
+    const lists = await Promise.all(keys.map((key) => this.dayDocument(`day|${key}|${day}`)));
     const latest = new Map<string, HistoryEntry>();
-    for (const doc of docs) {
-      for (const chunk of doc?.chunks ?? []) {
-        for (const text of chunk.split(' ')) {
-          const entry = decodeEntry(text);
-          const known = latest.get(entry.id);
-          if (!known || known.version < entry.version) latest.set(entry.id, entry);
-        }
-      }
+    for (const entry of lists.flat()) {
+      const known = latest.get(entry.id);
+      if (!known || known.version < entry.version) latest.set(entry.id, entry);
     }
     return [...latest.values()];
+  }
+
+  /** One day document's entries (kept a while, see `days`). */
+  private async dayDocument(id: string): Promise<HistoryEntry[]> {
+    const kept = this.days.get(id);
+    if (kept) return kept;
+    const { running, finished } = this.archiving;
+    const doc = await this.model.findById(id).lean<HistoryDoc>();
+    const entries = (doc?.chunks ?? []).flatMap((chunk) => chunk.split(' ').map(decodeEntry));
+    if (running === 0 && this.archiving.running === 0 && finished === this.archiving.finished) this.days.set(id, entries);
+    return entries;
   }
 }
 

@@ -9,12 +9,11 @@
 // documents and dropped from memory. Lists reach back into history through those documents, reading
 // each call by `_id`; memory and start-up grow with open work, not with history. The database stays
 // the record; the index only answers which calls match, in what order.
-import sift from 'sift';
-import { type CallHistory, DAY_MS, dayOf, eachLimited, FINAL_STATUSES, previousDay } from './call-history.ts';
+import { LRUCache } from 'lru-cache';
+import { type CallHistory, DAY_MS, dayOf, eachLimited, FINAL_STATUSES, FIRST_DAY_TTL_MS, previousDay } from './call-history.ts';
+import { matcherOf } from './call-filter.ts';
 import type { CallDoc, CallsModels, Tier } from './model.ts';
 
-// sift is CommonJS: imported from an ES module, its default export is the `default` property.
-const matcherOf = sift.default;
 
 /** What the index leaves out: only appended to, and read per call by `_id` when asked for. */
 export const INDEX_PROJECTION = { timeline: 0, outbox: 0, appliedKeys: 0 } as const;
@@ -31,6 +30,11 @@ export const RECENT_WINDOW_DAYS = 7;
  * cursor where the scan stopped, instead of reading without bound.
  */
 export const HISTORY_READ_BUDGET = 600;
+/**
+ * Archived calls a copy keeps after reading them for a list (each for FIRST_DAY_TTL_MS at most): a
+ * few streets' pages of history, a few MB.
+ */
+export const ARCHIVED_CALLS_KEPT = 5000;
 /** Calls archived per round (each is re-read by `_id` first). */
 export const ARCHIVE_BATCH = 500;
 /** Concurrent reads by `_id` (FerretDB's pool is shared with every other request). */
@@ -87,6 +91,7 @@ const byNewest = (a: CallDoc, b: CallDoc) => {
 
 export class CallIndex {
   private readonly calls = new Map<string, CallDoc>();
+  private readonly archived = new LRUCache<string, CallDoc>({ max: ARCHIVED_CALLS_KEPT, ttl: FIRST_DAY_TTL_MS });
   private readonly windowMs: number;
   private readonly readBudget: number;
   private liveQueue: string[] = [];
@@ -192,13 +197,28 @@ export class CallIndex {
     if (call?.version === version) call.outboxPending = false;
   }
 
+  /**
+   * An archived call as its day entry lists it, by `_id`. Kept a while at that version: a list page
+   * that reaches into history (a street's calls beyond its live ones) would otherwise read the same
+   * calls again for every reader. A call changed since is live again, and lists take it from memory.
+   */
+  private async archivedCall(id: string, version: number): Promise<CallDoc | null> {
+    const key = `${id}@${version}`;
+    const kept = this.archived.get(key);
+    if (kept) return kept;
+    const doc = await this.models.Call.findById(id, INDEX_PROJECTION).lean<CallDoc>();
+    if (doc?.version === version) this.archived.set(key, doc);
+    return doc;
+  }
+
   /** The matching live calls, newest first. */
   find({ filter, limit = Number.POSITIVE_INFINITY }: IndexQuery): CallDoc[] {
     const matches = matcherOf(filter);
-    const found: CallDoc[] = [];
-    for (const call of this.calls.values()) if (matches(call)) found.push(call);
-    found.sort(byNewest);
-    return found.length > limit ? found.slice(0, limit) : found;
+    // Each call's time read once, not in every comparison of the sort.
+    const found: Array<{ at: number; call: CallDoc }> = [];
+    for (const call of this.calls.values()) if (matches(call)) found.push({ at: new Date(call.raisedAt).getTime(), call });
+    found.sort((a, b) => b.at - a.at || (a.call._id < b.call._id ? 1 : a.call._id > b.call._id ? -1 : 0));
+    return (found.length > limit ? found.slice(0, limit) : found).map((f) => f.call);
   }
 
   count(filter: Record<string, unknown>): number {
@@ -245,7 +265,7 @@ export class CallIndex {
         const candidates = list
           .filter((e) => !this.calls.has(e.id))
           .filter((e) => (!from || e.raisedAt >= from.getTime()) && (!to || e.raisedAt < to.getTime()))
-          .map((e) => ({ at: e.raisedAt, id: e.id }))
+          .map((e) => ({ at: e.raisedAt, id: e.id, version: e.version }))
           .filter((p) => !after || newer(after, p))
           .sort((a, b) => (newer(a, b) ? -1 : newer(b, a) ? 1 : 0));
         for (let i = 0; i < candidates.length; ) {
@@ -258,7 +278,7 @@ export class CallIndex {
           i += slice.length;
           reads += slice.length;
           examined += slice.length;
-          const docs = await eachLimited(slice, READ_CONCURRENCY, (p) => this.models.Call.findById(p.id, INDEX_PROJECTION).lean<CallDoc>());
+          const docs = await eachLimited(slice, READ_CONCURRENCY, (p) => this.archivedCall(p.id, p.version));
           for (const doc of docs) if (doc && !this.calls.has(doc._id) && matches(doc)) found.push(doc);
           if (found.length >= limit) break scan;
         }

@@ -1,0 +1,42 @@
+// The in-memory matcher agrees with sift (MongoDB's meaning) on every kind of filter the calls
+// service builds: visibility, inbox boxes, list filters, history bounds.
+import sift from 'sift';
+import { describe, expect, it } from 'vitest';
+import { matcherOf } from './call-filter.ts';
+import type { CallDoc } from './model.ts';
+
+const call = (fields: Record<string, unknown>) => fields as unknown as CallDoc;
+const calls = [
+  call({ _id: 'a', status: 'DISPATCHED', visibleTo: ['d', 's1', 'g1'], handlingUnitId: 's1', coHandlingUnitIds: [], raisedBy: { subject: 'u1' }, followers: ['o1'], raisedAt: new Date('2026-11-01T00:00:00Z'), overdueSteps: ['SIGN'], title: '施工噪音' }),
+  call({ _id: 'b', status: 'COMPLETED', visibleTo: ['d', 's2'], handlingUnitId: 's2', coHandlingUnitIds: ['s1'], callerUnitId: 's1', raisedBy: { subject: 'u2' }, raisedAt: new Date('2026-12-01T00:00:00Z'), overdueSteps: [], title: '路灯不亮' }),
+  call({ _id: 'c', status: 'RAISED', visibleTo: ['d'], handlingUnitId: null, raisedBy: { subject: 'u1' }, raisedAt: new Date('2026-12-02T00:00:00Z'), pendingRequest: { kind: 'DISPATCH' }, title: '积水' }),
+  call({ _id: 'd', status: 'CLOSED', visibleTo: 's1', handlingUnitId: 's1', raisedAt: new Date('2026-10-01T00:00:00Z') }),
+];
+
+const filters: Record<string, unknown>[] = [
+  {},
+  { $and: [{}] },
+  { $and: [{ visibleTo: 's1' }] },
+  { $and: [{ visibleTo: 's1' }, { status: { $in: ['DISPATCHED', 'CLOSED'] } }] },
+  { $and: [{ $and: [{ visibleTo: 'd' }] }, { handlingUnitId: 's1' }] },
+  { visibleTo: 'd', status: 'RAISED' },
+  { $or: [{ visibleTo: 's2' }, { followers: 'o1' }] },
+  { 'raisedBy.subject': 'u1' },
+  { handlingUnitId: 's1', status: 'DISPATCHED' },
+  { $or: [{ handlingUnitId: 's1' }, { coHandlingUnitIds: 's1' }], status: { $in: ['COMPLETED', 'DISPATCHED'] } },
+  { callerUnitId: 's1', status: 'COMPLETED' },
+  { handlingUnitId: 'nobody' },
+  { 'pendingRequest.kind': 'DISPATCH' },
+  { 'overdueSteps.0': { $exists: true } },
+  { $and: [{ visibleTo: 'd' }, { raisedAt: { $gte: new Date('2026-11-15T00:00:00Z') } }, { $or: [{ title: { $regex: '灯' } }, { description: { $regex: '灯' } }] }] },
+  { $and: [{ visibleTo: 'd' }, { $or: [{ raisedAt: { $lt: new Date('2026-12-02T00:00:00Z') } }, { raisedAt: new Date('2026-12-02T00:00:00Z'), _id: { $lt: 'c' } }] }] },
+  { _id: { $in: [] } },
+];
+
+describe('matcherOf', () => {
+  it.each(filters.map((filter) => [JSON.stringify(filter), filter] as const))('matches as sift does: %s', (_, filter) => {
+    const ours = calls.filter(matcherOf(filter)).map((c) => c._id);
+    const theirs = calls.filter(sift.default(filter)).map((c) => c._id);
+    expect(ours).toEqual(theirs);
+  });
+});
