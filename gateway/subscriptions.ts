@@ -3,9 +3,10 @@
 // resolved through the federated graph as a query with the subscriber's own identity (the pattern of
 // Apollo's federation-subscription-tools), so a subscriber sees exactly what the same query shows
 // them, and never a call outside their scope. The work for one event is shared by the subscribers
-// with the same selection and scope, down to the message's bytes (see "Fan-out" below). Every subscription meets the HTTP path's protections: the token
-// and cost limits, introspection and suggestions off in production, the same input checks, a frame
-// size cap, and a cap on subscriptions per socket and per identity.
+// with the same selection and scope, down to the message's bytes (see "Fan-out" below). Every
+// subscription meets the HTTP path's protections: the token and cost limits, introspection and
+// suggestions off in production, the same input checks, a frame size cap, and a cap on
+// subscriptions per socket and per identity.
 import type { Server } from 'node:http';
 import {
   execute,
