@@ -52,8 +52,10 @@ export function sortOut(records: RawRecord[]): { byCall: Map<string, Observation
 }
 
 export class Projector {
-  /** Events projected since start (not counting repeats). */
-  projected = 0;
+  /** Events projected since start (not counting repeats; counted when stored, so a batch that failed after storing some is not counted twice). */
+  get projected(): number {
+    return this.store.storedEvents;
+  }
 
   constructor(
     private readonly store: EvaluationStore,
@@ -87,7 +89,6 @@ export class Projector {
       });
     }
     const result = await this.store.apply(byCall, between);
-    this.projected += result.applied;
     if (result.changed.length > 0) this.onChanged(result.changed);
     return result;
   }

@@ -370,6 +370,9 @@ export class EvaluationStore {
    */
   private readonly owned = new Map<string, CallDoc>();
 
+  /** Events stored since start, counted once, when their call document is written (not repeats). */
+  storedEvents = 0;
+
   private own(doc: CallDoc): void {
     this.owned.delete(doc._id);
     this.owned.set(doc._id, doc);
@@ -433,12 +436,14 @@ export class EvaluationStore {
       return { _id: callId, obs, scopes: this.scopesOf((obs[0] as Observation).origin) };
     });
     const rewrite = new Set(await this.insertCalls(inserts, between));
+    for (const doc of inserts) if (!rewrite.has(doc._id)) this.storedEvents += doc.obs.length;
     for (const [callId, doc] of await this.loadCalls([...rewrite])) before.set(callId, doc);
 
     const changes = new Map<string, Map<string, Vector | null>>();
     const callWrites: Array<{ updateOne: { filter: { _id: string }; update: Record<string, unknown>; upsert: true } }> = [];
     const stored: CallDoc[] = [];
     let applied = 0;
+    let updated = 0;
     for (const [callId, incoming] of byCall) {
       const doc = before.get(callId);
       const prior = doc?.obs ?? [];
@@ -458,6 +463,7 @@ export class EvaluationStore {
         perDoc.set(key, next ?? null);
       }
       // A call inserted above is stored already; a known one is written after its ledger entries.
+      if (doc && merged.length > prior.length) updated += merged.length - prior.length;
       if (doc && merged.length > prior.length) callWrites.push({ updateOne: { filter: { _id: callId }, update: { $set: { obs: merged, scopes } }, upsert: true } });
       stored.push({ _id: callId, obs: merged, scopes });
     }
@@ -484,6 +490,7 @@ export class EvaluationStore {
       await this.models.Call.bulkWrite(slice, { ordered: false });
       await between();
     });
+    this.storedEvents += updated;
     for (const doc of stored) {
       this.own(doc);
       this.recent.delete(`call|${doc._id}`);
