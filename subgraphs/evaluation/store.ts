@@ -430,6 +430,7 @@ export class EvaluationStore {
       else unknown.push(callId);
     }
     for (const [callId, doc] of await this.loadCalls(unknown)) before.set(callId, doc);
+    if (unknown.length > 0) await between();
 
     const inserts = [...starting].map((callId): CallDoc => {
       const obs = mergeObservations([], byCall.get(callId) ?? []);
@@ -438,6 +439,7 @@ export class EvaluationStore {
     const rewrite = new Set(await this.insertCalls(inserts, between));
     for (const doc of inserts) if (!rewrite.has(doc._id)) this.storedEvents += doc.obs.length;
     for (const [callId, doc] of await this.loadCalls([...rewrite])) before.set(callId, doc);
+    if (rewrite.size > 0) await between();
 
     const changes = new Map<string, Map<string, Vector | null>>();
     const callWrites: Array<{ updateOne: { filter: { _id: string }; update: Record<string, unknown>; upsert: true } }> = [];
@@ -485,6 +487,7 @@ export class EvaluationStore {
         await between();
       });
       await this.refreshRanks([...changes.keys()].filter((id) => id.startsWith('perf|')), now);
+      await between();
     }
     await inSlices(callWrites, async (slice) => {
       await this.models.Call.bulkWrite(slice, { ordered: false });
