@@ -13,7 +13,7 @@ import { createKafka, ensureTopics, topicName } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
 import { TOPICS } from '../platform/topics.ts';
 import { evaluationConfig, startEvaluation } from '../subgraphs/evaluation/app.ts';
-import { CallScript } from '../subgraphs/evaluation/scripted-calls.ts';
+import { scriptedMonth } from '../subgraphs/evaluation/scripted-calls.ts';
 import { benchRun, percentiles, say } from './stats.ts';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
@@ -64,19 +64,7 @@ const now = new Date(Date.now() + 8 * 3600_000);
 const month = now.getUTCMonth() === 0 ? `${now.getUTCFullYear() - 1}-12` : `${now.getUTCFullYear()}-${String(now.getUTCMonth()).padStart(2, '0')}`;
 const departments = [...DEPARTMENTS.map((d) => d.id), ...extra];
 const streets = demoUnits().filter((u) => u.kind === 'street').map((u) => u.id);
-const at = (day: number, hour: number) => `${month}-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00+08:00`;
-const events = Array.from({ length: CALLS }, (_, i) => {
-  const day = 1 + (i % 20);
-  const script = new CallScript(`B${run}-${i}`, streets[i % streets.length] as string, at(day, 8)).assign(
-    at(day, 9),
-    departments[i % departments.length] as string,
-    'DEPARTMENT',
-    { sign: at(day, 17), respond: at(day + 1, 17), complete: at(day + 5, 17) },
-  );
-  if (i % 7 === 0) script.urge(at(day, 18), ['SIGN']);
-  script.sign(at(day, i % 7 === 0 ? 19 : 10)).respond(at(day, 20)).complete(at(day + 2, 10));
-  return script.rate(at(day + 3, 10), 1 + (i % 5)).events;
-}).flat();
+const events = scriptedMonth(`B${run}`, CALLS, month, departments, streets);
 
 const start = performance.now();
 for (let i = 0; i < events.length; i += 1000) {

@@ -26,6 +26,12 @@ export const evaluationConfig = baseConfig.extend({
   EVALUATION_DB: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, "_" or "-"').default('huying_evaluation'),
   /** The consumer group that projects hub.call-events (a new name replays the topic from the start). */
   EVALUATION_GROUP: z.string().regex(/^[A-Za-z0-9._-]+$/).default('evaluation-projector'),
+  /**
+   * Bytes of hub.call-events fetched at once (per partition and per fetch); a partition's share of a
+   * fetch is projected as one batch. 16 MiB holds about 10,000 events: a replay writes each ledger
+   * document once per batch, while a live fetch returns as soon as anything has arrived.
+   */
+  EVALUATION_BATCH_BYTES: z.coerce.number().int().min(65_536).max(268_435_456).default(16_777_216),
   /** Months close at the end of this working day of the next month (DOMAIN.md: the 5th). */
   MONTH_CLOSE_WORKING_DAY: z.coerce.number().int().min(1).max(20).default(5),
   /** Counter events per scope at most this often (ms); never more than once a second. */
@@ -118,7 +124,12 @@ export async function startEvaluation(config: EvaluationConfig) {
     const projector = new Projector(store, producer, topics.dlq, log, (ids) => counters.notify(ids));
     // Listen before joining the group: after a crash the join waits out the dead member's session.
     const url = await service.listen();
-    const consumer = kafka.consumer({ groupId: topicName(config, config.EVALUATION_GROUP), ...GROUP_SESSION });
+    const consumer = kafka.consumer({
+      groupId: topicName(config, config.EVALUATION_GROUP),
+      ...GROUP_SESSION,
+      maxBytesPerPartition: config.EVALUATION_BATCH_BYTES,
+      maxBytes: config.EVALUATION_BATCH_BYTES,
+    });
     await consumer.connect();
     service.onShutdown('call-events consumer', () => consumer.disconnect());
     // While this copy projects every partition, only its own writes change what it reads (store.ts).
@@ -129,6 +140,8 @@ export async function startEvaluation(config: EvaluationConfig) {
     };
     for (const event of [consumer.events.REBALANCING, consumer.events.STOP, consumer.events.CRASH]) consumer.on(event, notAlone);
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      // At once: the calls this copy remembers storing may since have been written by another copy.
+      store.projectsEverything(false);
       const joined = ++generation;
       admin.fetchTopicMetadata({ topics: [topics.callEvents] }).then(
         ({ topics: [meta] }) => {

@@ -1,8 +1,9 @@
-// Projects `hub.call-events` into evaluation's ledgers, a Kafka batch at a time: one read of the
-// touched calls, one bulk write of the changed contributions, one of the observations, then the
-// offsets are committed. An event that fails the contract goes to `hub.call-events.dlq` with the
-// reason and is not retried; a database or broker failure is thrown, and the batch comes again from
-// the first uncommitted record (applying it twice changes nothing).
+// Projects `hub.call-events` into evaluation's ledgers, a whole Kafka batch at a time (a fetch of up
+// to EVALUATION_BATCH_BYTES per partition): the batch's ledger changes are computed in memory, written
+// with one bulk write per slice of ledger documents, then the calls, and only then is the offset
+// committed. An event that fails the contract goes to `hub.call-events.dlq` with the reason and is not
+// retried; a database or broker failure is thrown, and the batch comes again from the first
+// uncommitted record (applying it twice changes nothing: store.ts `apply`).
 import type { Consumer, Producer } from 'kafkajs';
 import { contract } from '../../platform/contracts.ts';
 import type { Logger } from '../../platform/logger.ts';
@@ -51,8 +52,10 @@ export function sortOut(records: RawRecord[]): { byCall: Map<string, Observation
 }
 
 export class Projector {
-  /** Events projected since start (not counting repeats). */
-  projected = 0;
+  /** Events projected since start (not counting repeats; counted when stored, so a batch that failed after storing some is not counted twice). */
+  get projected(): number {
+    return this.store.storedEvents;
+  }
 
   constructor(
     private readonly store: EvaluationStore,
@@ -63,8 +66,8 @@ export class Projector {
     private readonly onChanged: (ledgerIds: string[]) => void = () => undefined,
   ) {}
 
-  /** Applies one batch of raw records; dead-letters the bad ones. */
-  async project(records: RawRecord[]): Promise<BatchResult> {
+  /** Applies one batch of raw records; dead-letters the bad ones. `between` runs between writes (a heartbeat). */
+  async project(records: RawRecord[], between?: () => Promise<void>): Promise<BatchResult> {
     const { byCall, rejected } = sortOut(records);
     if (rejected.length > 0) {
       for (const { reason, record } of rejected) {
@@ -85,8 +88,7 @@ export class Projector {
         })),
       });
     }
-    const result = await this.store.apply(byCall);
-    this.projected += result.applied;
+    const result = await this.store.apply(byCall, between);
     if (result.changed.length > 0) this.onChanged(result.changed);
     return result;
   }
@@ -99,20 +101,17 @@ export class Projector {
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
-        // Large batches in slices, so heartbeats keep going between them.
-        for (let start = 0; start < batch.messages.length; start += 500) {
-          if (!isRunning() || isStale()) break;
-          const slice = batch.messages.slice(start, start + 500);
-          await this.project(
-            slice.map((m) => ({ key: m.key, value: m.value, offset: m.offset, partition: batch.partition, topic: batch.topic })),
-          );
-          const last = slice.at(-1)!.offset;
-          resolveOffset(last);
-          await commitOffsetsIfNecessary({
-            topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }],
-          });
-          await heartbeat();
-        }
+        await this.project(
+          batch.messages.map((m) => ({ key: m.key, value: m.value, offset: m.offset, partition: batch.partition, topic: batch.topic })),
+          heartbeat,
+        );
+        // Committed only once everything the batch changed is stored.
+        const last = (batch.messages.at(-1) as { offset: string }).offset;
+        resolveOffset(last);
+        await commitOffsetsIfNecessary({
+          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }],
+        });
+        await heartbeat();
       },
     });
   }

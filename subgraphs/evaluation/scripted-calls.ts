@@ -208,3 +208,33 @@ export class CallScript {
     return this.emit('call.withdrawn', at, { status: 'WITHDRAWN', closedAt: at }, { reason: '撤回' });
   }
 }
+
+/**
+ * A month (`YYYY-MM`) of `count` department calls, ids `<prefix>-<i>`, raised at `streets` in turn
+ * and assigned to `departments` in turn: each dispatched, signed (every 7th late, after an urge),
+ * answered, completed and rated 1–5 stars. In call order; `inLogOrder` puts them in time order, as
+ * the calls subgraph publishes them.
+ */
+export function scriptedMonth(prefix: string, count: number, month: string, departments: string[], streets: string[]): CallEvent[] {
+  const at = (day: number, hour: number) => `${month}-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00+08:00`;
+  return Array.from({ length: count }, (_, i) => {
+    const day = 1 + (i % 20);
+    const script = new CallScript(`${prefix}-${i}`, streets[i % streets.length] as string, at(day, 8)).assign(
+      at(day, 9),
+      departments[i % departments.length] as string,
+      'DEPARTMENT',
+      { sign: at(day, 17), respond: at(day + 1, 17), complete: at(day + 5, 17) },
+    );
+    if (i % 7 === 0) script.urge(at(day, 18), ['SIGN']);
+    script.sign(at(day, i % 7 === 0 ? 19 : 10)).respond(at(day, 20)).complete(at(day + 2, 10));
+    return script.rate(at(day + 3, 10), 1 + (i % 5)).events;
+  }).flat();
+}
+
+/** Events in the order they happened (a call's own events keep their order). */
+export function inLogOrder(events: CallEvent[]): CallEvent[] {
+  return events
+    .map((event, i) => ({ event, i, at: Date.parse(event.occurredAt) }))
+    .sort((a, b) => a.at - b.at || a.i - b.i)
+    .map(({ event }) => event);
+}

@@ -15,7 +15,7 @@
 import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
 import { BULK_SLICE, inSlices } from '../../platform/mongo.ts';
-import { contributions, type Observation, rankKey, sameVector, unitField, unitOfField, type Vector } from './domain/ledger.ts';
+import { contributions, mergeObservations, type Observation, rankKey, sameVector, unitField, unitOfField, type Vector } from './domain/ledger.ts';
 import type { MonthClosing, Period } from './domain/period.ts';
 import { type SchemeVersion, sumVectors } from './domain/schemes.ts';
 
@@ -126,6 +126,11 @@ export interface BatchResult {
   changed: string[];
 }
 
+/** Calls the projector remembers as it stored them (`owned`): about 2 KB each. */
+const OWNED_CALLS = 100_000;
+/** New call documents per insert command (FerretDB's statement limit is on updates and deletes only). */
+const INSERT_SLICE = 1000;
+
 /** How long a read for the federated graph is fresh (ms); after that the next request reads again. */
 const READ_CACHE_MS = 1000;
 /** The same while this copy projects every partition of hub.call-events (see `projectsEverything`). */
@@ -164,6 +169,7 @@ export class EvaluationStore {
   projectsEverything(sole: boolean): void {
     this.soleProjector = sole;
     this.recent.clear();
+    this.owned.clear();
   }
 
   private async cached<T>(kind: string, ids: string[], load: (missing: string[]) => Promise<Map<string, T>>): Promise<Map<string, T>> {
@@ -356,37 +362,112 @@ export class EvaluationStore {
     return new Map(Object.entries(doc?.calls ?? {}).map(([field, v]) => [unitOfField(field), v]));
   }
 
-  /** Applies observations grouped by call (already validated). */
-  async apply(byCall: Map<string, Observation[]>): Promise<BatchResult> {
-    const known = await this.loadCalls([...byCall.keys()]);
+  /**
+   * Calls as this copy's projector last stored them, since it last joined the consumer group: a call's
+   * events all come on one partition (keyed by call id) and a partition has one consumer in the group,
+   * so while the group stands nobody else writes these documents and they need not be read again.
+   * Forgotten on every group change (`projectsEverything`); at most OWNED_CALLS, the most recent.
+   */
+  private readonly owned = new Map<string, CallDoc>();
+
+  /** Events stored since start, counted once, when their call document is written (not repeats). */
+  storedEvents = 0;
+
+  private own(doc: CallDoc): void {
+    this.owned.delete(doc._id);
+    this.owned.set(doc._id, doc);
+    if (this.owned.size > OWNED_CALLS) this.owned.delete(this.owned.keys().next().value as string);
+  }
+
+  /** Inserts new call documents; returns the ids that were already stored (left as they were). */
+  private async insertCalls(docs: CallDoc[], between: () => Promise<void>): Promise<string[]> {
+    const existing: string[] = [];
+    for (let i = 0; i < docs.length; i += INSERT_SLICE) {
+      const slice = docs.slice(i, i + INSERT_SLICE);
+      try {
+        await this.models.Call.db.collection<CallDoc>(this.models.Call.collection.collectionName).insertMany(slice, { ordered: false });
+      } catch (err) {
+        const failures = ([] as Array<{ code?: number; index: number }>).concat((err as { writeErrors?: [] }).writeErrors ?? []);
+        if (failures.length === 0 || failures.some((f) => f.code !== 11000)) throw err;
+        for (const f of failures) existing.push((slice[f.index] as CallDoc)._id);
+      }
+      await between();
+    }
+    return existing;
+  }
+
+  /**
+   * Applies observations grouped by call (already validated), a whole Kafka batch at once: each
+   * touched call's contributions are recomputed in memory from all its observations, and the ledger
+   * documents are written once per batch, `between` (a heartbeat) running after every slice.
+   *
+   * Reads: none for a call this copy stored since it joined the group (`owned`), none for a call
+   * whose first event (sequence 1) is in the batch — it is inserted whole before its ledger entries
+   * are written, and an insert never overwrites; a call that turns out to be stored already (the
+   * batch redelivered after a crash, a republished first event) is read and its entries written
+   * whole, which repairs whatever an interrupted attempt left. Other calls are read by `_id`.
+   * Order, for known calls: ledgers first, then the call; a crash between leaves the call as it was,
+   * and the redelivered batch sets the same contributions again.
+   */
+  async apply(byCall: Map<string, Observation[]>, between: () => Promise<void> = async () => undefined): Promise<BatchResult> {
+    try {
+      return await this.applyBatch(byCall, between);
+    } catch (err) {
+      // What was written is not known: read these calls again next time.
+      for (const callId of byCall.keys()) this.owned.delete(callId);
+      throw err;
+    }
+  }
+
+  private async applyBatch(byCall: Map<string, Observation[]>, between: () => Promise<void>): Promise<BatchResult> {
+    const before = new Map<string, CallDoc>();
+    const starting = new Set<string>();
+    const unknown: string[] = [];
+    for (const [callId, incoming] of byCall) {
+      const own = this.owned.get(callId);
+      if (own) before.set(callId, own);
+      else if (incoming.some((o) => o.seq === 1)) starting.add(callId);
+      else unknown.push(callId);
+    }
+    for (const [callId, doc] of await this.loadCalls(unknown)) before.set(callId, doc);
+    if (unknown.length > 0) await between();
+
+    const inserts = [...starting].map((callId): CallDoc => {
+      const obs = mergeObservations([], byCall.get(callId) ?? []);
+      return { _id: callId, obs, scopes: this.scopesOf((obs[0] as Observation).origin) };
+    });
+    const rewrite = new Set(await this.insertCalls(inserts, between));
+    for (const doc of inserts) if (!rewrite.has(doc._id)) this.storedEvents += doc.obs.length;
+    for (const [callId, doc] of await this.loadCalls([...rewrite])) before.set(callId, doc);
+    if (rewrite.size > 0) await between();
+
     const changes = new Map<string, Map<string, Vector | null>>();
     const callWrites: Array<{ updateOne: { filter: { _id: string }; update: Record<string, unknown>; upsert: true } }> = [];
+    const stored: CallDoc[] = [];
     let applied = 0;
+    let updated = 0;
     for (const [callId, incoming] of byCall) {
-      const doc = known.get(callId);
-      const before = doc?.obs ?? [];
-      const seen = new Set(before.map((o) => o.seq));
-      const fresh = incoming.filter((o) => !seen.has(o.seq));
-      if (fresh.length === 0) continue;
-      const merged = [...before];
-      for (const o of fresh) {
-        if (merged.some((m) => m.seq === o.seq)) continue;
-        merged.push(o);
-        applied++;
-      }
-      merged.sort((a, b) => a.seq - b.seq);
-      const scopes = doc?.scopes ?? this.scopesOf(merged[0]!.origin);
-      const old = contributions(before, scopes, this.closing);
+      const doc = before.get(callId);
+      const prior = doc?.obs ?? [];
+      const merged = mergeObservations(prior, incoming);
+      const whole = rewrite.has(callId);
+      applied += merged.length - prior.length;
+      if (merged.length === prior.length && !whole) continue;
+      const scopes = doc?.scopes ?? this.scopesOf((merged[0] as Observation).origin);
+      const old = contributions(prior, scopes, this.closing);
       const now = contributions(merged, scopes, this.closing);
       const key = callKey(callId);
       for (const ledgerId of new Set([...old.keys(), ...now.keys()])) {
         const next = now.get(ledgerId);
-        if (sameVector(old.get(ledgerId), next)) continue;
+        if (!whole && sameVector(old.get(ledgerId), next)) continue;
         let perDoc = changes.get(ledgerId);
         if (!perDoc) changes.set(ledgerId, (perDoc = new Map<string, Vector | null>()));
         perDoc.set(key, next ?? null);
       }
-      callWrites.push({ updateOne: { filter: { _id: callId }, update: { $set: { obs: merged, scopes } }, upsert: true } });
+      // A call inserted above is stored already; a known one is written after its ledger entries.
+      if (doc && merged.length > prior.length) updated += merged.length - prior.length;
+      if (doc && merged.length > prior.length) callWrites.push({ updateOne: { filter: { _id: callId }, update: { $set: { obs: merged, scopes } }, upsert: true } });
+      stored.push({ _id: callId, obs: merged, scopes });
     }
     if (changes.size > 0) {
       const now = new Date();
@@ -401,11 +482,22 @@ export class EvaluationStore {
         if (Object.keys($unset).length > 0) update.$unset = $unset;
         return { updateOne: { filter: { _id: ledgerId }, update, upsert: true } };
       });
-      await inSlices(ops, (slice) => this.models.Ledger.bulkWrite(slice, { ordered: false }));
+      await inSlices(ops, async (slice) => {
+        await this.models.Ledger.bulkWrite(slice, { ordered: false });
+        await between();
+      });
       await this.refreshRanks([...changes.keys()].filter((id) => id.startsWith('perf|')), now);
+      await between();
     }
-    await inSlices(callWrites, (slice) => this.models.Call.bulkWrite(slice, { ordered: false }));
-    for (const { updateOne } of callWrites) this.recent.delete(`call|${updateOne.filter._id}`);
+    await inSlices(callWrites, async (slice) => {
+      await this.models.Call.bulkWrite(slice, { ordered: false });
+      await between();
+    });
+    this.storedEvents += updated;
+    for (const doc of stored) {
+      this.own(doc);
+      this.recent.delete(`call|${doc._id}`);
+    }
     for (const ledgerId of changes.keys()) this.recent.delete(`totals|${ledgerId}`);
     return { applied, changed: [...changes.keys()] };
   }

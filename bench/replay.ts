@@ -1,0 +1,107 @@
+// `npm run bench:replay`: the evaluation projection replaying an existing hub.call-events topic into
+// an empty database, on the local Kafka and FerretDB (or KAFKA_BROKERS / MONGODB_URI). First writes
+// BENCH_EVENTS events (default 100,000: a month of department calls of the demo district, each
+// raised, dispatched, signed, answered, completed and rated, in the order they happened) to the
+// topic in bulk; then starts the evaluation subgraph on an empty database and times it until every
+// event is projected. Beside it, the raw bulk-insert rate of the same FerretDB in the same run
+// (documents of a stored call's size, 1,000 per command). Prints one JSON line.
+import { DEPARTMENTS, demoUnits } from '../demo/district.ts';
+import { up } from '../infra/local.ts';
+import { loadConfig } from '../platform/config.ts';
+import { createKafka, ensureTopics, topicName } from '../platform/kafka.ts';
+import { createLogger } from '../platform/logger.ts';
+import { connectMongo } from '../platform/mongo.ts';
+import { TOPICS } from '../platform/topics.ts';
+import { evaluationConfig, startEvaluation } from '../subgraphs/evaluation/app.ts';
+import { inLogOrder, scriptedMonth } from '../subgraphs/evaluation/scripted-calls.ts';
+import { benchRun, dropRun, say } from './stats.ts';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
+/** The issue's target: 12 million events in 20 minutes. */
+const TARGET_EVENTS_PER_S = 10_000;
+const RAW_DOCS = 4000;
+
+const infra = await up(say);
+const { run, env } = benchRun(infra);
+const database = `bench_replay_${run}`;
+const config = loadConfig(evaluationConfig, { ...env, EVALUATION_DB: database, PORT: '0' });
+const kafka = createKafka(config, 'bench-replay', createLogger('bench', 'error'));
+const admin = kafka.admin();
+await admin.connect();
+const producer = kafka.producer();
+await producer.connect();
+
+// The history, written to the topic before the projection starts (6 partitions, as the hub makes it).
+const callEvents = topicName(config, TOPICS.callEvents);
+await ensureTopics(admin, [{ topic: callEvents, numPartitions: 6 }]);
+const streets = demoUnits().filter((u) => u.kind === 'street').map((u) => u.id);
+const departments = DEPARTMENTS.map((d) => d.id);
+const lastMonth = (() => {
+  const now = new Date(Date.now() + 8 * 3600_000);
+  return now.getUTCMonth() === 0 ? `${now.getUTCFullYear() - 1}-12` : `${now.getUTCFullYear()}-${String(now.getUTCMonth()).padStart(2, '0')}`;
+})();
+const perCall = scriptedMonth('probe', 7, lastMonth, departments, streets).length / 7;
+const events = inLogOrder(scriptedMonth(`R${run}`, Math.ceil(EVENTS / perCall), lastMonth, departments, streets)).slice(0, EVENTS);
+const calls = new Set(events.map((e) => e.callId)).size;
+for (let i = 0; i < events.length; i += 2000) {
+  await producer.send({ topic: callEvents, messages: events.slice(i, i + 2000).map((e) => ({ key: e.callId, value: JSON.stringify(e) })) });
+}
+say(`wrote ${events.length} events of ${calls} calls to ${callEvents}`);
+
+// The replay: an empty database, a new consumer group, from the beginning of the topic.
+const start = performance.now();
+const app = await startEvaluation(config);
+// Caught up: the group has committed every partition to its end (offsets are committed only once a
+// batch is stored).
+const groupId = topicName(config, config.EVALUATION_GROUP);
+const high = new Map((await admin.fetchTopicOffsets(callEvents)).map((p) => [p.partition, p.high]));
+const caughtUp = async () => {
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [callEvents] });
+  return (committed?.partitions ?? []).filter((p) => p.offset === high.get(p.partition)).length === high.size;
+};
+const deadline = start + 30 * 60_000;
+let reported = start;
+while (!(await caughtUp()) && performance.now() < deadline) {
+  await new Promise((r) => setTimeout(r, 200));
+  if (performance.now() - reported > 10_000) {
+    reported = performance.now();
+    say(`projected ${app.projector.projected} of ${events.length}`);
+  }
+}
+const seconds = (performance.now() - start) / 1000;
+const projected = app.projector.projected;
+
+// The same FerretDB's raw bulk-insert rate in this run, for documents of a stored call's size.
+const conn = await connectMongo(config, database);
+const sample = (await conn.db!.collection('calls').findOne({})) as Record<string, unknown>;
+const docs = Array.from({ length: RAW_DOCS }, (_, i) => ({ ...sample, _id: `raw-${i}` }));
+const rawStart = performance.now();
+for (let i = 0; i < docs.length; i += 1000) await conn.db!.collection<{ _id: string }>('raw_insert').insertMany(docs.slice(i, i + 1000));
+const rawPerSecond = Math.round(docs.length / ((performance.now() - rawStart) / 1000));
+const ledgers = await app.models.Ledger.estimatedDocumentCount();
+await conn.close();
+
+const eventsPerSecond = Math.round(events.length / seconds);
+console.log(
+  JSON.stringify({
+    bench: 'replay',
+    store: process.env.MONGODB_URI ? infra.mongodbUri : 'ferretdb-1.24-sqlite',
+    batch_bytes: config.EVALUATION_BATCH_BYTES,
+    replay: {
+      events: events.length,
+      calls,
+      projected,
+      ledger_documents: ledgers,
+      seconds: Number(seconds.toFixed(1)),
+      events_per_s: eventsPerSecond,
+      share_of_raw_bulk_insert: Number((eventsPerSecond / rawPerSecond).toFixed(2)),
+    },
+    raw_bulk_insert_docs_per_s: rawPerSecond,
+    target_events_per_s: TARGET_EVENTS_PER_S,
+  }),
+);
+
+await app.service.shutdown('bench done');
+await Promise.all([producer.disconnect(), admin.disconnect()]);
+await dropRun(config, [database]);
+process.exit(projected === events.length ? 0 : 1);
