@@ -52,21 +52,24 @@ export type ConsumeOptions = {
   consumer: Consumer;
   topics: string[];
   fromBeginning?: boolean;
+  /** Partitions handled side by side (kafkajs: 1); each partition's records still in order. */
+  partitionsConsumedConcurrently?: number;
 } & (
   | { handle: (record: ConsumedRecord) => Promise<void> }
   | {
       /**
        * Takes consecutive records of one partition, in offset order; resolves once every one of them
-       * is done (stored), so all of them are committed. Throwing commits none of this run.
+       * is done (stored), so all of them are committed. Throwing commits none of this run. Calls
+       * `heartbeat` between its steps, so a long run on a loaded machine keeps the group session.
        */
-      handleBatch: (records: ConsumedRecord[]) => Promise<void>;
+      handleBatch: (records: ConsumedRecord[], heartbeat: () => Promise<void>) => Promise<void>;
       /** Records per run (DEFAULT_BATCH_RECORDS). */
       batchRecords?: number;
     }
 );
 
 export async function runConsumer(options: ConsumeOptions): Promise<void> {
-  const { consumer, topics, fromBeginning = false } = options;
+  const { consumer, topics, fromBeginning = false, partitionsConsumedConcurrently } = options;
   const handleRun =
     'handleBatch' in options
       ? options.handleBatch
@@ -76,6 +79,7 @@ export async function runConsumer(options: ConsumeOptions): Promise<void> {
   const runLength = 'handleBatch' in options ? (options.batchRecords ?? DEFAULT_BATCH_RECORDS) : 1;
   await consumer.subscribe({ topics, fromBeginning });
   await consumer.run({
+    partitionsConsumedConcurrently,
     autoCommit: false,
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
@@ -84,7 +88,10 @@ export async function runConsumer(options: ConsumeOptions): Promise<void> {
         for (let i = 0; i < batch.messages.length; i += runLength) {
           if (!isRunning() || isStale()) break;
           const run = batch.messages.slice(i, i + runLength);
-          await handleRun(run.map((message) => ({ topic: batch.topic, partition: batch.partition, message })));
+          await handleRun(
+            run.map((message) => ({ topic: batch.topic, partition: batch.partition, message })),
+            heartbeat,
+          );
           const last = run.at(-1)!.offset;
           resolveOffset(last);
           handled = last;

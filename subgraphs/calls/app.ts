@@ -20,7 +20,7 @@ import { followUnits, type UnitDirectory } from '../../platform/unit-directory.t
 import { computeDeadlines } from '../../rules/deadlines.ts';
 import { loadCalendar, loadRulesFile } from '../../rules/files.ts';
 import { DuplicateFinder } from './duplicates.ts';
-import { IntakeProcessor } from './intake.ts';
+import { INTAKE_PARTITIONS_AT_ONCE, IntakeProcessor } from './intake.ts';
 import { CallableItems, loadCallableItems } from './items.ts';
 import { callsModels, type CallDoc, type OrderDoc } from './model.ts';
 import { OrderService } from './orders.ts';
@@ -215,7 +215,13 @@ export async function startCalls(config: CallsConfig) {
   await consumer.connect();
   service.onShutdown('intake consumer', () => consumer.disconnect());
   // Records in runs (DEFAULT_BATCH_RECORDS): new calls stored and published a slice at a time.
-  await runConsumer({ consumer, topics: [topics.intake], fromBeginning: true, handleBatch: (records) => intake.handleBatch(records) });
+  await runConsumer({
+    consumer,
+    topics: [topics.intake],
+    fromBeginning: true,
+    partitionsConsumedConcurrently: INTAKE_PARTITIONS_AT_ONCE,
+    handleBatch: (records, heartbeat) => intake.handleBatch(records, heartbeat),
+  });
 
   // Audit (#18): the checkpoint log of the events and feedback the hub publishes.
   let checkpoints: CheckpointPublisher | undefined;

@@ -105,6 +105,14 @@ export function sourceCallId(source: string, externalId: string): string {
   return stableCallId(`source:${source}:${externalId}`);
 }
 
+/**
+ * hub.intake partitions one copy works on side by side (of 6). A record's key is its source record,
+ * so each call's commands share a partition and keep their order; partitions side by side let one
+ * slice's database and Kafka round trips overlap another's. A named default: 3 keeps half the
+ * partitions moving while FerretDB's connection pool (100, platform/mongo.ts) stays far from full.
+ */
+export const INTAKE_PARTITIONS_AT_ONCE = 3;
+
 /** Names the calls intake in its dead letters (schemas/events/dead-letter.schema.json `connector`). */
 const INTAKE_CONSUMER = 'calls-intake';
 
@@ -132,14 +140,16 @@ export class IntakeProcessor {
    * other command about a gathered call first stores them, so each call's commands keep their order.
    * Commands about other calls, and orders, apply one by one as they come.
    */
-  async handleBatch(records: readonly ConsumedRecord[]): Promise<void> {
+  async handleBatch(records: readonly ConsumedRecord[], heartbeat: () => Promise<void> = async () => undefined): Promise<void> {
     let gathered: Array<{ record: SourceRecord; command: IntakeCommand }> = [];
     const gatheredIds = new Set<string>();
     const storeGathered = async () => {
       const slice = gathered;
       gathered = [];
       gatheredIds.clear();
-      if (slice.length > 0) await this.createCalls(slice);
+      if (slice.length === 0) return;
+      await this.createCalls(slice);
+      await heartbeat();
     };
     for (const { topic, partition, message } of records) {
       const record = sourceRecord(topic, partition, message);
@@ -164,6 +174,7 @@ export class IntakeProcessor {
       } catch (err) {
         await this.refuse(record, err);
       }
+      await heartbeat();
     }
     await storeGathered();
   }
@@ -173,6 +184,7 @@ export class IntakeProcessor {
    * call already made. Then offers each to the cross-source merge, in order.
    */
   private async createCalls(slice: Array<{ record: SourceRecord; command: IntakeCommand }>): Promise<void> {
+    const t0 = performance.now();
     const drafts = new Map<string, { command: IntakeCommand; call: CallDoc }>();
     for (const { record, command } of slice) {
       const id = sourceCallId(command.source, command.externalId);
@@ -184,11 +196,14 @@ export class IntakeProcessor {
       }
     }
     if (drafts.size === 0) return;
+    const t1 = performance.now();
     const stored = await this.store.createMany([...drafts.values()].map(({ call }) => call));
+    const t2 = performance.now();
     // A repeat of the record offers it again, so a crash between create and merge loses nothing.
     for (const [id, { command }] of drafts) {
       if (CITIZEN_SOURCES.has(command.source)) await this.mergeCrossSource(stored.get(id)!.call, command);
     }
+    console.error(`TIMING drafts=${(t1 - t0).toFixed(0)} createMany=${(t2 - t1).toFixed(0)} merge=${(performance.now() - t2).toFixed(0)}`);
   }
 
   /**

@@ -1,0 +1,201 @@
+// Batched intake (intake.ts handleBatch, CallStore.createMany, OutboxPublisher.publishInserted) over the
+// real Kafka and FerretDB: records produced in one go arrive as one fetched batch, so new calls are
+// stored a slice at a time. Repeats are stored once, each call's commands apply in their order, and a
+// copy killed (SIGKILL) in the middle of a batch, started again, loses and doubles nothing.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../infra/local.ts';
+import { createKafka, type Producer } from '../../platform/kafka.ts';
+import { createLogger } from '../../platform/logger.ts';
+import { BULK_SLICE } from '../../platform/mongo.ts';
+import { sealIntakeCommand } from '../../platform/personal-data.ts';
+import { type Collected, collect, collectHeaders, startTestCalls } from '../../test/support/calls.ts';
+import { testScope } from '../../test/support/isolation.ts';
+import { waitFor } from '../../test/support/wait.ts';
+import type { CallsApp } from './app.ts';
+import { sourceCallId } from './intake.ts';
+import type { CallDoc } from './model.ts';
+import { verifyTimeline } from './timeline-chain.ts';
+
+const scope = testScope('intake-batch');
+let app: CallsApp;
+let producer: Producer;
+let events: Collected;
+let dlq: Collected;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  app = await startTestCalls(scope);
+  producer = createKafka(scope.config, 'test-intake-batch', createLogger('test', 'warn')).producer();
+  await producer.connect();
+  events = await collect(scope, app.topics.callEvents);
+  dlq = await collect(scope, app.topics.intakeDlq);
+});
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await Promise.all([events.stop(), dlq.stop(), producer.disconnect()]);
+  await app.service.shutdown('test');
+  await scope.cleanup();
+});
+
+const GRIDS = ['changzhou-c1-g1', 'changzhou-c1-g2', 'changzhou-c2-g1'];
+
+/** A 12345 create_call as the hotline connector writes it (contact sealed). */
+function create(externalId: string, i: number) {
+  const command = {
+    commandId: randomUUID(),
+    source: 'hotline',
+    externalId,
+    kind: 'create_call',
+    occurredAt: new Date().toISOString(),
+    call: {
+      title: `占道经营投诉 ${i}`,
+      description: `市民来电反映第${i}处路口有流动摊贩占道经营，影响通行。联系人电话13812345678。`,
+      category: '城市管理',
+      priority: 'NORMAL',
+      unitId: GRIDS[i % GRIDS.length],
+      citizen: { name: '李小明', phone: '13812345678' },
+    },
+  };
+  return sealIntakeCommand(command, scope.keys);
+}
+
+function note(externalId: string, text: string) {
+  return { commandId: randomUUID(), source: 'hotline', externalId, kind: 'update_call', occurredAt: new Date().toISOString(), update: { action: 'note', note: text } };
+}
+
+const notes = (externalId: string, i: number) => [note(externalId, `第一条补充 ${i}`), note(externalId, `第二条补充 ${i}`)];
+
+/** All in one send: keyed by the call, so each call's records share a partition, in order. */
+async function send(records: Array<Record<string, unknown> | string>) {
+  await producer.send({
+    topic: app.topics.intake,
+    messages: records.map((r) => ({
+      key: typeof r === 'string' ? 'bad' : `${r.source as string}:${r.externalId as string}`,
+      value: typeof r === 'string' ? r : JSON.stringify(r),
+    })),
+  });
+}
+
+const raisedEvents = (id: string) => events.records.filter((e) => e.callId === id);
+
+describe('batched intake', () => {
+  it('stores a batch with repeats once per call, in each call\'s order, publishes every event once, and dead-letters a bad record between', { timeout: 90_000 }, async () => {
+    const run = randomUUID().slice(0, 8);
+    // More new calls than one slice holds, so the batch is stored in several inserts.
+    const total = BULK_SLICE * 2 + 10;
+    const ids = Array.from({ length: total }, (_, i) => `B${run}-${i}`);
+    const records: Array<Record<string, unknown> | string> = [];
+    ids.forEach((externalId, i) => {
+      const first = create(externalId, i);
+      records.push(first);
+      // Every third call: the same record again, and a second create under another commandId.
+      if (i % 3 === 0) records.push(first, { ...first, commandId: randomUUID() });
+      if (i === 42) records.push('{not json');
+      // Every fifth call: two notes, to be applied after its create, in this order: for the first
+      // calls right behind the create (the slice gathered so far is stored first), for the others
+      // after every create (full slices).
+      if (i % 5 === 0 && i < BULK_SLICE) records.push(...notes(externalId, i));
+    });
+    ids.forEach((externalId, i) => {
+      if (i % 5 === 0 && i >= BULK_SLICE) records.push(...notes(externalId, i));
+    });
+    await send(records);
+
+    const callIds = ids.map((externalId) => sourceCallId('hotline', externalId));
+    const calls = await waitFor('every call stored with its notes and every event published', async () => {
+      const stored = await Promise.all(callIds.map((id) => app.models.Call.findById(id).lean<CallDoc>()));
+      if (stored.some((call) => !call || call.outboxPending)) return undefined;
+      const published = callIds.every((id, i) => raisedEvents(id).length === (i % 5 === 0 ? 3 : 1));
+      return published ? (stored as CallDoc[]) : undefined;
+    }, 80_000);
+
+    for (const [i, call] of calls.entries()) {
+      const expected = i % 5 === 0 ? ['raise', 'source_note', 'source_note'] : ['raise'];
+      expect(call.timeline.map((entry) => entry.action)).toEqual(expected);
+      if (i % 5 === 0) expect(call.timeline.slice(1).map((entry) => entry.note)).toEqual([`第一条补充 ${i}`, `第二条补充 ${i}`]);
+      expect(call.version).toBe(expected.length);
+      // Audit (#18): the timeline is still one unbroken hash chain.
+      expect(verifyTimeline(call)).toMatchObject({ status: 'INTACT' });
+      // Every event once, in sequence, each naming its timeline entry.
+      const published = raisedEvents(call._id);
+      expect(published.map((e) => e.sequence)).toEqual(expected.map((_, n) => n + 1));
+      expect(published.map((e) => e.data.timelineEntry.position)).toEqual(expected.map((_, n) => n));
+      expect(new Set(published.map((e) => e.eventId)).size).toBe(published.length);
+    }
+    expect(await app.models.Call.countDocuments({ 'sourceRef.externalId': { $in: ids } })).toBe(total);
+    // The bad record became a dead letter and stopped nothing behind it.
+    await waitFor('the dead letter', () => dlq.records.find((r) => r.reason?.code === 'invalid_json'));
+    // Personal data: sealed in the call, never in clear on the published events.
+    expect(calls[0]?.personal).toBeTruthy();
+    expect(JSON.stringify(callIds.flatMap(raisedEvents))).not.toMatch(/13812345678|李小明/);
+  });
+
+  it('signs every event it publishes in a batch (Ed25519 headers, #18)', async () => {
+    const headers = await collectHeaders(scope, app.topics.callEvents);
+    try {
+      const records = await waitFor('the events of the batch', () => (headers.records.length >= BULK_SLICE ? headers.records : undefined));
+      for (const record of records) {
+        expect(record.headers.signature).toMatch(/^[0-9a-f]{128}$/);
+        expect(record.headers['signature-key']).toBeTruthy();
+        expect(record.headers['event-id']).toBeTruthy();
+      }
+    } finally {
+      await headers.stop();
+    }
+  });
+});
+
+/** The calls service as production runs it, in its own process, on this file's database and topics. */
+async function startCopy(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/service.ts', 'calls'], {
+    env: { ...process.env, ...scope.env, PORT: String(await freePort()), CALLS_DB: scope.dbName, SUPERVISION_INTERVAL_MS: '3600000' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  return child;
+}
+
+it('loses and doubles nothing when a copy is killed in the middle of a batch and started again', { timeout: 240_000 }, async () => {
+  // Only the child copies consume from here on: the in-process one leaves the intake group.
+  await app.service.shutdown('test');
+  const run = randomUUID().slice(0, 8);
+  const total = 600;
+  const ids = Array.from({ length: total }, (_, i) => `K${run}-${i}`);
+  // Each call: its create, then (after all the creates) a note that must apply exactly once, after it.
+  await send([...ids.map((externalId, i) => create(externalId, i)), ...ids.map((externalId, i) => note(externalId, `回访补充 ${i}`))]);
+  const callIds = ids.map((externalId) => sourceCallId('hotline', externalId));
+  const { connectMongo } = await import('../../platform/mongo.ts');
+  const conn = await connectMongo(scope.config, scope.dbName);
+  const Call = conn.collection<CallDoc>('calls');
+  const stored = () => Call.countDocuments({ 'sourceRef.externalId': { $in: ids } });
+  try {
+    const first = await startCopy();
+    await waitFor('part of the batch stored', async () => ((await stored()) >= BULK_SLICE ? true : undefined), 90_000);
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    const atKill = await stored();
+    expect(atKill).toBeLessThan(total);
+
+    await startCopy();
+    const calls = await waitFor('every call stored, noted and published', async () => {
+      const docs = await Promise.all(callIds.map((_id) => Call.findOne({ _id })));
+      if (docs.some((call) => !call || call.version < 2 || call.outboxPending)) return undefined;
+      return callIds.every((id) => new Set(raisedEvents(id).map((e) => e.sequence)).size === 2) ? (docs as CallDoc[]) : undefined;
+    }, 100_000);
+    for (const call of calls) {
+      // Nothing doubled: one raise, one note, version 2, the chain whole.
+      expect(call.timeline.map((entry) => entry.action)).toEqual(['raise', 'source_note']);
+      expect(call.version).toBe(2);
+      expect(verifyTimeline(call)).toMatchObject({ status: 'INTACT' });
+      // An event sent again after the kill (at-least-once) is the same event, never a second one.
+      const published = raisedEvents(call._id);
+      for (const sequence of [1, 2]) expect(new Set(published.filter((e) => e.sequence === sequence).map((e) => e.eventId)).size).toBe(1);
+    }
+    expect(await stored()).toBe(total);
+  } finally {
+    await conn.close();
+  }
+});
