@@ -21,9 +21,8 @@ import type { Consumer, ConsumerConfig, KafkaMessage } from 'kafkajs';
  *   stopping waits for the fetch in flight, so this bounds a graceful stop's wait, and heartbeats
  *   follow each fetch.
  * - `rebalanceTimeout` 15 s: how long a rebalance waits for members to finish their batch and
- *   rejoin; batches are handled a record (or a run of DEFAULT_BATCH_RECORDS) at a time with
- *   heartbeats between, so a live member rejoins in well
- *   under that, and a stuck one no longer holds the whole group for a minute.
+ *   rejoin; batches are handled a record (or a run of DEFAULT_BATCH_RECORDS) at a time, so a live
+ *   member rejoins in well under that, and a stuck one no longer holds the whole group for a minute.
  * A member that stops gracefully leaves its group at once (LeaveGroup), so none of this is waited on
  * after a SIGTERM; these bounds are for crashes and broker restarts.
  */
@@ -41,12 +40,12 @@ export interface ConsumedRecord {
 }
 
 /**
- * Records an intake-style batch handler takes at once (`handleBatch`): one fetched batch is cut into
- * runs of this many, each handled, committed and followed by a heartbeat before the next. A named
- * default: 200 records are four database slices (platform/mongo.ts BULK_SLICE) and a few seconds of
- * work at worst on a loaded machine, well inside GROUP_SESSION's 10 s session.
+ * Records a batch handler takes at once (`handleBatch`): one fetched batch is cut into runs of this
+ * many, each handled and committed before the next. A named default: 100 records are two database
+ * slices (platform/mongo.ts BULK_SLICE); a copy that dies loses at most one run's work in progress
+ * (done again, idempotently, by the next owner of the partition).
  */
-export const DEFAULT_BATCH_RECORDS = 200;
+export const DEFAULT_BATCH_RECORDS = 100;
 
 export type ConsumeOptions = {
   consumer: Consumer;
@@ -59,10 +58,9 @@ export type ConsumeOptions = {
   | {
       /**
        * Takes consecutive records of one partition, in offset order; resolves once every one of them
-       * is done (stored), so all of them are committed. Throwing commits none of this run. Calls
-       * `heartbeat` between its steps, so a long run on a loaded machine keeps the group session.
+       * is done (stored), so all of them are committed. Throwing commits none of this run.
        */
-      handleBatch: (records: ConsumedRecord[], heartbeat: () => Promise<void>) => Promise<void>;
+      handleBatch: (records: ConsumedRecord[]) => Promise<void>;
       /** Records per run (DEFAULT_BATCH_RECORDS). */
       batchRecords?: number;
     }
@@ -88,10 +86,17 @@ export async function runConsumer(options: ConsumeOptions): Promise<void> {
         for (let i = 0; i < batch.messages.length; i += runLength) {
           if (!isRunning() || isStale()) break;
           const run = batch.messages.slice(i, i + runLength);
-          await handleRun(
-            run.map((message) => ({ topic: batch.topic, partition: batch.partition, message })),
-            heartbeat,
-          );
+          // A run's steps (a slice stored, a send) may each take seconds on a loaded machine: the
+          // group session must track that the process lives, not how long one step takes, so
+          // heartbeats go out on a timer while a run is handled (kafkajs sends at most one per
+          // heartbeatInterval). One refused (the group rebalancing) is left to the commit below,
+          // which then fails and the run comes again to the partition's next owner.
+          const beating = runLength > 1 ? setInterval(() => void heartbeat().catch(() => undefined), GROUP_SESSION.heartbeatInterval) : undefined;
+          try {
+            await handleRun(run.map((message) => ({ topic: batch.topic, partition: batch.partition, message })));
+          } finally {
+            clearInterval(beating);
+          }
           const last = run.at(-1)!.offset;
           resolveOffset(last);
           handled = last;

@@ -220,7 +220,7 @@ export async function startCalls(config: CallsConfig) {
     topics: [topics.intake],
     fromBeginning: true,
     partitionsConsumedConcurrently: INTAKE_PARTITIONS_AT_ONCE,
-    handleBatch: (records, heartbeat) => intake.handleBatch(records, heartbeat),
+    handleBatch: (records) => intake.handleBatch(records),
   });
 
   // Audit (#18): the checkpoint log of the events and feedback the hub publishes.

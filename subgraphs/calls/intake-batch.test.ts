@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local.ts';
-import { createKafka, type Producer } from '../../platform/kafka.ts';
+import { createKafka, type Producer, topicName } from '../../platform/kafka.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { BULK_SLICE } from '../../platform/mongo.ts';
 import { sealIntakeCommand } from '../../platform/personal-data.ts';
@@ -79,7 +79,21 @@ async function send(records: Array<Record<string, unknown> | string>) {
   });
 }
 
-const raisedEvents = (id: string) => events.records.filter((e) => e.callId === id);
+/** True once the intake group has committed every record on hub.intake (undefined until then). */
+async function consumedAll(): Promise<true | undefined> {
+  const admin = createKafka(scope.config, 'test-intake-batch-admin', createLogger('test', 'warn')).admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(app.topics.intake);
+    const [committed] = await admin.fetchOffsets({ groupId: topicName(scope.config, 'calls-intake'), topics: [app.topics.intake] });
+    const at = new Map(committed?.partitions.map((p) => [p.partition, p.offset]));
+    return ends.every((end) => at.get(end.partition) === end.high) ? true : undefined;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const eventsOf = (id: string) => events.records.filter((e) => e.callId === id);
 
 describe('batched intake', () => {
   it('stores a batch with repeats once per call, in each call\'s order, publishes every event once, and dead-letters a bad record between', { timeout: 90_000 }, async () => {
@@ -108,7 +122,7 @@ describe('batched intake', () => {
     const calls = await waitFor('every call stored with its notes and every event published', async () => {
       const stored = await Promise.all(callIds.map((id) => app.models.Call.findById(id).lean<CallDoc>()));
       if (stored.some((call) => !call || call.outboxPending)) return undefined;
-      const published = callIds.every((id, i) => raisedEvents(id).length === (i % 5 === 0 ? 3 : 1));
+      const published = callIds.every((id, i) => eventsOf(id).length === (i % 5 === 0 ? 3 : 1));
       return published ? (stored as CallDoc[]) : undefined;
     }, 80_000);
 
@@ -120,7 +134,7 @@ describe('batched intake', () => {
       // Audit (#18): the timeline is still one unbroken hash chain.
       expect(verifyTimeline(call)).toMatchObject({ status: 'INTACT' });
       // Every event once, in sequence, each naming its timeline entry.
-      const published = raisedEvents(call._id);
+      const published = eventsOf(call._id);
       expect(published.map((e) => e.sequence)).toEqual(expected.map((_, n) => n + 1));
       expect(published.map((e) => e.data.timelineEntry.position)).toEqual(expected.map((_, n) => n));
       expect(new Set(published.map((e) => e.eventId)).size).toBe(published.length);
@@ -128,9 +142,20 @@ describe('batched intake', () => {
     expect(await app.models.Call.countDocuments({ 'sourceRef.externalId': { $in: ids } })).toBe(total);
     // The bad record became a dead letter and stopped nothing behind it.
     await waitFor('the dead letter', () => dlq.records.find((r) => r.reason?.code === 'invalid_json'));
+
+    // The same records again in a later batch (a producer's retry, a replay): nothing changes.
+    await send(ids.slice(0, 12).flatMap((externalId, i) => {
+      const again = create(externalId, i);
+      return [again, { ...again, commandId: randomUUID() }];
+    }));
+    await waitFor('the repeats consumed', () => consumedAll(), 60_000);
+    const after = await Promise.all(callIds.map((id) => app.models.Call.findById(id, { version: 1 }).lean<CallDoc>()));
+    expect(after.map((call) => call?.version)).toEqual(calls.map((call) => call.version));
+    expect(callIds.flatMap(eventsOf)).toHaveLength(calls.reduce((n, call) => n + call.version, 0));
+
     // Personal data: sealed in the call, never in clear on the published events.
     expect(calls[0]?.personal).toBeTruthy();
-    expect(JSON.stringify(callIds.flatMap(raisedEvents))).not.toMatch(/13812345678|李小明/);
+    expect(JSON.stringify(callIds.flatMap(eventsOf))).not.toMatch(/13812345678|李小明/);
   });
 
   it('signs every event it publishes in a batch (Ed25519 headers, #18)', async () => {
@@ -162,7 +187,7 @@ it('loses and doubles nothing when a copy is killed in the middle of a batch and
   // Only the child copies consume from here on: the in-process one leaves the intake group.
   await app.service.shutdown('test');
   const run = randomUUID().slice(0, 8);
-  const total = 600;
+  const total = 300;
   const ids = Array.from({ length: total }, (_, i) => `K${run}-${i}`);
   // Each call: its create, then (after all the creates) a note that must apply exactly once, after it.
   await send([...ids.map((externalId, i) => create(externalId, i)), ...ids.map((externalId, i) => note(externalId, `回访补充 ${i}`))]);
@@ -183,7 +208,7 @@ it('loses and doubles nothing when a copy is killed in the middle of a batch and
     const calls = await waitFor('every call stored, noted and published', async () => {
       const docs = await Promise.all(callIds.map((_id) => Call.findOne({ _id })));
       if (docs.some((call) => !call || call.version < 2 || call.outboxPending)) return undefined;
-      return callIds.every((id) => new Set(raisedEvents(id).map((e) => e.sequence)).size === 2) ? (docs as CallDoc[]) : undefined;
+      return callIds.every((id) => new Set(eventsOf(id).map((e) => e.sequence)).size === 2) ? (docs as CallDoc[]) : undefined;
     }, 100_000);
     for (const call of calls) {
       // Nothing doubled: one raise, one note, version 2, the chain whole.
@@ -191,7 +216,7 @@ it('loses and doubles nothing when a copy is killed in the middle of a batch and
       expect(call.version).toBe(2);
       expect(verifyTimeline(call)).toMatchObject({ status: 'INTACT' });
       // An event sent again after the kill (at-least-once) is the same event, never a second one.
-      const published = raisedEvents(call._id);
+      const published = eventsOf(call._id);
       for (const sequence of [1, 2]) expect(new Set(published.filter((e) => e.sequence === sequence).map((e) => e.eventId)).size).toBe(1);
     }
     expect(await stored()).toBe(total);

@@ -140,16 +140,14 @@ export class IntakeProcessor {
    * other command about a gathered call first stores them, so each call's commands keep their order.
    * Commands about other calls, and orders, apply one by one as they come.
    */
-  async handleBatch(records: readonly ConsumedRecord[], heartbeat: () => Promise<void> = async () => undefined): Promise<void> {
+  async handleBatch(records: readonly ConsumedRecord[]): Promise<void> {
     let gathered: Array<{ record: SourceRecord; command: IntakeCommand }> = [];
     const gatheredIds = new Set<string>();
     const storeGathered = async () => {
       const slice = gathered;
       gathered = [];
       gatheredIds.clear();
-      if (slice.length === 0) return;
-      await this.createCalls(slice);
-      await heartbeat();
+      if (slice.length > 0) await this.createCalls(slice);
     };
     for (const { topic, partition, message } of records) {
       const record = sourceRecord(topic, partition, message);
@@ -174,7 +172,6 @@ export class IntakeProcessor {
       } catch (err) {
         await this.refuse(record, err);
       }
-      await heartbeat();
     }
     await storeGathered();
   }
@@ -184,7 +181,6 @@ export class IntakeProcessor {
    * call already made. Then offers each to the cross-source merge, in order.
    */
   private async createCalls(slice: Array<{ record: SourceRecord; command: IntakeCommand }>): Promise<void> {
-    const t0 = performance.now();
     const drafts = new Map<string, { command: IntakeCommand; call: CallDoc }>();
     for (const { record, command } of slice) {
       const id = sourceCallId(command.source, command.externalId);
@@ -196,14 +192,11 @@ export class IntakeProcessor {
       }
     }
     if (drafts.size === 0) return;
-    const t1 = performance.now();
     const stored = await this.store.createMany([...drafts.values()].map(({ call }) => call));
-    const t2 = performance.now();
     // A repeat of the record offers it again, so a crash between create and merge loses nothing.
     for (const [id, { command }] of drafts) {
       if (CITIZEN_SOURCES.has(command.source)) await this.mergeCrossSource(stored.get(id)!.call, command);
     }
-    console.error(`TIMING drafts=${(t1 - t0).toFixed(0)} createMany=${(t2 - t1).toFixed(0)} merge=${(performance.now() - t2).toFixed(0)}`);
   }
 
   /**

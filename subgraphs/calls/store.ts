@@ -234,9 +234,7 @@ export class CallStore {
     const lease = this.outbox?.newLease();
     if (lease !== undefined) for (const call of calls) call.outboxLease = lease;
     // Live before stored: a crash in between leaves ids the next start skips, never a lost call.
-    const t0 = performance.now();
     await this.index?.markLive(calls.map((call) => call._id));
-    const t1 = performance.now();
     const stored = new Map<string, { call: CallDoc; created: boolean }>();
     const existing = new Set<string>();
     try {
@@ -254,7 +252,6 @@ export class CallStore {
       // Published already, or left by a crash before publishing: the outbox finds out.
       this.onChanged(id);
     }
-    const t2 = performance.now();
     const created = calls.filter((call) => !existing.has(call._id));
     for (const call of created) {
       stored.set(call._id, { call, created: true });
@@ -262,7 +259,6 @@ export class CallStore {
     }
     if (this.outbox) await this.outbox.publishInserted(created);
     else for (const call of created) this.onChanged(call._id);
-    console.error(`TIMING n=${calls.length} markLive=${(t1 - t0).toFixed(0)} insert=${(t2 - t1).toFixed(0)} publish=${(performance.now() - t2).toFixed(0)}`);
     return stored;
   }
 
