@@ -221,7 +221,7 @@ export class OutboxPublisher<T extends Outboxed> {
             filter: { _id: item.doc._id, version: item.doc.version },
             update: { $set: { outbox: [], outboxPending: false, publishedSeq: upTo(item), outboxLease: 0 } },
           },
-        })) as Parameters<Model<T>['bulkWrite']>[0],
+        })),
         { ordered: false },
       );
       if (acknowledged.matchedCount === slice.length) {
