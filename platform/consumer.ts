@@ -51,8 +51,6 @@ export type ConsumeOptions = {
   consumer: Consumer;
   topics: string[];
   fromBeginning?: boolean;
-  /** Partitions handled side by side (kafkajs: 1); each partition's records still in order. */
-  partitionsConsumedConcurrently?: number;
 } & (
   | { handle: (record: ConsumedRecord) => Promise<void> }
   | {
@@ -67,7 +65,7 @@ export type ConsumeOptions = {
 );
 
 export async function runConsumer(options: ConsumeOptions): Promise<void> {
-  const { consumer, topics, fromBeginning = false, partitionsConsumedConcurrently } = options;
+  const { consumer, topics, fromBeginning = false } = options;
   const handleRun =
     'handleBatch' in options
       ? options.handleBatch
@@ -77,7 +75,6 @@ export async function runConsumer(options: ConsumeOptions): Promise<void> {
   const runLength = 'handleBatch' in options ? (options.batchRecords ?? DEFAULT_BATCH_RECORDS) : 1;
   await consumer.subscribe({ topics, fromBeginning });
   await consumer.run({
-    partitionsConsumedConcurrently,
     autoCommit: false,
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {

@@ -20,7 +20,7 @@ import { followUnits, type UnitDirectory } from '../../platform/unit-directory.t
 import { computeDeadlines } from '../../rules/deadlines.ts';
 import { loadCalendar, loadRulesFile } from '../../rules/files.ts';
 import { DuplicateFinder } from './duplicates.ts';
-import { INTAKE_PARTITIONS_AT_ONCE, IntakeProcessor } from './intake.ts';
+import { IntakeProcessor } from './intake.ts';
 import { CallableItems, loadCallableItems } from './items.ts';
 import { callsModels, type CallDoc, type OrderDoc } from './model.ts';
 import { OrderService } from './orders.ts';
@@ -214,12 +214,13 @@ export async function startCalls(config: CallsConfig) {
   const consumer = kafka.consumer({ groupId: topicName(config, 'calls-intake'), ...GROUP_SESSION });
   await consumer.connect();
   service.onShutdown('intake consumer', () => consumer.disconnect());
-  // Records in runs (DEFAULT_BATCH_RECORDS): new calls stored and published a slice at a time.
+  // Records in runs (DEFAULT_BATCH_RECORDS): new calls stored and published a slice at a time. One
+  // partition at a time: a slice's acknowledgement is BULK_SLICE statements, and FerretDB deadlocks
+  // once a copy's statements in flight reach its pool of 100 (platform/mongo.ts).
   await runConsumer({
     consumer,
     topics: [topics.intake],
     fromBeginning: true,
-    partitionsConsumedConcurrently: INTAKE_PARTITIONS_AT_ONCE,
     handleBatch: (records) => intake.handleBatch(records),
   });
 

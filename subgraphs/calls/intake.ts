@@ -105,14 +105,6 @@ export function sourceCallId(source: string, externalId: string): string {
   return stableCallId(`source:${source}:${externalId}`);
 }
 
-/**
- * hub.intake partitions one copy works on side by side (of 6). A record's key is its source record,
- * so each call's commands share a partition and keep their order; partitions side by side let one
- * slice's database and Kafka round trips overlap another's. A named default: 3 keeps half the
- * partitions moving while FerretDB's connection pool (100, platform/mongo.ts) stays far from full.
- */
-export const INTAKE_PARTITIONS_AT_ONCE = 3;
-
 /** Names the calls intake in its dead letters (schemas/events/dead-letter.schema.json `connector`). */
 const INTAKE_CONSUMER = 'calls-intake';
 
