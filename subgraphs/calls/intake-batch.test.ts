@@ -31,14 +31,15 @@ beforeAll(async () => {
   await producer.connect();
   events = await collect(scope, app.topics.callEvents);
   dlq = await collect(scope, app.topics.intakeDlq);
-});
+  // A hub start, on a shared FerretDB busy with other work, may take longer than the default minute.
+}, 180_000);
 
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await Promise.all([events.stop(), dlq.stop(), producer.disconnect()]);
   await app.service.shutdown('test');
   await scope.cleanup();
-});
+}, 180_000);
 
 const GRIDS = ['changzhou-c1-g1', 'changzhou-c1-g2', 'changzhou-c2-g1'];
 
