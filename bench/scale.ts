@@ -22,13 +22,17 @@ import { createLogger } from '../platform/logger.ts';
 import { connectMongo } from '../platform/mongo.ts';
 import { TOPICS } from '../platform/topics.ts';
 import { generateHistory } from '../scripts/history.ts';
+import { eachLimited } from '../subgraphs/calls/call-history.ts';
+import { sourceCallId } from '../subgraphs/calls/intake.ts';
 import { benchRun, dropRun, graphql, percentiles, say, sendHotlineCalls, timed } from './stats.ts';
 
 const CALLS = Number(process.env.BENCH_SCALE_CALLS ?? 60_000);
 const DAILY = Number(process.env.BENCH_SCALE_DAILY ?? 1826);
 const YEARS = Number(process.env.BENCH_SCALE_YEARS ?? 3);
 const QUERIES = Number(process.env.BENCH_SCALE_QUERIES ?? 100);
-const INTAKE_RECORDS = Number(process.env.BENCH_SCALE_INTAKE ?? 500);
+const INTAKE_RECORDS = Number(process.env.BENCH_SCALE_INTAKE ?? 3000);
+/** How long the intake figure waits for the last call to be published before it gives up (and says how many were). */
+const INTAKE_TIMEOUT_MS = Number(process.env.BENCH_SCALE_INTAKE_TIMEOUT_MS ?? 300_000);
 const CONCURRENCY = 4;
 const MONTH = 30 * 86_400_000;
 
@@ -68,6 +72,7 @@ const pastMonth = (i: number) => {
   return { from: new Date(to.getTime() - MONTH).toISOString(), to: to.toISOString() };
 };
 
+say('bench:scale: queries (inbox, a unit\'s past month, district counters)');
 const inbox = await timed(QUERIES, CONCURRENCY, () =>
   graphql(url, communityToken, '{ inbox(box: IN_PROGRESS, first: 20) { edges { node { id title status deadlines { complete } } } } }'),
 );
@@ -92,33 +97,49 @@ const counters = await timed(Math.max(10, Math.floor(QUERIES / 2)), CONCURRENCY,
   counted += data.callCounters.raised;
 });
 
-// Intake: records produced as fast as kafkajs sends them; the clock runs until every call is stored
-// and its call.raised event published (counted from hub.call-events).
+// Intake, the batched path (subgraphs/calls/intake.ts handleBatch): records produced as fast as
+// kafkajs sends them; the clock runs from the first send until every call's call.raised event is on
+// hub.call-events (published from the outbox, which is written with the call, so published means
+// stored); afterwards every call is read back by `_id` to show it is stored, once.
+say(`bench:scale: intake of ${INTAKE_RECORDS} records from hub.intake`);
 const kafka = createKafka(config, 'bench-scale', createLogger('bench', 'error'));
 const producer = kafka.producer();
 await producer.connect();
-let raisedFromIntake = 0;
+const intakePrefix = `S${run}`;
+const raisedFromIntake = new Set<string>();
+let raisedRepeats = 0;
 const counter = kafka.consumer({ groupId: `bench.${run}.counter` });
 await counter.connect();
 await counter.subscribe({ topics: [topicName(config, TOPICS.callEvents)], fromBeginning: true });
 await counter.run({
   eachMessage: async ({ message }) => {
-    const event = JSON.parse(String(message.value)) as { type: string; call: { source: string } };
-    if (event.type === 'call.raised' && event.call.source === 'HOTLINE') raisedFromIntake++;
+    const event = JSON.parse(String(message.value)) as { type: string; callId: string; call: { sourceRef: { externalId: string } | null } };
+    if (event.type !== 'call.raised' || !event.call.sourceRef?.externalId.startsWith(`${intakePrefix}-`)) return;
+    if (raisedFromIntake.has(event.callId)) raisedRepeats++;
+    raisedFromIntake.add(event.callId);
   },
 });
 const intakeStart = performance.now();
-await sendHotlineCalls(producer, topicName(config, TOPICS.intake), INTAKE_RECORDS, `S${run}`, (i) => {
+await sendHotlineCalls(producer, topicName(config, TOPICS.intake), INTAKE_RECORDS, intakePrefix, (i) => {
   const grid = grids[i % grids.length] as (typeof grids)[number];
   return { title: '施工噪音投诉', description: `市民来电反映夜间施工噪音扰民（第${i}件）。`, category: '城市管理', priority: 'NORMAL', unitId: grid.id };
 });
-const intakeDeadline = performance.now() + 600_000;
-while (raisedFromIntake < INTAKE_RECORDS && performance.now() < intakeDeadline) await new Promise((r) => setTimeout(r, 50));
+const intakeDeadline = performance.now() + INTAKE_TIMEOUT_MS;
+let nextProgress = performance.now() + 10_000;
+while (raisedFromIntake.size < INTAKE_RECORDS && performance.now() < intakeDeadline) {
+  await new Promise((r) => setTimeout(r, 50));
+  if (performance.now() > nextProgress) {
+    say(`bench:scale: intake ${raisedFromIntake.size}/${INTAKE_RECORDS} published`);
+    nextProgress += 10_000;
+  }
+}
 const intakeSeconds = (performance.now() - intakeStart) / 1000;
 await Promise.all([producer.disconnect(), counter.disconnect()]);
 
 // The same database's raw bulk-insert rate, for documents of a stored call's size, in this run.
 const conn = await connectMongo(config, db);
+const intakeIds = Array.from({ length: INTAKE_RECORDS }, (_, i) => sourceCallId('hotline', `${intakePrefix}-${i}`));
+const intakeStored = (await eachLimited(intakeIds, 16, (_id) => conn.db!.collection<{ _id: string }>('calls').findOne({ _id }, { projection: { _id: 1 } }))).filter(Boolean).length;
 const sample = (await conn.db!.collection('calls').findOne({})) as Record<string, unknown>;
 const docs = Array.from({ length: 2000 }, (_, i) => ({ ...sample, _id: `raw-${i}` }));
 const rawStart = performance.now();
@@ -126,7 +147,7 @@ for (let i = 0; i < docs.length; i += 1000) await conn.db!.collection<{ _id: str
 const rawPerSecond = Math.round(docs.length / ((performance.now() - rawStart) / 1000));
 await conn.close();
 
-const intakePerSecond = Math.round(raisedFromIntake / intakeSeconds);
+const intakePerSecond = Math.round(raisedFromIntake.size / intakeSeconds);
 const result = {
   bench: 'scale',
   store: process.env.MONGODB_URI ? infra.mongodbUri : 'ferretdb-1.24-sqlite',
@@ -137,8 +158,11 @@ const result = {
   unit_past_month_ms: { ...percentiles(unitMonth), rows: monthRows },
   district_month_counters_ms: { ...percentiles(counters), raised_counted: counted },
   intake: {
+    path: 'batched (runs of DEFAULT_BATCH_RECORDS, one insert and one outbox send per BULK_SLICE calls)',
     records: INTAKE_RECORDS,
-    published: raisedFromIntake,
+    stored: intakeStored,
+    published: raisedFromIntake.size,
+    published_again: raisedRepeats,
     seconds: Number(intakeSeconds.toFixed(1)),
     records_per_s: intakePerSecond,
     share_of_raw_bulk_insert: Number((intakePerSecond / rawPerSecond).toFixed(3)),

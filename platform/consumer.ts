@@ -1,7 +1,8 @@
 // Consuming with at-least-once delivery made safe for shutdown: a record's offset is committed only
-// after its handler has finished, and a batch in flight when the consumer stops is finished and
-// committed before the consumer leaves its group. Handlers must be idempotent, since a crash between
-// handling and commit delivers the record again.
+// after its handler has finished (record by record, or a run of records at once with `handleBatch`),
+// and a batch in flight when the consumer stops is finished and committed before the consumer leaves
+// its group. Handlers must be idempotent, since a crash between handling and commit delivers the
+// record again.
 import type { Consumer, ConsumerConfig, KafkaMessage } from 'kafkajs';
 
 /**
@@ -20,8 +21,8 @@ import type { Consumer, ConsumerConfig, KafkaMessage } from 'kafkajs';
  *   stopping waits for the fetch in flight, so this bounds a graceful stop's wait, and heartbeats
  *   follow each fetch.
  * - `rebalanceTimeout` 15 s: how long a rebalance waits for members to finish their batch and
- *   rejoin; batches are handled record by record with heartbeats, so a live member rejoins in well
- *   under that, and a stuck one no longer holds the whole group for a minute.
+ *   rejoin; batches are handled a record (or a run of DEFAULT_BATCH_RECORDS) at a time, so a live
+ *   member rejoins in well under that, and a stuck one no longer holds the whole group for a minute.
  * A member that stops gracefully leaves its group at once (LeaveGroup), so none of this is waited on
  * after a SIGTERM; these bounds are for crashes and broker restarts.
  */
@@ -38,19 +39,40 @@ export interface ConsumedRecord {
   message: KafkaMessage;
 }
 
-export interface ConsumeOptions {
+/**
+ * Records a batch handler takes at once (`handleBatch`): one fetched batch is cut into runs of this
+ * many, each handled and committed before the next. A named default: 100 records are two database
+ * slices (platform/mongo.ts BULK_SLICE); a copy that dies loses at most one run's work in progress
+ * (done again, idempotently, by the next owner of the partition).
+ */
+export const DEFAULT_BATCH_RECORDS = 100;
+
+export type ConsumeOptions = {
   consumer: Consumer;
   topics: string[];
   fromBeginning?: boolean;
-  handle: (record: ConsumedRecord) => Promise<void>;
-}
+} & (
+  | { handle: (record: ConsumedRecord) => Promise<void> }
+  | {
+      /**
+       * Takes consecutive records of one partition, in offset order; resolves once every one of them
+       * is done (stored), so all of them are committed. Throwing commits none of this run.
+       */
+      handleBatch: (records: ConsumedRecord[]) => Promise<void>;
+      /** Records per run (DEFAULT_BATCH_RECORDS). */
+      batchRecords?: number;
+    }
+);
 
-export async function runConsumer({
-  consumer,
-  topics,
-  fromBeginning = false,
-  handle,
-}: ConsumeOptions): Promise<void> {
+export async function runConsumer(options: ConsumeOptions): Promise<void> {
+  const { consumer, topics, fromBeginning = false } = options;
+  const handleRun =
+    'handleBatch' in options
+      ? options.handleBatch
+      : async (records: ConsumedRecord[]) => {
+          for (const record of records) await options.handle(record);
+        };
+  const runLength = 'handleBatch' in options ? (options.batchRecords ?? DEFAULT_BATCH_RECORDS) : 1;
   await consumer.subscribe({ topics, fromBeginning });
   await consumer.run({
     autoCommit: false,
@@ -58,12 +80,24 @@ export async function runConsumer({
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
       let handled: string | undefined;
       try {
-        for (const message of batch.messages) {
+        for (let i = 0; i < batch.messages.length; i += runLength) {
           if (!isRunning() || isStale()) break;
-          await handle({ topic: batch.topic, partition: batch.partition, message });
-          resolveOffset(message.offset);
-          handled = message.offset;
-          // Heartbeats go out only between records: long work belongs in smaller steps, not one handler.
+          const run = batch.messages.slice(i, i + runLength);
+          // A run's steps (a slice stored, a send) may each take seconds on a loaded machine: the
+          // group session must track that the process lives, not how long one step takes, so
+          // heartbeats go out on a timer while a run is handled (kafkajs sends at most one per
+          // heartbeatInterval). One refused (the group rebalancing) is left to the commit below,
+          // which then fails and the run comes again to the partition's next owner.
+          const beating = runLength > 1 ? setInterval(() => void heartbeat().catch(() => undefined), GROUP_SESSION.heartbeatInterval) : undefined;
+          try {
+            await handleRun(run.map((message) => ({ topic: batch.topic, partition: batch.partition, message })));
+          } finally {
+            clearInterval(beating);
+          }
+          const last = run.at(-1)!.offset;
+          resolveOffset(last);
+          handled = last;
+          // Heartbeats go out only between runs: long work belongs in smaller steps, not one handler.
           await heartbeat();
         }
       } finally {

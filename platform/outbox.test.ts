@@ -107,4 +107,44 @@ describe('outbox', () => {
     expect(event.note).toBe('已回电来电人张*（138****5678，身份证4401**********1234），座机020****6666');
     expect(event.result).toEqual({ text: '联系人李* 139****1111' });
   });
+
+  it('publishes documents inserted under its lease in one send, acknowledges them in slices, and leaves a changed one its later events', async () => {
+    const publisher = new OutboxPublisher(Aggregate, {
+      producer,
+      topic,
+      logger,
+      pollMs: 3_600_000,
+      envelope: (id, event) => ({ id, sequence: event.sequence }),
+    });
+    publisher.start();
+    // More documents than one acknowledgement slice (BULK_SLICE) takes.
+    const docs: Outboxed[] = Array.from({ length: 60 }, (_, i) => ({
+      _id: `batch-${i}`,
+      version: 1,
+      outbox: [{ eventId: `b${i}-1`, type: 'raised', sequence: 1, occurredAt: new Date(), data: {} }],
+      outboxPending: true,
+      publishedSeq: 0,
+      outboxLease: publisher.newLease(),
+    }));
+    await Aggregate.insertMany(docs);
+    // The sweep leaves leased documents alone.
+    expect(await publisher.sweep()).toBe(0);
+    // One changes between its insert and the acknowledgement: a second event.
+    await Aggregate.updateOne(
+      { _id: 'batch-7' },
+      { $push: { outbox: { eventId: 'b7-2', type: 'noted', sequence: 2, occurredAt: new Date(), data: {} } }, $set: { outboxPending: true }, $inc: { version: 1 } },
+    );
+    await publisher.publishInserted(docs);
+    await waitFor('every document settled', async () => {
+      const stored = await Promise.all(docs.map((doc) => Aggregate.findById(doc._id).lean()));
+      return stored.every((doc) => doc && !doc.outboxPending && doc.publishedSeq === (doc._id === 'batch-7' ? 2 : 1)) ? stored : undefined;
+    });
+    await publisher.stop();
+    await producer.send({ topic, messages: [{ key: 'marker', value: JSON.stringify({ id: 'marker-batch' }) }] });
+    await waitFor('the marker', () => (published.records.some((r) => r.id === 'marker-batch') ? true : undefined));
+    const sent = published.records.filter((r) => String(r.id).startsWith('batch-'));
+    expect(sent).toHaveLength(61);
+    expect(new Set(sent.map((r) => `${r.id}:${r.sequence}`)).size).toBe(61);
+    expect(sent.filter((r) => r.id === 'batch-7').map((r) => r.sequence)).toEqual([1, 2]);
+  });
 });

@@ -12,6 +12,7 @@
 import { type Model, Schema } from 'mongoose';
 import type { Producer } from 'kafkajs';
 import type { Logger } from './logger.ts';
+import { inSlices } from './mongo.ts';
 import { scrubDeep } from './personal-data.ts';
 import type { RecordSigner } from './audit/signing.ts';
 
@@ -160,35 +161,91 @@ export class OutboxPublisher<T extends Outboxed> {
     const events = doc.outbox.filter((e) => e.sequence > doc.publishedSeq).sort((a, b) => a.sequence - b.sequence);
     const upTo = events.at(-1)?.sequence ?? doc.publishedSeq;
     if (events.length > 0) {
-      await this.options.producer.send({
-        topic: this.options.topic,
-        messages: events.map((event) => {
-          const value = JSON.stringify(scrubDeep(this.options.envelope(id, event)));
-          return {
-            key: id,
-            value,
-            headers: {
-              'event-id': event.eventId,
-              'event-type': event.type,
-              ...(event.traceparent && { traceparent: event.traceparent }),
-              // Audit (#18): the signature covers the value exactly as sent, its topic and key.
-              ...this.options.signer?.headers(this.options.topic, id, value),
-            },
-          };
-        }),
-      });
+      await this.options.producer.send({ topic: this.options.topic, messages: events.map((event) => this.message(id, event)) });
     }
-    // Nothing new since the document was read: drop the published events. Otherwise keep them and
-    // record how far publishing got; the next round sends the rest.
-    const settled = await this.model.updateOne(
-      { _id: id, version: doc.version },
-      { $set: { outbox: [], outboxPending: false, publishedSeq: upTo, outboxLease: 0 } },
-    );
-    if (settled.modifiedCount === 1) this.options.onSettled?.(id, doc.version);
+    await this.settle(id, doc.version, upTo);
+    return events.length;
+  }
+
+  /**
+   * Records that an aggregate's events up to `upTo` are out. Nothing new since `version`: the
+   * published events are dropped. Otherwise they stay, publishing is recorded as far as it got, and
+   * the rest go out in the next round.
+   */
+  private async settle(id: string, version: number, upTo: number): Promise<void> {
+    const settled = await this.model.updateOne({ _id: id, version }, { $set: { outbox: [], outboxPending: false, publishedSeq: upTo, outboxLease: 0 } });
+    if (settled.matchedCount === 1) this.options.onSettled?.(id, version);
     else {
       await this.model.updateOne({ _id: id }, { $max: { publishedSeq: upTo }, $set: { outboxLease: 0 } });
       if (this.running) void this.kick(id);
     }
-    return events.length;
+  }
+
+  /**
+   * A lease for documents a batch writer is about to insert and then publish itself
+   * (publishInserted): stored with them, it keeps the sweep (of any copy) off them meanwhile, and
+   * hands them to the sweep should this copy die before publishing.
+   */
+  newLease(): number {
+    return Date.now() + this.leaseMs;
+  }
+
+  /**
+   * Publishes the pending events of documents this copy has just inserted under its own lease
+   * (newLease): all of them in one send, acknowledged with one bulk update per slice (BULK_SLICE,
+   * FerretDB's statement limit). A document that changed since its insert is acknowledged alone,
+   * as `publish` does. A failure is logged, not thrown: the documents are stored, and once the lease
+   * ends the sweep publishes them (again, should the send have gone out: at-least-once, as everywhere).
+   */
+  async publishInserted(docs: readonly T[]): Promise<void> {
+    const work = this.publishInsertedNow(docs).catch((err: unknown) => {
+      this.options.logger.warn({ err, documents: docs.length }, 'outbox batch publish failed; the sweep will retry once the lease ends');
+    });
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+    await work;
+  }
+
+  private async publishInsertedNow(docs: readonly T[]): Promise<void> {
+    const pending = docs.map((doc) => ({
+      doc,
+      events: doc.outbox.filter((e) => e.sequence > doc.publishedSeq).sort((a, b) => a.sequence - b.sequence),
+    }));
+    const messages = pending.flatMap(({ doc, events }) => events.map((event) => this.message(doc._id, event)));
+    if (messages.length > 0) await this.options.producer.send({ topic: this.options.topic, messages });
+    await inSlices(pending, async (slice) => {
+      const upTo = ({ doc, events }: (typeof slice)[number]) => events.at(-1)?.sequence ?? doc.publishedSeq;
+      const acknowledged = await this.model.bulkWrite(
+        slice.map((item) => ({
+          updateOne: {
+            filter: { _id: item.doc._id, version: item.doc.version },
+            update: { $set: { outbox: [], outboxPending: false, publishedSeq: upTo(item), outboxLease: 0 } },
+          },
+        })),
+        { ordered: false },
+      );
+      if (acknowledged.matchedCount === slice.length) {
+        for (const { doc } of slice) this.options.onSettled?.(doc._id, doc.version);
+        return;
+      }
+      // Some changed since their insert (the count does not say which): each is settled alone.
+      for (const item of slice) await this.settle(item.doc._id, item.doc.version, upTo(item));
+    });
+  }
+
+  /** One event as published: scrubbed, keyed by its aggregate, signed. */
+  private message(id: string, event: OutboxEvent) {
+    const value = JSON.stringify(scrubDeep(this.options.envelope(id, event)));
+    return {
+      key: id,
+      value,
+      headers: {
+        'event-id': event.eventId,
+        'event-type': event.type,
+        ...(event.traceparent && { traceparent: event.traceparent }),
+        // Audit (#18): the signature covers the value exactly as sent, its topic and key.
+        ...this.options.signer?.headers(this.options.topic, id, value),
+      },
+    };
   }
 }

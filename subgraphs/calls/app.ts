@@ -180,7 +180,7 @@ export async function startCalls(config: CallsConfig) {
   await index.load();
   log.info({ live: index.size }, 'call index loaded (live calls only)');
 
-  const store = new CallStore(models, rules, (id) => void callPublisher.kick(id), index);
+  const store = new CallStore(models, rules, (id) => void callPublisher.kick(id), index, callPublisher);
   const orders = new OrderService(models, directory, (id) => void orderPublisher.kick(id));
   const duplicates = new DuplicateFinder(index, directory);
   const scheduler = new SupervisionScheduler(models, store, index, log, {
@@ -218,7 +218,15 @@ export async function startCalls(config: CallsConfig) {
   const consumer = kafka.consumer({ groupId: topicName(config, 'calls-intake'), ...GROUP_SESSION });
   await consumer.connect();
   service.onShutdown('intake consumer', () => consumer.disconnect());
-  await runConsumer({ consumer, topics: [topics.intake], fromBeginning: true, handle: (record) => intake.handle(record) });
+  // Records in runs (DEFAULT_BATCH_RECORDS): new calls stored and published a slice at a time. One
+  // partition at a time: a slice's acknowledgement is BULK_SLICE statements, and FerretDB deadlocks
+  // once a copy's statements in flight reach its pool of 100 (platform/mongo.ts).
+  await runConsumer({
+    consumer,
+    topics: [topics.intake],
+    fromBeginning: true,
+    handleBatch: (records) => intake.handleBatch(records),
+  });
 
   // Audit (#18): the checkpoint log of the events and feedback the hub publishes.
   let checkpoints: CheckpointPublisher | undefined;

@@ -4,7 +4,8 @@
 // recorded, never reopens it. A command that is malformed or cannot apply goes to `hub.intake.dlq`
 // as a dead letter like the connectors' (platform/dead-letter.ts), with its reason, so that
 // `npm run connectors:redrive` can put it back after a fix; transient failures are thrown so the
-// record is retried.
+// record is retried. Records come in runs (handleBatch): new calls are stored and published a slice
+// at a time, every other command in its call's order.
 import type { Producer } from 'kafkajs';
 import type { Identity } from '../../platform/auth.ts';
 import type { ConsumedRecord } from '../../platform/consumer.ts';
@@ -15,13 +16,14 @@ import type { Logger } from '../../platform/logger.ts';
 import { intakeContext, type PersonalOriginals, scrubText } from '../../platform/personal-data.ts';
 import { type Keyring, SealError } from '../../platform/personal-keys.ts';
 import { DISTRICT_ID } from '../../demo/district.ts';
-import { parseRecord, Rejected, sourceRecord } from '../../platform/source-record.ts';
+import { parseRecord, Rejected, type SourceRecord, sourceRecord } from '../../platform/source-record.ts';
+import { BULK_SLICE } from '../../platform/mongo.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { DuplicateFinder } from './duplicates.ts';
 import { satisfactionOf } from './lifecycle.ts';
 import { type CallDoc, type CallSource, OPEN_STATUSES, type Satisfaction } from './model.ts';
 import type { OrderService } from './orders.ts';
-import { type CallStore, stableCallId } from './store.ts';
+import { type CallStore, type NewCall, stableCallId } from './store.ts';
 
 export interface IntakeCommand {
   commandId: string;
@@ -123,18 +125,85 @@ export class IntakeProcessor {
     private readonly callbackReworks = DEFAULT_CALLBACK_REWORKS,
   ) {}
 
-  async handle({ topic, partition, message }: ConsumedRecord): Promise<void> {
-    const record = sourceRecord(topic, partition, message);
-    try {
-      await this.apply(parseRecord(record, validateCommand));
-    } catch (err) {
-      // Deliberate refusals (bad data, unknown unit, illegal transition) will never succeed on retry.
-      if (!(err instanceof Rejected) && !isUserError(err)) throw err;
-      const failure = { code: err instanceof Rejected ? err.code : ('rule' as const), reason: (err as Error).message, attempts: 1 };
-      this.logger.warn({ topic, partition, offset: message.offset, reasonCode: failure.code, reason: failure.reason }, 'intake command dead-lettered');
-      const { topic: dlq, ...letter } = deadLetterOutput(INTAKE_CONSUMER, record, failure, this.keys);
-      await this.producer.send({ topic: dlq, messages: [letter] });
+  /**
+   * Applies a run of consecutive records of one partition, in offset order (platform/consumer.ts
+   * `handleBatch`); resolves once every one is stored or dead-lettered. New calls are gathered and
+   * stored BULK_SLICE at a time, one insert and one outbox send each (CallStore.createMany); any
+   * other command about a gathered call first stores them, so each call's commands keep their order.
+   * Commands about other calls, and orders, apply one by one as they come.
+   */
+  async handleBatch(records: readonly ConsumedRecord[]): Promise<void> {
+    let gathered: Array<{ record: SourceRecord; command: IntakeCommand }> = [];
+    const gatheredIds = new Set<string>();
+    const storeGathered = async () => {
+      const slice = gathered;
+      gathered = [];
+      gatheredIds.clear();
+      if (slice.length > 0) await this.createCalls(slice);
+    };
+    for (const { topic, partition, message } of records) {
+      const record = sourceRecord(topic, partition, message);
+      let command: IntakeCommand;
+      try {
+        command = parseRecord(record, validateCommand);
+      } catch (err) {
+        await this.refuse(record, err);
+        continue;
+      }
+      const id = sourceCallId(command.source, command.externalId);
+      // An appeal reads the call it appeals against, which may be among those gathered.
+      if (command.kind === 'create_call' && !command.call?.appeal) {
+        if (gathered.length >= BULK_SLICE) await storeGathered();
+        gathered.push({ record, command });
+        gatheredIds.add(id);
+        continue;
+      }
+      if (gatheredIds.has(id) || command.call?.appeal) await storeGathered();
+      try {
+        await this.apply(command);
+      } catch (err) {
+        await this.refuse(record, err);
+      }
     }
+    await storeGathered();
+  }
+
+  /**
+   * Stores new calls with one insert; a repeat of a record (in the slice, or stored before) is the
+   * call already made. Then offers each to the cross-source merge, in order.
+   */
+  private async createCalls(slice: Array<{ record: SourceRecord; command: IntakeCommand }>): Promise<void> {
+    const drafts = new Map<string, { command: IntakeCommand; call: CallDoc }>();
+    for (const { record, command } of slice) {
+      const id = sourceCallId(command.source, command.externalId);
+      if (drafts.has(id)) continue;
+      try {
+        drafts.set(id, { command, call: this.store.draft(await this.newCall(command), id) });
+      } catch (err) {
+        await this.refuse(record, err);
+      }
+    }
+    if (drafts.size === 0) return;
+    const stored = await this.store.createMany([...drafts.values()].map(({ call }) => call));
+    // A repeat of the record offers it again, so a crash between create and merge loses nothing.
+    for (const [id, { command }] of drafts) {
+      if (CITIZEN_SOURCES.has(command.source)) await this.mergeCrossSource(stored.get(id)!.call, command);
+    }
+  }
+
+  /**
+   * A record that can never apply (bad data, unknown unit, illegal transition) becomes a dead letter;
+   * anything else (a transient failure) is thrown, so the run is not committed and comes again.
+   */
+  private async refuse(record: SourceRecord, err: unknown): Promise<void> {
+    if (!(err instanceof Rejected) && !isUserError(err)) throw err;
+    const failure = { code: err instanceof Rejected ? err.code : ('rule' as const), reason: (err as Error).message, attempts: 1 };
+    this.logger.warn(
+      { topic: record.topic, partition: record.partition, offset: record.offset, reasonCode: failure.code, reason: failure.reason },
+      'intake command dead-lettered',
+    );
+    const { topic: dlq, ...letter } = deadLetterOutput(INTAKE_CONSUMER, record, failure, this.keys);
+    await this.producer.send({ topic: dlq, messages: [letter] });
   }
 
   private identity(command: IntakeCommand): Identity {
@@ -152,37 +221,7 @@ export class IntakeProcessor {
     const appliedKey = `cmd:${command.commandId}`;
     switch (command.kind) {
       case 'create_call': {
-        const call = command.call as NonNullable<IntakeCommand['call']>;
-        const originUnitId = this.route(call);
-        const assignTo = call.appeal ? await this.appealUnit(command, call.appeal, originUnitId) : undefined;
-        const citizen = this.contactOf(command);
-        const { call: created } = await this.store.create(
-          {
-            // Scrubbed on the wire already; again here for a producer that missed something. What the
-            // source wrote stays sealed in `personal`, shown only to those who may see the citizen.
-            title: scrubText(call.title),
-            description: scrubText(call.description),
-            category: call.category,
-            itemCode: call.itemCode,
-            priority: call.priority,
-            source: SOURCES[command.source],
-            sourceRef,
-            originUnitId,
-            assignTo,
-            location: call.location,
-            address: call.address === undefined ? undefined : scrubText(call.address),
-            citizen,
-            personal: call.personal,
-            identityProtected: call.identityProtected ?? command.source === 'petition',
-            attachments: call.attachments,
-            raisedBy: { subject: `${command.source}-connector`, unitId: DISTRICT_ID, role: 'service_account' },
-            followers: call.followers,
-            raisedAt: call.receivedAt ? new Date(call.receivedAt) : undefined,
-            completeBy: call.completeBy ? new Date(call.completeBy) : undefined,
-            deadlineNotes: call.deadlineNotes,
-          },
-          id,
-        );
+        const { call: created } = await this.store.create(await this.newCall(command), id);
         // A repeat of the record offers it again, so a crash between create and merge loses nothing.
         if (CITIZEN_SOURCES.has(command.source)) await this.mergeCrossSource(created, command);
         return;
@@ -289,6 +328,37 @@ export class IntakeProcessor {
         await this.orders.closeBySource(sourceRef, command.reason ?? '来源系统解除');
         return;
     }
+  }
+
+  /** The call a create_call command asks for, routed, its contact opened. */
+  private async newCall(command: IntakeCommand): Promise<NewCall> {
+    const call = command.call as NonNullable<IntakeCommand['call']>;
+    const originUnitId = this.route(call);
+    const assignTo = call.appeal ? await this.appealUnit(command, call.appeal, originUnitId) : undefined;
+    return {
+      // Scrubbed on the wire already; again here for a producer that missed something. What the
+      // source wrote stays sealed in `personal`, shown only to those who may see the citizen.
+      title: scrubText(call.title),
+      description: scrubText(call.description),
+      category: call.category,
+      itemCode: call.itemCode,
+      priority: call.priority,
+      source: SOURCES[command.source],
+      sourceRef: { system: command.source, externalId: command.externalId },
+      originUnitId,
+      assignTo,
+      location: call.location,
+      address: call.address === undefined ? undefined : scrubText(call.address),
+      citizen: this.contactOf(command),
+      personal: call.personal,
+      identityProtected: call.identityProtected ?? command.source === 'petition',
+      attachments: call.attachments,
+      raisedBy: { subject: `${command.source}-connector`, unitId: DISTRICT_ID, role: 'service_account' },
+      followers: call.followers,
+      raisedAt: call.receivedAt ? new Date(call.receivedAt) : undefined,
+      completeBy: call.completeBy ? new Date(call.completeBy) : undefined,
+      deadlineNotes: call.deadlineNotes,
+    };
   }
 
   /** Merges a new source call into an earlier open call from another source about the same matter. */

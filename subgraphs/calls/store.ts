@@ -5,6 +5,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Identity } from '../../platform/auth.ts';
 import { errorCode, userError } from '../../platform/errors.ts';
+import { BULK_SLICE } from '../../platform/mongo.ts';
+import type { OutboxPublisher } from '../../platform/outbox.ts';
 import { scrubText } from '../../platform/personal-data.ts';
 import { currentTraceparent } from '../../platform/trace.ts';
 import { canSee } from './access.ts';
@@ -149,6 +151,9 @@ export function callSnapshot(call: CallDoc) {
   };
 }
 
+/** What batch writes need of the calls' outbox publisher (platform/outbox.ts). */
+export type BatchOutbox = Pick<OutboxPublisher<CallDoc>, 'newLease' | 'publishInserted'>;
+
 export class CallStore {
   constructor(
     private readonly models: CallsModels,
@@ -157,6 +162,8 @@ export class CallStore {
     private readonly onChanged: (id: string) => void = () => undefined,
     /** The in-memory copy lists read: kept current by every write here, before it returns. */
     private readonly index?: CallIndex,
+    /** Publishes what `createMany` stored, in one send; without it each new call is told to `onChanged`. */
+    private readonly outbox?: BatchOutbox,
   ) {}
 
   /**
@@ -213,6 +220,46 @@ export class CallStore {
     this.index?.put(call);
     this.onChanged(call._id);
     return { call, created: true };
+  }
+
+  /**
+   * Stores new calls (documents from `draft`, distinct ids, at most BULK_SLICE: FerretDB's statement
+   * limit) with one insert, and publishes their events with one send and one acknowledgement. A call
+   * whose id is already stored (a repeat of its source record, a batch replayed after a crash) is
+   * left as it is and returned as stored, with `created: false`, as `create` does.
+   */
+  async createMany(calls: CallDoc[]): Promise<Map<string, { call: CallDoc; created: boolean }>> {
+    if (calls.length > BULK_SLICE) throw new Error(`createMany takes at most ${BULK_SLICE} calls (FerretDB's statement limit), got ${calls.length}`);
+    // Leased to this copy's publisher from the start: the sweep leaves them to publishInserted below.
+    const lease = this.outbox?.newLease();
+    if (lease !== undefined) for (const call of calls) call.outboxLease = lease;
+    // Live before stored: a crash in between leaves ids the next start skips, never a lost call.
+    await this.index?.markLive(calls.map((call) => call._id));
+    const stored = new Map<string, { call: CallDoc; created: boolean }>();
+    const existing = new Set<string>();
+    try {
+      await this.models.Call.insertMany(calls, { ordered: false });
+    } catch (err) {
+      const writeErrors = (err as { writeErrors?: Array<{ index: number; code?: number; err?: { code?: number } }> }).writeErrors;
+      if (!writeErrors || writeErrors.some((e) => (e.code ?? e.err?.code) !== 11000)) throw err;
+      for (const e of writeErrors) existing.add(calls[e.index]!._id);
+    }
+    for (const id of existing) {
+      const call = await this.get(id);
+      if (!call) throw new Error(`call ${id} reported as a duplicate but not found`);
+      stored.set(id, { call, created: false });
+      this.index?.put(call);
+      // Published already, or left by a crash before publishing: the outbox finds out.
+      this.onChanged(id);
+    }
+    const created = calls.filter((call) => !existing.has(call._id));
+    for (const call of created) {
+      stored.set(call._id, { call, created: true });
+      this.index?.put(call);
+    }
+    if (this.outbox) await this.outbox.publishInserted(created);
+    else for (const call of created) this.onChanged(call._id);
+    return stored;
   }
 
   /** A new call's document, checked against the rules, not yet stored. */

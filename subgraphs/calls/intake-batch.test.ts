@@ -1,0 +1,243 @@
+// Batched intake (intake.ts handleBatch, CallStore.createMany, OutboxPublisher.publishInserted) over the
+// real Kafka and FerretDB: records produced in one go arrive as one fetched batch, so new calls are
+// stored a slice at a time. Repeats are stored once, each call's commands apply in their order, and a
+// copy killed (SIGKILL) in the middle of a batch, started again, loses and doubles nothing.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../infra/local.ts';
+import { createKafka, type Producer, topicName } from '../../platform/kafka.ts';
+import { createLogger } from '../../platform/logger.ts';
+import { BULK_SLICE } from '../../platform/mongo.ts';
+import { sealIntakeCommand } from '../../platform/personal-data.ts';
+import { type Collected, collect, collectHeaders, startTestCalls } from '../../test/support/calls.ts';
+import { testScope } from '../../test/support/isolation.ts';
+import { waitFor } from '../../test/support/wait.ts';
+import type { CallsApp } from './app.ts';
+import { sourceCallId } from './intake.ts';
+import type { CallDoc } from './model.ts';
+import { verifyTimeline } from './timeline-chain.ts';
+
+const scope = testScope('intake-batch');
+let app: CallsApp;
+let producer: Producer;
+let events: Collected;
+let dlq: Collected;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  app = await startTestCalls(scope);
+  producer = createKafka(scope.config, 'test-intake-batch', createLogger('test', 'warn')).producer();
+  await producer.connect();
+  events = await collect(scope, app.topics.callEvents);
+  dlq = await collect(scope, app.topics.intakeDlq);
+  // A hub start, on a shared FerretDB busy with other work, may take longer than the default minute.
+}, 180_000);
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await Promise.all([events.stop(), dlq.stop(), producer.disconnect()]);
+  await app.service.shutdown('test');
+  await scope.cleanup();
+}, 180_000);
+
+const GRIDS = ['changzhou-c1-g1', 'changzhou-c1-g2', 'changzhou-c2-g1'];
+
+/** A 12345 create_call as the hotline connector writes it (contact sealed). */
+function create(externalId: string, i: number) {
+  const command = {
+    commandId: randomUUID(),
+    source: 'hotline',
+    externalId,
+    kind: 'create_call',
+    occurredAt: new Date().toISOString(),
+    call: {
+      title: `占道经营投诉 ${i}`,
+      description: `市民来电反映第${i}处路口有流动摊贩占道经营，影响通行。联系人电话13812345678。`,
+      category: '城市管理',
+      priority: 'NORMAL',
+      unitId: GRIDS[i % GRIDS.length],
+      citizen: { name: '李小明', phone: '13812345678' },
+    },
+  };
+  return sealIntakeCommand(command, scope.keys);
+}
+
+function note(externalId: string, text: string) {
+  return { commandId: randomUUID(), source: 'hotline', externalId, kind: 'update_call', occurredAt: new Date().toISOString(), update: { action: 'note', note: text } };
+}
+
+const notes = (externalId: string, i: number) => [note(externalId, `第一条补充 ${i}`), note(externalId, `第二条补充 ${i}`)];
+
+/**
+ * All in one send, keyed by the call as the connectors key them, and all on one partition: the
+ * intake then fetches them as one batch, in this order, and stores the new calls in full slices.
+ */
+async function send(records: Array<Record<string, unknown> | string>) {
+  await producer.send({
+    topic: app.topics.intake,
+    messages: records.map((r) => ({
+      partition: 0,
+      key: typeof r === 'string' ? 'bad' : `${r.source as string}:${r.externalId as string}`,
+      value: typeof r === 'string' ? r : JSON.stringify(r),
+    })),
+  });
+}
+
+/** True once the intake group has committed every record on hub.intake (undefined until then). */
+async function consumedAll(): Promise<true | undefined> {
+  const admin = createKafka(scope.config, 'test-intake-batch-admin', createLogger('test', 'warn')).admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(app.topics.intake);
+    const [committed] = await admin.fetchOffsets({ groupId: topicName(scope.config, 'calls-intake'), topics: [app.topics.intake] });
+    const at = new Map(committed?.partitions.map((p) => [p.partition, p.offset]));
+    // A partition that never had a record has nothing to commit.
+    return ends.every((end) => end.high === end.low || at.get(end.partition) === end.high) ? true : undefined;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const eventsOf = (id: string) => events.records.filter((e) => e.callId === id);
+
+describe('batched intake', () => {
+  it('stores a batch with repeats once per call, in each call\'s order, publishes every event once, and dead-letters a bad record between', { timeout: 200_000 }, async () => {
+    const run = randomUUID().slice(0, 8);
+    // More new calls than one slice holds, so the batch is stored in several inserts.
+    const total = BULK_SLICE + 5;
+    const ids = Array.from({ length: total }, (_, i) => `B${run}-${i}`);
+    // Calls 0, 20 and 52 get two notes each, to be applied after their create, in this order: call 0
+    // right behind its create (the slice gathered so far is stored first), the others at the end.
+    const noted = [0, 20, 52];
+    const records: Array<Record<string, unknown> | string> = [];
+    ids.forEach((externalId, i) => {
+      const first = create(externalId, i);
+      records.push(first);
+      // Every third call: the same record again, and a second create under another commandId.
+      if (i % 3 === 0) records.push(first, { ...first, commandId: randomUUID() });
+      if (i === 42) records.push('{not json');
+      if (i === 0) records.push(...notes(externalId, i));
+    });
+    ids.forEach((externalId, i) => {
+      if (noted.includes(i) && i !== 0) records.push(...notes(externalId, i));
+    });
+    await send(records);
+
+    const callIds = ids.map((externalId) => sourceCallId('hotline', externalId));
+    let progress = '';
+    const calls = await waitFor('every call stored with its notes and every event published', async () => {
+      const stored = await Promise.all(callIds.map((id) => app.models.Call.findById(id).lean<CallDoc>()));
+      const published = callIds.filter((id, i) => eventsOf(id).length === (noted.includes(i) ? 3 : 1));
+      progress = `stored ${stored.filter(Boolean).length}, pending ${stored.filter((c) => c?.outboxPending).length}, published ${published.length} of ${total}`;
+      if (stored.some((call) => !call || call.outboxPending)) return undefined;
+      return published.length === total ? (stored as CallDoc[]) : undefined;
+    }, 150_000).catch((err: Error) => {
+      throw new Error(`${err.message} (${progress})`);
+    });
+
+    for (const [i, call] of calls.entries()) {
+      const expected = noted.includes(i) ? ['raise', 'source_note', 'source_note'] : ['raise'];
+      expect(call.timeline.map((entry) => entry.action)).toEqual(expected);
+      if (noted.includes(i)) expect(call.timeline.slice(1).map((entry) => entry.note)).toEqual([`第一条补充 ${i}`, `第二条补充 ${i}`]);
+      expect(call.version).toBe(expected.length);
+      // Audit (#18): the timeline is still one unbroken hash chain.
+      expect(verifyTimeline(call)).toMatchObject({ status: 'INTACT' });
+      // Every event once, in sequence, each naming its timeline entry.
+      const published = eventsOf(call._id);
+      expect(published.map((e) => e.sequence)).toEqual(expected.map((_, n) => n + 1));
+      expect(published.map((e) => e.data.timelineEntry.position)).toEqual(expected.map((_, n) => n));
+      expect(new Set(published.map((e) => e.eventId)).size).toBe(published.length);
+    }
+    expect(await app.models.Call.countDocuments({ 'sourceRef.externalId': { $in: ids } })).toBe(total);
+    // The bad record became a dead letter and stopped nothing behind it.
+    await waitFor('the dead letter', () => dlq.records.find((r) => r.reasonCode === 'invalid_json'));
+
+    // The same records again in a later batch (a producer's retry, a replay): nothing changes.
+    await send(ids.slice(0, 6).flatMap((externalId, i) => {
+      const again = create(externalId, i);
+      return [again, { ...again, commandId: randomUUID() }];
+    }));
+    await waitFor('the repeats consumed', () => consumedAll(), 40_000);
+    const after = await Promise.all(callIds.map((id) => app.models.Call.findById(id, { version: 1 }).lean<CallDoc>()));
+    expect(after.map((call) => call?.version)).toEqual(calls.map((call) => call.version));
+    expect(callIds.flatMap(eventsOf)).toHaveLength(calls.reduce((n, call) => n + call.version, 0));
+
+    // Personal data: sealed in the call, never in clear on the published events.
+    expect(calls[0]?.personal).toBeTruthy();
+    expect(JSON.stringify(callIds.flatMap(eventsOf))).not.toMatch(/13812345678|李小明/);
+  });
+
+  it('signs every event it publishes in a batch (Ed25519 headers, #18)', async () => {
+    const headers = await collectHeaders(scope, app.topics.callEvents);
+    try {
+      const records = await waitFor('the events of the batch', () => (headers.records.length >= BULK_SLICE ? headers.records : undefined));
+      for (const record of records) {
+        expect(record.headers.signature).toMatch(/^[0-9a-f]{128}$/);
+        expect(record.headers['signature-key']).toBeTruthy();
+        expect(record.headers['event-id']).toBeTruthy();
+      }
+    } finally {
+      await headers.stop();
+    }
+  });
+});
+
+/** The calls service as production runs it, in its own process, on this file's database and topics. */
+async function startCopy(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/service.ts', 'calls'], {
+    env: { ...process.env, ...scope.env, PORT: String(await freePort()), CALLS_DB: scope.dbName, SUPERVISION_INTERVAL_MS: '3600000' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  return child;
+}
+
+it('loses and doubles nothing when a copy is killed in the middle of a batch and started again', { timeout: 420_000 }, async () => {
+  // Only the child copies consume from here on: the in-process one leaves the intake group.
+  await app.service.shutdown('test');
+  const run = randomUUID().slice(0, 8);
+  const total = BULK_SLICE * 3;
+  const ids = Array.from({ length: total }, (_, i) => `K${run}-${i}`);
+  // Every tenth call: after all the creates, a note that must apply exactly once, after its create.
+  const noted = ids.filter((_, i) => i % 10 === 0);
+  await send([...ids.map((externalId, i) => create(externalId, i)), ...noted.map((externalId) => note(externalId, `回访补充 ${externalId}`))]);
+  const callIds = ids.map((externalId) => sourceCallId('hotline', externalId));
+  const versionOf = (i: number) => (i % 10 === 0 ? 2 : 1);
+  const { connectMongo } = await import('../../platform/mongo.ts');
+  const conn = await connectMongo(scope.config, scope.dbName);
+  const Call = conn.collection<CallDoc>('calls');
+  const stored = () => Call.countDocuments({ 'sourceRef.externalId': { $in: ids } });
+  try {
+    const first = await startCopy();
+    await waitFor('part of the batch stored', async () => ((await stored()) >= BULK_SLICE ? true : undefined), 90_000);
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    const atKill = await stored();
+    expect(atKill).toBeLessThan(total);
+
+    await startCopy();
+    let progress = '';
+    const calls = await waitFor('every call stored, noted and published', async () => {
+      const docs = await Promise.all(callIds.map((_id) => Call.findOne({ _id })));
+      const published = callIds.filter((id, i) => new Set(eventsOf(id).map((e) => e.sequence)).size === versionOf(i));
+      progress = `at kill ${atKill}, stored ${docs.filter(Boolean).length}, noted ${docs.filter((c) => c && c.version >= 2).length}, pending ${docs.filter((c) => c?.outboxPending).length}, published ${published.length} of ${total}`;
+      if (docs.some((call, i) => !call || call.version < versionOf(i) || call.outboxPending)) return undefined;
+      return published.length === total ? (docs as CallDoc[]) : undefined;
+    }, 280_000).catch((err: Error) => {
+      throw new Error(`${err.message} (${progress})`);
+    });
+    for (const [i, call] of calls.entries()) {
+      // Nothing doubled: one raise, a noted call's one note, the chain whole.
+      expect(call.timeline.map((entry) => entry.action)).toEqual(versionOf(i) === 2 ? ['raise', 'source_note'] : ['raise']);
+      expect(call.version).toBe(versionOf(i));
+      expect(verifyTimeline(call)).toMatchObject({ status: 'INTACT' });
+      // An event sent again after the kill (at-least-once) is the same event, never a second one.
+      const published = eventsOf(call._id);
+      for (const sequence of versionOf(i) === 2 ? [1, 2] : [1]) expect(new Set(published.filter((e) => e.sequence === sequence).map((e) => e.eventId)).size).toBe(1);
+    }
+    expect(await stored()).toBe(total);
+  } finally {
+    await conn.close();
+  }
+});
