@@ -283,6 +283,8 @@ describe('Open311 GeoReport v2', () => {
       expect(request.expected_datetime).toMatch(/\+08:00$/);
       expect(typeof request.agency_responsible).toBe('string');
       expect(JSON.stringify(read[format])).not.toMatch(/13912345678|张三丰|smit333/);
+      // An id naming no call: the library raises on the 404, whose body is the spec's error list.
+      expect(read[format].unknown).toEqual({ status: 404, errors: [{ code: format === 'json' ? 404 : '404', description: expect.any(String) }] });
     }
   });
 

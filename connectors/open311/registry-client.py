@@ -2,7 +2,7 @@
 not one written here: `georeport` (requirements-open311-clients.txt), in JSON and in XML.
 
   registry-client.py write ROOT FORM_JSON   GET services, GET services/{code}, POST requests
-  registry-client.py read ROOT ID_JSON ID_XML   GET requests?service_request_id=, GET requests/{id}
+  registry-client.py read ROOT ID_JSON ID_XML   GET requests?service_request_id=, GET requests/{id}, an unknown id
 
 Prints one JSON object, by format, of what the library returned (XML as the library parses it).
 georeport has no POST: the report is posted with `requests` (georeport's own HTTP library) as the
@@ -43,12 +43,23 @@ def write(root, form):
     print(json.dumps(out, ensure_ascii=False))
 
 
+def unknown(client, fmt):
+    """A request id that names no call: the library raises, and the body is the spec's error list."""
+    try:
+        client.get_service_request('C' + '0' * 20)
+    except requests.HTTPError as error:
+        body = error.response
+        errors = body.json() if fmt == 'json' else as_list(xmltodict.parse(body.content)['errors']['error'])
+        return {'status': body.status_code, 'errors': errors}
+    return None
+
+
 def read(root, ids):
     out = {}
     for fmt, request_id in zip(FORMATS, ids):
         client = georeport.GeoReport(root, jurisdiction=JURISDICTION, output_format=fmt)
         listed = as_list(client.get_service_requests(service_request_id=request_id))
-        out[fmt] = {'listed': listed, 'request': client.get_service_request(request_id)}
+        out[fmt] = {'listed': listed, 'request': client.get_service_request(request_id), 'unknown': unknown(client, fmt)}
     print(json.dumps(out, ensure_ascii=False))
 
 
