@@ -1,11 +1,14 @@
 // The Open311 GeoReport v2 port over the real Kafka and FerretDB, with the real calls subgraph: the
 // specification's own request and response examples (wiki.open311.org/GeoReport_v2), JSON and XML,
 // a report becoming a stored call with its contact sealed, reads without personal data, and every
-// refusal in the specification's error format.
+// refusal in the specification's error format; and the same port driven by a client library from the
+// Python package registry (georeport, through registry-client.py).
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../platform/config.ts';
@@ -21,6 +24,8 @@ const KEY = 'test-key-fixmystreet-0123456789';
 const READ_ONLY_KEY = 'test-key-read-only-000000000000';
 /** A second reporting client, so the attribute cases do not spend the first one's rate limit. */
 const APP_KEY = 'test-key-mini-program-0123456789';
+/** The registry client library's key (connectors/open311/registry-client.py). */
+const CLIENT_KEY = 'test-key-registry-client-0123456';
 let calls: CallsApp;
 let open311: Open311App;
 let base: string;
@@ -38,6 +43,7 @@ beforeAll(async () => {
         { key: KEY, account: 'fixmystreet', scopes: ['intake:write'] },
         { key: READ_ONLY_KEY, account: 'dashboard', scopes: ['calls:read'] },
         { key: APP_KEY, account: 'mini-program', scopes: ['intake:write'] },
+        { key: CLIENT_KEY, account: 'georeport-client', scopes: ['intake:write'] },
       ]),
     }),
   );
@@ -240,6 +246,46 @@ describe('Open311 GeoReport v2', () => {
     expect(loadServiceDefinitions(file({ 'SW-02': [depth] }))).toEqual({ 'SW-02': [depth] });
     expect(() => loadServiceDefinitions(file({ 'SW-02': [{ ...depth, values: [{ key: 'a', name: 'b' }] }] }))).toThrow(/values are given for, and only for/);
     expect(() => loadServiceDefinitions(file({ 'SW-02': [{ ...depth, datatype: 'photo' }] }))).toThrow(/datatype/);
+  });
+
+  it('serves a client library from the Python package registry (georeport, scripts/install-open311-clients.sh) in JSON and XML', async () => {
+    const clients = new URL('../../.data/python-open311/georeport', import.meta.url);
+    if (!existsSync(clients)) throw new Error('the Open311 client library is not installed: run scripts/install-open311-clients.sh');
+    const script = new URL('./registry-client.py', import.meta.url).pathname;
+    const env = { ...process.env, PYTHONPATH: new URL('../../.data/python-open311', import.meta.url).pathname };
+    const run = async (...args: string[]) => JSON.parse((await promisify(execFile)('python3', [script, ...args], { env, timeout: 20_000 })).stdout) as Record<string, any>;
+
+    const written = await run('write', base, JSON.stringify({ ...SPEC_EXAMPLE, api_key: CLIENT_KEY }));
+    expect(written.library).toBe('georeport 0.3.1');
+    const service = { service_code: 'CG-02', service_name: '占道经营整治', description: '城市管理：占道经营整治', metadata: false, type: 'realtime', keywords: '城市管理', group: '城市管理' };
+    expect(written.json.services).toContainEqual(service);
+    // XML carries every value as text.
+    expect(written.xml.services).toContainEqual({ ...service, metadata: 'false' });
+    expect(written.xml.services.map((s: { service_code: string }) => s.service_code)).toEqual(written.json.services.map((s: { service_code: string }) => s.service_code));
+    expect(written.json.definition.attributes.map((a: { code: string }) => a.code)).toEqual(['water_depth_cm', 'traffic_blocked']);
+    expect(written.xml.definition.service_code).toBe('SW-01');
+    expect(written.xml.definition.attributes[1]).toMatchObject({ code: 'traffic_blocked', datatype: 'singlevaluelist', required: 'true', values: { value: [{ key: 'yes', name: '是' }, { key: 'no', name: '否' }] } });
+    const ids: string[] = [];
+    for (const format of ['json', 'xml']) {
+      const posted = written[format].posted;
+      expect(posted).toMatchObject({ status: 201, service_request_id: expect.stringMatching(/^C[0-9A-F]{20}$/), token: expect.stringMatching(/^o311-/) });
+      ids.push(posted.service_request_id);
+      await waitFor(`the call the library posted in ${format}`, async () => (await calls.models.Call.exists({ _id: posted.service_request_id })) ?? undefined);
+    }
+
+    const read = await run('read', base, ...ids);
+    for (const [format, id] of [['json', ids[0]], ['xml', ids[1]]] as const) {
+      const { listed, request } = read[format];
+      expect(listed.map((r: { service_request_id: string }) => r.service_request_id)).toEqual([id]);
+      expect(request).toMatchObject({ service_request_id: id, status: 'open', service_code: 'CG-02', service_name: '占道经营整治', address: '1234 5th street' });
+      expect([request.lat, request.long].map(Number)).toEqual([23.0651, 113.4025]);
+      expect(request.requested_datetime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$/);
+      expect(request.expected_datetime).toMatch(/\+08:00$/);
+      expect(typeof request.agency_responsible).toBe('string');
+      expect(JSON.stringify(read[format])).not.toMatch(/13912345678|张三丰|smit333/);
+      // An id naming no call: the library raises on the 404, whose body is the spec's error list.
+      expect(read[format].unknown).toEqual({ status: 404, errors: [{ code: format === 'json' ? 404 : '404', description: expect.any(String) }] });
+    }
   });
 
   it('limits each key’s POSTs a minute with the spec’s error, and another key or a GET is not counted against it', async () => {

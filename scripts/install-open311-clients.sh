@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The Open311 client library the registry-client test drives (requirements-open311-clients.txt: exact
+# versions, every file's hash), from the Python package registry into .data/python-open311. Quick and
+# silent when that same list is already installed there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=.data/python-open311
+requirements=requirements-open311-clients.txt
+if cmp -s "$requirements" "$target/.installed-from.txt"; then
+  echo "open311 clients: already installed in $target"
+  exit 0
+fi
+echo "open311 clients: installing $requirements into $target"
+rm -rf "$target"
+# Pure-Python wheels only (platform "any"), so the listed hashes hold on any machine and Python 3.9+.
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-input --require-hashes \
+  --only-binary=:all: --platform any --implementation py --abi none \
+  --target "$target" -r "$requirements"
+cp "$requirements" "$target/.installed-from.txt"
