@@ -11,6 +11,10 @@ if cmp -s "$requirements" "$target/.installed-from.txt"; then
   exit 0
 fi
 echo "open311 clients: installing $requirements into $target"
+# A Python without pip (Debian's python3 alone): pip from Debian's packages (CI runs as root).
+if ! python3 -m pip --version >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq python3-pip >/dev/null
+fi
 rm -rf "$target"
 # Pure-Python wheels only (platform "any"), so the listed hashes hold on any machine and Python 3.9+.
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-input --require-hashes \
