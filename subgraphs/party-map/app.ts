@@ -60,14 +60,21 @@ export async function buildPartyMap(config: PartyMapConfig, options: { dbName?: 
     await ensureTopics(admin, [{ topic, numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }]);
     const producer = await serviceProducer(service, kafka);
 
-    if (config.DEMO_DATA && (await loadDemoIfEmpty(models))) service.logger.info('party-map demo data loaded');
+    const publisher = createUnitPublisher(models, { producer, topic, logger: service.logger, pollMs: config.UNITS_SWEEP_MS });
+    if (config.DEMO_DATA) {
+      const loaded = await loadDemoIfEmpty(models, publisher.newLease());
+      if (loaded) {
+        // The whole directory in one send, where the sweep would publish it a unit at a time.
+        await publisher.publishInserted(loaded);
+        service.logger.info({ units: loaded.length }, 'party-map demo data loaded');
+      }
+    }
 
     const directory = new Directory({ models, logger: service.logger, pollMs: config.GEO_REFRESH_MS });
     await directory.refresh();
     directory.startPolling();
     service.onShutdown('directory', () => directory.stop());
 
-    const publisher = createUnitPublisher(models, { producer, topic, logger: service.logger, pollMs: config.UNITS_SWEEP_MS });
     publisher.start();
     // Closers run in reverse: the publisher stops before the producer disconnects.
     service.onShutdown('units publisher', () => publisher.stop());

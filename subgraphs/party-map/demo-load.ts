@@ -1,5 +1,6 @@
 // Loads the party-map demo dataset (demo/party-map.ts) into an empty database. Every unit goes in
-// with its outbox flag set, so the publisher puts the whole directory on hub.units.
+// with its first hub.units record in its outbox, under the loading copy's lease, and that copy puts
+// the whole directory on hub.units in one send (OutboxPublisher.publishInserted).
 import { type DemoPartyMap, demoPartyMap } from '../../demo/party-map.ts';
 import { extentOf, areaOf, type Polygonal } from './geo/geometry.ts';
 import { type FacilityDoc, type MemberDoc, type Models, type PartyOrgDoc, type ServiceCentreDoc, type UnitDoc, type UnitState, bumpRevision } from './models.ts';
@@ -94,15 +95,20 @@ export function demoDocuments(data: DemoPartyMap = demoPartyMap(), now = new Dat
 }
 
 /** Loads the demo data when the database has no units yet; says whether it did. */
-export async function loadDemoIfEmpty(models: Models): Promise<boolean> {
-  if ((await models.Unit.countDocuments({})) > 0) return false;
+/**
+ * Loads the demo into an empty database; returns the units, inserted under `lease` (a publisher's
+ * newLease) for the caller to publish, or undefined when the database held units already.
+ */
+export async function loadDemoIfEmpty(models: Models, lease: number): Promise<UnitDoc[] | undefined> {
+  if ((await models.Unit.countDocuments({})) > 0) return undefined;
   const docs = demoDocuments();
-  await insertAll(models.Unit, docs.units);
+  const units = docs.units.map((unit) => ({ ...unit, outboxLease: lease }));
+  await insertAll(models.Unit, units);
   await insertAll(models.Member, docs.members);
   await insertAll(models.PartyOrg, docs.partyOrgs);
   await insertAll(models.ServiceCentre, docs.centres);
   await insertAll(models.Facility, docs.facilities);
   await bumpRevision(models, 'revision');
   await bumpRevision(models, 'teamRevision');
-  return true;
+  return units;
 }
