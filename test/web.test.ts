@@ -65,7 +65,7 @@ describe('the big screen', () => {
     await waitFor('the live link', async () => ((await screen.locator('#link').getAttribute('data-state')) === 'live' ? true : undefined));
   });
 
-  it('shows a call raised through the API on the map and in the counters within 2 s', async () => {
+  it('shows a call raised through the API on the map and in the counters within 2 s', { timeout: 150_000 }, async () => {
     const token = await tokenFor('changzhou-c1-g1', 'grid_worker');
     const raise = async (title: string, lng: number) =>
       ok(await gql(`${gateway.url}/graphql`, token, `mutation($title: String!, $lng: Float!) { raiseCall(input: { title: $title, description: "人行道井盖缺失，有行人跌落风险",
@@ -78,12 +78,13 @@ describe('the big screen', () => {
     await waitFor('the first call counted', async () => ((await counter(screen, 'raised')) > 0 ? true : undefined), 10_000);
     const firstMs = Date.now() - warmUp;
 
-    // The enterprise demo's demands become calls as the hub starts: measure once they all have.
+    // The enterprise demo's demands become calls as the hub starts: measure once they all have
+    // (set-up, two Kafka hops through intake; under the full suite's load it can take tens of seconds).
     const district = await tokenFor('huangpu-command', 'district_command');
     await waitFor('the demo demands to become calls', async () => {
       const { demands } = ok(await gql(`${gateway.url}/graphql`, district, '{ demands(filter: { status: [SUBMITTED] }, first: 1) { edges { node { id } } } }'));
       return demands.edges.length === 0 ? true : undefined;
-    }, 20_000);
+    }, 90_000);
     const hubCount = async () => ok(await gql(`${gateway.url}/graphql`, district, '{ dashboardCounters(scope: "huangpu") { raised } }')).dashboardCounters.raised as number;
     const before = await waitFor('the screen to agree with the hub', async () => {
       const [shown, counted] = [await counter(screen, 'raised'), await hubCount()];
