@@ -108,7 +108,9 @@ describe('outbox', () => {
     expect(event.result).toEqual({ text: '联系人李* 139****1111' });
   });
 
-  it('publishes documents inserted under its lease in one send, acknowledges them in slices, and leaves a changed one its later events', async () => {
+  // Its writes queue behind every other test file's at the local FerretDB proxy, which runs one
+  // write at a time: under the full suite a 50-statement acknowledgement can wait tens of seconds.
+  it('publishes documents inserted under its lease in one send, acknowledges them in slices, and leaves a changed one its later events', { timeout: 120_000 }, async () => {
     const publisher = new OutboxPublisher(Aggregate, {
       producer,
       topic,
@@ -138,7 +140,7 @@ describe('outbox', () => {
     await waitFor('every document settled', async () => {
       const stored = await Promise.all(docs.map((doc) => Aggregate.findById(doc._id).lean()));
       return stored.every((doc) => doc && !doc.outboxPending && doc.publishedSeq === (doc._id === 'batch-7' ? 2 : 1)) ? stored : undefined;
-    });
+    }, 90_000);
     await publisher.stop();
     await producer.send({ topic, messages: [{ key: 'marker', value: JSON.stringify({ id: 'marker-batch' }) }] });
     await waitFor('the marker', () => (published.records.some((r) => r.id === 'marker-batch') ? true : undefined));
