@@ -18,7 +18,10 @@ export default defineConfig({
     // Most test files wait on Kafka and FerretDB rather than compute, each in topics and databases of
     // its own: three at a time on two cores (vitest's default would be one). TEST_WORKERS overrides.
     maxWorkers: Number(process.env.TEST_WORKERS ?? 3),
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Hang guards, not speed checks (speed lives in bench/): every write of every file goes through
+    // the local FerretDB proxy one at a time, so under three files' load a test or a hub start can
+    // wait tens of seconds behind another file's bulk writes.
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
   },
 });

@@ -333,7 +333,7 @@ describe('三防', () => {
     expect(lift?.occurredAt).toBe(expires.toISOString());
     // The warning that had expired before the restart waits no more: lifted once only.
     expect(lifted(early)).toHaveLength(1);
-  }, 60_000);
+  });
 
   it('makes an urgent call at the street that holds a waterlogging point given in BD-09', async () => {
     const point = { lng: 113.47, lat: 23.09 }; // 联和街

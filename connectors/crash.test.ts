@@ -79,7 +79,7 @@ async function committedRecords(groupId: string, topic: string): Promise<number>
   return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
 }
 
-it('loses no call and doubles none when the connector is killed mid-batch and restarted', { timeout: 90_000 }, async () => {
+it('loses no call and doubles none when the connector is killed mid-batch and restarted', async () => {
   const ordersTopic = topicName(scope.config, TOPICS.hotlineOrders);
   const group = topicName(scope.config, 'connector-hotline-orders');
   // Work orders with a quarter of updates (urges, extensions, call-backs) for earlier orders.

@@ -57,5 +57,5 @@ describe('pages', () => {
     }
     expect((await app.inject({ url: '/web/assets/../../package.json' })).statusCode).toBe(404);
     expect((await app.inject({ url: '/web/assets/nothing.js' })).statusCode).toBe(404);
-  }, 30_000);
+  });
 });

@@ -58,7 +58,7 @@ describe('the gateway', () => {
     });
   });
 
-  it('routes a located call by the grids party-map publishes on hub.units', { timeout: 90_000 }, async () => {
+  it('routes a located call by the grids party-map publishes on hub.units', async () => {
     // Key grids (重点网格) exist only in party-map's data: seeing one proves the copy came over Kafka.
     // Party-map publishes its ~200 units one outbox record at a time, the key grids among the last.
     await waitFor('the unit directory from hub.units', () => calls.directory.get('changzhou-c1-k1'), 80_000);

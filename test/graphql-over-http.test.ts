@@ -18,7 +18,7 @@ beforeAll(async () => {
   gateway = await startTestGateway(scope, {});
   url = `${gateway.url}/graphql`;
   token = await tokenFor('huangpu-command', 'district_command');
-}, 30_000);
+});
 
 afterAll(async () => {
   await gateway.service.shutdown('test');

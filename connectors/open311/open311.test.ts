@@ -48,7 +48,7 @@ beforeAll(async () => {
     }),
   );
   base = `${open311.url}/open311/v2`;
-}, 30_000);
+});
 
 afterAll(async () => {
   await open311.service.shutdown('test');

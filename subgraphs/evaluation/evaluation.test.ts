@@ -396,7 +396,7 @@ describe('replays', () => {
         }
       }),
     );
-  }, 60_000);
+  });
 
   it('rebuild the rank documents once for a database projected before they existed', async () => {
     const before = await ledgers(app);
