@@ -212,11 +212,32 @@ async function startFerretDB(say: Say): Promise<boolean> {
   return true;
 }
 
+/**
+ * SQLite files FerretDB created but stopped before it wrote a table into (one page, no schema, no
+ * write-ahead log beside it). FerretDB refuses to start over one ("no such table:
+ * _ferretdb_collections"); it holds nothing, so it goes. A stopped test run can leave one: a service
+ * still shutting down writes to a database the run's clean-up had just dropped.
+ */
+function emptyDatabaseFiles(dir: string): string[] {
+  return readdirSync(dir).filter((name) => {
+    if (!name.endsWith('.sqlite') || existsSync(join(dir, `${name}-wal`))) return false;
+    const file = readFileSync(join(dir, name));
+    if (file.length === 0) return true;
+    const pageSize = file.readUInt16BE(16) === 1 ? 65_536 : file.readUInt16BE(16);
+    const pages = file.length >= 32 ? file.readUInt32BE(28) : 0;
+    return file.subarray(0, 16).toString('latin1') === 'SQLite format 3\0' && pages <= 1 && file.length <= pageSize && !file.includes('_ferretdb_collections');
+  });
+}
+
 /** Starts FerretDB at `place`; returns its process id. */
 function launchFerretDB(place: LocalPlace, say: Say): number {
   installFerretDB(say);
   const dir = join(place.dataDir, 'ferretdb');
   mkdirSync(dir, { recursive: true });
+  for (const name of emptyDatabaseFiles(dir)) {
+    rmSync(join(dir, name));
+    say(`removed ${name}: a database file with no tables, left by FerretDB stopping while it created the database`);
+  }
   return startDetached('ferretdb', ferretBinary, ['-listen-addr', `127.0.0.1:${place.mongoPort}`, '-sqlite-url', `file:${dir}/`], place.dataDir);
 }
 
