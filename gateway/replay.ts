@@ -9,10 +9,9 @@
 // The cursor RETAINED asks for the whole window, then the live stream: a page that opens after a
 // 三防 warning was issued folds the window's warnings and lifts into the warnings in force (there is
 // no other record of them in the hub; one older than the window is not shown).
-import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { Admin, Kafka } from 'kafkajs';
-import { GROUP_SESSION, runConsumer } from '../platform/consumer.ts';
+import { processConsumer, runConsumer } from '../platform/consumer.ts';
 import type { Logger } from '../platform/logger.ts';
 
 /** Where an event sits in its topic. */
@@ -169,7 +168,6 @@ export async function followEventTopics(options: {
   onShutdown: (name: string, close: () => Promise<unknown>) => void;
 }): Promise<void> {
   const { kafka, admin, hubs, logger } = options;
-  const groupId = `${options.groupPrefix}${randomUUID()}`;
   const ends = new Map<string, Position>();
   const starts = new Map<string, Position>();
   for (const [topic, hub] of Object.entries(hubs)) {
@@ -180,12 +178,7 @@ export async function followEventTopics(options: {
     starts.set(topic, start);
     ends.set(topic, offsets.map((o) => Number(o.high)));
   }
-  const consumer = kafka.consumer({ groupId, ...GROUP_SESSION });
-  await consumer.connect();
-  options.onShutdown('event consumer', async () => {
-    await consumer.disconnect();
-    await admin.deleteGroups([groupId]).catch((err: unknown) => logger.warn({ err, groupId }, 'could not delete the event group'));
-  });
+  const consumer = await processConsumer({ kafka, admin, groupPrefix: options.groupPrefix, name: 'event consumer', onShutdown: options.onShutdown, logger });
   const caughtUp = () => [...ends].every(([topic, end]) => hubs[topic]?.position.every((offset, p) => offset >= (end[p] as number)));
   let done: (() => void) | undefined;
   const ready = new Promise<void>((resolve) => {

@@ -3,7 +3,9 @@
 // and a batch in flight when the consumer stops is finished and committed before the consumer leaves
 // its group. Handlers must be idempotent, since a crash between handling and commit delivers the
 // record again.
-import type { Consumer, ConsumerConfig, KafkaMessage } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import type { Admin, Consumer, ConsumerConfig, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from './logger.ts';
 
 /**
  * Session settings of every long-lived consumer group (calls intake, evaluation, the enterprise zone,
@@ -32,6 +34,30 @@ export const GROUP_SESSION = {
   rebalanceTimeout: 15_000,
   maxWaitTimeInMs: 1_000,
 } as const satisfies Partial<ConsumerConfig>;
+
+/**
+ * A consumer in a group of this process alone (`<groupPrefix><uuid>`, GROUP_SESSION), for reading a
+ * topic whole into memory. The group is deleted when the process stops (`onShutdown`, under `name`):
+ * a per-process group left behind would show as lag for ever.
+ */
+export async function processConsumer(options: {
+  kafka: Kafka;
+  admin: Admin;
+  groupPrefix: string;
+  name: string;
+  onShutdown: (name: string, close: () => Promise<unknown>) => void;
+  logger: Logger;
+}): Promise<Consumer> {
+  const { kafka, admin, name, logger } = options;
+  const groupId = `${options.groupPrefix}${randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, ...GROUP_SESSION });
+  await consumer.connect();
+  options.onShutdown(name, async () => {
+    await consumer.disconnect();
+    await admin.deleteGroups([groupId]).catch((err: unknown) => logger.warn({ err, groupId }, `could not delete the group of the ${name}`));
+  });
+  return consumer;
+}
 
 export interface ConsumedRecord {
   topic: string;

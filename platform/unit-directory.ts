@@ -2,14 +2,13 @@
 // `hub.units`; the demo district at first start). It answers jurisdiction questions (is this unit in
 // that one's subtree?), the tier ladder (who is one tier up?) and routing by place (which grid holds
 // this point?) without reading another subgraph's database. `followUnits` keeps one current.
-import { randomUUID } from 'node:crypto';
 import booleanPointInPolygon from '@turf/boolean-point-in-polygon';
 import type { MultiPolygon, Polygon } from 'geojson';
 import type { Admin, Kafka } from 'kafkajs';
 import { type DemoUnit, demoUnits, type UnitKind } from '../demo/district.ts';
 import type { Identity } from './auth.ts';
 import type { BaseConfig } from './config.ts';
-import { GROUP_SESSION, runConsumer } from './consumer.ts';
+import { processConsumer, runConsumer } from './consumer.ts';
 import { contract } from './contracts.ts';
 import { userError } from './errors.ts';
 import { ensureTopics, topicName } from './kafka.ts';
@@ -168,13 +167,13 @@ export async function followUnits(options: {
     { topic: unitsTopic, numPartitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
   ]);
   const validateUnit = contract<UnitRecord>('unit');
-  const groupId = topicName(config, `${name}-units-${randomUUID()}`);
-  const consumer = kafka.consumer({ groupId, ...GROUP_SESSION });
-  await consumer.connect();
-  // A group of this process alone: deleted when it stops, or it would show as lag forever.
-  service.onShutdown('units consumer', async () => {
-    await consumer.disconnect();
-    await admin.deleteGroups([groupId]).catch((err: unknown) => logger.warn({ err, groupId }, 'could not delete the units group'));
+  const consumer = await processConsumer({
+    kafka,
+    admin,
+    groupPrefix: topicName(config, `${name}-units-`),
+    name: 'units consumer',
+    onShutdown: (what, close) => service.onShutdown(what, close),
+    logger,
   });
   await runConsumer({
     consumer,

@@ -5,10 +5,9 @@
 // consumer group of its own, as followUnits does for hub.units) and keeps one timer per waiting
 // warning: a copy started again re-arms them all, and fires at once those that expired while no copy
 // ran. A lifting is idempotent (the same command id), so copies that both fire change nothing twice.
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka } from 'kafkajs';
-import { GROUP_SESSION, runConsumer } from '../../platform/consumer.ts';
+import { processConsumer, runConsumer } from '../../platform/consumer.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { Service } from '../../platform/service.ts';
 import type { Output } from '../../platform/source-record.ts';
@@ -114,7 +113,6 @@ async function topicEnds(admin: Admin, topic: string): Promise<Array<{ partition
  */
 export async function followExpiries(options: { kafka: Kafka; admin: Admin; topic: string; groupId: string; service: Service; logger: Logger; clock: ExpiryClock }): Promise<void> {
   const { kafka, admin, topic, service, logger, clock } = options;
-  const groupId = `${options.groupId}-${randomUUID()}`;
   const unread = new Map((await topicEnds(admin, topic)).filter((p) => p.high > p.low).map((p) => [p.partition, p.high] as const));
   const gathered = new Map<string, ExpiryRecord>();
   const apply = (record: ExpiryRecord) => {
@@ -128,12 +126,13 @@ export async function followExpiries(options: { kafka: Kafka; admin: Admin; topi
   };
   if (unread.size === 0) caughtUp();
 
-  const consumer = kafka.consumer({ groupId, ...GROUP_SESSION });
-  await consumer.connect();
-  // A group of this process alone: deleted when it stops, or it would show as lag forever.
-  service.onShutdown('CAP expiries consumer', async () => {
-    await consumer.disconnect();
-    await admin.deleteGroups([groupId]).catch((err: unknown) => logger.warn({ err, groupId }, 'could not delete the CAP expiries group'));
+  const consumer = await processConsumer({
+    kafka,
+    admin,
+    groupPrefix: `${options.groupId}-`,
+    name: 'CAP expiries consumer',
+    onShutdown: (what, close) => service.onShutdown(what, close),
+    logger,
   });
   await runConsumer({
     consumer,
