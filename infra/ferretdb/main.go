@@ -187,13 +187,16 @@ func (p *proxy) serve(client net.Conn) {
 			return
 		}
 		name := commandName(request)
+		started := time.Now()
+		var waited time.Duration
 		if refusal := tooManyStatements(request, name); refusal != nil {
 			_, err = client.Write(refusal)
 		} else if writeCommands[name] {
-			err = p.write(request, client, server)
+			waited, err = p.write(request, client, server)
 		} else {
 			err = p.roundTrip(request, client, server)
 		}
+		p.logIfSlow(request, name, started, waited)
 		if err != nil {
 			p.logger.Debug("round trip", "error", err)
 			return
@@ -201,22 +204,25 @@ func (p *proxy) serve(client net.Conn) {
 	}
 }
 
-// write runs a write command alone, checking a plain-value condition itself where it can (pushdown.go).
-func (p *proxy) write(request []byte, client, server net.Conn) error {
+// write runs a write command alone, checking plain-value conditions itself where it can
+// (pushdown.go); it returns how long the command waited for its turn.
+func (p *proxy) write(request []byte, client, server net.Conn) (time.Duration, error) {
+	queued := time.Now()
 	p.writes.Lock()
 	defer p.writes.Unlock()
+	waited := time.Since(queued)
 	reply, rewritten, err := p.conditionalWrite(request)
 	switch {
 	case err != nil:
 		p.logger.Warn("conditional write check failed; passing the write through", "error", err)
-		return p.roundTrip(request, client, server)
+		return waited, p.roundTrip(request, client, server)
 	case reply != nil:
 		_, err := client.Write(reply)
-		return err
+		return waited, err
 	case rewritten != nil:
-		return p.roundTrip(rewritten, client, server)
+		return waited, p.roundTrip(rewritten, client, server)
 	default:
-		return p.roundTrip(request, client, server)
+		return waited, p.roundTrip(request, client, server)
 	}
 }
 

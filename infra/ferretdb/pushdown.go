@@ -195,10 +195,12 @@ func replaceField(command bson.Raw, field string, value interface{}) ([]byte, er
 	return bson.Marshal(out)
 }
 
-// conditionalWrite handles an update or findAndModify of one document with a plain-value condition.
-// It returns the reply to send the client, or nil to pass the request through unchanged.
+// conditionalWrite handles a write whose statements each change one document under a plain-value
+// condition: an update of one or more statements (a bulk write sends them as a document sequence)
+// or a findAndModify. It returns the reply to send the client, or the request to send instead; nil
+// for both to pass the request through unchanged.
 func (p *proxy) conditionalWrite(request []byte) ([]byte, []byte, error) {
-	command, ok := body(request)
+	command, sequences, ok := sections(request)
 	if !ok || flags(request)&moreToCome != 0 {
 		return nil, nil, nil
 	}
@@ -212,70 +214,116 @@ func (p *proxy) conditionalWrite(request []byte) ([]byte, []byte, error) {
 	if collection == "" || db == "" {
 		return nil, nil, nil
 	}
-	// Per command: where its filter is, the reply when nothing matches, and the field rewritten with
-	// the narrowed filter.
-	var (
-		filter  bson.Raw
-		noMatch bson.D
-		field   string
-		narrow  func(id bson.RawValue) (interface{}, error)
-	)
 	switch name {
 	case "update":
+		return p.conditionalUpdates(request, command, sequences["updates"], db, collection)
+	case "findAndModify", "findandmodify":
+		if len(sequences) > 0 {
+			return nil, nil, nil
+		}
+		return p.conditionalFindAndModify(request, command, db, collection)
+	}
+	return nil, nil, nil
+}
+
+// conditionalUpdates checks each statement's condition by _id and sends only the statements whose
+// condition holds, narrowed to {_id}: a statement that matches nothing changes nothing and counts
+// nothing, so the reply is FerretDB's for the rest. (FerretDB 1.24 stops an update command at its
+// first failing statement and reports it at index 0 wherever it stood, so no index is lost.) A
+// statement already filtered by _id alone goes as it is; any other shape (operators, upsert, multi,
+// a collation) passes the whole command through.
+func (p *proxy) conditionalUpdates(request []byte, command bson.Raw, sequence []bson.Raw, db, collection string) ([]byte, []byte, error) {
+	var statements []bson.Raw
+	if sequence != nil {
+		statements = sequence
+	} else {
 		updates, ok := command.Lookup("updates").ArrayOK()
 		if !ok {
 			return nil, nil, nil
 		}
-		statements, err := updates.Values()
-		if err != nil || len(statements) != 1 {
+		values, err := updates.Values()
+		if err != nil {
 			return nil, nil, nil
 		}
-		statement := statements[0].Document()
+		for _, v := range values {
+			doc, ok := v.DocumentOK()
+			if !ok {
+				return nil, nil, nil
+			}
+			statements = append(statements, doc)
+		}
+	}
+	type check struct {
+		id         bson.RawValue
+		conditions []bson.RawElement
+	}
+	checks := make([]check, len(statements))
+	conditional := false
+	for i, statement := range statements {
 		if multi, _ := statement.Lookup("multi").BooleanOK(); multi {
 			return nil, nil, nil
 		}
 		if upsert, _ := statement.Lookup("upsert").BooleanOK(); upsert {
 			return nil, nil, nil
 		}
-		if filter, ok = statement.Lookup("q").DocumentOK(); !ok {
+		if _, err := statement.LookupErr("collation"); err == nil { // string comparison not by bytes
 			return nil, nil, nil
 		}
-		noMatch = bson.D{{Key: "n", Value: int32(0)}, {Key: "nModified", Value: int32(0)}, {Key: "ok", Value: 1.0}}
-		field = "updates"
-		narrow = func(id bson.RawValue) (interface{}, error) {
-			inner, err := statement.Elements()
-			if err != nil {
-				return nil, err
-			}
-			stmt := make(bson.D, 0, len(inner))
-			for _, e := range inner {
-				if e.Key() == "q" {
-					stmt = append(stmt, bson.E{Key: "q", Value: bson.D{{Key: "_id", Value: id}}})
-				} else {
-					stmt = append(stmt, bson.E{Key: e.Key(), Value: e.Value()})
-				}
-			}
-			return bson.A{stmt}, nil
-		}
-	case "findAndModify", "findandmodify":
-		if upsert, _ := command.Lookup("upsert").BooleanOK(); upsert {
+		filter, ok := statement.Lookup("q").DocumentOK()
+		if !ok {
 			return nil, nil, nil
 		}
-		var ok bool
-		if filter, ok = command.Lookup("query").DocumentOK(); !ok {
+		if id, ok := idOnly(filter); ok {
+			checks[i] = check{id: id}
+			continue
+		}
+		id, conditions, ok := splitFilter(filter)
+		if !ok {
 			return nil, nil, nil
 		}
-		noMatch = bson.D{
-			{Key: "lastErrorObject", Value: bson.D{{Key: "n", Value: int32(0)}, {Key: "updatedExisting", Value: false}}},
-			{Key: "value", Value: nil},
-			{Key: "ok", Value: 1.0},
-		}
-		field = "query"
-		narrow = func(id bson.RawValue) (interface{}, error) { return bson.D{{Key: "_id", Value: id}}, nil }
-	default:
+		checks[i] = check{id: id, conditions: conditions}
+		conditional = true
+	}
+	if !conditional {
 		return nil, nil, nil
 	}
+	kept := bson.A{}
+	for i, statement := range statements {
+		if checks[i].conditions != nil {
+			doc, err := p.current(db, collection, checks[i].id)
+			if err != nil {
+				return nil, nil, err
+			}
+			if !matches(doc, checks[i].conditions) {
+				continue
+			}
+		}
+		narrowed, err := replaceField(statement, "q", bson.D{{Key: "_id", Value: checks[i].id}})
+		if err != nil {
+			return nil, nil, err
+		}
+		kept = append(kept, bson.Raw(narrowed))
+	}
+	if len(kept) == 0 {
+		reply, err := bson.Marshal(bson.D{{Key: "n", Value: int32(0)}, {Key: "nModified", Value: int32(0)}, {Key: "ok", Value: 1.0}})
+		return message(requestIDs.Add(1), requestID(request), reply), nil, err
+	}
+	rewritten, err := withField(command, "updates", kept)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nil, message(requestID(request), 0, rewritten), nil
+}
 
+// conditionalFindAndModify narrows a findAndModify of one document under a plain-value condition.
+func (p *proxy) conditionalFindAndModify(request []byte, command bson.Raw, db, collection string) ([]byte, []byte, error) {
+	if upsert, _ := command.Lookup("upsert").BooleanOK(); upsert {
+		return nil, nil, nil
+	}
+	filter, ok := command.Lookup("query").DocumentOK()
+	if !ok {
+		return nil, nil, nil
+	}
 	id, conditions, ok := splitFilter(filter)
 	if !ok {
 		return nil, nil, nil
@@ -285,16 +333,105 @@ func (p *proxy) conditionalWrite(request []byte) ([]byte, []byte, error) {
 		return nil, nil, err
 	}
 	if !matches(doc, conditions) {
-		reply, err := bson.Marshal(noMatch)
+		reply, err := bson.Marshal(bson.D{
+			{Key: "lastErrorObject", Value: bson.D{{Key: "n", Value: int32(0)}, {Key: "updatedExisting", Value: false}}},
+			{Key: "value", Value: nil},
+			{Key: "ok", Value: 1.0},
+		})
 		return message(requestIDs.Add(1), requestID(request), reply), nil, err
 	}
-	value, err := narrow(id)
-	if err != nil {
-		return nil, nil, err
-	}
-	rewritten, err := replaceField(command, field, value)
+	rewritten, err := replaceField(command, "query", bson.D{{Key: "_id", Value: id}})
 	if err != nil {
 		return nil, nil, err
 	}
 	return nil, message(requestID(request), 0, rewritten), nil
+}
+
+// idOnly is the _id of a filter that is exactly {_id: plain value}.
+func idOnly(filter bson.Raw) (bson.RawValue, bool) {
+	elements, err := filter.Elements()
+	if err != nil || len(elements) != 1 || elements[0].Key() != "_id" {
+		return bson.RawValue{}, false
+	}
+	id := elements[0].Value()
+	return id, id.Type == bsontype.String || id.Type == bsontype.ObjectID
+}
+
+// withField copies a command document with a field set (replaced where it is, else added at the end).
+func withField(command bson.Raw, field string, value interface{}) ([]byte, error) {
+	if _, err := command.LookupErr(field); err == nil {
+		return replaceField(command, field, value)
+	}
+	elements, err := command.Elements()
+	if err != nil {
+		return nil, err
+	}
+	out := make(bson.D, 0, len(elements)+1)
+	for _, e := range elements {
+		out = append(out, bson.E{Key: e.Key(), Value: e.Value()})
+	}
+	return bson.Marshal(append(out, bson.E{Key: field, Value: value}))
+}
+
+// sections splits an OP_MSG into its body (section kind 0) and its document sequences (kind 1) by
+// identifier; false when it is not an OP_MSG or is malformed.
+func sections(msg []byte) (bson.Raw, map[string][]bson.Raw, bool) {
+	if opCode(msg) != opMsg || len(msg) < headerLength+4+1+5 {
+		return nil, nil, false
+	}
+	end := len(msg)
+	if flags(msg)&1 != 0 { // checksumPresent
+		end -= 4
+	}
+	var command bson.Raw
+	sequences := map[string][]bson.Raw{}
+	for at := headerLength + 4; at < end; {
+		kind := msg[at]
+		at++
+		if at+5 > end {
+			return nil, nil, false
+		}
+		size := int(binary.LittleEndian.Uint32(msg[at:]))
+		if size < 5 || at+size > end {
+			return nil, nil, false
+		}
+		section := msg[at : at+size]
+		switch kind {
+		case 0:
+			if command != nil || bson.Raw(section).Validate() != nil {
+				return nil, nil, false
+			}
+			command = bson.Raw(section)
+		case 1:
+			rest := section[4:]
+			nul := -1
+			for i, b := range rest {
+				if b == 0 {
+					nul = i
+					break
+				}
+			}
+			if nul < 0 {
+				return nil, nil, false
+			}
+			identifier := string(rest[:nul])
+			docs := []bson.Raw{}
+			for rest = rest[nul+1:]; len(rest) > 0; {
+				if len(rest) < 5 {
+					return nil, nil, false
+				}
+				docSize := int(binary.LittleEndian.Uint32(rest))
+				if docSize < 5 || docSize > len(rest) || bson.Raw(rest[:docSize]).Validate() != nil {
+					return nil, nil, false
+				}
+				docs = append(docs, bson.Raw(rest[:docSize]))
+				rest = rest[docSize:]
+			}
+			sequences[identifier] = docs
+		default:
+			return nil, nil, false
+		}
+		at += size
+	}
+	return command, sequences, command != nil
 }

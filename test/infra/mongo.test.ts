@@ -73,6 +73,39 @@ describe('local FerretDB', () => {
     expect((await Call.findById('c-2').lean())?.version).toBe(1);
   });
 
+  it('applies a bulk of conditional updates as MongoDB does: stale ones match nothing, the rest apply', async () => {
+    // The proxy checks each {_id, version} condition itself and sends FerretDB only the statements
+    // that hold (pushdown.go); what the client sees must not change.
+    const Call = conn.model('SmokeCall', callSchema);
+    const ids = ['bulk-c-1', 'bulk-c-2', 'bulk-c-3', 'bulk-c-4'];
+    await Call.insertMany(ids.map((_id) => ({ _id, title: '施工噪音', status: 'raised', raisedAt: new Date() })));
+    await Call.updateOne({ _id: 'bulk-c-2' }, { $inc: { version: 1 } });
+    const result = await Call.bulkWrite(
+      [
+        { updateOne: { filter: { _id: 'bulk-c-1', version: 0 }, update: { $set: { status: 'signed' } } } },
+        { updateOne: { filter: { _id: 'bulk-c-2', version: 0 }, update: { $set: { status: 'signed' } } } }, // stale
+        { updateOne: { filter: { _id: 'bulk-c-3' }, update: { $set: { status: 'signed' } } } },
+        { updateOne: { filter: { _id: 'bulk-c-missing', version: 0 }, update: { $set: { status: 'signed' } } } },
+        { updateOne: { filter: { _id: 'bulk-c-4', version: 0 }, update: { $set: { status: 'signed' } } } },
+      ],
+      { ordered: false },
+    );
+    expect({ matched: result.matchedCount, modified: result.modifiedCount }).toEqual({ matched: 3, modified: 3 });
+    const stored = await Call.find({ _id: { $in: ids } }, { status: 1 }).sort({ _id: 1 }).lean();
+    expect(stored.map((c) => c.status)).toEqual(['signed', 'raised', 'signed', 'signed']);
+
+    // A statement that fails after one the proxy dropped still fails, with its own error.
+    const failed = conn.db!.collection<{ _id: string }>(Call.collection.collectionName).bulkWrite(
+      [
+        { updateOne: { filter: { _id: 'bulk-c-2', version: 0 }, update: { $set: { status: 'closed' } } } }, // stale
+        { updateOne: { filter: { _id: 'bulk-c-3', version: 0 }, update: { $inc: { title: 1 } } } }, // $inc on text
+      ],
+      { ordered: false },
+    );
+    await expect(failed).rejects.toThrow(/Cannot apply \$inc .*bulk-c-3/);
+    expect((await Call.findById('bulk-c-2').lean())?.status).toBe('raised');
+  });
+
   it('keeps concurrent single-document updates from different connections atomic', async () => {
     // FerretDB 1.24 on SQLite loses such updates by itself; infra/ferretdb serializes write commands.
     const other = await connectMongo(scope.config, scope.dbName);
