@@ -31,6 +31,14 @@ const filters: Record<string, unknown>[] = [
   { $and: [{ visibleTo: 'd' }, { raisedAt: { $gte: new Date('2026-11-15T00:00:00Z') } }, { $or: [{ title: { $regex: '灯' } }, { description: { $regex: '灯' } }] }] },
   { $and: [{ visibleTo: 'd' }, { $or: [{ raisedAt: { $lt: new Date('2026-12-02T00:00:00Z') } }, { raisedAt: new Date('2026-12-02T00:00:00Z'), _id: { $lt: 'c' } }] }] },
   { _id: { $in: [] } },
+  // The duplicate check's candidates (duplicates.ts): another open call of the category in a window.
+  { $and: [{}, { _id: { $ne: 'a' }, status: { $in: ['DISPATCHED', 'RAISED'] }, raisedAt: { $gte: new Date('2026-11-01T00:00:00Z'), $lte: new Date('2026-12-02T00:00:00Z') } }] },
+  { _id: { $ne: 'c' }, raisedAt: { $gt: new Date('2026-11-01T00:00:00Z'), $lt: new Date('2026-12-02T00:00:00Z') } },
+  { visibleTo: { $in: ['s2', 'g1'] } },
+  { visibleTo: { $ne: 's1' } },
+  { callerUnitId: { $ne: 's1' } },
+  { callerUnitId: { $in: ['s1'] } },
+  { title: { $gte: new Date('2026-11-01T00:00:00Z') } },
 ];
 
 describe('matcherOf', () => {

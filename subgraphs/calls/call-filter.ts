@@ -2,8 +2,9 @@
 // counter runs its filter over every live call, and sift's general matcher cost the calls service a
 // fifth of its CPU under bench:gateway's varying load (its profile). The commonest conditions are
 // plain: the visibility filter of a unit's reader (`visibleTo: <unit>`, platform/policy.ts through
-// access.ts) and an empty one for a reader who sees every call. Those are matched in plain
-// JavaScript with MongoDB's meaning; everything else still goes to sift.
+// access.ts), an empty one for a reader who sees every call, statuses, and time windows (the
+// duplicate check on every new call). Those are matched in plain JavaScript with MongoDB's meaning;
+// everything else still goes to sift.
 import sift from 'sift';
 import type { CallDoc } from './model.ts';
 
@@ -22,24 +23,81 @@ function conditionsOf(filter: Filter): Filter[] {
   return conditions;
 }
 
+/** The string a filter requires a top-level field to equal (in any of its `$and`s), if any. */
+export function requiredValue(filter: Filter, key: string): string | undefined {
+  for (const condition of conditionsOf(filter)) {
+    const value = condition[key];
+    if (typeof value === 'string') return value;
+  }
+  return undefined;
+}
+
+type Test = (call: CallDoc) => boolean;
+const RANGE: Record<string, (field: number, bound: number) => boolean> = {
+  $gt: (f, b) => f > b,
+  $gte: (f, b) => f >= b,
+  $lt: (f, b) => f < b,
+  $lte: (f, b) => f <= b,
+};
+
 /**
- * A matcher for `filter`: a top-level field equal to a string (or, for an array field, holding it) is
- * checked directly; the remaining conditions, if any, by sift.
+ * A condition on a top-level field checked in plain JavaScript, with MongoDB's meaning; undefined for
+ * any other kind. Kinds: equal to a string (an array field: holding it), `$in` strings, `$ne` a
+ * string, and a range of dates (a field that is not a date is left to sift, as MongoDB compares by
+ * type).
  */
+function plainTest(key: string, value: unknown): Test | undefined {
+  if (key.startsWith('$') || key.includes('.')) return undefined;
+  const field = (call: CallDoc) => (call as unknown as Record<string, unknown>)[key];
+  if (typeof value === 'string') {
+    return (call) => {
+      const v = field(call);
+      return Array.isArray(v) ? v.includes(value) : v === value;
+    };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Date) return undefined;
+  const operators = Object.entries(value as Record<string, unknown>);
+  const only = operators.length === 1 ? operators[0] : undefined;
+  if (only?.[0] === '$in' && Array.isArray(only[1]) && only[1].every((v) => typeof v === 'string')) {
+    const wanted = new Set<unknown>(only[1]);
+    return (call) => {
+      const v = field(call);
+      return Array.isArray(v) ? v.some((item) => wanted.has(item)) : typeof v === 'string' && wanted.has(v);
+    };
+  }
+  if (only?.[0] === '$ne' && typeof only[1] === 'string') {
+    const unwanted = only[1];
+    return (call) => {
+      const v = field(call);
+      return Array.isArray(v) ? !v.includes(unwanted) : v !== unwanted;
+    };
+  }
+  if (operators.length > 0 && operators.every(([op, bound]) => op in RANGE && bound instanceof Date)) {
+    const bounds = operators.map(([op, bound]) => [RANGE[op]!, (bound as Date).getTime()] as const);
+    const slow = siftMatcher({ [key]: value });
+    return (call) => {
+      const v = field(call);
+      if (!(v instanceof Date)) return slow(call);
+      const at = v.getTime();
+      return bounds.every(([holds, bound]) => holds(at, bound));
+    };
+  }
+  return undefined;
+}
+
+/** A matcher for `filter`: the conditions plainTest knows are checked directly; the rest, if any, by sift. */
 export function matcherOf(filter: Filter): (call: CallDoc) => boolean {
-  const equalities: Array<[string, string]> = [];
+  const tests: Test[] = [];
   const rest: Filter[] = [];
   for (const condition of conditionsOf(filter)) {
     const [key, value] = Object.entries(condition)[0] as [string, unknown];
-    if (typeof value === 'string' && !key.startsWith('$') && !key.includes('.')) equalities.push([key, value]);
+    const test = plainTest(key, value);
+    if (test) tests.push(test);
     else rest.push(condition);
   }
   const others = rest.length === 0 ? undefined : siftMatcher(rest.length === 1 ? (rest[0] as Filter) : { $and: rest });
   return (call) => {
-    for (const [key, value] of equalities) {
-      const field = (call as unknown as Record<string, unknown>)[key];
-      if (Array.isArray(field) ? !field.includes(value) : field !== value) return false;
-    }
+    for (const test of tests) if (!test(call)) return false;
     return others === undefined || others(call);
   };
 }

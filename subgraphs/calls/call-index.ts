@@ -11,7 +11,7 @@
 // the record; the index only answers which calls match, in what order.
 import { LRUCache } from 'lru-cache';
 import { type CallHistory, DAY_MS, dayOf, eachLimited, FINAL_STATUSES, FIRST_DAY_TTL_MS, previousDay } from './call-history.ts';
-import { matcherOf } from './call-filter.ts';
+import { matcherOf, requiredValue } from './call-filter.ts';
 import type { CallDoc, CallsModels, Tier } from './model.ts';
 
 
@@ -91,6 +91,11 @@ const byNewest = (a: CallDoc, b: CallDoc) => {
 
 export class CallIndex {
   private readonly calls = new Map<string, CallDoc>();
+  /**
+   * The held calls of each category, oldest first (by raisedAt, then _id): the duplicate check lists
+   * the newest of one category for every new call, and reads them from the end until it has enough.
+   */
+  private readonly byCategory = new Map<string, Array<{ at: number; id: string }>>();
   private readonly archived = new LRUCache<string, CallDoc>({ max: ARCHIVED_CALLS_KEPT, ttl: FIRST_DAY_TTL_MS });
   private readonly windowMs: number;
   private readonly readBudget: number;
@@ -156,11 +161,25 @@ export class CallIndex {
     return this.nextLiveWrite;
   }
 
+  private unlistCategory(call: CallDoc): void {
+    const list = this.byCategory.get(call.category);
+    if (!list) return;
+    const at = positionIn(list, { at: new Date(call.raisedAt).getTime(), id: call._id });
+    if (list[at]?.id === call._id) list.splice(at, 1);
+  }
+
   /** Takes a call as stored now; an older version than the one held changes nothing. */
   put(call: CallDoc): void {
     const known = this.calls.get(call._id);
     if (known && known.version > call.version) return;
     const { timeline: _timeline, outbox: _outbox, appliedKeys: _keys, ...indexed } = call;
+    if (known?.category !== call.category || new Date(known.raisedAt).getTime() !== new Date(call.raisedAt).getTime()) {
+      if (known) this.unlistCategory(known);
+      const entry = { at: new Date(call.raisedAt).getTime(), id: call._id };
+      let list = this.byCategory.get(call.category);
+      if (!list) this.byCategory.set(call.category, (list = []));
+      list.splice(positionIn(list, entry), 0, entry);
+    }
     this.calls.set(call._id, indexed as CallDoc);
   }
 
@@ -214,6 +233,17 @@ export class CallIndex {
   /** The matching live calls, newest first. */
   find({ filter, limit = Number.POSITIVE_INFINITY }: IndexQuery): CallDoc[] {
     const matches = matcherOf(filter);
+    const category = requiredValue(filter, 'category');
+    if (category !== undefined) {
+      // Newest first already: read from the end of the category's list until `limit` match.
+      const list = this.byCategory.get(category) ?? [];
+      const newest: CallDoc[] = [];
+      for (let i = list.length - 1; i >= 0 && newest.length < limit; i--) {
+        const call = this.calls.get((list[i] as { id: string }).id) as CallDoc;
+        if (matches(call)) newest.push(call);
+      }
+      return newest;
+    }
     // Each call's time read once, not in every comparison of the sort.
     const found: Array<{ at: number; call: CallDoc }> = [];
     for (const call of this.calls.values()) if (matches(call)) found.push({ at: new Date(call.raisedAt).getTime(), call });
@@ -346,9 +376,27 @@ export class CallIndex {
       else this.put(call);
     }
     await this.history.archive(archivable);
-    for (const call of archivable) if (this.calls.get(call._id)?.version === call.version) this.calls.delete(call._id);
+    for (const call of archivable) {
+      const held = this.calls.get(call._id);
+      if (held?.version !== call.version) continue;
+      this.calls.delete(call._id);
+      this.unlistCategory(held);
+    }
     return archivable.length;
   }
+}
+
+/** Where `entry` is, or goes, in a list ordered by (at, id): binary search. */
+function positionIn(list: ReadonlyArray<{ at: number; id: string }>, entry: { at: number; id: string }): number {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    const other = list[mid] as { at: number; id: string };
+    if (other.at < entry.at || (other.at === entry.at && other.id < entry.id)) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 /** Final, and closed before `cutoff`. */

@@ -4,6 +4,7 @@ import {
   distanceMeters,
   duplicateScore,
   normalizeText,
+  textFingerprint,
   textSimilarity,
   type DuplicateSubject,
 } from './similarity.ts';
@@ -23,6 +24,16 @@ describe('normalizeText and n-grams', () => {
     expect(characterNgrams('路灯不亮', 2)).toEqual(new Set(['路灯', '灯不', '不亮']));
     // A run shorter than n stands for itself.
     expect(characterNgrams('急！路灯', 2)).toEqual(new Set(['急', '路灯']));
+  });
+
+  it('fingerprints a text as exactly its unigrams and bigrams, one number each', () => {
+    for (const text of [NOISE_1, NOISE_2, MUD, ZOMBIE_CAR, '急！路灯', 'Ａ栋１２８号，门口！ 井盖 破损。（急）', '𠀋𠀋a', '']) {
+      const grams = new Set([...characterNgrams(text, 1), ...characterNgrams(text, 2)]);
+      const fingerprint = textFingerprint(text);
+      expect(fingerprint.length).toBe(grams.size);
+      expect(new Set(fingerprint).size).toBe(fingerprint.length);
+      expect([...fingerprint]).toEqual([...fingerprint].sort((a, b) => a - b));
+    }
   });
 });
 

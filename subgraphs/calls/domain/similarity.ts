@@ -20,6 +20,8 @@ export interface DuplicateSubject {
   /** The category path or code; duplicates must have exactly the same one. */
   category: string;
   text: string;
+  /** textFingerprint(text), when the caller keeps it. */
+  fingerprint?: Float64Array;
   /** Both calls' points must be in the same coordinate system (12345 often sends GCJ-02). */
   location?: GeoPoint;
   raisedAt: Date;
@@ -86,19 +88,47 @@ export function characterNgrams(text: string, n: number): Set<string> {
   return grams;
 }
 
-/** The features textSimilarity compares: character unigrams and bigrams. */
-export function textFeatures(text: string): Set<string> {
-  return new Set([...characterNgrams(text, 1), ...characterNgrams(text, 2)]);
+const BIGRAM = 2 ** 21; // above every code point (U+10FFFF)
+
+/**
+ * A text's features, character unigrams and bigrams (characterNgrams 1 and 2), as sorted unique
+ * numbers: a unigram is its code point, a bigram (first + 1) × 2²¹ + second. Exact (below 2⁵³), and a
+ * fraction of the memory of the strings, so the duplicate check can keep them for the calls it compares.
+ */
+export function textFingerprint(text: string): Float64Array {
+  const codes = new Set<number>();
+  for (const segment of textSegments(text)) {
+    let previous = -1;
+    for (const char of segment) {
+      const code = char.codePointAt(0) as number;
+      codes.add(code);
+      if (previous >= 0) codes.add((previous + 1) * BIGRAM + code);
+      previous = code;
+    }
+  }
+  return Float64Array.from(codes).sort();
+}
+
+/** Dice coefficient 2|A∩B| / (|A| + |B|) of two fingerprints; 0 when either is empty. */
+export function diceCoefficient(left: Float64Array, right: Float64Array): number {
+  if (left.length === 0 || right.length === 0) return 0;
+  let shared = 0;
+  for (let i = 0, j = 0; i < left.length && j < right.length; ) {
+    const a = left[i] as number;
+    const b = right[j] as number;
+    if (a === b) {
+      shared++;
+      i++;
+      j++;
+    } else if (a < b) i++;
+    else j++;
+  }
+  return (2 * shared) / (left.length + right.length);
 }
 
 /** Dice coefficient over character unigrams and bigrams, in [0, 1]; 0 when either text is empty. */
 export function textSimilarity(a: string, b: string): number {
-  const left = textFeatures(a);
-  const right = textFeatures(b);
-  if (left.size === 0 || right.size === 0) return 0;
-  let shared = 0;
-  for (const gram of left) if (right.has(gram)) shared += 1;
-  return (2 * shared) / (left.size + right.size);
+  return diceCoefficient(textFingerprint(a), textFingerprint(b));
 }
 
 /** Mean Earth radius (IUGG), metres. */
@@ -118,6 +148,22 @@ export function distanceMeters(a: GeoPoint, b: GeoPoint): number {
   return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
+const checkedSettings = new WeakSet<object>();
+
+/**
+ * The options with their defaults, each checked to be a positive number. What it returns is known
+ * as checked: passed again (the duplicate check scores hundreds of pairs with one), it is not redone.
+ */
+export function duplicateSettings(options: DuplicateOptions = {}): Readonly<Required<DuplicateOptions>> {
+  if (checkedSettings.has(options)) return options as Required<DuplicateOptions>;
+  const settings = { ...DEFAULT_DUPLICATE_OPTIONS, ...options };
+  for (const [key, value] of Object.entries(settings)) {
+    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${key} must be a positive number, got ${value}`);
+  }
+  checkedSettings.add(settings);
+  return settings;
+}
+
 /**
  * Whether `candidate` looks like a repeat of `call`, and how strongly. Every condition must hold:
  * the same category; raised within the time window of each other; within the distance when both have
@@ -129,10 +175,7 @@ export function duplicateScore(
   call: DuplicateSubject,
   options: DuplicateOptions = {},
 ): DuplicateMatch | undefined {
-  const settings = { ...DEFAULT_DUPLICATE_OPTIONS, ...options };
-  for (const [key, value] of Object.entries(settings)) {
-    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${key} must be a positive number, got ${value}`);
-  }
+  const settings = duplicateSettings(options);
   if (candidate.category.trim() !== call.category.trim()) return undefined;
 
   const hoursApart = Math.abs(candidate.raisedAt.getTime() - call.raisedAt.getTime()) / 3_600_000;
@@ -144,7 +187,7 @@ export function duplicateScore(
     if (distance > settings.maxDistanceMeters) return undefined;
   }
 
-  const similarity = textSimilarity(candidate.text, call.text);
+  const similarity = diceCoefficient(candidate.fingerprint ?? textFingerprint(candidate.text), call.fingerprint ?? textFingerprint(call.text));
   const threshold =
     distance === undefined ? settings.minTextSimilarityWithoutLocation : settings.minTextSimilarity;
   if (similarity < threshold) return undefined;
