@@ -77,6 +77,12 @@ export type ConsumeOptions = {
   consumer: Consumer;
   topics: string[];
   fromBeginning?: boolean;
+  /**
+   * Partitions handled at once (kafkajs `partitionsConsumedConcurrently`, default 1). Order holds
+   * within a partition only, so a handler that runs for several partitions at a time must not need
+   * order across them.
+   */
+  partitionsAtOnce?: number;
 } & (
   | { handle: (record: ConsumedRecord) => Promise<void> }
   | {
@@ -101,6 +107,7 @@ export async function runConsumer(options: ConsumeOptions): Promise<void> {
   const runLength = 'handleBatch' in options ? (options.batchRecords ?? DEFAULT_BATCH_RECORDS) : 1;
   await consumer.subscribe({ topics, fromBeginning });
   await consumer.run({
+    partitionsConsumedConcurrently: options.partitionsAtOnce ?? 1,
     autoCommit: false,
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {

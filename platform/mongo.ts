@@ -49,6 +49,16 @@ export function mongoReadiness(conn: Connection): () => Promise<void> {
  */
 export const BULK_SLICE = 50;
 
+/**
+ * The positions of the documents an unordered insertMany found already stored (duplicate key,
+ * E11000); any other failure is thrown again.
+ */
+export function duplicatesOf(err: unknown): number[] {
+  const writeErrors = (err as { writeErrors?: Array<{ index: number; code?: number; err?: { code?: number } }> }).writeErrors;
+  if (!writeErrors || writeErrors.some((e) => (e.code ?? e.err?.code) !== 11000)) throw err;
+  return writeErrors.map((e) => e.index);
+}
+
 /** Runs `write` over `ops` in slices of BULK_SLICE, one after the other. */
 export async function inSlices<T>(ops: T[], write: (slice: T[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < ops.length; i += BULK_SLICE) await write(ops.slice(i, i + BULK_SLICE));

@@ -147,4 +147,37 @@ describe('outbox', () => {
     expect(new Set(sent.map((r) => `${r.id}:${r.sequence}`)).size).toBe(61);
     expect(sent.filter((r) => r.id === 'batch-7').map((r) => r.sequence)).toEqual([1, 2]);
   });
+
+  it('does not send again what a batch of a copy that died before recording sent: its sent marks tell the next publisher', async () => {
+    const envelope = (id: string, event: { sequence: number }) => ({ id, sequence: event.sequence });
+    // A copy that never gets to record (it would after a pause of an hour), with a short lease.
+    const dying = new OutboxPublisher(Aggregate, { producer, topic, logger, pollMs: 3_600_000, leaseMs: 1_000, recordAfterQuietMs: 3_600_000, envelope });
+    const lease = dying.newLease();
+    const docs: Outboxed[] = Array.from({ length: 3 }, (_, i) => ({
+      _id: `marked-${i}`,
+      version: 1,
+      outbox: [{ eventId: `m${i}-1`, type: 'raised', sequence: 1, occurredAt: new Date(), data: {} }],
+      outboxPending: true,
+      publishedSeq: 0,
+      outboxLease: lease,
+    }));
+    await Aggregate.insertMany(docs);
+    await dying.publishInserted(docs);
+    const ids = docs.map((d) => d._id);
+    expect(await Aggregate.countDocuments({ _id: { $in: ids }, outboxPending: true })).toBe(3);
+
+    // Another copy's sweep once the lease has ended: it reads the marks, sends nothing, records them.
+    const next = new OutboxPublisher(Aggregate, { producer, topic, logger, pollMs: 3_600_000, envelope });
+    await waitFor('the lease to end', () => (Date.now() > lease ? true : undefined));
+    next.start();
+    await waitFor('every document recorded as published', async () =>
+      (await Aggregate.countDocuments({ _id: { $in: ids }, outboxPending: false, publishedSeq: 1, outbox: { $size: 0 } })) === 3 ? true : undefined,
+    );
+    expect(await conn.db!.collection(`${Aggregate.collection.collectionName}_outbox_sent`).countDocuments({ _id: { $in: ids } } as never)).toBe(0);
+
+    await producer.send({ topic, messages: [{ key: 'marker', value: JSON.stringify({ id: 'marker-marks' }) }] });
+    await waitFor('the marker', () => (published.records.some((r) => r.id === 'marker-marks') ? true : undefined));
+    expect(published.records.filter((r) => String(r.id).startsWith('marked-')).map((r) => r.id).sort()).toEqual(ids);
+    await Promise.all([dying.stop(), next.stop()]);
+  });
 });

@@ -12,7 +12,7 @@
 import { type Model, Schema } from 'mongoose';
 import type { Producer } from 'kafkajs';
 import type { Logger } from './logger.ts';
-import { inSlices } from './mongo.ts';
+import { BULK_SLICE, duplicatesOf } from './mongo.ts';
 import { scrubDeep } from './personal-data.ts';
 import type { RecordSigner } from './audit/signing.ts';
 
@@ -68,17 +68,51 @@ export interface OutboxOptions {
   candidates?: () => Iterable<string>;
   /** Told when an aggregate, at this version, has nothing left to publish. */
   onSettled?: (aggregateId: string, version: number) => void;
+  /** How long publishInserted waits for a pause before recording (default RECORD_AFTER_QUIET_MS). */
+  recordAfterQuietMs?: number;
   /** Audit (#18): signs every published record (Ed25519 headers `signature`, `signature-key`; platform/audit/signing.ts). */
   signer?: RecordSigner;
 }
 
+/**
+ * How long publishInserted waits for a pause in batches before recording on the documents what it
+ * published: during a burst of intake the store's one writer at a time (FerretDB) goes to new calls
+ * and one small "sent" mark per call (one insert a batch), and the documents' own bookkeeping (a
+ * conditional update each) follows in the pause.
+ */
+export const RECORD_AFTER_QUIET_MS = 1_000;
+/** Published documents whose record may wait (memory bound); past it a batch records before it returns. */
+export const UNRECORDED_MAX = 20_000;
+/** How long a stopping publisher goes on recording; the rest stays marked sent, for the next start. */
+const RECORD_ON_STOP_MS = 5_000;
+
+/** Events of an aggregate sent by publishInserted up to `upTo`, before its document says so. */
+interface SentMark {
+  _id: string;
+  upTo: number;
+}
+const sentMarkSchema = new Schema<SentMark>({ _id: String, upTo: Number }, { versionKey: false });
+
 export class OutboxPublisher<T extends Outboxed> {
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * Documents inserted and published by publishInserted whose own copy does not say so yet: what
+   * went out (up to `upTo`) at `version`, under this copy's `lease`. Each also has a sent mark in the
+   * store (`sent`, one insert a batch), read by whoever publishes the document next (this copy after a
+   * restart, another copy once the lease ends), so nothing is sent twice. Recorded on the documents
+   * when the batches pause (recordPublished), and the marks removed.
+   */
+  private readonly unrecorded = new Map<string, { version: number; upTo: number; lease: number | undefined }>();
+  private lastBatchAt = 0;
+  private recordTimer: NodeJS.Timeout | undefined;
+  private recording: Promise<void> | undefined;
+  private readonly sent: Model<SentMark>;
   private running = false;
   private sweeping: Promise<void> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly pollMs: number;
   private readonly leaseMs: number;
+  private readonly recordAfterQuietMs: number;
 
   constructor(
     private readonly model: Model<T>,
@@ -86,6 +120,9 @@ export class OutboxPublisher<T extends Outboxed> {
   ) {
     this.pollMs = options.pollMs ?? 500;
     this.leaseMs = options.leaseMs ?? 15_000;
+    this.recordAfterQuietMs = options.recordAfterQuietMs ?? RECORD_AFTER_QUIET_MS;
+    const name = `${model.modelName}OutboxSent`;
+    this.sent = (model.db.models[name] as Model<SentMark> | undefined) ?? model.db.model<SentMark>(name, sentMarkSchema, `${model.collection.collectionName}_outbox_sent`);
   }
 
   start(): void {
@@ -106,11 +143,17 @@ export class OutboxPublisher<T extends Outboxed> {
     loop();
   }
 
-  /** Stops polling and waits for the sweep and the publishes in flight. */
+  /** Stops polling, waits for the sweep and the publishes in flight, and records what went out. */
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
+    clearTimeout(this.recordTimer);
     await Promise.allSettled([this.sweeping, ...this.inFlight]);
+    await this.recording;
+    const until = Date.now() + RECORD_ON_STOP_MS;
+    await this.recordPublished(() => Date.now() < until).catch((err: unknown) => {
+      this.options.logger.warn({ err, documents: this.unrecorded.size }, 'outbox could not record what it published; its sent marks stay for the next start');
+    });
   }
 
   /** Publish one aggregate's pending events now (called right after an action, for low latency). */
@@ -143,7 +186,18 @@ export class OutboxPublisher<T extends Outboxed> {
     const doc = await this.model.findById(id).lean<Outboxed>();
     const now = Date.now();
     if (doc && !doc.outboxPending) this.options.onSettled?.(id, doc.version);
-    if (!doc?.outboxPending || (doc.outboxLease ?? 0) > now) return 0;
+    if (!doc?.outboxPending) return 0;
+    // Published by this copy's publishInserted, not recorded yet: those events are out, and the
+    // lease they were inserted under is this copy's own.
+    const unrecorded = this.unrecorded.get(id);
+    const ownLease = unrecorded !== undefined && unrecorded.lease === doc.outboxLease;
+    if (!ownLease && (doc.outboxLease ?? 0) > now) return 0;
+    // Unchanged since this copy's batch sent it: only the recording is left, and that is recordPublished's.
+    if (ownLease && unrecorded.version === doc.version) return 0;
+    let publishedSeq = Math.max(doc.publishedSeq, ownLease ? unrecorded.upTo : 0);
+    // Never recorded, and leased once: perhaps sent by a batch of a copy since stopped or gone.
+    const mark = !ownLease && doc.publishedSeq === 0 && (doc.outboxLease ?? 0) !== 0 ? await this.sent.findById(id).lean<SentMark>() : null;
+    if (mark) publishedSeq = Math.max(publishedSeq, mark.upTo);
     // Take the lease by compare-and-set on what was just read: of two copies, one wins. The lease
     // alone is not enough: another copy may have taken it, published and released it back to 0 since
     // the read, and this copy would send those events again; so publishing must not have moved either.
@@ -158,12 +212,12 @@ export class OutboxPublisher<T extends Outboxed> {
       { $set: { outboxLease: now + this.leaseMs } },
     );
     if (leased.modifiedCount === 0) return 0;
-    const events = doc.outbox.filter((e) => e.sequence > doc.publishedSeq).sort((a, b) => a.sequence - b.sequence);
-    const upTo = events.at(-1)?.sequence ?? doc.publishedSeq;
+    const events = doc.outbox.filter((e) => e.sequence > publishedSeq).sort((a, b) => a.sequence - b.sequence);
+    const upTo = events.at(-1)?.sequence ?? publishedSeq;
     if (events.length > 0) {
       await this.options.producer.send({ topic: this.options.topic, messages: events.map((event) => this.message(id, event)) });
     }
-    await this.settle(id, doc.version, upTo);
+    await this.settle(id, doc.version, upTo, ownLease || mark !== null);
     return events.length;
   }
 
@@ -172,8 +226,11 @@ export class OutboxPublisher<T extends Outboxed> {
    * published events are dropped. Otherwise they stay, publishing is recorded as far as it got, and
    * the rest go out in the next round.
    */
-  private async settle(id: string, version: number, upTo: number): Promise<void> {
+  private async settle(id: string, version: number, upTo: number, marked = false): Promise<void> {
     const settled = await this.model.updateOne({ _id: id, version }, { $set: { outbox: [], outboxPending: false, publishedSeq: upTo, outboxLease: 0 } });
+    // Recorded now, one way or the other (the $max below when it changed since): the mark can go.
+    if ((this.unrecorded.get(id)?.upTo ?? 0) <= upTo) this.unrecorded.delete(id);
+    if (marked) await this.sent.deleteOne({ _id: id });
     if (settled.matchedCount === 1) this.options.onSettled?.(id, version);
     else {
       await this.model.updateOne({ _id: id }, { $max: { publishedSeq: upTo }, $set: { outboxLease: 0 } });
@@ -192,10 +249,10 @@ export class OutboxPublisher<T extends Outboxed> {
 
   /**
    * Publishes the pending events of documents this copy has just inserted under its own lease
-   * (newLease): all of them in one send, acknowledged with one bulk update per slice (BULK_SLICE,
-   * FerretDB's statement limit). A document that changed since its insert is acknowledged alone,
-   * as `publish` does. A failure is logged, not thrown: the documents are stored, and once the lease
-   * ends the sweep publishes them (again, should the send have gone out: at-least-once, as everywhere).
+   * (newLease), all of them in one send. Recording that they went out waits for a pause in the
+   * batches (RECORD_AFTER_QUIET_MS; recordPublished), so a burst's store writes are its inserts. A
+   * failure is logged, not thrown: the documents are stored, and once the lease ends the sweep
+   * publishes them (again, should the send have gone out: at-least-once, as everywhere).
    */
   async publishInserted(docs: readonly T[]): Promise<void> {
     const work = this.publishInsertedNow(docs).catch((err: unknown) => {
@@ -213,24 +270,57 @@ export class OutboxPublisher<T extends Outboxed> {
     }));
     const messages = pending.flatMap(({ doc, events }) => events.map((event) => this.message(doc._id, event)));
     if (messages.length > 0) await this.options.producer.send({ topic: this.options.topic, messages });
-    await inSlices(pending, async (slice) => {
-      const upTo = ({ doc, events }: (typeof slice)[number]) => events.at(-1)?.sequence ?? doc.publishedSeq;
+    const marks = pending.map(({ doc, events }) => ({ _id: doc._id, upTo: events.at(-1)?.sequence ?? doc.publishedSeq }));
+    pending.forEach(({ doc }, i) => {
+      this.unrecorded.set(doc._id, { version: doc.version, upTo: marks[i]!.upTo, lease: doc.outboxLease });
+      this.options.onSettled?.(doc._id, doc.version);
+    });
+    // A repeat's mark is there already.
+    await this.sent.insertMany(marks, { ordered: false }).catch(duplicatesOf);
+    this.lastBatchAt = Date.now();
+    if (this.unrecorded.size > UNRECORDED_MAX) await this.recordPublished(() => this.unrecorded.size > UNRECORDED_MAX / 2);
+    this.scheduleRecording();
+  }
+
+  /** Records what went out once the batches pause. */
+  private scheduleRecording(): void {
+    if (this.recordTimer || this.recording) return;
+    this.recordTimer = setTimeout(() => {
+      this.recordTimer = undefined;
+      this.recording = this.recordPublished(() => Date.now() - this.lastBatchAt >= this.recordAfterQuietMs)
+        .catch((err: unknown) => this.options.logger.warn({ err }, 'outbox could not record what it published; will retry'))
+        .finally(() => {
+          this.recording = undefined;
+          if (this.unrecorded.size > 0) this.scheduleRecording();
+        });
+    }, this.recordAfterQuietMs);
+  }
+
+  /**
+   * Records on the documents that they went out, oldest first, one bulk update and one removal of
+   * their marks per slice (BULK_SLICE, FerretDB's statement limit), for as long as `go` says. A
+   * document that changed since its insert is settled alone, as `publish` does.
+   */
+  private async recordPublished(go: () => boolean): Promise<void> {
+    while (this.unrecorded.size > 0 && go()) {
+      const slice = [...this.unrecorded].slice(0, BULK_SLICE);
       const acknowledged = await this.model.bulkWrite(
-        slice.map((item) => ({
+        slice.map(([_id, { version, upTo }]) => ({
           updateOne: {
-            filter: { _id: item.doc._id, version: item.doc.version },
-            update: { $set: { outbox: [], outboxPending: false, publishedSeq: upTo(item), outboxLease: 0 } },
+            filter: { _id, version },
+            update: { $set: { outbox: [], outboxPending: false, publishedSeq: upTo, outboxLease: 0 } },
           },
         })),
         { ordered: false },
       );
       if (acknowledged.matchedCount === slice.length) {
-        for (const { doc } of slice) this.options.onSettled?.(doc._id, doc.version);
-        return;
+        await this.sent.bulkWrite(slice.map(([_id]) => ({ deleteOne: { filter: { _id } } })), { ordered: false });
+        for (const [id, { version }] of slice) if (this.unrecorded.get(id)?.version === version) this.unrecorded.delete(id);
+        continue;
       }
       // Some changed since their insert (the count does not say which): each is settled alone.
-      for (const item of slice) await this.settle(item.doc._id, item.doc.version, upTo(item));
-    });
+      for (const [id, { version, upTo }] of slice) await this.settle(id, version, upTo, true);
+    }
   }
 
   /** One event as published: scrubbed, keyed by its aggregate, signed. */
@@ -249,3 +339,4 @@ export class OutboxPublisher<T extends Outboxed> {
     };
   }
 }
+

@@ -27,7 +27,7 @@ import { OrderService } from './orders.ts';
 import { createResolvers } from './resolvers.ts';
 import { CallIndex, HISTORY_READ_BUDGET, RECENT_WINDOW_DAYS } from './call-index.ts';
 import { CallHistory } from './call-history.ts';
-import { callEventEnvelope, CallStore, type CallRules } from './store.ts';
+import { callEventEnvelope, CallStore, type CallRules, INSERT_SLICE } from './store.ts';
 import { nextCheckAt, SupervisionScheduler } from './supervision.ts';
 
 const shares = z
@@ -40,6 +40,9 @@ const shares = z
     }
     return list.sort();
   });
+
+/** Intake partitions one copy handles at a time (of hub.intake's 6): a named default, from bench:scale. */
+const INTAKE_PARTITIONS_AT_ONCE = 3;
 
 export const callsConfig = baseConfig.extend({
   ...authConfig.shape,
@@ -218,13 +221,18 @@ export async function startCalls(config: CallsConfig) {
   const consumer = kafka.consumer({ groupId: topicName(config, 'calls-intake'), ...GROUP_SESSION });
   await consumer.connect();
   service.onShutdown('intake consumer', () => consumer.disconnect());
-  // Records in runs (DEFAULT_BATCH_RECORDS): new calls stored and published a slice at a time. One
-  // partition at a time: a slice's acknowledgement is BULK_SLICE statements, and FerretDB deadlocks
-  // once a copy's statements in flight reach its pool of 100 (platform/mongo.ts).
+  // Records in runs of INSERT_SLICE: new calls stored with one insert and published with one send a run.
+  // INTAKE_PARTITIONS_AT_ONCE partitions at a time, so one partition's checks and drafts run while
+  // another's slice is written: a call's records share a partition (keyed by source record), and the
+  // merge across sources only ever merges into an earlier call, so partitions need no order between
+  // them. The store still takes one write command at a time (the FerretDB proxy), so no more than one
+  // slice's BULK_SLICE statements are ever in FerretDB at once (platform/mongo.ts).
   await runConsumer({
     consumer,
     topics: [topics.intake],
     fromBeginning: true,
+    partitionsAtOnce: INTAKE_PARTITIONS_AT_ONCE,
+    batchRecords: INSERT_SLICE,
     handleBatch: (records) => intake.handleBatch(records),
   });
 

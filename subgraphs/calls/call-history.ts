@@ -4,7 +4,8 @@
 // writes itself, each read by its `_id`:
 //
 // - `live|<shard>`: the ids of the calls in the live set (open, or closed within the recent window);
-//   a call is added when raised (or when a closed call changes again) and removed once archived.
+//   a call is added when raised (or when a closed call changes again), a batch of them to one shard
+//   with one write, and removed (from every shard) once archived.
 //   Start-up reads these LIVE_SHARDS documents and then each live call by `_id`: start-up grows with
 //   open work, not with history.
 // - `day|<key>|<YYYY-MM-DD>`: the archived calls raised that day (China Standard Time) that `key` may
@@ -26,6 +27,8 @@ import { type CallDoc, type CallStatus, TIERS, type Tier } from './model.ts';
 
 /** How many documents hold the live set (each a few hundred ids at a district's open work). */
 export const LIVE_SHARDS = 32;
+/** The most ids one live-set write adds to one shard. */
+const LIVE_WRITE_MAX = 1_000;
 /** Calls that reached one of these are final: after the recent window they leave memory. */
 export const FINAL_STATUSES: readonly CallStatus[] = ['CLOSED', 'WITHDRAWN'];
 const CST_OFFSET_MS = 8 * 3_600_000;
@@ -168,24 +171,27 @@ export class CallHistory {
   }
 
   /** Adds calls to the live set (one write per shard touched). */
+  /**
+   * Adds ids to the live set with one write (up to LIVE_WRITE_MAX): all of them to one shard (the
+   * first id's), so a batch of new calls costs one statement, not one for each shard its ids hash to. An id may so be in more
+   * than one shard (marked again later); removal takes it out of all of them.
+   */
   async markLive(ids: readonly string[]): Promise<void> {
-    const byShard = groupBy([...ids], (id) => String(shardOf(id)));
-    await Promise.all(
-      [...byShard].map(([shard, group]) =>
-        this.model.updateOne({ _id: `live|${shard}` }, { $addToSet: { ids: { $each: group } } }, { upsert: true }),
-      ),
-    );
+    // A large set (a generated history, a migration) goes in parts, spread over the shards.
+    for (let i = 0; i < ids.length; i += LIVE_WRITE_MAX) {
+      const part = ids.slice(i, i + LIVE_WRITE_MAX);
+      await this.model.updateOne({ _id: `live|${shardOf(part[0] as string)}` }, { $addToSet: { ids: { $each: part } } }, { upsert: true });
+    }
   }
 
   private async unmarkLive(ids: readonly string[]): Promise<void> {
-    const byShard = groupBy([...ids], (id) => String(shardOf(id)));
-    await Promise.all([...byShard].map(([shard, group]) => this.model.updateOne({ _id: `live|${shard}` }, { $pullAll: { ids: group } })));
+    await Promise.all(Array.from({ length: LIVE_SHARDS }, (_, shard) => this.model.updateOne({ _id: `live|${shard}` }, { $pullAll: { ids: [...ids] } })));
   }
 
   /** Every id in the live set. */
   async liveIds(): Promise<string[]> {
     const docs = await Promise.all(Array.from({ length: LIVE_SHARDS }, (_, shard) => this.model.findById(`live|${shard}`).lean<HistoryDoc>()));
-    return docs.flatMap((doc) => doc?.ids ?? []);
+    return [...new Set(docs.flatMap((doc) => doc?.ids ?? []))];
   }
 
   /** When the live set was first made complete (undefined: never, the collection predates it). */

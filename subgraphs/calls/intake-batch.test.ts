@@ -8,13 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local.ts';
 import { createKafka, type Producer, topicName } from '../../platform/kafka.ts';
 import { createLogger } from '../../platform/logger.ts';
-import { BULK_SLICE } from '../../platform/mongo.ts';
 import { sealIntakeCommand } from '../../platform/personal-data.ts';
 import { type Collected, collect, collectHeaders, startTestCalls } from '../../test/support/calls.ts';
 import { testScope } from '../../test/support/isolation.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import type { CallsApp } from './app.ts';
 import { sourceCallId } from './intake.ts';
+import { INSERT_SLICE } from './store.ts';
 import type { CallDoc } from './model.ts';
 import { verifyTimeline } from './timeline-chain.ts';
 
@@ -105,7 +105,7 @@ describe('batched intake', () => {
   it('stores a batch with repeats once per call, in each call\'s order, publishes every event once, and dead-letters a bad record between', { timeout: 200_000 }, async () => {
     const run = randomUUID().slice(0, 8);
     // More new calls than one slice holds, so the batch is stored in several inserts.
-    const total = BULK_SLICE + 5;
+    const total = INSERT_SLICE + 5;
     const ids = Array.from({ length: total }, (_, i) => `B${run}-${i}`);
     // Calls 0, 20 and 52 get two notes each, to be applied after their create, in this order: call 0
     // right behind its create (the slice gathered so far is stored first), the others at the end.
@@ -171,7 +171,7 @@ describe('batched intake', () => {
   it('signs every event it publishes in a batch (Ed25519 headers, #18)', async () => {
     const headers = await collectHeaders(scope, app.topics.callEvents);
     try {
-      const records = await waitFor('the events of the batch', () => (headers.records.length >= BULK_SLICE ? headers.records : undefined));
+      const records = await waitFor('the events of the batch', () => (headers.records.length >= INSERT_SLICE ? headers.records : undefined));
       for (const record of records) {
         expect(record.headers.signature).toMatch(/^[0-9a-f]{128}$/);
         expect(record.headers['signature-key']).toBeTruthy();
@@ -197,7 +197,7 @@ it('loses and doubles nothing when a copy is killed in the middle of a batch and
   // Only the child copies consume from here on: the in-process one leaves the intake group.
   await app.service.shutdown('test');
   const run = randomUUID().slice(0, 8);
-  const total = BULK_SLICE * 3;
+  const total = INSERT_SLICE * 3;
   const ids = Array.from({ length: total }, (_, i) => `K${run}-${i}`);
   // Every tenth call: after all the creates, a note that must apply exactly once, after its create.
   const noted = ids.filter((_, i) => i % 10 === 0);
@@ -210,7 +210,7 @@ it('loses and doubles nothing when a copy is killed in the middle of a batch and
   const stored = () => Call.countDocuments({ 'sourceRef.externalId': { $in: ids } });
   try {
     const first = await startCopy();
-    await waitFor('part of the batch stored', async () => ((await stored()) >= BULK_SLICE ? true : undefined), 90_000);
+    await waitFor('part of the batch stored', async () => ((await stored()) >= INSERT_SLICE ? true : undefined), 90_000);
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
     const atKill = await stored();

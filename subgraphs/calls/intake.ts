@@ -17,13 +17,12 @@ import { intakeContext, type PersonalOriginals, scrubText } from '../../platform
 import { type Keyring, SealError } from '../../platform/personal-keys.ts';
 import { DISTRICT_ID } from '../../demo/district.ts';
 import { parseRecord, Rejected, type SourceRecord, sourceRecord } from '../../platform/source-record.ts';
-import { BULK_SLICE } from '../../platform/mongo.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { DuplicateFinder } from './duplicates.ts';
 import { satisfactionOf } from './lifecycle.ts';
 import { type CallDoc, type CallSource, OPEN_STATUSES, type Satisfaction } from './model.ts';
 import type { OrderService } from './orders.ts';
-import { type CallStore, type NewCall, stableCallId } from './store.ts';
+import { type CallStore, INSERT_SLICE, type NewCall, stableCallId } from './store.ts';
 
 export interface IntakeCommand {
   commandId: string;
@@ -128,7 +127,7 @@ export class IntakeProcessor {
   /**
    * Applies a run of consecutive records of one partition, in offset order (platform/consumer.ts
    * `handleBatch`); resolves once every one is stored or dead-lettered. New calls are gathered and
-   * stored BULK_SLICE at a time, one insert and one outbox send each (CallStore.createMany); any
+   * stored INSERT_SLICE at a time, one insert and one outbox send each (CallStore.createMany); any
    * other command about a gathered call first stores them, so each call's commands keep their order.
    * Commands about other calls, and orders, apply one by one as they come.
    */
@@ -153,7 +152,7 @@ export class IntakeProcessor {
       const id = sourceCallId(command.source, command.externalId);
       // An appeal reads the call it appeals against, which may be among those gathered.
       if (command.kind === 'create_call' && !command.call?.appeal) {
-        if (gathered.length >= BULK_SLICE) await storeGathered();
+        if (gathered.length >= INSERT_SLICE) await storeGathered();
         gathered.push({ record, command });
         gatheredIds.add(id);
         continue;
