@@ -12,7 +12,7 @@
 // month, which hold here what they would hold at 2,000,000 (the month queried lies inside the 40 days
 // at the full rate); only the number of older day documents differs, and no query reads them.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { demoUnits } from '../demo/district.ts';
 import { freePort, up } from '../infra/local.ts';
 import { mintToken } from '../platform/auth.ts';
@@ -49,11 +49,17 @@ const generated = await generateHistory(
 
 // The calls service as its own process, as it runs in production: ready when /readyz answers.
 const port = await freePort();
+// Its log goes to a file, so a stalled figure can be explained afterwards.
+mkdirSync('.data/logs', { recursive: true });
+const serviceLog = `.data/logs/bench-scale-${run}-calls.log`;
 const started = performance.now();
-const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/service.ts', 'calls'], {
-  env: { ...process.env, ...runEnv, CALLS_DB: db, PORT: String(port), SUPERVISION_INTERVAL_MS: '3600000' },
-  stdio: ['ignore', 'ignore', 'inherit'],
+// BENCH_SCALE_PROFILE=<dir>: the service writes a V8 CPU profile there when it stops.
+const profile = process.env.BENCH_SCALE_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SCALE_PROFILE}`] : [];
+const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'scripts/service.ts', 'calls'], {
+  env: { ...process.env, ...runEnv, LOG_LEVEL: process.env.LOG_LEVEL ?? runEnv.LOG_LEVEL, CALLS_DB: db, PORT: String(port), SUPERVISION_INTERVAL_MS: '3600000' },
+  stdio: ['ignore', openSync(serviceLog, 'w'), 'inherit'],
 });
+say(`bench:scale: the calls service logs to ${serviceLog}`);
 const base = `http://127.0.0.1:${port}`;
 await waitReady(child, base);
 const readySeconds = (performance.now() - started) / 1000;
@@ -158,7 +164,7 @@ const result = {
   unit_past_month_ms: { ...percentiles(unitMonth), rows: monthRows },
   district_month_counters_ms: { ...percentiles(counters), raised_counted: counted },
   intake: {
-    path: 'batched (runs of DEFAULT_BATCH_RECORDS, one insert and one outbox send per BULK_SLICE calls)',
+    path: 'batched: runs of INSERT_SLICE records, 3 partitions at once; a run is one live-set write, one insert, one send and one insert of sent marks; the calls are recorded as published after the burst',
     records: INTAKE_RECORDS,
     stored: intakeStored,
     published: raisedFromIntake.size,
@@ -176,7 +182,11 @@ const result = {
     intake_records_per_s: 1000,
     intake_share_of_raw: 0.5,
   },
-  not_measured: ['evaluation replay (batch projection not built)', '10,000 graphql-ws subscribers', 'bench:gateway varying-variables mode'],
+  elsewhere: {
+    evaluation_replay: 'npm run bench:replay',
+    subscribers_10000: 'npm run bench:subscribers',
+    gateway_varying_variables: 'npm run bench:gateway -- --mix varying',
+  },
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
 
