@@ -15,7 +15,7 @@
 import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
 import { BULK_SLICE, inSlices } from '../../platform/mongo.ts';
-import { contributions, mergeObservations, type Observation, rankKey, sameVector, unitField, unitOfField, type Vector } from './domain/ledger.ts';
+import { addInto, contributions, mergeObservations, negated, type Observation, rankKey, sameVector, unitField, unitOfField, type Vector } from './domain/ledger.ts';
 import type { MonthClosing, Period } from './domain/period.ts';
 import { type SchemeVersion, sumVectors } from './domain/schemes.ts';
 
@@ -125,6 +125,18 @@ export interface BatchResult {
   /** Ledger documents whose figures changed. */
   changed: string[];
 }
+
+/**
+ * How long the totals read from a ledger document serve before it is read again (`totals`); this
+ * copy's own changes are added to them meanwhile. Reading a ledger decodes every call of its unit and
+ * month: the live counters (every second a scope changes) and the rankings (every batch) read them
+ * over and over, and that was most of a replay's store time (bench:replay).
+ */
+const LEDGER_TOTALS_KEPT_MS = 5_000;
+/** Ledger documents whose totals are kept (a unit and month each; a few hundred bytes). */
+const LEDGER_TOTALS_KEPT = 10_000;
+
+type Totals = { totals: Vector; updatedAt?: Date; calls: number };
 
 /** Calls the projector remembers as it stored them (`owned`): about 2 KB each. */
 const OWNED_CALLS = 100_000;
@@ -249,31 +261,71 @@ export class EvaluationStore {
     return new Map(docs.filter((d): d is LedgerDoc => d !== null).map((d) => [d._id, d]));
   }
 
-  /** The figures of ledger documents (sums of their calls' contributions), by id; missing ones empty. */
-  async totals(ids: string[]): Promise<Map<string, { totals: Vector; updatedAt?: Date; calls: number }>> {
-    const docs = await this.loadLedgers(ids);
-    return new Map(
-      ids.map((id) => {
-        const doc = docs.get(id);
-        const calls = Object.values(doc?.calls ?? {});
-        return [id, { totals: sumVectors(calls), updatedAt: doc?.updatedAt, calls: calls.length }];
-      }),
-    );
+  /**
+   * The figures of ledger documents (sums of their calls' contributions), by id; missing ones empty.
+   * Kept LEDGER_TOTALS_KEPT_MS after a read, with this copy's own changes added (`adjustTotals`), so
+   * this copy's changes show at once and another copy's within that time.
+   */
+  async totals(ids: string[]): Promise<Map<string, Totals>> {
+    const freshSince = Date.now() - LEDGER_TOTALS_KEPT_MS;
+    const out = new Map<string, Totals>();
+    const reread: string[] = [];
+    for (const id of ids) {
+      const kept = this.ledgerTotals.get(id);
+      if (kept && kept.at >= freshSince) out.set(id, { totals: { ...kept.totals }, updatedAt: kept.updatedAt, calls: kept.calls });
+      else reread.push(id);
+    }
+    if (reread.length === 0) return out;
+    // A change written while the read is out may or may not be in what it returns: then it is not kept.
+    const changes = new Map(reread.map((id) => [id, this.ledgerChanges.get(id) ?? 0]));
+    const docs = await this.loadLedgers(reread);
+    for (const id of reread) {
+      const doc = docs.get(id);
+      const calls = Object.values(doc?.calls ?? {});
+      const figures = { totals: sumVectors(calls), updatedAt: doc?.updatedAt, calls: calls.length };
+      out.set(id, { ...figures, totals: { ...figures.totals } });
+      if ((this.ledgerChanges.get(id) ?? 0) !== changes.get(id)) continue;
+      this.ledgerTotals.delete(id);
+      this.ledgerTotals.set(id, { ...figures, at: Date.now() });
+    }
+    for (const id of this.ledgerTotals.keys()) {
+      if (this.ledgerTotals.size <= LEDGER_TOTALS_KEPT) break;
+      this.ledgerTotals.delete(id);
+    }
+    return out;
+  }
+
+  /** Adds what this copy just wrote to ledgers to the totals kept (null: rewritten whole, read again). */
+  private adjustTotals(written: Map<string, { delta: Vector; calls: number } | null>, now: Date): void {
+    for (const [id, change] of written) {
+      this.ledgerChanges.set(id, (this.ledgerChanges.get(id) ?? 0) + 1);
+      const kept = this.ledgerTotals.get(id);
+      if (!kept) continue;
+      if (!change) {
+        this.ledgerTotals.delete(id);
+        continue;
+      }
+      addInto(kept.totals, change.delta);
+      kept.calls += change.calls;
+      kept.updatedAt = now;
+    }
+    if (this.ledgerChanges.size > LEDGER_TOTALS_KEPT) this.ledgerChanges.clear(); // only reads in flight compare
   }
 
   /**
-   * Copies the totals of changed `perf|unit|month` documents, read back after writing, into their
-   * month's `rank|month` document. Idempotent; with several copies projecting at once, the last to
-   * write a unit's row wins, and a row may lag until that unit's next change (a single copy is exact).
+   * Copies the totals of changed `perf|unit|month` documents (`totals`: read back after writing, or
+   * kept with this copy's changes added) into their month's `rank|month` document. Idempotent; with
+   * several copies projecting at once, the last to write a unit's row wins, and a row may lag another
+   * copy's changes by LEDGER_TOTALS_KEPT_MS, or until that unit's next change (a single copy is exact).
    */
   private async refreshRanks(perfIds: string[], now: Date): Promise<void> {
     if (perfIds.length === 0) return;
-    const docs = await this.loadLedgers(perfIds);
+    const figures = await this.totals(perfIds);
     const byPeriod = new Map<string, { $set: Record<string, unknown>; $unset: Record<string, 1> }>();
     for (const id of perfIds) {
       const [, unit, period] = id.split('|') as [string, string, string];
       const update = byPeriod.get(period) ?? { $set: { updatedAt: now }, $unset: {} };
-      const totals = sumVectors(Object.values(docs.get(id)?.calls ?? {}));
+      const totals = figures.get(id)?.totals ?? {};
       if (Object.keys(totals).length > 0) update.$set[`calls.${unitField(unit)}`] = totals;
       else update.$unset[`calls.${unitField(unit)}`] = 1;
       byPeriod.set(period, update);
@@ -369,6 +421,10 @@ export class EvaluationStore {
    * Forgotten on every group change (`projectsEverything`); at most OWNED_CALLS, the most recent.
    */
   private readonly owned = new Map<string, CallDoc>();
+  /** Ledger totals as last read, with this copy's changes since added (`totals`). */
+  private readonly ledgerTotals = new Map<string, Totals & { at: number }>();
+  /** Writes this copy made to each ledger, counted: a read that saw one start and another end is not kept. */
+  private readonly ledgerChanges = new Map<string, number>();
 
   /** Events stored since start, counted once, when their call document is written (not repeats). */
   storedEvents = 0;
@@ -413,8 +469,9 @@ export class EvaluationStore {
     try {
       return await this.applyBatch(byCall, between);
     } catch (err) {
-      // What was written is not known: read these calls again next time.
+      // What was written is not known: read these calls, and the totals, again next time.
       for (const callId of byCall.keys()) this.owned.delete(callId);
+      this.ledgerTotals.clear();
       throw err;
     }
   }
@@ -442,6 +499,8 @@ export class EvaluationStore {
     if (rewrite.size > 0) await between();
 
     const changes = new Map<string, Map<string, Vector | null>>();
+    // Per changed ledger, what its totals and number of calls move by (null: rewritten whole, read again).
+    const written = new Map<string, { delta: Vector; calls: number } | null>();
     const callWrites: Array<{ updateOne: { filter: { _id: string }; update: Record<string, unknown>; upsert: true } }> = [];
     const stored: CallDoc[] = [];
     let applied = 0;
@@ -463,6 +522,15 @@ export class EvaluationStore {
         let perDoc = changes.get(ledgerId);
         if (!perDoc) changes.set(ledgerId, (perDoc = new Map<string, Vector | null>()));
         perDoc.set(key, next ?? null);
+        if (written.get(ledgerId) !== null) {
+          const change = whole ? null : (written.get(ledgerId) ?? { delta: {}, calls: 0 });
+          if (change) {
+            const before = old.get(ledgerId);
+            addInto(addInto(change.delta, next ?? {}), negated(before ?? {}));
+            change.calls += (next ? 1 : 0) - (before ? 1 : 0);
+          }
+          written.set(ledgerId, change);
+        }
       }
       // A call inserted above is stored already; a known one is written after its ledger entries.
       if (doc && merged.length > prior.length) updated += merged.length - prior.length;
@@ -482,10 +550,13 @@ export class EvaluationStore {
         if (Object.keys($unset).length > 0) update.$unset = $unset;
         return { updateOne: { filter: { _id: ledgerId }, update, upsert: true } };
       });
+      // Counted before and after: a read of these ledgers overlapping the writes is not kept.
+      for (const id of changes.keys()) this.ledgerChanges.set(id, (this.ledgerChanges.get(id) ?? 0) + 1);
       await inSlices(ops, async (slice) => {
         await this.models.Ledger.bulkWrite(slice, { ordered: false });
         await between();
       });
+      this.adjustTotals(written, now);
       await this.refreshRanks([...changes.keys()].filter((id) => id.startsWith('perf|')), now);
       await between();
     }

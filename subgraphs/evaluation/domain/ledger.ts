@@ -405,6 +405,13 @@ export function addInto(target: Vector, more: Vector): Vector {
   return target;
 }
 
+/** Every count of a vector with its sign turned. */
+export function negated(v: Vector): Vector {
+  const out: Vector = {};
+  for (const [k, n] of Object.entries(v)) out[k] = -n;
+  return out;
+}
+
 export function sameVector(a: Vector | undefined, b: Vector | undefined): boolean {
   const ka = Object.keys(a ?? {});
   const kb = Object.keys(b ?? {});
