@@ -218,13 +218,16 @@ it('loses and doubles nothing when a copy is killed in the middle of a batch and
 
     await startCopy();
     let progress = '';
-    const calls = await waitFor('every call stored, noted and published', async () => {
+    // Every event out first (counted from the topic, in memory), then every call recorded as published.
+    const publishedAll = () => callIds.filter((id, i) => new Set(eventsOf(id).map((e) => e.sequence)).size === versionOf(i)).length;
+    await waitFor('every event published', () => (publishedAll() === total ? true : undefined), 280_000).catch((err: Error) => {
+      throw new Error(`${err.message} (at kill ${atKill}, published ${publishedAll()} of ${total})`);
+    });
+    const calls = await waitFor('every call stored, noted and recorded as published', async () => {
       const docs = await Promise.all(callIds.map((_id) => Call.findOne({ _id })));
-      const published = callIds.filter((id, i) => new Set(eventsOf(id).map((e) => e.sequence)).size === versionOf(i));
-      progress = `at kill ${atKill}, stored ${docs.filter(Boolean).length}, noted ${docs.filter((c) => c && c.version >= 2).length}, pending ${docs.filter((c) => c?.outboxPending).length}, published ${published.length} of ${total}`;
-      if (docs.some((call, i) => !call || call.version < versionOf(i) || call.outboxPending)) return undefined;
-      return published.length === total ? (docs as CallDoc[]) : undefined;
-    }, 280_000).catch((err: Error) => {
+      progress = `at kill ${atKill}, stored ${docs.filter(Boolean).length}, noted ${docs.filter((c) => c && c.version >= 2).length}, pending ${docs.filter((c) => c?.outboxPending).length} of ${total}`;
+      return docs.some((call, i) => !call || call.version < versionOf(i) || call.outboxPending) ? undefined : (docs as CallDoc[]);
+    }, 120_000).catch((err: Error) => {
       throw new Error(`${err.message} (${progress})`);
     });
     for (const [i, call] of calls.entries()) {
