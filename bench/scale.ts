@@ -19,10 +19,9 @@ import { mintToken } from '../platform/auth.ts';
 import { baseConfig, loadConfig } from '../platform/config.ts';
 import { createKafka, topicName } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
-import { connectMongo } from '../platform/mongo.ts';
+import { connectMongo, eachLimited } from '../platform/mongo.ts';
 import { TOPICS } from '../platform/topics.ts';
 import { generateHistory } from '../scripts/history.ts';
-import { eachLimited } from '../subgraphs/calls/call-history.ts';
 import { sourceCallId } from '../subgraphs/calls/intake.ts';
 import { benchRun, dropRun, graphql, percentiles, say, sendHotlineCalls, timed } from './stats.ts';
 

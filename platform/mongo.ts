@@ -63,3 +63,17 @@ export function duplicatesOf(err: unknown): number[] {
 export async function inSlices<T>(ops: T[], write: (slice: T[]) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < ops.length; i += BULK_SLICE) await write(ops.slice(i, i + BULK_SLICE));
 }
+
+/** Runs `work` over `items` with at most `limit` at once, results in order (reads by `_id`, mostly). */
+export async function eachLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

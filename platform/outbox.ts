@@ -12,7 +12,7 @@
 import { type Model, Schema } from 'mongoose';
 import type { Producer } from 'kafkajs';
 import type { Logger } from './logger.ts';
-import { BULK_SLICE, duplicatesOf } from './mongo.ts';
+import { BULK_SLICE, duplicatesOf, eachLimited } from './mongo.ts';
 import { scrubDeep } from './personal-data.ts';
 import type { RecordSigner } from './audit/signing.ts';
 
@@ -83,6 +83,8 @@ export interface OutboxOptions {
 export const RECORD_AFTER_QUIET_MS = 1_000;
 /** Published documents whose record may wait (memory bound); past it a batch records before it returns. */
 export const UNRECORDED_MAX = 20_000;
+/** Documents a sweep publishes at once. */
+const SWEEP_AT_ONCE = 4;
 /** How long a stopping publisher goes on recording; the rest stays marked sent, for the next start. */
 const RECORD_ON_STOP_MS = 5_000;
 
@@ -174,12 +176,10 @@ export class OutboxPublisher<T extends Outboxed> {
     const pending = this.options.candidates
       ? [...this.options.candidates()].slice(0, limit).map((_id) => ({ _id }))
       : await this.model.find({ outboxPending: true }, { _id: 1 }).limit(limit).lean<Array<{ _id: string }>>();
-    let published = 0;
-    for (const { _id } of pending) {
-      if (!this.running) break;
-      published += await this.publish(_id);
-    }
-    return published;
+    // A few at a time: a copy taking over another's calls (their lease ended) has one read, a send
+    // and a write or two for each, and the store's writer is shared with everything else.
+    const published = await eachLimited(pending, SWEEP_AT_ONCE, ({ _id }) => (this.running ? this.publish(_id) : Promise.resolve(0)));
+    return published.reduce((a, b) => a + b, 0);
   }
 
   private async publish(id: string): Promise<number> {
@@ -198,6 +198,11 @@ export class OutboxPublisher<T extends Outboxed> {
     // Never recorded, and leased once: perhaps sent by a batch of a copy since stopped or gone.
     const mark = !ownLease && doc.publishedSeq === 0 && (doc.outboxLease ?? 0) !== 0 ? await this.sent.findById(id).lean<SentMark>() : null;
     if (mark) publishedSeq = Math.max(publishedSeq, mark.upTo);
+    // Everything in it is out already (a mark covers it): only recording is left, idempotent, no lease needed.
+    if (mark && !doc.outbox.some((e) => e.sequence > publishedSeq)) {
+      await this.settle(id, doc.version, publishedSeq, true);
+      return 0;
+    }
     // Take the lease by compare-and-set on what was just read: of two copies, one wins. The lease
     // alone is not enough: another copy may have taken it, published and released it back to 0 since
     // the read, and this copy would send those events again; so publishing must not have moved either.
@@ -275,11 +280,15 @@ export class OutboxPublisher<T extends Outboxed> {
       this.unrecorded.set(doc._id, { version: doc.version, upTo: marks[i]!.upTo, lease: doc.outboxLease });
       this.options.onSettled?.(doc._id, doc.version);
     });
-    // A repeat's mark is there already.
-    await this.sent.insertMany(marks, { ordered: false }).catch(duplicatesOf);
-    this.lastBatchAt = Date.now();
-    if (this.unrecorded.size > UNRECORDED_MAX) await this.recordPublished(() => this.unrecorded.size > UNRECORDED_MAX / 2);
-    this.scheduleRecording();
+    try {
+      // A repeat's mark is there already.
+      await this.sent.insertMany(marks, { ordered: false }).catch(duplicatesOf);
+      if (this.unrecorded.size > UNRECORDED_MAX) await this.recordPublished(() => this.unrecorded.size > UNRECORDED_MAX / 2);
+    } finally {
+      // They are out, marked or not: recording them must follow in any case.
+      this.lastBatchAt = Date.now();
+      this.scheduleRecording();
+    }
   }
 
   /** Records what went out once the batches pause. */

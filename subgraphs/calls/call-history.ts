@@ -20,6 +20,7 @@
 // On MongoDB the same documents serve the same reads; the Call collection declares real indexes as
 // well (model.ts), for anyone querying it directly.
 import { LRUCache } from 'lru-cache';
+import { eachLimited } from '../../platform/mongo.ts';
 import { type Connection, type Model, Schema } from 'mongoose';
 import { CALL_STATUSES } from '../../platform/call-event.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
@@ -134,20 +135,6 @@ function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
     else groups.set(key, [item]);
   }
   return groups;
-}
-
-/** Runs `work` over `items` with at most `limit` at once, results in order. */
-export async function eachLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 export class CallHistory {

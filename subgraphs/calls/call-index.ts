@@ -10,7 +10,8 @@
 // each call by `_id`; memory and start-up grow with open work, not with history. The database stays
 // the record; the index only answers which calls match, in what order.
 import { LRUCache } from 'lru-cache';
-import { type CallHistory, DAY_MS, dayOf, eachLimited, FINAL_STATUSES, FIRST_DAY_TTL_MS, previousDay } from './call-history.ts';
+import { eachLimited } from '../../platform/mongo.ts';
+import { type CallHistory, DAY_MS, dayOf, FINAL_STATUSES, FIRST_DAY_TTL_MS, previousDay } from './call-history.ts';
 import { matcherOf, requiredValue } from './call-filter.ts';
 import type { CallDoc, CallsModels, Tier } from './model.ts';
 

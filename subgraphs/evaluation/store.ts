@@ -14,7 +14,7 @@
 // bulk writes; see BULK_SLICE for why they are sliced). Crash between the two and the batch comes again: the same contributions are set again.
 import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
-import { BULK_SLICE, inSlices } from '../../platform/mongo.ts';
+import { BULK_SLICE, eachLimited, inSlices } from '../../platform/mongo.ts';
 import { addInto, contributions, mergeObservations, negated, type Observation, rankKey, sameVector, unitField, unitOfField, type Vector } from './domain/ledger.ts';
 import type { MonthClosing, Period } from './domain/period.ts';
 import { type SchemeVersion, sumVectors } from './domain/schemes.ts';
@@ -103,21 +103,6 @@ export function callIdOf(key: string): string {
   return key.startsWith('~') ? Buffer.from(key.slice(1), 'base64url').toString('utf8') : key;
 }
 
-
-/** Runs `task` over `items` with at most `limit` in flight. */
-export async function eachLimited<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await task(items[i] as T);
-      }
-    }),
-  );
-  return results;
-}
 
 export interface BatchResult {
   /** Events that added an observation (not seen before). */
