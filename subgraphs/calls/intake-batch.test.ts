@@ -4,6 +4,7 @@
 // copy killed (SIGKILL) in the middle of a batch, started again, loses and doubles nothing.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, openSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local.ts';
 import { createKafka, type Producer, topicName } from '../../platform/kafka.ts';
@@ -185,9 +186,12 @@ describe('batched intake', () => {
 
 /** The calls service as production runs it, in its own process, on this file's database and topics. */
 async function startCopy(): Promise<ChildProcess> {
+  // Each copy's log goes to a file, so a failure can be read afterwards.
+  mkdirSync('.data/logs', { recursive: true });
+  const log = `.data/logs/${scope.dbName}-copy-${children.length + 1}.log`;
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/service.ts', 'calls'], {
-    env: { ...process.env, ...scope.env, PORT: String(await freePort()), CALLS_DB: scope.dbName, SUPERVISION_INTERVAL_MS: '3600000' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, ...scope.env, LOG_LEVEL: 'info', PORT: String(await freePort()), CALLS_DB: scope.dbName, SUPERVISION_INTERVAL_MS: '3600000' },
+    stdio: ['ignore', openSync(log, 'w'), 'inherit'],
   });
   children.push(child);
   return child;
