@@ -243,26 +243,31 @@ export class CallHistory {
   }
 
   /** The archived calls one day lists for any of `keys`: each call once, at its highest version. */
-  async day(keys: readonly string[], day: string): Promise<HistoryEntry[]> {
+  async day(keys: readonly string[], day: string): Promise<readonly HistoryEntry[]> {
     const lists = await Promise.all(keys.map((key) => this.dayDocument(`day|${key}|${day}`)));
-    const latest = new Map<string, HistoryEntry>();
-    for (const entry of lists.flat()) {
-      const known = latest.get(entry.id);
-      if (!known || known.version < entry.version) latest.set(entry.id, entry);
-    }
-    return [...latest.values()];
+    return lists.length === 1 ? (lists[0] as readonly HistoryEntry[]) : latestOf(lists.flat());
   }
 
-  /** One day document's entries (kept a while, see `days`). */
-  private async dayDocument(id: string): Promise<HistoryEntry[]> {
+  /** One day document's entries, each call once at its highest version (kept a while, see `days`). */
+  private async dayDocument(id: string): Promise<readonly HistoryEntry[]> {
     const kept = this.days.get(id);
     if (kept) return kept;
     const { running, finished } = this.archiving;
     const doc = await this.model.findById(id).lean<HistoryDoc>();
-    const entries = (doc?.chunks ?? []).flatMap((chunk) => chunk.split(' ').map(decodeEntry));
+    const entries = latestOf((doc?.chunks ?? []).flatMap((chunk) => chunk.split(' ').map(decodeEntry)));
     if (running === 0 && this.archiving.running === 0 && finished === this.archiving.finished) this.days.set(id, entries);
     return entries;
   }
+}
+
+/** Each call once, at its highest version (a call archived again is appended again). */
+function latestOf(entries: readonly HistoryEntry[]): HistoryEntry[] {
+  const latest = new Map<string, HistoryEntry>();
+  for (const entry of entries) {
+    const known = latest.get(entry.id);
+    if (!known || known.version < entry.version) latest.set(entry.id, entry);
+  }
+  return [...latest.values()];
 }
 
 export { DAY_MS, CST_OFFSET_MS };

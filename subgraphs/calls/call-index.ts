@@ -342,8 +342,10 @@ export class CallIndex {
       if (satisfaction === 'VERY_SATISFIED' || satisfaction === 'SATISFIED') counts.satisfied++;
       if (tier) counts.byTier.set(tier, (counts.byTier.get(tier) ?? 0) + 1);
     };
-    for (const call of this.find({ filter: { visibleTo: key, raisedAt: { $gte: from, $lt: to } } })) {
-      add(call.status, tierOf(call.originUnitId), call.reachedDepartment, call.rating?.satisfaction);
+    // Counted, not listed: no order needed.
+    const live = matcherOf({ visibleTo: key, raisedAt: { $gte: from, $lt: to } });
+    for (const call of this.calls.values()) {
+      if (live(call)) add(call.status, tierOf(call.originUnitId), call.reachedDepartment, call.rating?.satisfaction);
     }
     const first = await this.history.firstDay([key]);
     if (!first) return counts;
