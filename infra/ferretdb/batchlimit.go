@@ -7,7 +7,6 @@ package main
 // instead; clients send their bulk writes in slices (maxStatements at most).
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -19,51 +18,18 @@ const maxStatements = 90
 // in a document sequence (section kind 1), the way drivers send bulk writes.
 func statementCount(msg []byte, name string) int {
 	field := map[string]string{"update": "updates", "delete": "deletes"}[name]
-	if field == "" || opCode(msg) != opMsg || len(msg) < headerLength+4 {
+	if field == "" {
 		return 0
 	}
-	end := len(msg)
-	if flags(msg)&1 != 0 { // checksumPresent
-		end -= 4
+	command, sequences, ok := sections(msg)
+	if !ok {
+		return 0
 	}
-	count := 0
-	for at := headerLength + 4; at < end; {
-		kind := msg[at]
-		at++
-		if at+4 > end {
-			return count
+	count := len(sequences[field])
+	if array, ok := command.Lookup(field).ArrayOK(); ok {
+		if values, err := array.Values(); err == nil {
+			count += len(values)
 		}
-		size := int(binary.LittleEndian.Uint32(msg[at:]))
-		if size < 5 || at+size > end {
-			return count
-		}
-		section := msg[at : at+size]
-		switch kind {
-		case 0:
-			if array, ok := bson.Raw(section).Lookup(field).ArrayOK(); ok {
-				if values, err := array.Values(); err == nil {
-					count += len(values)
-				}
-			}
-		case 1:
-			// int32 size, a NUL-terminated identifier, then documents to the end of the section.
-			rest := section[4:]
-			for i, b := range rest {
-				if b == 0 {
-					rest = rest[i+1:]
-					break
-				}
-			}
-			for len(rest) >= 5 {
-				docSize := int(binary.LittleEndian.Uint32(rest))
-				if docSize < 5 || docSize > len(rest) {
-					break
-				}
-				count++
-				rest = rest[docSize:]
-			}
-		}
-		at += size
 	}
 	return count
 }

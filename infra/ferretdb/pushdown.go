@@ -25,24 +25,8 @@ var requestIDs atomic.Int32
 
 // body returns the OP_MSG's only section, a kind-0 document; false for anything else.
 func body(msg []byte) (bson.Raw, bool) {
-	if opCode(msg) != opMsg || len(msg) < headerLength+4+1+5 {
-		return nil, false
-	}
-	flagBits := flags(msg)
-	end := len(msg)
-	if flagBits&1 != 0 { // checksumPresent
-		end -= 4
-	}
-	section := msg[headerLength+4 : end]
-	if section[0] != 0 {
-		return nil, false
-	}
-	doc := bson.Raw(section[1:])
-	size := int(binary.LittleEndian.Uint32(doc[:4]))
-	if size != len(doc) || doc.Validate() != nil {
-		return nil, false // more sections follow, or something unexpected: leave it alone
-	}
-	return doc, true
+	command, sequences, ok := sections(msg)
+	return command, ok && len(sequences) == 0
 }
 
 // message builds an OP_MSG (no flags) with one kind-0 section.
