@@ -88,6 +88,9 @@ const SWEEP_AT_ONCE = 4;
 /** How long a stopping publisher goes on recording; the rest stays marked sent, for the next start. */
 const RECORD_ON_STOP_MS = 5_000;
 
+/** The update recording that a document's events up to `upTo` are out and nothing waits. */
+const publishedUpTo = (upTo: number) => ({ $set: { outbox: [], outboxPending: false, publishedSeq: upTo, outboxLease: 0 } });
+
 /** Events of an aggregate sent by publishInserted up to `upTo`, before its document says so. */
 interface SentMark {
   _id: string;
@@ -232,7 +235,7 @@ export class OutboxPublisher<T extends Outboxed> {
    * the rest go out in the next round.
    */
   private async settle(id: string, version: number, upTo: number, marked = false): Promise<void> {
-    const settled = await this.model.updateOne({ _id: id, version }, { $set: { outbox: [], outboxPending: false, publishedSeq: upTo, outboxLease: 0 } });
+    const settled = await this.model.updateOne({ _id: id, version }, publishedUpTo(upTo));
     // Recorded now, one way or the other (the $max below when it changed since): the mark can go.
     if ((this.unrecorded.get(id)?.upTo ?? 0) <= upTo) this.unrecorded.delete(id);
     if (marked) await this.sent.deleteOne({ _id: id });
@@ -312,14 +315,11 @@ export class OutboxPublisher<T extends Outboxed> {
    */
   private async recordPublished(go: () => boolean): Promise<void> {
     while (this.unrecorded.size > 0 && go()) {
-      const slice = [...this.unrecorded].slice(0, BULK_SLICE);
+      // The oldest BULK_SLICE, without copying the whole backlog.
+      const slice: Array<[string, { version: number; upTo: number }]> = [];
+      for (const entry of this.unrecorded) if (slice.push(entry) === BULK_SLICE) break;
       const acknowledged = await this.model.bulkWrite(
-        slice.map(([_id, { version, upTo }]) => ({
-          updateOne: {
-            filter: { _id, version },
-            update: { $set: { outbox: [], outboxPending: false, publishedSeq: upTo, outboxLease: 0 } },
-          },
-        })),
+        slice.map(([_id, { version, upTo }]) => ({ updateOne: { filter: { _id, version }, update: publishedUpTo(upTo) } })),
         { ordered: false },
       );
       if (acknowledged.matchedCount === slice.length) {
@@ -348,4 +348,3 @@ export class OutboxPublisher<T extends Outboxed> {
     };
   }
 }
-

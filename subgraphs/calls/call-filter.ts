@@ -72,7 +72,7 @@ function plainTest(key: string, value: unknown): Test | undefined {
       return Array.isArray(v) ? !v.includes(unwanted) : v !== unwanted;
     };
   }
-  if (operators.length > 0 && operators.every(([op, bound]) => op in RANGE && bound instanceof Date)) {
+  if (operators.length > 0 && operators.every(([op, bound]) => Object.hasOwn(RANGE, op) && bound instanceof Date)) {
     const bounds = operators.map(([op, bound]) => [RANGE[op]!, (bound as Date).getTime()] as const);
     const slow = siftMatcher({ [key]: value });
     return (call) => {

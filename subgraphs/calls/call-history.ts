@@ -157,11 +157,10 @@ export class CallHistory {
     return new CallHistory(conn.models.CallHistory ?? conn.model<HistoryDoc>('CallHistory', historySchema), directory);
   }
 
-  /** Adds calls to the live set (one write per shard touched). */
   /**
    * Adds ids to the live set with one write (up to LIVE_WRITE_MAX): all of them to one shard (the
-   * first id's), so a batch of new calls costs one statement, not one for each shard its ids hash to. An id may so be in more
-   * than one shard (marked again later); removal takes it out of all of them.
+   * first id's), so a batch of new calls costs one statement, not one for each shard its ids hash
+   * to. An id may so be in more than one shard (marked again later); removal takes it out of all.
    */
   async markLive(ids: readonly string[]): Promise<void> {
     // A large set (a generated history, a migration) goes in parts, spread over the shards.

@@ -174,9 +174,10 @@ export class CallIndex {
     const known = this.calls.get(call._id);
     if (known && known.version > call.version) return;
     const { timeline: _timeline, outbox: _outbox, appliedKeys: _keys, ...indexed } = call;
-    if (known?.category !== call.category || new Date(known.raisedAt).getTime() !== new Date(call.raisedAt).getTime()) {
+    const at = new Date(call.raisedAt).getTime();
+    if (known?.category !== call.category || new Date(known.raisedAt).getTime() !== at) {
       if (known) this.unlistCategory(known);
-      const entry = { at: new Date(call.raisedAt).getTime(), id: call._id };
+      const entry = { at, id: call._id };
       let list = this.byCategory.get(call.category);
       if (!list) this.byCategory.set(call.category, (list = []));
       list.splice(positionIn(list, entry), 0, entry);

@@ -152,9 +152,10 @@ export function callSnapshot(call: CallDoc) {
 }
 
 /**
- * New calls one insert takes (createMany). Inserts are outside FerretDB's statement limit (updates and
- * deletes, platform/mongo.ts BULK_SLICE), and a larger insert costs less a document: on this machine 0.84 ms a call in
- * inserts of 50, 0.45 ms in inserts of 1,000 (bench:scale's FerretDB log). Intake's runs are this long.
+ * New calls one insert takes (createMany). Inserts are outside FerretDB's statement limit (updates
+ * and deletes, platform/mongo.ts BULK_SLICE), and a larger insert costs less a document: on this
+ * machine 0.84 ms a call in inserts of 50, 0.45 ms in inserts of 1,000 (bench:scale's FerretDB log).
+ * Intake's runs are this long.
  */
 export const INSERT_SLICE = 250;
 

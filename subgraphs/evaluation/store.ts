@@ -14,7 +14,7 @@
 // bulk writes; see BULK_SLICE for why they are sliced). Crash between the two and the batch comes again: the same contributions are set again.
 import type { Connection, Model } from 'mongoose';
 import { Schema } from 'mongoose';
-import { BULK_SLICE, eachLimited, inSlices } from '../../platform/mongo.ts';
+import { BULK_SLICE, duplicatesOf, eachLimited, inSlices } from '../../platform/mongo.ts';
 import { addInto, contributions, mergeObservations, negated, type Observation, rankKey, sameVector, unitField, unitOfField, type Vector } from './domain/ledger.ts';
 import type { MonthClosing, Period } from './domain/period.ts';
 import { type SchemeVersion, sumVectors } from './domain/schemes.ts';
@@ -428,9 +428,7 @@ export class EvaluationStore {
       try {
         await this.models.Call.db.collection<CallDoc>(this.models.Call.collection.collectionName).insertMany(slice, { ordered: false });
       } catch (err) {
-        const failures = ([] as Array<{ code?: number; index: number }>).concat((err as { writeErrors?: [] }).writeErrors ?? []);
-        if (failures.length === 0 || failures.some((f) => f.code !== 11000)) throw err;
-        for (const f of failures) existing.push((slice[f.index] as CallDoc)._id);
+        for (const index of duplicatesOf(err)) existing.push((slice[index] as CallDoc)._id);
       }
       await between();
     }
