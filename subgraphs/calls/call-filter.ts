@@ -32,6 +32,26 @@ export function requiredValue(filter: Filter, key: string): string | undefined {
   return undefined;
 }
 
+/** The fields that name the units a call appears on: CallIndex keeps each unit's held calls. */
+export const UNIT_FIELDS: ReadonlySet<string> = new Set(['visibleTo', 'handlingUnitId', 'coHandlingUnitIds']);
+
+/**
+ * A unit that every call `filter` matches names in one of UNIT_FIELDS, if the filter requires one:
+ * directly (a unit reader's `visibleTo`, a box's `handlingUnitId`) or the same unit in every branch
+ * of an `$or` (an inbox's handling or co-handling unit).
+ */
+export function requiredUnit(filter: Filter): string | undefined {
+  for (const condition of conditionsOf(filter)) {
+    const [key, value] = Object.entries(condition)[0] as [string, unknown];
+    if (UNIT_FIELDS.has(key) && typeof value === 'string') return value;
+    if (key === '$or' && Array.isArray(value) && value.length > 0) {
+      const units = value.map((branch) => requiredUnit(branch as Filter));
+      if (units[0] !== undefined && units.every((unit) => unit === units[0])) return units[0];
+    }
+  }
+  return undefined;
+}
+
 type Test = (call: CallDoc) => boolean;
 const RANGE: Record<string, (field: number, bound: number) => boolean> = {
   $gt: (f, b) => f > b,

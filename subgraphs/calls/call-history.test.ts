@@ -189,6 +189,47 @@ describe('bounded call index', () => {
     }
   });
 
+  it('a list or count pinned to one unit (an inbox\'s, a unit reader\'s) gives what a scan of every held call gives, as handling units change', () => {
+    // Its own index over the fixture, so the app's stays as the other cases expect it.
+    const index = new CallIndex(app.models, CallHistory.on(app.models.Call.db, app.directory));
+    for (const call of fixture) index.put(call);
+    const units = [...GRIDS, 'changzhou-c1', 'changzhou', 'huangpu', 'dept-x', 'dept-y', '无此单位'];
+    const open = { status: { $in: ['RAISED', 'SIGNED', 'DISPATCHED', 'RESPONDED', 'REOPENED'] } };
+    // Each filter with a unit index.find reads from that unit's calls, beside the same filter with an
+    // $or branch that matches nothing and hides the unit from it (a scan of every held call).
+    const filtersOf = (unit: string) => [
+      [{ visibleTo: unit }, { $or: [{ visibleTo: unit }, { _id: { $in: [] } }] }],
+      [
+        { $or: [{ handlingUnitId: unit }, { coHandlingUnitIds: unit }], ...open },
+        { $or: [{ handlingUnitId: unit }, { coHandlingUnitIds: unit }, { _id: { $in: [] } }], ...open },
+      ],
+      [{ handlingUnitId: unit, status: 'RAISED' }, { $or: [{ handlingUnitId: unit }, { _id: { $in: [] } }], status: 'RAISED' }],
+    ];
+    const expectSame = () => {
+      for (const unit of units) {
+        for (const [pinned, scanned] of filtersOf(unit)) {
+          for (const limit of [undefined, 2]) {
+            expect(index.find({ filter: pinned!, limit }).map((c) => c._id)).toEqual(index.find({ filter: scanned!, limit }).map((c) => c._id));
+          }
+          expect(index.count(pinned!)).toBe(index.count(scanned!));
+        }
+      }
+    };
+    expectSame();
+    expect(index.count({ visibleTo: GRID_A })).toBe(fixture.filter((c) => c.visibleTo.includes(GRID_A)).length);
+    // Called up to a department with a co-handler, then handed back: the unit lists follow each version.
+    const call = fixture.find((c) => c.originUnitId === GRID_A && c.status === 'RAISED')!;
+    index.put({ ...call, version: call.version + 1, handlingUnitId: 'dept-x', coHandlingUnitIds: ['dept-y'], visibleTo: [...call.visibleTo, 'dept-x', 'dept-y'] });
+    expect(index.find({ filter: { $or: [{ handlingUnitId: 'dept-x' }, { coHandlingUnitIds: 'dept-x' }] } }).map((c) => c._id)).toEqual([call._id]);
+    expect(index.find({ filter: { coHandlingUnitIds: 'dept-y' } }).map((c) => c._id)).toEqual([call._id]);
+    expectSame();
+    index.put({ ...call, version: call.version + 2 });
+    expect(index.count({ visibleTo: 'dept-x' })).toBe(0);
+    expect(index.count({ coHandlingUnitIds: 'dept-y' })).toBe(0);
+    expect(index.find({ filter: { handlingUnitId: call.handlingUnitId } }).map((c) => c._id)).toContain(call._id);
+    expectSame();
+  });
+
   it('a day document kept after a read is dropped when this copy archives into it, and a fresh read shows the new call', async () => {
     const history = CallHistory.on(app.models.Call.db, app.directory);
     // Keys of its own (no unit or person of the fixture, in this file's own database), so the lists and counters below are untouched.
@@ -200,6 +241,15 @@ describe('bounded call index', () => {
     expect((await history.day([unit], day)).map((e) => e.id)).toEqual([`${unit}-1`]);
     await history.archive([archivedCall(`${unit}-2`)]);
     expect((await history.day([unit], day)).map((e) => e.id).sort()).toEqual([`${unit}-1`, `${unit}-2`]);
+    // Requests side by side (a dashboard's first counters) share one read of a day, and the shared
+    // result gives way to the calls an archiving round writes into that day.
+    const earlier = { ...archivedCall(`${unit}-3`), raisedAt: new Date(base.raisedAt.getTime() - 2 * DAY) };
+    const earlierDay = dayOf(earlier.raisedAt.getTime());
+    const [first, second] = await Promise.all([history.day([unit], earlierDay), history.day([unit], earlierDay)]);
+    expect(first).toBe(second);
+    expect(first).toEqual([]);
+    await history.archive([earlier]);
+    expect((await history.day([unit], earlierDay)).map((e) => e.id)).toEqual([`${unit}-3`]);
   });
 
   it('lists over history keep the order and cursors a scan of every call gives', async () => {

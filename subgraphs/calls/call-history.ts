@@ -145,6 +145,8 @@ export class CallHistory {
    * rewrites, and another copy archives only calls this copy still holds in memory until its own round.
    */
   private readonly days = new LRUCache<string, HistoryEntry[]>({ max: DAY_DOCUMENTS_KEPT, ttl: FIRST_DAY_TTL_MS });
+  /** Day documents being read: a burst of requests for the same days (a dashboard's first counters) reads each once. */
+  private readonly reading = new Map<string, Promise<readonly HistoryEntry[]>>();
   /** Archiving rounds running and finished: a day read while one ran is not kept (it may predate its write). */
   private readonly archiving = { running: 0, finished: 0 };
 
@@ -207,7 +209,11 @@ export class CallHistory {
         this.model.updateOne({ _id: docId }, { $push: { chunks: group.map((row) => row.entry).join(' ') } }, { upsert: true }),
       );
     } finally {
-      for (const docId of byDoc.keys()) this.days.delete(docId);
+      // A read begun before these writes is neither kept nor joined by a later request.
+      for (const docId of byDoc.keys()) {
+        this.days.delete(docId);
+        this.reading.delete(docId);
+      }
       this.archiving.running--;
       this.archiving.finished++;
     }
@@ -248,9 +254,19 @@ export class CallHistory {
   }
 
   /** One day document's entries, each call once at its highest version (kept a while, see `days`). */
-  private async dayDocument(id: string): Promise<readonly HistoryEntry[]> {
+  private dayDocument(id: string): Promise<readonly HistoryEntry[]> {
     const kept = this.days.get(id);
-    if (kept) return kept;
+    if (kept) return Promise.resolve(kept);
+    const inFlight = this.reading.get(id);
+    if (inFlight) return inFlight;
+    const read = this.readDayDocument(id).finally(() => {
+      if (this.reading.get(id) === read) this.reading.delete(id);
+    });
+    this.reading.set(id, read);
+    return read;
+  }
+
+  private async readDayDocument(id: string): Promise<readonly HistoryEntry[]> {
     const { running, finished } = this.archiving;
     const doc = await this.model.findById(id).lean<HistoryDoc>();
     const entries = latestOf((doc?.chunks ?? []).flatMap((chunk) => chunk.split(' ').map(decodeEntry)));

@@ -12,7 +12,7 @@
 import { LRUCache } from 'lru-cache';
 import { eachLimited } from '../../platform/mongo.ts';
 import { type CallHistory, DAY_MS, dayOf, FINAL_STATUSES, FIRST_DAY_TTL_MS, previousDay } from './call-history.ts';
-import { matcherOf, requiredValue } from './call-filter.ts';
+import { matcherOf, requiredUnit, requiredValue, UNIT_FIELDS } from './call-filter.ts';
 import type { CallDoc, CallsModels, Tier } from './model.ts';
 
 
@@ -40,7 +40,13 @@ export const ARCHIVED_CALLS_KEPT = 5000;
 export const ARCHIVE_BATCH = 500;
 /** Concurrent reads by `_id` (FerretDB's pool is shared with every other request). */
 const READ_CONCURRENCY = 16;
-/** Day documents a history scan reads in one round. */
+/**
+ * Day documents a history scan reads in its first round; each later round reads twice as many, up
+ * to DAYS_PER_ROUND. A grid holds about 14 calls a day at a 2,000,000-call district's rate, so its
+ * page of 20 comes from its first two days; a sparse key (a person's calls) reaches a month in four rounds.
+ */
+const FIRST_ROUND_DAYS = 2;
+/** The most day documents a history scan reads in one round. */
 const DAYS_PER_ROUND = 16;
 
 export interface IndexQuery {
@@ -97,6 +103,13 @@ export class CallIndex {
    * the newest of one category for every new call, and reads them from the end until it has enough.
    */
   private readonly byCategory = new Map<string, Array<{ at: number; id: string }>>();
+  /**
+   * The held calls each unit appears on (UNIT_FIELDS: visible to, handling, co-handling), and the
+   * units each held call was listed under: a unit's inbox, lists and counters look at its own calls,
+   * not at every live call.
+   */
+  private readonly byUnit = new Map<string, Set<string>>();
+  private readonly unitsListed = new Map<string, readonly string[]>();
   private readonly archived = new LRUCache<string, CallDoc>({ max: ARCHIVED_CALLS_KEPT, ttl: FIRST_DAY_TTL_MS });
   private readonly windowMs: number;
   private readonly readBudget: number;
@@ -169,6 +182,36 @@ export class CallIndex {
     if (list[at]?.id === call._id) list.splice(at, 1);
   }
 
+  /** Lists a held call under exactly `units` (none: it leaves memory). */
+  private listUnits(id: string, units: readonly string[]): void {
+    const listed = this.unitsListed.get(id) ?? [];
+    if (listed.length === units.length && listed.every((unit, i) => unit === units[i])) return;
+    for (const unit of listed) {
+      if (units.includes(unit)) continue;
+      const ids = this.byUnit.get(unit);
+      ids?.delete(id);
+      if (ids?.size === 0) this.byUnit.delete(unit);
+    }
+    for (const unit of units) {
+      if (listed.includes(unit)) continue;
+      let ids = this.byUnit.get(unit);
+      if (!ids) this.byUnit.set(unit, (ids = new Set()));
+      ids.add(id);
+    }
+    if (units.length) this.unitsListed.set(id, units);
+    else this.unitsListed.delete(id);
+  }
+
+  /** The held calls `filter` can match: a unit's own when it requires one (requiredUnit), else every one. */
+  private candidatesOf(filter: Record<string, unknown>): Iterable<CallDoc> {
+    const unit = requiredUnit(filter);
+    if (unit === undefined) return this.calls.values();
+    const ids = this.byUnit.get(unit) ?? [];
+    return (function* (calls) {
+      for (const id of ids) yield calls.get(id) as CallDoc;
+    })(this.calls);
+  }
+
   /** Takes a call as stored now; an older version than the one held changes nothing. */
   put(call: CallDoc): void {
     const known = this.calls.get(call._id);
@@ -183,6 +226,7 @@ export class CallIndex {
       list.splice(positionIn(list, entry), 0, entry);
     }
     this.calls.set(call._id, indexed as CallDoc);
+    this.listUnits(call._id, unitsOf(call));
   }
 
   /** The version held for a call (0 when not held). */
@@ -248,7 +292,7 @@ export class CallIndex {
     }
     // Each call's time read once, not in every comparison of the sort.
     const found: Array<{ at: number; call: CallDoc }> = [];
-    for (const call of this.calls.values()) if (matches(call)) found.push({ at: new Date(call.raisedAt).getTime(), call });
+    for (const call of this.candidatesOf(filter)) if (matches(call)) found.push({ at: new Date(call.raisedAt).getTime(), call });
     found.sort((a, b) => b.at - a.at || (a.call._id < b.call._id ? 1 : a.call._id > b.call._id ? -1 : 0));
     return (found.length > limit ? found.slice(0, limit) : found).map((f) => f.call);
   }
@@ -256,7 +300,7 @@ export class CallIndex {
   count(filter: Record<string, unknown>): number {
     const matches = matcherOf(filter);
     let n = 0;
-    for (const call of this.calls.values()) if (matches(call)) n++;
+    for (const call of this.candidatesOf(filter)) if (matches(call)) n++;
     return n;
   }
 
@@ -285,10 +329,12 @@ export class CallIndex {
     let examined = 0;
     let resumeAt: Position | undefined;
     let day = dayOf(upper);
+    let roundDays = FIRST_ROUND_DAYS;
     scan: while (day >= lowest) {
-      // Day documents DAYS_PER_ROUND at a time, read side by side: a unit's month takes two rounds.
-      // (fewer when the budget is nearly spent; at least one, so every page moves on).
-      const room = Math.max(1, Math.min(DAYS_PER_ROUND, Math.floor((this.readBudget - reads) / keys.length)));
+      // A round's day documents are read side by side (fewer when the budget is nearly spent; at
+      // least one, so every page moves on).
+      const room = Math.max(1, Math.min(roundDays, Math.floor((this.readBudget - reads) / keys.length)));
+      roundDays = Math.min(DAYS_PER_ROUND, roundDays * 2);
       const days: string[] = [];
       for (let d = day; d >= lowest && days.length < room; d = previousDay(d)) days.push(d);
       const lists = await Promise.all(days.map((d) => this.history.day(keys, d)));
@@ -344,8 +390,9 @@ export class CallIndex {
       if (tier) counts.byTier.set(tier, (counts.byTier.get(tier) ?? 0) + 1);
     };
     // Counted, not listed: no order needed.
-    const live = matcherOf({ visibleTo: key, raisedAt: { $gte: from, $lt: to } });
-    for (const call of this.calls.values()) {
+    const liveFilter = { visibleTo: key, raisedAt: { $gte: from, $lt: to } };
+    const live = matcherOf(liveFilter);
+    for (const call of this.candidatesOf(liveFilter)) {
       if (live(call)) add(call.status, tierOf(call.originUnitId), call.reachedDepartment, call.rating?.satisfaction);
     }
     const first = await this.history.firstDay([key]);
@@ -385,6 +432,7 @@ export class CallIndex {
       if (held?.version !== call.version) continue;
       this.calls.delete(call._id);
       this.unlistCategory(held);
+      this.listUnits(call._id, []);
     }
     return archivable.length;
   }
@@ -401,6 +449,16 @@ function positionIn(list: ReadonlyArray<{ at: number; id: string }>, entry: { at
     else high = mid;
   }
   return low;
+}
+
+/** The units a call appears on, each once (UNIT_FIELDS). */
+function unitsOf(call: CallDoc): string[] {
+  const units = new Set<string>();
+  for (const field of UNIT_FIELDS) {
+    const value = (call as unknown as Record<string, unknown>)[field];
+    for (const unit of Array.isArray(value) ? value : [value]) if (typeof unit === 'string') units.add(unit);
+  }
+  return [...units];
 }
 
 /** Final, and closed before `cutoff`. */
