@@ -11,6 +11,9 @@ const calls = [
   call({ _id: 'b', status: 'COMPLETED', visibleTo: ['d', 's2'], handlingUnitId: 's2', coHandlingUnitIds: ['s1'], callerUnitId: 's1', raisedBy: { subject: 'u2' }, raisedAt: new Date('2026-12-01T00:00:00Z'), overdueSteps: [], title: '路灯不亮' }),
   call({ _id: 'c', status: 'RAISED', visibleTo: ['d'], handlingUnitId: null, raisedBy: { subject: 'u1' }, raisedAt: new Date('2026-12-02T00:00:00Z'), pendingRequest: { kind: 'DISPATCH' }, title: '积水' }),
   call({ _id: 'd', status: 'CLOSED', visibleTo: 's1', handlingUnitId: 's1', raisedAt: new Date('2026-10-01T00:00:00Z') }),
+  // Fields of unexpected shapes: an object where an array belongs, a null one.
+  call({ _id: 'e', status: 'RAISED', visibleTo: ['d'], overdueSteps: { 0: 'SIGN' }, raisedAt: new Date('2026-12-03T00:00:00Z') }),
+  call({ _id: 'f', status: 'RAISED', visibleTo: ['d'], overdueSteps: null, raisedAt: new Date('2026-12-03T00:00:00Z') }),
 ];
 
 const filters: Record<string, unknown>[] = [
@@ -28,6 +31,11 @@ const filters: Record<string, unknown>[] = [
   { handlingUnitId: 'nobody' },
   { 'pendingRequest.kind': 'DISPATCH' },
   { 'overdueSteps.0': { $exists: true } },
+  { 'overdueSteps.0': { $exists: false } },
+  // The district counters' overdue count (resolvers.ts counters).
+  { visibleTo: 'd', status: { $in: ['DISPATCHED', 'RAISED'] }, 'overdueSteps.0': { $exists: true } },
+  { 'overdueSteps.0': { $exists: 1 } },
+  { 'visibleTo.0': { $exists: true } },
   { $and: [{ visibleTo: 'd' }, { raisedAt: { $gte: new Date('2026-11-15T00:00:00Z') } }, { $or: [{ title: { $regex: '灯' } }, { description: { $regex: '灯' } }] }] },
   { $and: [{ visibleTo: 'd' }, { $or: [{ raisedAt: { $lt: new Date('2026-12-02T00:00:00Z') } }, { raisedAt: new Date('2026-12-02T00:00:00Z'), _id: { $lt: 'c' } }] }] },
   { _id: { $in: [] } },

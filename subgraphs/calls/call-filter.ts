@@ -63,11 +63,14 @@ const RANGE: Record<string, (field: number, bound: number) => boolean> = {
 /**
  * A condition on a top-level field checked in plain JavaScript, with MongoDB's meaning; undefined for
  * any other kind. Kinds: equal to a string (an array field: holding it), `$in` strings, `$ne` a
- * string, and a range of dates (a field that is not a date is left to sift, as MongoDB compares by
+ * string, whether an array has a first element, and a range of dates (a field that is not a date is left to sift, as MongoDB compares by
  * type).
  */
 function plainTest(key: string, value: unknown): Test | undefined {
-  if (key.startsWith('$') || key.includes('.')) return undefined;
+  if (key.startsWith('$')) return undefined;
+  const element = /^([^.]+)\.0$/.exec(key);
+  if (element) return firstElementTest(element[1] as string, key, value);
+  if (key.includes('.')) return undefined;
   const field = (call: CallDoc) => (call as unknown as Record<string, unknown>)[key];
   if (typeof value === 'string') {
     return (call) => {
@@ -103,6 +106,24 @@ function plainTest(key: string, value: unknown): Test | undefined {
     };
   }
   return undefined;
+}
+
+/**
+ * `<array>.0: {$exists: <boolean>}`: whether an array field has an element (the overdue box and
+ * counters ask it of every open call). A field that is neither an array nor absent is left to sift.
+ */
+function firstElementTest(field: string, key: string, value: unknown): Test | undefined {
+  const operators = value !== null && typeof value === 'object' ? Object.entries(value) : [];
+  const only = operators.length === 1 ? operators[0] : undefined;
+  if (only?.[0] !== '$exists' || typeof only[1] !== 'boolean') return undefined;
+  const wanted = only[1];
+  const slow = siftMatcher({ [key]: value });
+  return (call) => {
+    const v = (call as unknown as Record<string, unknown>)[field];
+    if (Array.isArray(v)) return v.length > 0 === wanted;
+    if (v === undefined || v === null) return !wanted;
+    return slow(call);
+  };
 }
 
 /** A matcher for `filter`: the conditions plainTest knows are checked directly; the rest, if any, by sift. */

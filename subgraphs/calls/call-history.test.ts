@@ -302,6 +302,11 @@ describe('bounded call index', () => {
     expect(app.index.holds(revived._id)).toBe(true);
     const reopened = await walk(tokens.command!, { status: ['REOPENED'] }, 6);
     expect(reopened.ids).toEqual([revived._id]);
+    // Counted once, as it is now: from memory, and no longer from its day's totals.
+    const now = fixture.map((c) => (c._id === revived._id ? changed! : c));
+    expect(await counters(tokens.command!, 'huangpu', new Date(NOW - 400 * DAY), new Date(NOW + DAY))).toMatchObject(expectedCounters(now));
+    const street = now.filter((c) => c.visibleTo.includes('changzhou')).filter(inMonthRange(new Date(NOW - 70 * DAY), new Date(NOW - 10 * DAY)));
+    expect(await counters(tokens.command!, 'changzhou', new Date(NOW - 70 * DAY), new Date(NOW - 10 * DAY))).toMatchObject(expectedCounters(street));
 
     // What a new copy would load at start: the live calls and the revived one, none of the history.
     const fresh = new CallIndex(app.models, CallHistory.on(app.models.Call.db, app.directory), { recentDays: 7 });

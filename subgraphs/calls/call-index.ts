@@ -11,7 +11,7 @@
 // the record; the index only answers which calls match, in what order.
 import { LRUCache } from 'lru-cache';
 import { eachLimited } from '../../platform/mongo.ts';
-import { type CallHistory, DAY_MS, dayOf, FINAL_STATUSES, FIRST_DAY_TTL_MS, previousDay } from './call-history.ts';
+import { CST_OFFSET_MS, type CallHistory, DAY_MS, dayOf, FINAL_STATUSES, FIRST_DAY_TTL_MS, type HistoryEntry, previousDay } from './call-history.ts';
 import { matcherOf, requiredUnit, requiredValue, UNIT_FIELDS } from './call-filter.ts';
 import type { CallDoc, CallsModels, Tier } from './model.ts';
 
@@ -377,23 +377,16 @@ export class CallIndex {
 
   /**
    * Counters over the calls of `key` raised in [from, to): the live ones from memory, the archived
-   * ones from the day documents without reading a call.
+   * ones from the day documents without reading a call. A day wholly inside the range counts by its
+   * totals (kept with the day), less the entries of calls held in memory (counted as live).
    */
   async countRange(key: string, from: Date, to: Date, tierOf: (unitId: string) => Tier | undefined, now = Date.now()): Promise<RangeCounts> {
-    const counts: RangeCounts = { raised: 0, completed: 0, calledUp: 0, rated: 0, satisfied: 0, byTier: new Map() };
-    const add = (status: string, tier: Tier | undefined, reachedDepartment: boolean, satisfaction: string | undefined) => {
-      counts.raised++;
-      if (status === 'CLOSED' || status === 'COMPLETED') counts.completed++;
-      if (reachedDepartment) counts.calledUp++;
-      if (satisfaction) counts.rated++;
-      if (satisfaction === 'VERY_SATISFIED' || satisfaction === 'SATISFIED') counts.satisfied++;
-      if (tier) counts.byTier.set(tier, (counts.byTier.get(tier) ?? 0) + 1);
-    };
+    const counts = noCounts();
     // Counted, not listed: no order needed.
     const liveFilter = { visibleTo: key, raisedAt: { $gte: from, $lt: to } };
     const live = matcherOf(liveFilter);
     for (const call of this.candidatesOf(liveFilter)) {
-      if (live(call)) add(call.status, tierOf(call.originUnitId), call.reachedDepartment, call.rating?.satisfaction);
+      if (live(call)) tally(counts, call.status, tierOf(call.originUnitId), call.reachedDepartment, call.rating?.satisfaction);
     }
     const first = await this.history.firstDay([key]);
     if (!first) return counts;
@@ -402,11 +395,29 @@ export class CallIndex {
     // Days inside the recent window hold no archived call (see findWithHistory).
     for (let d = dayOf(Math.min(to.getTime() - 1, now - this.windowMs)); d >= lowest; d = previousDay(d)) days.push(d);
     const lists = await eachLimited(days, READ_CONCURRENCY, (d) => this.history.day([key], d));
-    for (const list of lists) {
+    const whole = new Map<string, readonly HistoryEntry[]>();
+    days.forEach((day, i) => {
+      const list = lists[i] as readonly HistoryEntry[];
+      const start = Date.parse(`${day}T00:00:00Z`) - CST_OFFSET_MS;
+      if (start >= from.getTime() && start + DAY_MS <= to.getTime()) {
+        addCounts(counts, totalsOf(list));
+        whole.set(day, list);
+        return;
+      }
       for (const e of list) {
         if (this.calls.has(e.id) || e.raisedAt < from.getTime() || e.raisedAt >= to.getTime()) continue;
-        add(e.status, e.originTier, e.reachedDepartment, e.satisfaction);
+        tally(counts, e.status, e.originTier, e.reachedDepartment, e.satisfaction);
       }
+    });
+    if (whole.size > 0) {
+      for (const call of this.calls.values()) {
+        const at = new Date(call.raisedAt).getTime();
+        if (at < from.getTime() || at >= to.getTime()) continue;
+        const list = whole.get(dayOf(at));
+        const e = list && entryOf(list, call._id);
+        if (e) tally(counts, e.status, e.originTier, e.reachedDepartment, e.satisfaction, -1);
+      }
+      for (const [tier, n] of counts.byTier) if (n === 0) counts.byTier.delete(tier);
     }
     return counts;
   }
@@ -449,6 +460,48 @@ function positionIn(list: ReadonlyArray<{ at: number; id: string }>, entry: { at
     else high = mid;
   }
   return low;
+}
+
+const noCounts = (): RangeCounts => ({ raised: 0, completed: 0, calledUp: 0, rated: 0, satisfied: 0, byTier: new Map() });
+
+/** Counts one call (sign -1: takes it out again). */
+function tally(counts: RangeCounts, status: string, tier: Tier | undefined, reachedDepartment: boolean, satisfaction: string | undefined, sign = 1): void {
+  counts.raised += sign;
+  if (status === 'CLOSED' || status === 'COMPLETED') counts.completed += sign;
+  if (reachedDepartment) counts.calledUp += sign;
+  if (satisfaction) counts.rated += sign;
+  if (satisfaction === 'VERY_SATISFIED' || satisfaction === 'SATISFIED') counts.satisfied += sign;
+  if (tier) counts.byTier.set(tier, (counts.byTier.get(tier) ?? 0) + sign);
+}
+
+function addCounts(counts: RangeCounts, more: RangeCounts): void {
+  counts.raised += more.raised;
+  counts.completed += more.completed;
+  counts.calledUp += more.calledUp;
+  counts.rated += more.rated;
+  counts.satisfied += more.satisfied;
+  for (const [tier, n] of more.byTier) counts.byTier.set(tier, (counts.byTier.get(tier) ?? 0) + n);
+}
+
+// A day's entries are kept as one array while its document is kept (call-history.ts): its totals and
+// its entries by id are worked out once for that array.
+const dayTotals = new WeakMap<readonly HistoryEntry[], RangeCounts>();
+const dayEntries = new WeakMap<readonly HistoryEntry[], Map<string, HistoryEntry>>();
+
+function totalsOf(list: readonly HistoryEntry[]): RangeCounts {
+  let totals = dayTotals.get(list);
+  if (!totals) {
+    totals = noCounts();
+    for (const e of list) tally(totals, e.status, e.originTier, e.reachedDepartment, e.satisfaction);
+    dayTotals.set(list, totals);
+  }
+  return totals;
+}
+
+function entryOf(list: readonly HistoryEntry[], id: string): HistoryEntry | undefined {
+  let byId = dayEntries.get(list);
+  if (!byId) dayEntries.set(list, (byId = new Map(list.map((e) => [e.id, e]))));
+  return byId.get(id);
 }
 
 /** The units a call appears on, each once (UNIT_FIELDS). */
