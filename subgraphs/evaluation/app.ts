@@ -28,10 +28,11 @@ export const evaluationConfig = baseConfig.extend({
   EVALUATION_GROUP: z.string().regex(/^[A-Za-z0-9._-]+$/).default('evaluation-projector'),
   /**
    * Bytes of hub.call-events fetched at once (per partition and per fetch); a partition's share of a
-   * fetch is projected as one batch. 16 MiB holds about 10,000 events: a replay writes each ledger
-   * document once per batch, while a live fetch returns as soon as anything has arrived.
+   * fetch is projected as one batch. 64 MiB holds about 40,000 events: a replay writes each ledger
+   * document once per batch (bench:replay: 4,102 events/s against 2,848 with 16 MiB, with no more
+   * resident memory), while a live fetch returns as soon as anything has arrived.
    */
-  EVALUATION_BATCH_BYTES: z.coerce.number().int().min(65_536).max(268_435_456).default(16_777_216),
+  EVALUATION_BATCH_BYTES: z.coerce.number().int().min(65_536).max(268_435_456).default(67_108_864),
   /** Months close at the end of this working day of the next month (DOMAIN.md: the 5th). */
   MONTH_CLOSE_WORKING_DAY: z.coerce.number().int().min(1).max(20).default(5),
   /** Counter events per scope at most this often (ms); never more than once a second. */

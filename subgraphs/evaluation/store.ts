@@ -118,6 +118,12 @@ export interface BatchResult {
  * over and over, and that was most of a replay's store time (bench:replay).
  */
 const LEDGER_TOTALS_KEPT_MS = 5_000;
+/**
+ * The same while this copy projects every partition of hub.call-events (`projectsEverything`): no
+ * other copy writes ledgers then, so the totals with this copy's changes added stay exact, and a
+ * replay reads each ledger once instead of every few seconds.
+ */
+const SOLE_PROJECTOR_TOTALS_KEPT_MS = 60_000;
 /** Ledger documents whose totals are kept (a unit and month each; a few hundred bytes). */
 const LEDGER_TOTALS_KEPT = 10_000;
 
@@ -167,6 +173,7 @@ export class EvaluationStore {
     this.soleProjector = sole;
     this.recent.clear();
     this.owned.clear();
+    this.ledgerTotals.clear();
   }
 
   private async cached<T>(kind: string, ids: string[], load: (missing: string[]) => Promise<Map<string, T>>): Promise<Map<string, T>> {
@@ -248,11 +255,11 @@ export class EvaluationStore {
 
   /**
    * The figures of ledger documents (sums of their calls' contributions), by id; missing ones empty.
-   * Kept LEDGER_TOTALS_KEPT_MS after a read, with this copy's own changes added (`adjustTotals`), so
+   * Kept LEDGER_TOTALS_KEPT_MS after a read (SOLE_PROJECTOR_TOTALS_KEPT_MS while projecting alone), with this copy's own changes added (`adjustTotals`), so
    * this copy's changes show at once and another copy's within that time.
    */
   async totals(ids: string[]): Promise<Map<string, Totals>> {
-    const freshSince = Date.now() - LEDGER_TOTALS_KEPT_MS;
+    const freshSince = Date.now() - (this.soleProjector ? SOLE_PROJECTOR_TOTALS_KEPT_MS : LEDGER_TOTALS_KEPT_MS);
     const out = new Map<string, Totals>();
     const reread: string[] = [];
     for (const id of ids) {
