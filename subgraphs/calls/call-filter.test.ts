@@ -36,6 +36,10 @@ const filters: Record<string, unknown>[] = [
   { visibleTo: 'd', status: { $in: ['DISPATCHED', 'RAISED'] }, 'overdueSteps.0': { $exists: true } },
   { 'overdueSteps.0': { $exists: 1 } },
   { 'visibleTo.0': { $exists: true } },
+  // $or branches matched one by one: plain, nested, and one left to sift.
+  { $or: [{ handlingUnitId: 's1' }, { coHandlingUnitIds: 's1' }] },
+  { $or: [{ $and: [{ visibleTo: 'd' }, { status: 'RAISED' }] }, { 'raisedBy.subject': 'u2' }] },
+  { $or: [{ $or: [{ _id: 'd' }] }, { title: { $regex: '噪音' } }], visibleTo: { $ne: 's2' } },
   { $and: [{ visibleTo: 'd' }, { raisedAt: { $gte: new Date('2026-11-15T00:00:00Z') } }, { $or: [{ title: { $regex: '灯' } }, { description: { $regex: '灯' } }] }] },
   { $and: [{ visibleTo: 'd' }, { $or: [{ raisedAt: { $lt: new Date('2026-12-02T00:00:00Z') } }, { raisedAt: new Date('2026-12-02T00:00:00Z'), _id: { $lt: 'c' } }] }] },
   { _id: { $in: [] } },

@@ -1,10 +1,11 @@
 // Matching the calls held in memory against a list's MongoDB-style filter. Every list, inbox and
-// counter runs its filter over every live call, and sift's general matcher cost the calls service a
-// fifth of its CPU under bench:gateway's varying load (its profile). The commonest conditions are
-// plain: the visibility filter of a unit's reader (`visibleTo: <unit>`, platform/policy.ts through
-// access.ts), an empty one for a reader who sees every call, statuses, and time windows (the
-// duplicate check on every new call). Those are matched in plain JavaScript with MongoDB's meaning;
-// everything else still goes to sift.
+// counter runs its filter over the held calls it can match (a unit's own when the filter requires one,
+// `requiredUnit`; else every live call), and sift's general matcher cost the calls service a fifth of
+// its CPU under bench:gateway's varying load (its profile). The commonest conditions are plain: the
+// visibility filter of a unit's reader (`visibleTo: <unit>`, platform/policy.ts through access.ts), an
+// empty one for a reader who sees every call, statuses, an inbox's `$or` of handling units, the
+// overdue box's `overdueSteps.0`, and time windows (the duplicate check on every new call). Those are
+// matched in plain JavaScript with MongoDB's meaning; everything else still goes to sift.
 import sift from 'sift';
 import type { CallDoc } from './model.ts';
 
@@ -126,13 +127,20 @@ function firstElementTest(field: string, key: string, value: unknown): Test | un
   };
 }
 
-/** A matcher for `filter`: the conditions plainTest knows are checked directly; the rest, if any, by sift. */
+/** `$or`: any branch's matcher (an inbox's handling or co-handling unit, a reader's relations). */
+function anyOf(branches: unknown): Test | undefined {
+  if (!Array.isArray(branches) || branches.length === 0 || !branches.every((b) => b !== null && typeof b === 'object' && !Array.isArray(b))) return undefined;
+  const matchers = branches.map((branch) => matcherOf(branch as Filter));
+  return (call) => matchers.some((matches) => matches(call));
+}
+
+/** A matcher for `filter`: the conditions plainTest knows and `$or`s of them are checked directly; the rest, if any, by sift. */
 export function matcherOf(filter: Filter): (call: CallDoc) => boolean {
   const tests: Test[] = [];
   const rest: Filter[] = [];
   for (const condition of conditionsOf(filter)) {
     const [key, value] = Object.entries(condition)[0] as [string, unknown];
-    const test = plainTest(key, value);
+    const test = key === '$or' ? anyOf(value) : plainTest(key, value);
     if (test) tests.push(test);
     else rest.push(condition);
   }
