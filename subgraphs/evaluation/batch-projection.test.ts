@@ -166,6 +166,20 @@ describe('the batch projection', () => {
       expect(await contents(store), `killed after write ${point}`).toEqual(reference);
     }
   });
+
+  it('keeps no ledger totals read before a consumer-group change, since another copy may have written meanwhile', async () => {
+    const store = await freshStore('totals-epoch');
+    const id = 'perf|dept-test|2026-03';
+    await store.models.Ledger.updateOne({ _id: id }, { $set: { calls: { a: { calls: 1 } }, updatedAt: new Date() } }, { upsert: true });
+    store.projectsEverything(true);
+    // A read in flight when the group changes again (this copy still projects alone, and keeps totals a while).
+    const read = store.totals([id]);
+    store.projectsEverything(true);
+    expect((await read).get(id)?.totals).toEqual({ calls: 1 });
+    // Another copy's write that landed before the change: the next read shows it.
+    await store.models.Ledger.updateOne({ _id: id }, { $set: { 'calls.b': { calls: 1 } } });
+    expect((await store.totals([id])).get(id)?.totals).toEqual({ calls: 2 });
+  });
 });
 
 /** Another copy's store on the same database (a restarted process: nothing remembered). */

@@ -173,7 +173,7 @@ export class EvaluationStore {
     this.soleProjector = sole;
     this.recent.clear();
     this.owned.clear();
-    this.ledgerTotals.clear();
+    this.forgetTotals();
   }
 
   private async cached<T>(kind: string, ids: string[], load: (missing: string[]) => Promise<Map<string, T>>): Promise<Map<string, T>> {
@@ -270,13 +270,14 @@ export class EvaluationStore {
     if (reread.length === 0) return out;
     // A change written while the read is out may or may not be in what it returns: then it is not kept.
     const changes = new Map(reread.map((id) => [id, this.ledgerChanges.get(id) ?? 0]));
+    const epoch = this.totalsEpoch;
     const docs = await this.loadLedgers(reread);
     for (const id of reread) {
       const doc = docs.get(id);
       const calls = Object.values(doc?.calls ?? {});
       const figures = { totals: sumVectors(calls), updatedAt: doc?.updatedAt, calls: calls.length };
       out.set(id, { ...figures, totals: { ...figures.totals } });
-      if ((this.ledgerChanges.get(id) ?? 0) !== changes.get(id)) continue;
+      if (epoch !== this.totalsEpoch || (this.ledgerChanges.get(id) ?? 0) !== changes.get(id)) continue;
       this.ledgerTotals.delete(id);
       this.ledgerTotals.set(id, { ...figures, at: Date.now() });
     }
@@ -301,7 +302,11 @@ export class EvaluationStore {
       kept.calls += change.calls;
       kept.updatedAt = now;
     }
-    if (this.ledgerChanges.size > LEDGER_TOTALS_KEPT) this.ledgerChanges.clear(); // only reads in flight compare
+    // Only reads in flight compare these counts: a new epoch stops them being kept instead.
+    if (this.ledgerChanges.size > LEDGER_TOTALS_KEPT) {
+      this.ledgerChanges.clear();
+      this.totalsEpoch++;
+    }
   }
 
   /**
@@ -417,6 +422,17 @@ export class EvaluationStore {
   private readonly ledgerTotals = new Map<string, Totals & { at: number }>();
   /** Writes this copy made to each ledger, counted: a read that saw one start and another end is not kept. */
   private readonly ledgerChanges = new Map<string, number>();
+  /**
+   * Increased whenever the totals kept are forgotten (a group change: another copy may have written;
+   * a failed batch) or the counts of changes are reset: a read begun before is then not kept.
+   */
+  private totalsEpoch = 0;
+
+  private forgetTotals(): void {
+    this.ledgerTotals.clear();
+    this.ledgerChanges.clear();
+    this.totalsEpoch++;
+  }
 
   /** Events stored since start, counted once, when their call document is written (not repeats). */
   storedEvents = 0;
@@ -461,7 +477,7 @@ export class EvaluationStore {
     } catch (err) {
       // What was written is not known: read these calls, and the totals, again next time.
       for (const callId of byCall.keys()) this.owned.delete(callId);
-      this.ledgerTotals.clear();
+      this.forgetTotals();
       throw err;
     }
   }
