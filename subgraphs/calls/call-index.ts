@@ -381,6 +381,15 @@ export class CallIndex {
    * totals (kept with the day), less the entries of calls held in memory (counted as live).
    */
   async countRange(key: string, from: Date, to: Date, tierOf: (unitId: string) => Tier | undefined, now = Date.now()): Promise<RangeCounts> {
+    const first = await this.history.firstDay([key]);
+    const days: string[] = [];
+    if (first) {
+      const lowest = [first, dayOf(from.getTime())].sort()[1]!;
+      // Days inside the recent window hold no archived call (see findWithHistory).
+      for (let d = dayOf(Math.min(to.getTime() - 1, now - this.windowMs)); d >= lowest; d = previousDay(d)) days.push(d);
+    }
+    const lists = await eachLimited(days, READ_CONCURRENCY, (d) => this.history.day([key], d));
+    // From here on nothing waits: the calls held are the same for the live count and for the days'.
     const counts = noCounts();
     // Counted, not listed: no order needed.
     const liveFilter = { visibleTo: key, raisedAt: { $gte: from, $lt: to } };
@@ -388,13 +397,6 @@ export class CallIndex {
     for (const call of this.candidatesOf(liveFilter)) {
       if (live(call)) tally(counts, call.status, tierOf(call.originUnitId), call.reachedDepartment, call.rating?.satisfaction);
     }
-    const first = await this.history.firstDay([key]);
-    if (!first) return counts;
-    const lowest = [first, dayOf(from.getTime())].sort()[1]!;
-    const days: string[] = [];
-    // Days inside the recent window hold no archived call (see findWithHistory).
-    for (let d = dayOf(Math.min(to.getTime() - 1, now - this.windowMs)); d >= lowest; d = previousDay(d)) days.push(d);
-    const lists = await eachLimited(days, READ_CONCURRENCY, (d) => this.history.day([key], d));
     const whole = new Map<string, readonly HistoryEntry[]>();
     days.forEach((day, i) => {
       const list = lists[i] as readonly HistoryEntry[];
