@@ -113,6 +113,8 @@ export class OutboxPublisher<T extends Outboxed> {
   private recording: Promise<void> | undefined;
   private readonly sent: Model<SentMark>;
   private running = false;
+  /** Set by stop(): the recording after a burst gives way to stop's own, bounded one. */
+  private stopping = false;
   private sweeping: Promise<void> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly pollMs: number;
@@ -132,6 +134,7 @@ export class OutboxPublisher<T extends Outboxed> {
 
   start(): void {
     this.running = true;
+    this.stopping = false;
     const tick = async () => {
       if (!this.running) return;
       try {
@@ -151,6 +154,7 @@ export class OutboxPublisher<T extends Outboxed> {
   /** Stops polling, waits for the sweep and the publishes in flight, and records what went out. */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping = true;
     clearTimeout(this.timer);
     clearTimeout(this.recordTimer);
     await Promise.allSettled([this.sweeping, ...this.inFlight]);
@@ -296,10 +300,11 @@ export class OutboxPublisher<T extends Outboxed> {
 
   /** Records what went out once the batches pause. */
   private scheduleRecording(): void {
-    if (this.recordTimer || this.recording) return;
+    if (this.stopping || this.recordTimer || this.recording) return;
     this.recordTimer = setTimeout(() => {
       this.recordTimer = undefined;
-      this.recording = this.recordPublished(() => Date.now() - this.lastBatchAt >= this.recordAfterQuietMs)
+      // Until stopped: stop() then records for RECORD_ON_STOP_MS at most and leaves the rest marked.
+      this.recording = this.recordPublished(() => !this.stopping && Date.now() - this.lastBatchAt >= this.recordAfterQuietMs)
         .catch((err: unknown) => this.options.logger.warn({ err }, 'outbox could not record what it published; will retry'))
         .finally(() => {
           this.recording = undefined;

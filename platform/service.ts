@@ -187,8 +187,11 @@ export class Service {
       await this.app.close();
       await this.metricsApp.close();
       for (const { name, close } of [...this.closers].reverse()) {
+        const began = performance.now();
         try {
           await close();
+          // Each step's time: a shutdown that overruns SHUTDOWN_TIMEOUT_MS shows which step held it.
+          this.logger.info({ closer: name, ms: Math.round(performance.now() - began) }, 'closed');
         } catch (err) {
           this.logger.error({ err, closer: name }, 'error while closing');
         }
