@@ -188,6 +188,10 @@ const result = {
   },
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
+// BENCH_SCALE_SAMPLES=1: every request's milliseconds in the order they finished, to stderr (where the tails are).
+if (process.env.BENCH_SCALE_SAMPLES === '1') {
+  process.stderr.write(`${JSON.stringify({ inbox: inbox.map(Math.round), unitMonth: unitMonth.map(Math.round), counters: counters.map(Math.round) })}\n`);
+}
 
 child.kill('SIGTERM');
 await new Promise((resolve) => child.once('exit', resolve));
