@@ -64,8 +64,8 @@ const RANGE: Record<string, (field: number, bound: number) => boolean> = {
 /**
  * A condition on a top-level field checked in plain JavaScript, with MongoDB's meaning; undefined for
  * any other kind. Kinds: equal to a string (an array field: holding it), `$in` strings, `$ne` a
- * string, whether an array has a first element, and a range of dates (a field that is not a date is left to sift, as MongoDB compares by
- * type).
+ * string, whether an array has a first element (firstElementTest), and a range of dates (a field
+ * that is not a date is left to sift, as MongoDB compares by type).
  */
 function plainTest(key: string, value: unknown): Test | undefined {
   if (key.startsWith('$')) return undefined;

@@ -255,8 +255,9 @@ export class EvaluationStore {
 
   /**
    * The figures of ledger documents (sums of their calls' contributions), by id; missing ones empty.
-   * Kept LEDGER_TOTALS_KEPT_MS after a read (SOLE_PROJECTOR_TOTALS_KEPT_MS while projecting alone), with this copy's own changes added (`adjustTotals`), so
-   * this copy's changes show at once and another copy's within that time.
+   * Kept LEDGER_TOTALS_KEPT_MS after a read (SOLE_PROJECTOR_TOTALS_KEPT_MS while projecting alone),
+   * with this copy's own changes added (`adjustTotals`), so this copy's changes show at once and
+   * another copy's within that time.
    */
   async totals(ids: string[]): Promise<Map<string, Totals>> {
     const freshSince = Date.now() - (this.soleProjector ? SOLE_PROJECTOR_TOTALS_KEPT_MS : LEDGER_TOTALS_KEPT_MS);
