@@ -11,10 +11,11 @@ import { down, up } from '../infra/local.ts';
 import { type DemoEnterprise, demoApartments, demoEnterprises } from '../demo/enterprise.ts';
 import { seededRandom } from '../demo/random.ts';
 import { gatewayConfig, startGateway } from '../gateway/app.ts';
-import { mintToken } from '../platform/auth.ts';
+import { type Identity, mintToken } from '../platform/auth.ts';
 import { loadConfig } from '../platform/config.ts';
 import { connectMongo } from '../platform/mongo.ts';
 import { enterpriseConfig, startEnterprise } from '../subgraphs/enterprise/app.ts';
+import { LiveCollection } from '../subgraphs/enterprise/live.ts';
 import type { ApartmentFilter, SearchRequest } from '../subgraphs/enterprise/domain/apartment-index.ts';
 import { type ApartmentDoc, type EnterpriseDoc, enterpriseModels } from '../subgraphs/enterprise/model.ts';
 import { benchRun, dropRun, graphql, percentiles, say } from './stats.ts';
@@ -205,6 +206,27 @@ try {
     searchAfterWrite.push(Number(process.hrtime.bigint() - s) / 1e6);
   }
 
+  // Another copy's poll after each of 20 writes (the service polls every LIVE_REFRESH_MS): the
+  // counter, the change log and the written listing, each by `_id`. Beside it, the filter on `seq`
+  // that polls sent before the change log, which FerretDB answers by reading every listing.
+  const housing: Identity = { subject: 'bench-housing', unitId: 'huangpu', role: 'service_account', scopes: ['enterprise:apartments'] };
+  const otherCopy = new LiveCollection<ApartmentDoc>('apartments', app.models.Apartment, app.models.Counter, app.models.ChangeLog);
+  await otherCopy.load();
+  const otherCopyPoll: number[] = [];
+  const pollBySeq: number[] = [];
+  let missedByOtherCopy = 0;
+  for (let i = 0; i < 20; i++) {
+    const id = apartments[i * 53]?._id as string;
+    const written = await app.zone.setAvailability(id, i % 2 === 0, undefined, housing);
+    const start = performance.now();
+    await otherCopy.refresh();
+    otherCopyPoll.push(performance.now() - start);
+    if (otherCopy.get(id)?.seq !== written.seq) missedByOtherCopy++;
+    const scanStart = performance.now();
+    await app.models.Apartment.find({ seq: { $gt: written.seq - 2 } }).lean();
+    pollBySeq.push(performance.now() - scanStart);
+  }
+
   console.log(
     JSON.stringify({
       bench: 'enterprise',
@@ -224,6 +246,7 @@ try {
       write_ms: { setAvailability: percentiles(writes, 2), nextSortedSearchRebuildingOrder: percentiles(searchAfterWrite, 2) },
       load_ms: { bulkInsert: insertMs, serviceStartWithListings: startMs },
       ferretdbSameFilterQuery_ms: percentiles(dbQuery, 1),
+      otherCopyPollAfterAWrite_ms: { ...percentiles(otherCopyPoll, 2), missed: missedByOtherCopy, ferretdbFilterOnSeqAsBefore: percentiles(pollBySeq, 1) },
       checks: { pagesDisagreeingWithBruteForce: wrong },
       machine: { cpus: cpus().length, node: process.version },
     }),

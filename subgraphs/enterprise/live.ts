@@ -1,12 +1,26 @@
 // An in-memory copy of one collection, the source of every read. Each write takes the next value of
-// the collection's write counter (`seq`, one document in `counters` updated by `_id`) and is applied
-// to this copy's memory at once; other copies see it within a poll: they read the counter (by `_id`,
-// indexed on FerretDB) and, only when it moved, the documents written since. A writer can take its
-// `seq` a moment before its document lands, so each poll re-reads from the counter value seen two
-// polls back: a write is missed only if it takes longer than a whole poll interval to land.
+// the collection's write counter (`seq`, one document in `counters` updated by `_id`), records the id
+// it writes under that value in the collection's change log, and is applied to this copy's memory at
+// once; other copies see it within a poll: they read the counter and, only when it moved, the change
+// log's documents covering the values since and then each changed document. Every read is by `_id`,
+// the one lookup FerretDB indexes: a poll costs what changed, not the collection (a filter on `seq`
+// would read and decode every document). A writer can take its `seq` a moment before its document
+// lands, so each poll re-reads from the counter value seen two polls back: a write is missed only if
+// it takes longer than a whole poll interval to land.
 import type { Model } from 'mongoose';
 import type { Logger } from '../../platform/logger.ts';
-import type { CounterDoc } from './model.ts';
+import { eachLimited } from '../../platform/mongo.ts';
+import type { ChangeLogDoc, CounterDoc } from './model.ts';
+
+/** Write counter values per change-log document (`<collection>|<n>`): a document stays a few KB. */
+export const CHANGES_PER_DOCUMENT = 200;
+/**
+ * Counter values a poll follows through the change log; a copy further behind (stopped in a debugger,
+ * cut off for a while) reads the whole collection again, as at start.
+ */
+export const CHANGES_FOLLOWED_MAX = 20_000;
+/** Concurrent reads by `_id` of one poll. */
+const READ_CONCURRENCY = 16;
 
 export interface LiveDoc {
   _id: string;
@@ -26,6 +40,7 @@ export class LiveCollection<T extends LiveDoc> {
     readonly name: string,
     private readonly model: Model<T>,
     private readonly counters: Model<CounterDoc>,
+    private readonly changes: Model<ChangeLogDoc>,
     /** Fields never needed in memory (a demand's outbox). */
     private readonly projection: Record<string, 0> = {},
   ) {}
@@ -54,12 +69,28 @@ export class LiveCollection<T extends LiveDoc> {
     this.seen = [counter, counter];
   }
 
-  /** Reserves `count` write counter values; returns the first. */
-  async reserve(count = 1): Promise<number> {
+  /**
+   * Reserves one write counter value for each of `ids` (in order; returns the first) and records them
+   * in the change log, before the documents are written: a poll that finds an id whose document has
+   * not landed yet finds it again on the next one.
+   */
+  async reserve(ids: readonly string[]): Promise<number> {
     const counter = await this.counters
-      .findOneAndUpdate({ _id: this.name }, { $inc: { seq: count } }, { upsert: true, returnDocument: 'after' })
+      .findOneAndUpdate({ _id: this.name }, { $inc: { seq: ids.length } }, { upsert: true, returnDocument: 'after' })
       .lean<CounterDoc>();
-    return (counter?.seq ?? count) - count + 1;
+    const first = (counter?.seq ?? ids.length) - ids.length + 1;
+    const byDocument = new Map<number, Array<{ seq: number; id: string }>>();
+    ids.forEach((id, i) => {
+      const seq = first + i;
+      const n = Math.floor(seq / CHANGES_PER_DOCUMENT);
+      const entries = byDocument.get(n);
+      if (entries) entries.push({ seq, id });
+      else byDocument.set(n, [{ seq, id }]);
+    });
+    await Promise.all(
+      [...byDocument].map(([n, entries]) => this.changes.updateOne({ _id: `${this.name}|${n}` }, { $push: { entries: { $each: entries } } }, { upsert: true })),
+    );
+    return first;
   }
 
   /** Takes a document into memory unless this copy already has it at the same or a later write. */
@@ -76,11 +107,28 @@ export class LiveCollection<T extends LiveDoc> {
     const counter = await this.counter();
     const [older, last] = this.seen;
     if (counter === last && last === older) return 0;
-    const docs = await this.model.find({ seq: { $gt: older } }, this.projection).lean<T[]>();
+    let docs: T[];
+    if (counter - older > CHANGES_FOLLOWED_MAX) {
+      docs = await this.model.find({}, this.projection).lean<T[]>();
+    } else {
+      const ids = await this.changedSince(older, counter);
+      docs = (await eachLimited(ids, READ_CONCURRENCY, (id) => this.model.findById(id, this.projection).lean<T>())).filter((doc): doc is T => doc !== null);
+    }
     let applied = 0;
     for (const doc of docs) if (this.apply(doc)) applied++;
     this.seen = [last, counter];
     return applied;
+  }
+
+  /** The ids written under counter values in (after, upTo], from the change log. */
+  private async changedSince(after: number, upTo: number): Promise<string[]> {
+    const from = Math.floor((after + 1) / CHANGES_PER_DOCUMENT);
+    const to = Math.floor(upTo / CHANGES_PER_DOCUMENT);
+    const logIds = Array.from({ length: to - from + 1 }, (_, i) => `${this.name}|${from + i}`);
+    const logs = await eachLimited(logIds, READ_CONCURRENCY, (_id) => this.changes.findById(_id).lean<ChangeLogDoc>());
+    const ids = new Set<string>();
+    for (const log of logs) for (const { seq, id } of log?.entries ?? []) if (seq > after) ids.add(id);
+    return [...ids];
   }
 
   startPolling(intervalMs: number, logger: Logger): void {

@@ -319,7 +319,16 @@ export interface CounterDoc {
 }
 const counterSchema = new Schema<CounterDoc>({ _id: String, seq: Number }, { versionKey: false });
 
-for (const schema of [enterpriseSchema, officerSchema, demandSchema, apartmentSchema, policySchema]) schema.index({ seq: 1 });
+/** Which document each write counter value went to (`_id` = `<collection>|<n>`, live.ts CHANGES_PER_DOCUMENT values each). */
+export interface ChangeLogDoc {
+  _id: string;
+  entries: Array<{ seq: number; id: string }>;
+}
+const changeLogSchema = new Schema<ChangeLogDoc>(
+  { _id: String, entries: { type: [{ _id: false, seq: Number, id: String }], default: [] } },
+  { versionKey: false, collection: 'change_log' },
+);
+
 demandSchema.index({ outboxPending: 1 });
 
 export interface EnterpriseModels {
@@ -329,6 +338,7 @@ export interface EnterpriseModels {
   Apartment: Model<ApartmentDoc>;
   Policy: Model<PolicyDoc>;
   Counter: Model<CounterDoc>;
+  ChangeLog: Model<ChangeLogDoc>;
 }
 
 export async function enterpriseModels(conn: Connection): Promise<EnterpriseModels> {
@@ -339,6 +349,7 @@ export async function enterpriseModels(conn: Connection): Promise<EnterpriseMode
     Apartment: conn.model<ApartmentDoc>('Apartment', apartmentSchema),
     Policy: conn.model<PolicyDoc>('Policy', policySchema),
     Counter: conn.model<CounterDoc>('Counter', counterSchema),
+    ChangeLog: conn.model<ChangeLogDoc>('ChangeLog', changeLogSchema),
   };
   await Promise.all(Object.values(models).map((m: Model<unknown>) => m.createIndexes()));
   return models;

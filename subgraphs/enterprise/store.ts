@@ -113,12 +113,12 @@ export class EnterpriseZone {
       now?: () => Date;
     },
   ) {
-    const { Counter } = models;
-    this.enterprises = new LiveCollection('enterprises', models.Enterprise, Counter);
-    this.officers = new LiveCollection('officers', models.Officer, Counter);
-    this.demands = new LiveCollection('demands', models.Demand, Counter, { outbox: 0 });
-    this.apartments = new LiveCollection('apartments', models.Apartment, Counter);
-    this.policies = new LiveCollection('policies', models.Policy, Counter);
+    const { Counter, ChangeLog } = models;
+    this.enterprises = new LiveCollection('enterprises', models.Enterprise, Counter, ChangeLog);
+    this.officers = new LiveCollection('officers', models.Officer, Counter, ChangeLog);
+    this.demands = new LiveCollection('demands', models.Demand, Counter, ChangeLog, { outbox: 0 });
+    this.apartments = new LiveCollection('apartments', models.Apartment, Counter, ChangeLog);
+    this.policies = new LiveCollection('policies', models.Policy, Counter, ChangeLog);
     this.apartments.onChange((doc) => this.apartmentIndex.upsert(doc));
     this.policies.onChange((doc) =>
       this.policyIndex.put(doc._id, [
@@ -176,7 +176,7 @@ export class EnterpriseZone {
 
   /** Stores a new document; CONFLICT when its id exists. */
   private async insert<T extends LiveDoc>(live: LiveCollection<T>, model: Model<T>, doc: T): Promise<T> {
-    doc.seq = await live.reserve();
+    doc.seq = await live.reserve([doc._id]);
     try {
       await model.create(doc);
     } catch (err) {
@@ -193,7 +193,7 @@ export class EnterpriseZone {
   async insertMany<T extends LiveDoc>(live: LiveCollection<T>, model: Model<T>, docs: T[], chunk = 1000): Promise<void> {
     for (let i = 0; i < docs.length; i += chunk) {
       const part = docs.slice(i, i + chunk);
-      const first = await live.reserve(part.length);
+      const first = await live.reserve(part.map((doc) => doc._id));
       part.forEach((doc, j) => {
         doc.seq = first + j;
       });
@@ -236,7 +236,7 @@ export class EnterpriseZone {
       if (!change) return current;
       const now = this.now();
       const version = current.version + 1;
-      const seq = await live.reserve();
+      const seq = await live.reserve([id]);
       const $set: Record<string, unknown> = { ...change.set, version, seq, updatedAt: now };
       const update: Record<string, unknown> = { $set };
       if (change.event) {
