@@ -21,7 +21,7 @@ import { createKafka, topicName } from '../platform/kafka.ts';
 import { createLogger } from '../platform/logger.ts';
 import { connectMongo, eachLimited } from '../platform/mongo.ts';
 import { TOPICS } from '../platform/topics.ts';
-import { generateHistory } from '../scripts/history.ts';
+import { generateHistory, type HistoryResult } from '../scripts/history.ts';
 import { sourceCallId } from '../subgraphs/calls/intake.ts';
 import { benchRun, dropRun, graphql, percentiles, say, sendHotlineCalls, timed } from './stats.ts';
 
@@ -38,13 +38,13 @@ const MONTH = 30 * 86_400_000;
 const infra = await up(say);
 const { run, env: runEnv } = benchRun(infra);
 const config = loadConfig(baseConfig, runEnv);
-const db = `bench_scale_${run}`;
-
-say(`bench:scale: writing ${CALLS} calls of history into ${db}`);
-const generated = await generateHistory(
-  { calls: CALLS, years: YEARS, daily: DAILY, db, events: false, seed: 7, recentDays: 7, mongodbUri: infra.mongodbUri, topicPrefix: runEnv.TOPIC_PREFIX },
-  say,
-);
+// BENCH_SCALE_DB=<name>: a database kept between runs. The first run writes the history into it and
+// records what it wrote there; later runs measure on it at once (a 2,000,000-call history takes
+// over half an hour to write). Each run's intake adds its records to that database's live set.
+const keptDb = process.env.BENCH_SCALE_DB;
+if (keptDb !== undefined && !/^[A-Za-z0-9_-]+$/.test(keptDb)) throw new Error('BENCH_SCALE_DB must be a database name of letters, digits, _ and -');
+const db = keptDb ?? `bench_scale_${run}`;
+const generated = await historyOf(db);
 
 // The calls service as its own process, as it runs in production: ready when /readyz answers.
 const port = await freePort();
@@ -152,11 +152,11 @@ for (let i = 0; i < docs.length; i += 1000) await conn.db!.collection<{ _id: str
 const rawPerSecond = Math.round(docs.length / ((performance.now() - rawStart) / 1000));
 await conn.close();
 
-const intakePerSecond = Math.round(raisedFromIntake.size / intakeSeconds);
+const intakePerSecond = INTAKE_RECORDS > 0 ? Math.round(raisedFromIntake.size / intakeSeconds) : null;
 const result = {
   bench: 'scale',
   store: process.env.MONGODB_URI ? infra.mongodbUri : 'ferretdb-1.24-sqlite',
-  history: { ...generated, years: YEARS, daily_at_newest: DAILY },
+  history: { ...generated, years: YEARS, daily_at_newest: DAILY, database: keptDb === undefined ? 'written by this run' : `kept: ${db}` },
   raw_bulk_insert_docs_per_s: rawPerSecond,
   calls_service: { ready_s: Number(readySeconds.toFixed(1)), resident_mb: residentMb, live_calls: generated.live },
   inbox_ms: percentiles(inbox),
@@ -170,7 +170,7 @@ const result = {
     published_again: raisedRepeats,
     seconds: Number(intakeSeconds.toFixed(1)),
     records_per_s: intakePerSecond,
-    share_of_raw_bulk_insert: Number((intakePerSecond / rawPerSecond).toFixed(3)),
+    share_of_raw_bulk_insert: intakePerSecond === null ? null : Number((intakePerSecond / rawPerSecond).toFixed(3)),
   },
   targets: {
     ready_s: 30,
@@ -195,8 +195,29 @@ if (process.env.BENCH_SCALE_SAMPLES === '1') {
 
 child.kill('SIGTERM');
 await new Promise((resolve) => child.once('exit', resolve));
-await dropRun(config, [db]);
+await dropRun(config, keptDb === undefined ? [db] : []);
 process.exit(0);
+
+async function historyOf(name: string): Promise<HistoryResult> {
+  const conn = await connectMongo(config, name);
+  const written = conn.db!.collection<{ _id: string; history: HistoryResult }>('bench_scale');
+  try {
+    const kept = await written.findOne({ _id: 'history' });
+    if (kept) {
+      say(`bench:scale: measuring on the history already in ${name} (${kept.history.calls} calls)`);
+      return kept.history;
+    }
+    say(`bench:scale: writing ${CALLS} calls of history into ${name}`);
+    const history = await generateHistory(
+      { calls: CALLS, years: YEARS, daily: DAILY, db: name, events: false, seed: 7, recentDays: 7, mongodbUri: infra.mongodbUri, topicPrefix: runEnv.TOPIC_PREFIX },
+      say,
+    );
+    if (keptDb !== undefined) await written.insertOne({ _id: 'history', history });
+    return history;
+  } finally {
+    await conn.close();
+  }
+}
 
 async function waitReady(process_: ChildProcess, baseUrl: string): Promise<void> {
   const deadline = performance.now() + 600_000;
