@@ -8,7 +8,7 @@ import { codeOf, gql, ok, tokenFor } from '../../test/support/graphql.ts';
 import { testScope } from '../../test/support/isolation.ts';
 import type { CallsApp } from './app.ts';
 import { CallIndex } from './call-index.ts';
-import { CallHistory, dayOf, decodeEntry, encodeEntry, historyKeysOf } from './call-history.ts';
+import { CallHistory, dayOf, decodeEntry, encodeEntry, FIRST_DAY_TTL_MS, historyKeysOf } from './call-history.ts';
 import type { CallDoc } from './model.ts';
 
 const scope = testScope('calls-history');
@@ -250,6 +250,27 @@ describe('bounded call index', () => {
     expect(first).toEqual([]);
     await history.archive([earlier]);
     expect((await history.day([unit], earlierDay)).map((e) => e.id)).toEqual([`${unit}-3`]);
+  });
+
+  it('a kept day serves while its key\'s count of archiving rounds stands, and is read again once another copy\'s round moved it', async () => {
+    const history = CallHistory.on(app.models.Call.db, app.directory);
+    // Another copy of the service, on the same database.
+    const other = new CallHistory(history.model, app.directory);
+    const unit = 'cache-test-unit-2';
+    const base = fixture.find((c) => !isLive(c))!;
+    const archivedCall = (id: string): CallDoc => ({ ...base, _id: id, visibleTo: [unit], handlingUnitId: unit, coHandlingUnitIds: [], followers: [], raisedBy: { ...base.raisedBy, subject: unit } });
+    const day = dayOf(base.raisedAt.getTime());
+    await other.archive([archivedCall(`${unit}-1`)]);
+    await history.firstDay([unit]);
+    const kept = await history.day([unit], day);
+    expect(kept.map((e) => e.id)).toEqual([`${unit}-1`]);
+    // A minute on, nothing archived into the day since: the same read still serves.
+    await history.firstDay([unit], Date.now() + FIRST_DAY_TTL_MS);
+    expect(await history.day([unit], day)).toBe(kept);
+    // Another copy archives into it: seen once this copy reads the key's first day again (a minute at most).
+    await other.archive([archivedCall(`${unit}-2`)]);
+    await history.firstDay([unit], Date.now() + 2 * FIRST_DAY_TTL_MS);
+    expect((await history.day([unit], day)).map((e) => e.id).sort()).toEqual([`${unit}-1`, `${unit}-2`]);
   });
 
   it('lists over history keep the order and cursors a scan of every call gives', async () => {

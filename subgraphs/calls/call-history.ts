@@ -15,7 +15,9 @@
 //   for counters without reading the call; lists read the calls themselves by `_id`. Entries are
 //   appended in chunks (one string per archiving round); a repeated or later archiving of the same
 //   call appends again, and readers keep each call's highest version, so archiving is idempotent.
-// - `first|<key>`: the earliest day with history for a key, so a list knows where to stop.
+// - `first|<key>`: the earliest day with history for a key, so a list knows where to stop, and how
+//   many archiving rounds have written into each of its days (`writes`): a copy keeps the day
+//   documents it read for as long as that number stands, and reads a day again only once it moved.
 //
 // On MongoDB the same documents serve the same reads; the Call collection declares real indexes as
 // well (model.ts), for anyone querying it directly.
@@ -36,8 +38,12 @@ const CST_OFFSET_MS = 8 * 3_600_000;
 const DAY_MS = 86_400_000;
 /** How long a copy trusts what it read of a key's first day of history. */
 export const FIRST_DAY_TTL_MS = 60_000;
-/** Day documents a copy keeps decoded after reading them for a list or a counter (a few MB). */
-export const DAY_DOCUMENTS_KEPT = 5000;
+/**
+ * Entries of day documents a copy keeps decoded after reading them for lists and counters (each day
+ * until an archiving round writes into it, or until it is the least recently used): a district's
+ * month is about 55,000 at a 2,000,000-call district's rate; an entry takes about 150 bytes.
+ */
+export const DAY_ENTRIES_KEPT = 400_000;
 /** The collection's one bookkeeping document: present once the live set is complete (see CallIndex.load). */
 export const META_ID = 'meta';
 
@@ -46,11 +52,20 @@ interface HistoryDoc {
   ids?: string[];
   chunks?: string[];
   day?: string;
+  /** Archiving rounds that wrote into each day of a key (`first|<key>` only; absent: none since the history was written). */
+  writes?: Record<string, number>;
   liveSetSince?: Date;
 }
 
 const historySchema = new Schema<HistoryDoc>(
-  { _id: String, ids: { type: [String], default: undefined }, chunks: { type: [String], default: undefined }, day: String, liveSetSince: Date },
+  {
+    _id: String,
+    ids: { type: [String], default: undefined },
+    chunks: { type: [String], default: undefined },
+    day: String,
+    writes: { type: Schema.Types.Mixed, default: undefined },
+    liveSetSince: Date,
+  },
   { versionKey: false, collection: 'call_history' },
 );
 
@@ -138,15 +153,19 @@ function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
 }
 
 export class CallHistory {
-  private readonly firstDays = new Map<string, { day: string | undefined; readAt: number }>();
+  private readonly firstDays = new Map<string, { day: string | undefined; readAt: number; writes: Record<string, number> }>();
   /**
-   * Day documents read lately, decoded (each trusted for FIRST_DAY_TTL_MS, as first days are): every
-   * list page that reaches into history reads the same days. This copy's archiving drops what it
-   * rewrites, and another copy archives only calls this copy still holds in memory until its own round.
+   * Day documents read, decoded, with the number of archiving rounds that had written into the day
+   * when it was read: every list page and counter that reaches into history reads the same days, and
+   * a past day rarely changes. Used while `first|<key>` (read again every FIRST_DAY_TTL_MS) still
+   * gives that number; this copy's archiving drops what it rewrites at once.
    */
-  private readonly days = new LRUCache<string, HistoryEntry[]>({ max: DAY_DOCUMENTS_KEPT, ttl: FIRST_DAY_TTL_MS });
+  private readonly days = new LRUCache<string, { entries: HistoryEntry[]; writes: number }>({
+    maxSize: DAY_ENTRIES_KEPT,
+    sizeCalculation: (kept) => Math.max(1, kept.entries.length),
+  });
   /** Day documents being read: a burst of requests for the same days (a dashboard's first counters) reads each once. */
-  private readonly reading = new Map<string, Promise<readonly HistoryEntry[]>>();
+  private readonly reading = new Map<string, { writes: number; read: Promise<readonly HistoryEntry[]> }>();
   /** Archiving rounds running and finished: a day read while one ran is not kept (it may predate its write). */
   private readonly archiving = { running: 0, finished: 0 };
 
@@ -217,12 +236,19 @@ export class CallHistory {
       this.archiving.running--;
       this.archiving.finished++;
     }
-    const firstDays = new Map<string, string>();
-    for (const { key, day } of rows) if (!(firstDays.get(key)! <= day)) firstDays.set(key, day);
-    await eachLimited([...firstDays], 16, ([key, day]) => this.model.updateOne({ _id: `first|${key}` }, { $min: { day } }, { upsert: true }));
-    for (const [key, day] of firstDays) {
+    // After the day documents: a copy that sees the new count reads those days again.
+    const daysOf = new Map<string, Set<string>>();
+    for (const { key, day } of rows) daysOf.set(key, (daysOf.get(key) ?? new Set()).add(day));
+    await eachLimited([...daysOf], 16, ([key, days]) => {
+      const $inc = Object.fromEntries([...days].map((day) => [`writes.${day}`, 1]));
+      return this.model.updateOne({ _id: `first|${key}` }, { $min: { day: [...days].sort()[0] }, $inc }, { upsert: true });
+    });
+    for (const [key, days] of daysOf) {
       const known = this.firstDays.get(key);
-      if (known && !(known.day !== undefined && known.day <= day)) known.day = day;
+      if (!known) continue;
+      const earliest = [...days].sort()[0] as string;
+      if (!(known.day !== undefined && known.day <= earliest)) known.day = earliest;
+      for (const day of days) known.writes[day] = (known.writes[day] ?? 0) + 1;
     }
     await this.unmarkLive(calls.map((call) => call._id));
   }
@@ -232,45 +258,51 @@ export class CallHistory {
    * a list over live calls only costs no read: this copy's own archiving updates what it remembers,
    * and another copy archives only calls this copy holds until its own round archives them too.
    */
-  async firstDay(keys: readonly string[]): Promise<string | undefined> {
-    const now = Date.now();
+  async firstDay(keys: readonly string[], now = Date.now()): Promise<string | undefined> {
     const days = await Promise.all(
       keys.map(async (key) => {
         const known = this.firstDays.get(key);
         if (known && now - known.readAt < FIRST_DAY_TTL_MS) return known.day;
-        const day = (await this.model.findById(`first|${key}`).lean<HistoryDoc>())?.day ?? undefined;
-        this.firstDays.set(key, { day, readAt: now });
-        return day;
+        const doc = await this.model.findById(`first|${key}`).lean<HistoryDoc>();
+        this.firstDays.set(key, { day: doc?.day ?? undefined, readAt: now, writes: { ...doc?.writes } });
+        return doc?.day ?? undefined;
       }),
     );
     const found = days.filter((day): day is string => day !== undefined);
     return found.length ? found.sort()[0] : undefined;
   }
 
-  /** The archived calls one day lists for any of `keys`: each call once, at its highest version. */
+  /**
+   * The archived calls one day lists for any of `keys`: each call once, at its highest version.
+   * Asked after `firstDay(keys)`, whose reading says which kept days still stand.
+   */
   async day(keys: readonly string[], day: string): Promise<readonly HistoryEntry[]> {
-    const lists = await Promise.all(keys.map((key) => this.dayDocument(`day|${key}|${day}`)));
+    const lists = await Promise.all(keys.map((key) => this.dayDocument(`day|${key}|${day}`, this.firstDays.get(key)?.writes[day] ?? 0)));
     return lists.length === 1 ? (lists[0] as readonly HistoryEntry[]) : latestOf(lists.flat());
   }
 
-  /** One day document's entries, each call once at its highest version (kept a while, see `days`). */
-  private dayDocument(id: string): Promise<readonly HistoryEntry[]> {
+  /** One day document's entries, each call once at its highest version (kept, see `days`). */
+  private dayDocument(id: string, writes: number): Promise<readonly HistoryEntry[]> {
     const kept = this.days.get(id);
-    if (kept) return Promise.resolve(kept);
+    if (kept?.writes === writes) return Promise.resolve(kept.entries);
     const inFlight = this.reading.get(id);
-    if (inFlight) return inFlight;
-    const read = this.readDayDocument(id).finally(() => {
-      if (this.reading.get(id) === read) this.reading.delete(id);
+    if (inFlight?.writes === writes) return inFlight.read;
+    const read = this.readDayDocument(id, writes).finally(() => {
+      if (this.reading.get(id)?.read === read) this.reading.delete(id);
     });
-    this.reading.set(id, read);
+    this.reading.set(id, { writes, read });
     return read;
   }
 
-  private async readDayDocument(id: string): Promise<readonly HistoryEntry[]> {
+  /**
+   * Reads a day document known to have had `writes` archiving rounds write into it (read before, so
+   * what is read holds at least those) and keeps it under that number.
+   */
+  private async readDayDocument(id: string, writes: number): Promise<readonly HistoryEntry[]> {
     const { running, finished } = this.archiving;
     const doc = await this.model.findById(id).lean<HistoryDoc>();
     const entries = latestOf((doc?.chunks ?? []).flatMap((chunk) => chunk.split(' ').map(decodeEntry)));
-    if (running === 0 && this.archiving.running === 0 && finished === this.archiving.finished) this.days.set(id, entries);
+    if (running === 0 && this.archiving.running === 0 && finished === this.archiving.finished) this.days.set(id, { entries, writes });
     return entries;
   }
 }
