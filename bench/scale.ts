@@ -157,9 +157,12 @@ const intakeIds = Array.from({ length: INTAKE_RECORDS }, (_, i) => sourceCallId(
 const intakeStored = (await eachLimited(intakeIds, 16, (_id) => conn.db!.collection<{ _id: string }>('calls').findOne({ _id }, { projection: { _id: 1 } }))).filter(Boolean).length;
 const sample = (await conn.db!.collection('calls').findOne({})) as Record<string, unknown>;
 const docs = Array.from({ length: 2000 }, (_, i) => ({ ...sample, _id: `raw-${i}` }));
+// A collection of this run's own (a kept database holds earlier runs').
+const raw = conn.db!.collection<{ _id: string }>(`raw_insert_${run}`);
 const rawStart = performance.now();
-for (let i = 0; i < docs.length; i += 1000) await conn.db!.collection<{ _id: string }>('raw_insert').insertMany(docs.slice(i, i + 1000));
+for (let i = 0; i < docs.length; i += 1000) await raw.insertMany(docs.slice(i, i + 1000));
 const rawPerSecond = Math.round(docs.length / ((performance.now() - rawStart) / 1000));
+await raw.drop();
 await conn.close();
 
 const intakePerSecond = INTAKE_RECORDS > 0 ? Math.round(raisedFromIntake.size / intakeSeconds) : null;

@@ -346,6 +346,14 @@ describe('supervision with two copies of the service', () => {
       return edges.length > 0 ? edges : undefined;
     });
     expect(overdue).toEqual([{ node: { id: raised.id, overdueSteps: ['COMPLETE'] } }]);
+    // The grid's counters count it as overdue now (worked out only when asked for).
+    const counters = ok(
+      await gql(`${first.url}/graphql`, token, 'query($f: DateTime!, $t: DateTime!) { callCounters(scopeUnitId: "yuzhu-c2-g3", from: $f, to: $t) { raised overdueNow } }', {
+        f: new Date(raisedAt - 86_400_000).toISOString(),
+        t: new Date(raisedAt + 86_400_000).toISOString(),
+      }),
+    ).callCounters;
+    expect(counters).toEqual({ raised: 1, overdueNow: 1 });
     const published = await waitFor('the urge event', () => {
       const urges = events.records.filter((e) => e.callId === raised.id && e.type === 'call.urged');
       return urges.length > 0 ? urges : undefined;

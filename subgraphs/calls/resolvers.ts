@@ -14,13 +14,19 @@ import { actionOfField, allowed, fitsUnit, guardReads, mayEver } from '../../pla
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
 import type { CallIndex, Position } from './call-index.ts';
 import type { DuplicateFinder } from './duplicates.ts';
-import type { CallFilter, InboxBox, InputMaybe, RaiseCallInput, Resolvers, Unit } from './generated/graphql.ts';
+import type { CallCounters, CallFilter, InboxBox, InputMaybe, RaiseCallInput, Resolvers, Unit } from './generated/graphql.ts';
 import type { CallableItem, CallableItems } from './items.ts';
 import type { CallAction } from './lifecycle.ts';
 import { type CallDoc, OPEN_STATUSES } from './model.ts';
 import type { OrderService } from './orders.ts';
 import { type CallStore, stableCallId } from './store.ts';
 import { verifyTimeline } from './timeline-chain.ts';
+
+/**
+ * What `callCounters` resolves to: every figure but `overdueNow`, which matches every open call of
+ * the scope held in memory and is worked out only when asked for.
+ */
+export type CallCountersView = Omit<CallCounters, 'overdueNow' | 'scope'> & { scope: Unit };
 
 export interface CallsDeps {
   index: CallIndex;
@@ -281,6 +287,10 @@ function buildResolvers(deps: CallsDeps): Resolvers {
           orders.act(args.id, { kind: 'complete', note: args.note }, ctx.identity, args.idempotencyKey ?? undefined),
         ),
     },
+    CallCounters: {
+      // Overdue now: open calls only, all in memory.
+      overdueNow: (counted) => index.count({ visibleTo: counted.scope.id, status: { $in: OPEN_STATUSES }, 'overdueSteps.0': { $exists: true } }),
+    },
     Call: {
       __resolveReference: async (ref, ctx) => {
         try {
@@ -421,7 +431,6 @@ function buildResolvers(deps: CallsDeps): Resolvers {
   async function counters(scopeId: string, from: Date, to: Date) {
     const counted = await index.countRange(scopeId, from, to, (unitId) => directory.tierOf(unitId));
     // Overdue now: open calls only, all in memory.
-    const overdueNow = index.count({ visibleTo: scopeId, status: { $in: OPEN_STATUSES }, 'overdueSteps.0': { $exists: true } });
     const { raised, completed, calledUp, rated, satisfied, byTier } = counted;
     return {
       scope: unitRef(scopeId),
@@ -433,7 +442,6 @@ function buildResolvers(deps: CallsDeps): Resolvers {
       completed,
       completionRate: raised ? completed / raised : null,
       satisfactionRate: rated ? satisfied / rated : null,
-      overdueNow,
     };
   }
 }
