@@ -243,12 +243,14 @@ export class CallHistory {
       const $inc = Object.fromEntries([...days].map((day) => [`writes.${day}`, 1]));
       return this.model.updateOne({ _id: `first|${key}` }, { $min: { day: [...days].sort()[0] }, $inc }, { upsert: true });
     });
+    // The counts remembered are left as read: a read of `first|` during this round may already hold
+    // its increments, and adding them again would let a day kept later pass for one it does not
+    // hold. The days this round wrote were dropped above; kept again under the older count, they are
+    // read once more when `first|` is.
     for (const [key, days] of daysOf) {
       const known = this.firstDays.get(key);
-      if (!known) continue;
       const earliest = [...days].sort()[0] as string;
-      if (!(known.day !== undefined && known.day <= earliest)) known.day = earliest;
-      for (const day of days) known.writes[day] = (known.writes[day] ?? 0) + 1;
+      if (known && !(known.day !== undefined && known.day <= earliest)) known.day = earliest;
     }
     await this.unmarkLive(calls.map((call) => call._id));
   }

@@ -430,7 +430,6 @@ function buildResolvers(deps: CallsDeps): Resolvers {
 
   async function counters(scopeId: string, from: Date, to: Date) {
     const counted = await index.countRange(scopeId, from, to, (unitId) => directory.tierOf(unitId));
-    // Overdue now: open calls only, all in memory.
     const { raised, completed, calledUp, rated, satisfied, byTier } = counted;
     return {
       scope: unitRef(scopeId),

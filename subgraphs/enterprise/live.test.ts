@@ -83,6 +83,15 @@ describe('another copy’s writes', () => {
     expect(reader.notes.get('late')?.text).toBe('迟到的笔记');
   });
 
+  it('writers opening the same new change-log document at once all land in it', async () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `together-${i}`);
+    const firsts = await Promise.all(ids.map((id) => writer.notes.reserve([id])));
+    await Promise.all(ids.map((id, i) => writer.Note.create({ _id: id, seq: firsts[i] as number, text: `同时写入 ${i}` })));
+    await reader.notes.refresh();
+    await reader.notes.refresh();
+    expect(ids.filter((id) => reader.notes.get(id) === undefined)).toEqual([]);
+  });
+
   it('a copy more than CHANGES_FOLLOWED_MAX values behind reads the whole collection again', async () => {
     // Settle both polls' values, then move the counter far on (a burst this copy slept through).
     await reader.notes.refresh();

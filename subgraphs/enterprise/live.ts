@@ -88,7 +88,12 @@ export class LiveCollection<T extends LiveDoc> {
       else byDocument.set(n, [{ seq, id }]);
     });
     await Promise.all(
-      [...byDocument].map(([n, entries]) => this.changes.updateOne({ _id: `${this.name}|${n}` }, { $push: { entries: { $each: entries } } }, { upsert: true })),
+      [...byDocument].map(async ([n, entries]) => {
+        const write = () => this.changes.updateOne({ _id: `${this.name}|${n}` }, { $push: { entries: { $each: entries } } }, { upsert: true });
+        // Two writers opening the same new document at once: one upsert inserts, the other finds a
+        // duplicate key (the store need not retry it as MongoDB does); pushing again finds the document.
+        await write().catch((err: { code?: number }) => (err.code === 11000 ? write() : Promise.reject(err)));
+      }),
     );
     return first;
   }
