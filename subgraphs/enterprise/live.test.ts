@@ -86,7 +86,7 @@ describe('another copy’s writes', () => {
   it('writers opening the same new change-log document at once all land in it', async () => {
     const ids = Array.from({ length: 12 }, (_, i) => `together-${i}`);
     const firsts = await Promise.all(ids.map((id) => writer.notes.reserve([id])));
-    await Promise.all(ids.map((id, i) => writer.Note.create({ _id: id, seq: firsts[i] as number, text: `同时写入 ${i}` })));
+    await Promise.all(ids.map((id, i) => writer.Note.create({ _id: id, seq: firsts[i], text: `同时写入 ${i}` })));
     await reader.notes.refresh();
     await reader.notes.refresh();
     expect(ids.filter((id) => reader.notes.get(id) === undefined)).toEqual([]);

@@ -92,7 +92,12 @@ export class LiveCollection<T extends LiveDoc> {
         const write = () => this.changes.updateOne({ _id: `${this.name}|${n}` }, { $push: { entries: { $each: entries } } }, { upsert: true });
         // Two writers opening the same new document at once: one upsert inserts, the other finds a
         // duplicate key (the store need not retry it as MongoDB does); pushing again finds the document.
-        await write().catch((err: { code?: number }) => (err.code === 11000 ? write() : Promise.reject(err)));
+        try {
+          await write();
+        } catch (err) {
+          if ((err as { code?: number }).code !== 11000) throw err;
+          await write();
+        }
       }),
     );
     return first;
