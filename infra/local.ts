@@ -4,7 +4,7 @@
 // Services never import this file: they only read KAFKA_BROKERS and MONGODB_URI.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -218,9 +218,12 @@ async function startFerretDB(say: Say): Promise<boolean> {
  * _ferretdb_collections"); it holds nothing, so it goes. A stopped test run can leave one: a service
  * still shutting down writes to a database the run's clean-up had just dropped.
  */
-function emptyDatabaseFiles(dir: string): string[] {
+export function emptyDatabaseFiles(dir: string): string[] {
   return readdirSync(dir).filter((name) => {
     if (!name.endsWith('.sqlite') || existsSync(join(dir, `${name}-wal`))) return false;
+    // Larger than SQLite's largest page: it has more than one, so it is not empty (and a history of
+    // millions of calls is gigabytes, more than a buffer can hold).
+    if (statSync(join(dir, name)).size > 65_536) return false;
     const file = readFileSync(join(dir, name));
     if (file.length === 0) return true;
     const pageSize = file.readUInt16BE(16) === 1 ? 65_536 : file.readUInt16BE(16);
