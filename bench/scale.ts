@@ -93,14 +93,13 @@ const unitMonth = await timed(QUERIES, CONCURRENCY, async (i) => {
   );
   monthRows += data.calls.edges.length;
 });
+const districtCounters = (i: number) => {
+  const { from, to } = pastMonth(i);
+  return graphql(url, commandToken, 'query($f: DateTime!, $t: DateTime!) { callCounters(scopeUnitId: "huangpu", from: $f, to: $t) { raised completed } }', { f: from, t: to });
+};
 let counted = 0;
 const counters = await timed(Math.max(10, Math.floor(QUERIES / 2)), CONCURRENCY, async (i) => {
-  const { from, to } = pastMonth(i);
-  const data = await graphql(url, commandToken, 'query($f: DateTime!, $t: DateTime!) { callCounters(scopeUnitId: "huangpu", from: $f, to: $t) { raised completed } }', {
-    f: from,
-    t: to,
-  });
-  counted += data.callCounters.raised;
+  counted += (await districtCounters(i)).callCounters.raised;
 });
 
 // The same counters once a minute has passed (FIRST_DAY_TTL_MS: every key's first day, and the
@@ -108,8 +107,7 @@ const counters = await timed(Math.max(10, Math.floor(QUERIES / 2)), CONCURRENCY,
 // all day sees, with the days it read kept for as long as nothing is archived into them.
 await new Promise((resolve) => setTimeout(resolve, FIRST_DAY_TTL_MS + 1000));
 const countersLater = await timed(Math.max(10, Math.floor(QUERIES / 2)), CONCURRENCY, async (i) => {
-  const { from, to } = pastMonth(i);
-  await graphql(url, commandToken, 'query($f: DateTime!, $t: DateTime!) { callCounters(scopeUnitId: "huangpu", from: $f, to: $t) { raised completed } }', { f: from, t: to });
+  await districtCounters(i);
 });
 
 // Intake, the batched path (subgraphs/calls/intake.ts handleBatch): records produced as fast as

@@ -64,6 +64,18 @@ export async function inSlices<T>(ops: T[], write: (slice: T[]) => Promise<unkno
   for (let i = 0; i < ops.length; i += BULK_SLICE) await write(ops.slice(i, i + BULK_SLICE));
 }
 
+/** `items` grouped by `keyOf`, each group in the items' order (one write per document a group goes to). */
+export function groupBy<T, K>(items: readonly T[], keyOf: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}
+
 /** Runs `work` over `items` with at most `limit` at once, results in order (reads by `_id`, mostly). */
 export async function eachLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);

@@ -22,7 +22,7 @@
 // On MongoDB the same documents serve the same reads; the Call collection declares real indexes as
 // well (model.ts), for anyone querying it directly.
 import { LRUCache } from 'lru-cache';
-import { eachLimited } from '../../platform/mongo.ts';
+import { eachLimited, groupBy } from '../../platform/mongo.ts';
 import { type Connection, type Model, Schema } from 'mongoose';
 import { CALL_STATUSES } from '../../platform/call-event.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
@@ -141,17 +141,6 @@ function shardOf(id: string): number {
   return hash % LIVE_SHARDS;
 }
 
-function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return groups;
-}
-
 export class CallHistory {
   private readonly firstDays = new Map<string, { day: string | undefined; readAt: number; writes: Record<string, number> }>();
   /**
@@ -237,11 +226,10 @@ export class CallHistory {
       this.archiving.finished++;
     }
     // After the day documents: a copy that sees the new count reads those days again.
-    const daysOf = new Map<string, Set<string>>();
-    for (const { key, day } of rows) daysOf.set(key, (daysOf.get(key) ?? new Set()).add(day));
+    const daysOf = new Map([...groupBy(rows, (row) => row.key)].map(([key, group]) => [key, [...new Set(group.map((row) => row.day))].sort()]));
     await eachLimited([...daysOf], 16, ([key, days]) => {
-      const $inc = Object.fromEntries([...days].map((day) => [`writes.${day}`, 1]));
-      return this.model.updateOne({ _id: `first|${key}` }, { $min: { day: [...days].sort()[0] }, $inc }, { upsert: true });
+      const $inc = Object.fromEntries(days.map((day) => [`writes.${day}`, 1]));
+      return this.model.updateOne({ _id: `first|${key}` }, { $min: { day: days[0] }, $inc }, { upsert: true });
     });
     // The counts remembered are left as read: a read of `first|` during this round may already hold
     // its increments, and adding them again would let a day kept later pass for one it does not
@@ -249,7 +237,7 @@ export class CallHistory {
     // read once more when `first|` is.
     for (const [key, days] of daysOf) {
       const known = this.firstDays.get(key);
-      const earliest = [...days].sort()[0] as string;
+      const earliest = days[0] as string;
       if (known && !(known.day !== undefined && known.day <= earliest)) known.day = earliest;
     }
     await this.unmarkLive(calls.map((call) => call._id));
@@ -266,7 +254,7 @@ export class CallHistory {
         const known = this.firstDays.get(key);
         if (known && now - known.readAt < FIRST_DAY_TTL_MS) return known.day;
         const doc = await this.model.findById(`first|${key}`).lean<HistoryDoc>();
-        this.firstDays.set(key, { day: doc?.day ?? undefined, readAt: now, writes: { ...doc?.writes } });
+        this.firstDays.set(key, { day: doc?.day ?? undefined, readAt: now, writes: doc?.writes ?? {} });
         return doc?.day ?? undefined;
       }),
     );

@@ -9,7 +9,7 @@
 // it takes longer than a whole poll interval to land.
 import type { Model } from 'mongoose';
 import type { Logger } from '../../platform/logger.ts';
-import { eachLimited } from '../../platform/mongo.ts';
+import { eachLimited, groupBy } from '../../platform/mongo.ts';
 import type { ChangeLogDoc, CounterDoc } from './model.ts';
 
 /** Write counter values per change-log document (`<collection>|<n>`): a document stays a few KB. */
@@ -79,14 +79,8 @@ export class LiveCollection<T extends LiveDoc> {
       .findOneAndUpdate({ _id: this.name }, { $inc: { seq: ids.length } }, { upsert: true, returnDocument: 'after' })
       .lean<CounterDoc>();
     const first = (counter?.seq ?? ids.length) - ids.length + 1;
-    const byDocument = new Map<number, Array<{ seq: number; id: string }>>();
-    ids.forEach((id, i) => {
-      const seq = first + i;
-      const n = Math.floor(seq / CHANGES_PER_DOCUMENT);
-      const entries = byDocument.get(n);
-      if (entries) entries.push({ seq, id });
-      else byDocument.set(n, [{ seq, id }]);
-    });
+    const entries = ids.map((id, i) => ({ seq: first + i, id }));
+    const byDocument = groupBy(entries, (entry) => Math.floor(entry.seq / CHANGES_PER_DOCUMENT));
     await Promise.all(
       [...byDocument].map(async ([n, entries]) => {
         const write = () => this.changes.updateOne({ _id: `${this.name}|${n}` }, { $push: { entries: { $each: entries } } }, { upsert: true });
