@@ -182,4 +182,61 @@ describe('outbox', () => {
     expect(published.records.filter((r) => String(r.id).startsWith('marked-')).map((r) => r.id).sort()).toEqual(ids);
     await Promise.all([dying.stop(), next.stop()]);
   });
+
+  it('sends a changed document\'s later events once when its batch record lands while a kick is sending them', async () => {
+    // The sends of this publisher wait at a gate the test opens, so the batch's recording lands
+    // while a kick holds the lease and is sending.
+    let open: () => void = () => undefined;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    let holding = false;
+    let waiting = 0;
+    const gated = {
+      ...producer,
+      send: async (record: Parameters<typeof producer.send>[0]) => {
+        if (holding) {
+          waiting++;
+          await opened;
+        }
+        return producer.send(record);
+      },
+    } as typeof producer;
+    const publisher = new OutboxPublisher(Aggregate, { producer: gated, topic, logger, pollMs: 3_600_000, recordAfterQuietMs: 200, envelope: (id, event) => ({ id, sequence: event.sequence }) });
+    publisher.start();
+    const id = 'raced-1';
+    const doc: Outboxed = {
+      _id: id,
+      version: 1,
+      outbox: [{ eventId: 'r1-1', type: 'raised', sequence: 1, occurredAt: new Date(), data: {} }],
+      outboxPending: true,
+      publishedSeq: 0,
+      outboxLease: publisher.newLease(),
+    };
+    await Aggregate.insertMany([doc]);
+    await publisher.publishInserted([doc]);
+    // A note right behind the insert (as intake applies one), published by its kick, held at the gate.
+    holding = true;
+    await Aggregate.updateOne(
+      { _id: id },
+      { $push: { outbox: { eventId: 'r1-2', type: 'noted', sequence: 2, occurredAt: new Date(), data: {} } }, $set: { outboxPending: true }, $inc: { version: 1 } },
+    );
+    const kicked = publisher.kick(id);
+    await waitFor('the kick sending', () => (waiting === 1 ? true : undefined));
+    const { outboxLease: kickLease } = (await Aggregate.findById(id).lean())!;
+    // The batch's record finds the document changed, records what it sent, and leaves the kick its lease.
+    await waitFor('the batch recorded', async () => ((await Aggregate.findById(id).lean())?.publishedSeq === 1 ? true : undefined));
+    expect((await Aggregate.findById(id).lean())?.outboxLease).toBe(kickLease);
+    // Another kick now finds the lease held and sends nothing (were it released, it would wait at the gate).
+    const again = publisher.kick(id);
+    await Promise.race([again, waitFor('a second send', () => (waiting === 2 ? true : undefined))]);
+    open();
+    await Promise.all([kicked, again]);
+    await waitFor('settled', async () => {
+      const stored = await Aggregate.findById(id).lean();
+      return stored && !stored.outboxPending && stored.publishedSeq === 2 ? stored : undefined;
+    });
+    await publisher.stop();
+    await producer.send({ topic, messages: [{ key: 'marker', value: JSON.stringify({ id: 'marker-raced' }) }] });
+    await waitFor('the marker', () => (published.records.some((r) => r.id === 'marker-raced') ? true : undefined));
+    expect(published.records.filter((r) => r.id === id).map((r) => r.sequence)).toEqual([1, 2]);
+  });
 });

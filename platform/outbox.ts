@@ -207,13 +207,14 @@ export class OutboxPublisher<T extends Outboxed> {
     if (mark) publishedSeq = Math.max(publishedSeq, mark.upTo);
     // Everything in it is out already (a mark covers it): only recording is left, idempotent, no lease needed.
     if (mark && !doc.outbox.some((e) => e.sequence > publishedSeq)) {
-      await this.settle(id, doc.version, publishedSeq, true);
+      await this.settle(id, doc.version, publishedSeq, doc.outboxLease, true);
       return 0;
     }
     // Take the lease by compare-and-set on what was just read: of two copies, one wins. The lease
     // alone is not enough: another copy may have taken it, published and released it back to 0 since
     // the read, and this copy would send those events again; so publishing must not have moved either.
     // (Equality conditions keep the write cheap on FerretDB, whose proxy checks them without a scan.)
+    const lease = now + this.leaseMs;
     const leased = await this.model.updateOne(
       {
         _id: id,
@@ -221,7 +222,7 @@ export class OutboxPublisher<T extends Outboxed> {
         // A document written without the field (an older one, a raw insert) is taken once the slow way.
         outboxLease: doc.outboxLease === undefined ? { $exists: false } : doc.outboxLease,
       },
-      { $set: { outboxLease: now + this.leaseMs } },
+      { $set: { outboxLease: lease } },
     );
     if (leased.modifiedCount === 0) return 0;
     const events = doc.outbox.filter((e) => e.sequence > publishedSeq).sort((a, b) => a.sequence - b.sequence);
@@ -229,25 +230,29 @@ export class OutboxPublisher<T extends Outboxed> {
     if (events.length > 0) {
       await this.options.producer.send({ topic: this.options.topic, messages: events.map((event) => this.message(id, event)) });
     }
-    await this.settle(id, doc.version, upTo, ownLease || mark !== null);
+    await this.settle(id, doc.version, upTo, lease, ownLease || mark !== null);
     return events.length;
   }
 
   /**
    * Records that an aggregate's events up to `upTo` are out. Nothing new since `version`: the
    * published events are dropped. Otherwise they stay, publishing is recorded as far as it got, and
-   * the rest go out in the next round.
+   * the rest go out in the next round. `lease` is the lease this publisher sent under: released only
+   * while it is still on the document. A batch's recording may land while a kick has taken a newer
+   * lease and is sending the later events; releasing that one let another publisher send them again.
    */
-  private async settle(id: string, version: number, upTo: number, marked = false): Promise<void> {
+  private async settle(id: string, version: number, upTo: number, lease: number | undefined, marked = false): Promise<void> {
     const settled = await this.model.updateOne({ _id: id, version }, publishedUpTo(upTo));
     // Recorded now, one way or the other (the $max below when it changed since): the mark can go.
     if ((this.unrecorded.get(id)?.upTo ?? 0) <= upTo) this.unrecorded.delete(id);
     if (marked) await this.sent.deleteOne({ _id: id });
-    if (settled.matchedCount === 1) this.options.onSettled?.(id, version);
-    else {
-      await this.model.updateOne({ _id: id }, { $max: { publishedSeq: upTo }, $set: { outboxLease: 0 } });
-      if (this.running) void this.kick(id);
+    if (settled.matchedCount === 1) {
+      this.options.onSettled?.(id, version);
+      return;
     }
+    const released = lease === undefined ? { matchedCount: 0 } : await this.model.updateOne({ _id: id, outboxLease: lease }, { $max: { publishedSeq: upTo }, $set: { outboxLease: 0 } });
+    if (released.matchedCount === 0) await this.model.updateOne({ _id: id }, { $max: { publishedSeq: upTo } });
+    if (this.running) void this.kick(id);
   }
 
   /**
@@ -321,7 +326,7 @@ export class OutboxPublisher<T extends Outboxed> {
   private async recordPublished(go: () => boolean): Promise<void> {
     while (this.unrecorded.size > 0 && go()) {
       // The oldest BULK_SLICE, without copying the whole backlog.
-      const slice: Array<[string, { version: number; upTo: number }]> = [];
+      const slice: Array<[string, { version: number; upTo: number; lease: number | undefined }]> = [];
       for (const entry of this.unrecorded) if (slice.push(entry) === BULK_SLICE) break;
       const acknowledged = await this.model.bulkWrite(
         slice.map(([_id, { version, upTo }]) => ({ updateOne: { filter: { _id, version }, update: publishedUpTo(upTo) } })),
@@ -333,7 +338,7 @@ export class OutboxPublisher<T extends Outboxed> {
         continue;
       }
       // Some changed since their insert (the count does not say which): each is settled alone.
-      for (const [id, { version, upTo }] of slice) await this.settle(id, version, upTo, true);
+      for (const [id, { version, upTo, lease }] of slice) await this.settle(id, version, upTo, lease, true);
     }
   }
 
