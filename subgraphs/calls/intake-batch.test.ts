@@ -130,7 +130,9 @@ describe('batched intake', () => {
     const calls = await waitFor('every call stored with its notes and every event published', async () => {
       const stored = await Promise.all(callIds.map((id) => app.models.Call.findById(id).lean<CallDoc>()));
       const published = callIds.filter((id, i) => eventsOf(id).length === (noted.includes(i) ? 3 : 1));
-      progress = `stored ${stored.filter(Boolean).length}, pending ${stored.filter((c) => c?.outboxPending).length}, published ${published.length} of ${total}`;
+      const off = callIds.find((id, i) => eventsOf(id).length !== (noted.includes(i) ? 3 : 1));
+      const offSequences = off && eventsOf(off).map((e) => e.sequence).join(',');
+      progress = `stored ${stored.filter(Boolean).length}, pending ${stored.filter((c) => c?.outboxPending).length}, published ${published.length} of ${total}${off ? `; ${off} has sequences [${offSequences}]` : ''}`;
       if (stored.some((call) => !call || call.outboxPending)) return undefined;
       return published.length === total ? (stored as CallDoc[]) : undefined;
     }, 150_000).catch((err: Error) => {
