@@ -25,7 +25,7 @@ import { CallableItems, loadCallableItems } from './items.ts';
 import { callsModels, type CallDoc, type OrderDoc } from './model.ts';
 import { OrderService } from './orders.ts';
 import { createResolvers } from './resolvers.ts';
-import { CallIndex, HISTORY_READ_BUDGET, RECENT_WINDOW_DAYS } from './call-index.ts';
+import { CallIndex, HISTORY_READ_BUDGET, HISTORY_WARM_DAYS, RECENT_WINDOW_DAYS } from './call-index.ts';
 import { CallHistory } from './call-history.ts';
 import { callEventEnvelope, CallStore, type CallRules, INSERT_SLICE } from './store.ts';
 import { nextCheckAt, SupervisionScheduler } from './supervision.ts';
@@ -70,6 +70,8 @@ export const callsConfig = baseConfig.extend({
   CALL_INDEX_RECENT_DAYS: z.coerce.number().min(0).max(366).default(RECENT_WINDOW_DAYS),
   /** Database reads one list page may spend on history (call-index.ts HISTORY_READ_BUDGET). */
   CALL_HISTORY_READ_BUDGET: z.coerce.number().int().min(10).max(100_000).default(HISTORY_READ_BUDGET),
+  /** Days of the district's history read before the copy is ready (call-index.ts HISTORY_WARM_DAYS); 0: none. */
+  CALL_HISTORY_WARM_DAYS: z.coerce.number().int().min(0).max(366).default(HISTORY_WARM_DAYS),
   /** How often calls past the recent window are archived out of memory. */
   CALL_ARCHIVE_INTERVAL_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
   /** Hours an idempotency key stays bound to its first request (platform/idempotency.ts); expired every hour. */
@@ -182,6 +184,9 @@ export async function startCalls(config: CallsConfig) {
   await joined;
   await index.load();
   log.info({ live: index.size }, 'call index loaded (live calls only)');
+  const districts = directory.ofKind('district').map((unit) => unit.id);
+  const warmed = await index.warmHistory(districts, config.CALL_HISTORY_WARM_DAYS);
+  log.info({ districts, days: config.CALL_HISTORY_WARM_DAYS, entries: warmed }, 'district history read ahead');
 
   const store = new CallStore(models, rules, (id) => void callPublisher.kick(id), index, callPublisher);
   const orders = new OrderService(models, directory, (id) => void orderPublisher.kick(id));

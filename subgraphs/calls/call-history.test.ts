@@ -2,12 +2,13 @@
 // or closed within the recent window), older ones are archived into day documents, and lists,
 // cursors and counters over history answer exactly what a scan of every call would, through a
 // restart that loads only the live set, and with a read budget small enough to cut pages short.
+import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCalls } from '../../test/support/calls.ts';
 import { codeOf, gql, ok, tokenFor } from '../../test/support/graphql.ts';
 import { testScope } from '../../test/support/isolation.ts';
 import type { CallsApp } from './app.ts';
-import { CallIndex } from './call-index.ts';
+import { CallIndex, HISTORY_WARM_DAYS } from './call-index.ts';
 import { CallHistory, dayOf, decodeEntry, encodeEntry, FIRST_DAY_TTL_MS, historyKeysOf } from './call-history.ts';
 import type { CallDoc } from './model.ts';
 
@@ -334,6 +335,33 @@ describe('bounded call index', () => {
     await fresh.load();
     expect(fresh.size).toBe(app.index.size);
     for (const call of fixture) expect(fresh.holds(call._id)).toBe(isLive(call) || call._id === revived._id);
+  });
+
+  it('a copy reads the district\'s days of the last CALL_HISTORY_WARM_DAYS before it serves, and its first counters over them read no day document', async () => {
+    // Another copy on a connection of its own, whose commands are watched.
+    const watched = mongoose.createConnection(scope.config.MONGODB_URI, { dbName: scope.dbName, autoIndex: false, monitorCommands: true });
+    const finds: unknown[] = [];
+    watched.getClient().on('commandStarted', (event) => {
+      if (event.commandName === 'find') finds.push(event.command.filter);
+    });
+    try {
+      const fresh = new CallIndex(app.models, CallHistory.on(watched, app.directory), { recentDays: 7 });
+      await fresh.load();
+      const entries = await fresh.warmHistory(['huangpu'], HISTORY_WARM_DAYS, NOW);
+      // Every archived call raised in those days: the days from 62 days ago to the recent window.
+      const warmed = fixture.filter((c) => !isLive(c) && dayOf(c.raisedAt.getTime()) >= dayOf(NOW - HISTORY_WARM_DAYS * DAY));
+      expect(warmed.length).toBeGreaterThan(10);
+      expect(entries).toBe(warmed.length);
+      finds.length = 0;
+      const tierOf = (unitId: string) => app.directory.tierOf(unitId);
+      const month = [new Date(NOW - 40 * DAY), new Date(NOW - 10 * DAY)] as const;
+      const counted = await fresh.countRange('huangpu', ...month, tierOf, NOW);
+      expect(finds).toEqual([]);
+      expect(counted).toEqual(await app.index.countRange('huangpu', ...month, tierOf, NOW));
+      expect(counted.raised).toBeGreaterThan(5);
+    } finally {
+      await watched.close();
+    }
   });
 
   it('a database from before the live set is read whole once, then archived again without doubling any call', async () => {

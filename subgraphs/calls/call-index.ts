@@ -38,6 +38,13 @@ export const HISTORY_READ_BUDGET = 600;
 export const ARCHIVED_CALLS_KEPT = 5000;
 /** Calls archived per round (each is re-read by `_id` first). */
 export const ARCHIVE_BATCH = 500;
+/**
+ * Days of the district's history a copy reads before it is ready (CALL_HISTORY_WARM_DAYS; 0: none):
+ * 62 covers this month and last month, and any 30-day window ending inside them, the ranges a
+ * command centre's counters ask for first. A named default, about 0.5 s and 30 MB at a
+ * 2,000,000-call district (docs/performance.md).
+ */
+export const HISTORY_WARM_DAYS = 62;
 /** Concurrent reads by `_id` (FerretDB's pool is shared with every other request). */
 const READ_CONCURRENCY = 16;
 /**
@@ -375,12 +382,8 @@ export class CallIndex {
     return { calls, resumeAt };
   }
 
-  /**
-   * Counters over the calls of `key` raised in [from, to): the live ones from memory, the archived
-   * ones from the day documents without reading a call. A day wholly inside the range counts by its
-   * totals (kept with the day), less the entries of calls held in memory (counted as live).
-   */
-  async countRange(key: string, from: Date, to: Date, tierOf: (unitId: string) => Tier | undefined, now = Date.now()): Promise<RangeCounts> {
+  /** The days, newest first, whose documents may list archived calls of `key` raised in [from, to). */
+  private async historyDays(key: string, from: Date, to: Date, now: number): Promise<string[]> {
     const first = await this.history.firstDay([key]);
     const days: string[] = [];
     if (first) {
@@ -388,6 +391,30 @@ export class CallIndex {
       // Days inside the recent window hold no archived call (see findWithHistory).
       for (let d = dayOf(Math.min(to.getTime() - 1, now - this.windowMs)); d >= lowest; d = previousDay(d)) days.push(d);
     }
+    return days;
+  }
+
+  /**
+   * Reads the day documents of `keys` for the last `days` days, so they are kept (call-history.ts)
+   * before the first request: at a district's size a month of its days is read in a few hundred ms,
+   * and every dashboard's first counters would wait for it. Returns the number of entries read.
+   */
+  async warmHistory(keys: readonly string[], days: number, now = Date.now()): Promise<number> {
+    let entries = 0;
+    for (const key of days > 0 ? keys : []) {
+      const lists = await eachLimited(await this.historyDays(key, new Date(now - days * DAY_MS), new Date(now), now), READ_CONCURRENCY, (d) => this.history.day([key], d));
+      for (const list of lists) entries += list.length;
+    }
+    return entries;
+  }
+
+  /**
+   * Counters over the calls of `key` raised in [from, to): the live ones from memory, the archived
+   * ones from the day documents without reading a call. A day wholly inside the range counts by its
+   * totals (kept with the day), less the entries of calls held in memory (counted as live).
+   */
+  async countRange(key: string, from: Date, to: Date, tierOf: (unitId: string) => Tier | undefined, now = Date.now()): Promise<RangeCounts> {
+    const days = await this.historyDays(key, from, to, now);
     const lists = await eachLimited(days, READ_CONCURRENCY, (d) => this.history.day([key], d));
     // From here on nothing waits: the calls held are the same for the live count and for the days'.
     const counts = noCounts();
