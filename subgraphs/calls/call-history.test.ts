@@ -274,6 +274,39 @@ describe('bounded call index', () => {
     expect((await history.day([unit], day)).map((e) => e.id).sort()).toEqual([`${unit}-1`, `${unit}-2`]);
   });
 
+  it('a kept day this copy archives into is brought up to date without a read, unless another copy\'s round was counted in between', async () => {
+    const watched = mongoose.createConnection(scope.config.MONGODB_URI, { dbName: scope.dbName, autoIndex: false, monitorCommands: true });
+    const finds: unknown[] = [];
+    watched.getClient().on('commandStarted', (event) => {
+      if (event.commandName === 'find') finds.push(event.command.filter);
+    });
+    try {
+      const history = CallHistory.on(watched, app.directory);
+      const other = new CallHistory(app.models.Call.db.models.CallHistory!, app.directory);
+      const unit = 'cache-test-unit-3';
+      const base = fixture.find((c) => !isLive(c))!;
+      const archivedCall = (id: string): CallDoc => ({ ...base, _id: id, visibleTo: [unit], handlingUnitId: unit, coHandlingUnitIds: [], followers: [], raisedBy: { ...base.raisedBy, subject: unit } });
+      const day = dayOf(base.raisedAt.getTime());
+      const ids = async () => (await history.day([unit], day)).map((e) => e.id).sort();
+      await history.archive([archivedCall(`${unit}-1`)]);
+      await history.firstDay([unit]);
+      expect(await ids()).toEqual([`${unit}-1`]);
+      // This copy's round: the kept day gains the call, and nothing is read.
+      await history.archive([archivedCall(`${unit}-2`)]);
+      finds.length = 0;
+      expect(await ids()).toEqual([`${unit}-1`, `${unit}-2`]);
+      expect(finds).toEqual([]);
+      // Another copy's round, then this copy's: the kept day cannot say it holds the other's call, so it is read.
+      await other.archive([archivedCall(`${unit}-3`)]);
+      await history.archive([archivedCall(`${unit}-4`)]);
+      finds.length = 0;
+      expect(await ids()).toEqual([`${unit}-1`, `${unit}-2`, `${unit}-3`, `${unit}-4`]);
+      expect(finds).toEqual([{ _id: `day|${unit}|${day}` }]);
+    } finally {
+      await watched.close();
+    }
+  });
+
   it('lists over history keep the order and cursors a scan of every call gives', async () => {
     const all = [...fixture].sort(newestFirst);
     expect((await walk(tokens.command!, {}, 7)).ids).toEqual(all.map((c) => c._id));

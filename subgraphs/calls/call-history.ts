@@ -147,7 +147,7 @@ export class CallHistory {
    * Day documents read, decoded, with the number of archiving rounds that had written into the day
    * when it was read: every list page and counter that reaches into history reads the same days, and
    * a past day rarely changes. Used while `first|<key>` (read again every FIRST_DAY_TTL_MS) still
-   * gives that number; this copy's archiving drops what it rewrites at once.
+   * gives that number; this copy's archiving adds what it writes to a kept day (or drops it, see archive).
    */
   private readonly days = new LRUCache<string, { entries: HistoryEntry[]; writes: number }>({
     maxSize: DAY_ENTRIES_KEPT,
@@ -211,6 +211,8 @@ export class CallHistory {
       return historyKeysOf(call).map((key) => ({ key, day, entry }));
     });
     const byDoc = groupBy(rows, (row) => `day|${row.key}|${row.day}`);
+    // The days kept before this round's writes: brought up to date below rather than read again.
+    const keptBefore = new Map([...byDoc.keys()].map((docId) => [docId, this.days.get(docId)]));
     this.archiving.running++;
     try {
       await eachLimited([...byDoc], 16, ([docId, group]) =>
@@ -227,18 +229,30 @@ export class CallHistory {
     }
     // After the day documents: a copy that sees the new count reads those days again.
     const daysOf = new Map([...groupBy(rows, (row) => row.key)].map(([key, group]) => [key, [...new Set(group.map((row) => row.day))].sort()]));
-    await eachLimited([...daysOf], 16, ([key, days]) => {
+    const counted = await eachLimited([...daysOf], 16, async ([key, days]) => {
       const $inc = Object.fromEntries(days.map((day) => [`writes.${day}`, 1]));
-      return this.model.updateOne({ _id: `first|${key}` }, { $min: { day: days[0] }, $inc }, { upsert: true });
+      const first = await this.model
+        .findOneAndUpdate({ _id: `first|${key}` }, { $min: { day: days[0] }, $inc }, { upsert: true, returnDocument: 'after' })
+        .lean<HistoryDoc>();
+      return { key, days, writes: first?.writes ?? {} };
     });
-    // The counts remembered are left as read: a read of `first|` during this round may already hold
-    // its increments, and adding them again would let a day kept later pass for one it does not
-    // hold. The days this round wrote were dropped above; kept again under the older count, they are
-    // read once more when `first|` is.
-    for (const [key, days] of daysOf) {
+    for (const { key, days, writes } of counted) {
       const known = this.firstDays.get(key);
       const earliest = days[0] as string;
       if (known && !(known.day !== undefined && known.day <= earliest)) known.day = earliest;
+      for (const day of days) {
+        // This round's increment made the count `count`. A day kept under `count - 1` held at least
+        // the rounds counted before it, so with this round's entries it holds at least `count`: kept
+        // under that, and remembered (a count read back, never added to, so it cannot overshoot what
+        // the document holds). Another copy's round counted in between: the day is read again.
+        const count = writes[day] ?? 0;
+        const docId = `day|${key}|${day}`;
+        const kept = keptBefore.get(docId);
+        if (kept?.writes !== count - 1) continue;
+        const added = (byDoc.get(docId) ?? []).map((row) => decodeEntry(row.entry));
+        this.days.set(docId, { entries: latestOf([...kept.entries, ...added]), writes: count });
+        if (known && (known.writes[day] ?? 0) < count) known.writes[day] = count;
+      }
     }
     await this.unmarkLive(calls.map((call) => call._id));
   }
