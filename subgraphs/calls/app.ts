@@ -185,8 +185,11 @@ export async function startCalls(config: CallsConfig) {
   await index.load();
   log.info({ live: index.size }, 'call index loaded (live calls only)');
   const districts = directory.ofKind('district').map((unit) => unit.id);
-  const warmed = await index.warmHistory(districts, config.CALL_HISTORY_WARM_DAYS);
-  log.info({ districts, days: config.CALL_HISTORY_WARM_DAYS, entries: warmed }, 'district history read ahead');
+  // Only a head start: should a read fail, the days are read when first asked for.
+  await index.warmHistory(districts, config.CALL_HISTORY_WARM_DAYS).then(
+    (entries) => log.info({ districts, days: config.CALL_HISTORY_WARM_DAYS, entries }, 'district history read ahead'),
+    (err: unknown) => log.warn({ err, districts }, 'reading the district history ahead failed; its days are read when asked for'),
+  );
 
   const store = new CallStore(models, rules, (id) => void callPublisher.kick(id), index, callPublisher);
   const orders = new OrderService(models, directory, (id) => void orderPublisher.kick(id));
