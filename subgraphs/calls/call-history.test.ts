@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCalls } from '../../test/support/calls.ts';
 import { codeOf, gql, ok, tokenFor } from '../../test/support/graphql.ts';
 import { testScope } from '../../test/support/isolation.ts';
+import { waitFor } from '../../test/support/wait.ts';
 import type { CallsApp } from './app.ts';
 import { CallIndex, HISTORY_WARM_DAYS } from './call-index.ts';
 import { CallHistory, dayOf, decodeEntry, encodeEntry, FIRST_DAY_TTL_MS, historyKeysOf } from './call-history.ts';
@@ -410,5 +411,84 @@ describe('bounded call index', () => {
     const all = fixture.map((c) => c._id);
     expect((await walk(tokens.command!, {}, 30)).ids.sort()).toEqual(all.sort());
     expect(await counters(tokens.command!, 'huangpu', new Date(NOW - 400 * DAY), new Date(NOW + DAY))).toMatchObject({ raised: fixture.length });
+  });
+  it('counters and lists that read days while this copy archives a call into one of them count and list it once', async () => {
+    // A copy whose day reads wait, once done, until the test lets them go: an archiving round runs in between.
+    class HeldHistory extends CallHistory {
+      release: (() => void) | undefined;
+      held = new Set<string>();
+      override async day(keys: readonly string[], day: string) {
+        const list = await super.day(keys, day);
+        if (this.release) {
+          this.held.add(day);
+          await new Promise<void>((resolve) => {
+            const before = this.release!;
+            this.release = () => {
+              before();
+              resolve();
+            };
+          });
+        }
+        return list;
+      }
+      hold() {
+        this.held.clear();
+        this.release = () => undefined;
+      }
+      letGo() {
+        const release = this.release;
+        this.release = undefined;
+        release?.();
+      }
+    }
+    const history = new HeldHistory(app.models.Call.db.models.CallHistory!, app.directory);
+    const copy = new CallIndex(app.models, history, { recentDays: 7 });
+    // Closed 10 days ago, raised 12 days ago: due for archiving, not archived yet.
+    const due = (n: number): CallDoc => {
+      const raisedAt = new Date(NOW - 12 * DAY - n * 3_600_000);
+      const call = app.store.withClock(() => raisedAt).draft({
+        title: `归档竞态 ${n}`,
+        description: '路灯不亮',
+        category: '交通管理',
+        priority: 'NORMAL',
+        source: 'UNIT',
+        originUnitId: GRID_A,
+        raisedBy: { subject: `gw-${GRID_A}`, unitId: GRID_A, role: 'grid_worker' },
+      });
+      Object.assign(call, { outbox: [], outboxPending: false, status: 'CLOSED', closedAt: new Date(NOW - 10 * DAY), completedAt: new Date(NOW - 10 * DAY), updatedAt: new Date(NOW - 10 * DAY) });
+      delete call.nextCheckAt;
+      return call;
+    };
+    const [counted, listed] = [due(1), due(2)];
+    await app.store.insertMany([counted]);
+    await copy.load();
+    const from = new Date(NOW - 20 * DAY);
+    const to = new Date(NOW - 5 * DAY);
+    const tierOf = (unitId: string) => app.directory.tierOf(unitId);
+    const before = await copy.countRange('huangpu', from, to, tierOf);
+
+    // Counters: the call's day is fetched, the round archives the call and takes it out of memory, then they count.
+    history.hold();
+    const counting = copy.countRange('huangpu', from, to, tierOf);
+    await waitFor('the call\'s day fetched', () => (history.held.has(dayOf(counted.raisedAt.getTime())) ? true : undefined));
+    expect(await copy.archiveDue()).toBe(1);
+    expect(copy.holds(counted._id)).toBe(false);
+    history.letGo();
+    expect((await counting).raised).toBe(before.raised);
+
+    // Lists: the call is on the page from memory when the page begins, and in its day once archived.
+    expect(dayOf(listed.raisedAt.getTime()) < dayOf(NOW - 9 * DAY)).toBe(true);
+    await app.store.insertMany([listed]);
+    await copy.refresh([listed._id]);
+    const query = { filter: { visibleTo: 'huangpu', raisedAt: { $gte: from, $lt: to } }, keys: ['huangpu'], limit: 500, from, to };
+    history.hold();
+    const listing = copy.findWithHistory(query);
+    // The scan's first round (its newest days): the call's own day is read in a later one, after the round.
+    await waitFor('the first days fetched', () => (history.held.size > 0 ? true : undefined));
+    expect(await copy.archiveDue()).toBe(1);
+    history.letGo();
+    const ids = (await listing).calls.map((call) => call._id);
+    expect(ids.filter((id) => id === listed._id)).toHaveLength(1);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });

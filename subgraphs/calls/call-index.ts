@@ -45,6 +45,8 @@ export const ARCHIVE_BATCH = 500;
  * 2,000,000-call district (docs/performance.md).
  */
 export const HISTORY_WARM_DAYS = 62;
+/** How often counters fetch their days at most while this copy's archiving rounds keep finishing. */
+const ARCHIVING_REFETCHES = 3;
 /** Concurrent reads by `_id` (FerretDB's pool is shared with every other request). */
 const READ_CONCURRENCY = 16;
 /**
@@ -331,6 +333,7 @@ export class CallIndex {
     const lowest = from ? [first, dayOf(from.getTime())].sort()[1]! : first;
     const upper = Math.min(historyEnds, to ? to.getTime() - 1 : now, after ? after.at : now);
     const matches = matcherOf(query.filter);
+    const shown = new Set(live.map((call) => call._id));
     const found: CallDoc[] = [];
     let reads = 1;
     let examined = 0;
@@ -364,7 +367,8 @@ export class CallIndex {
           reads += slice.length;
           examined += slice.length;
           const docs = await eachLimited(slice, READ_CONCURRENCY, (p) => this.archivedCall(p.id, p.version));
-          for (const doc of docs) if (doc && !this.calls.has(doc._id) && matches(doc)) found.push(doc);
+          // Not held now, nor when the page began (a call archived meanwhile is in `live` already).
+          for (const doc of docs) if (doc && !this.calls.has(doc._id) && !shown.has(doc._id) && matches(doc)) found.push(doc);
           if (found.length >= limit) break scan;
         }
       }
@@ -415,7 +419,14 @@ export class CallIndex {
    */
   async countRange(key: string, from: Date, to: Date, tierOf: (unitId: string) => Tier | undefined, now = Date.now()): Promise<RangeCounts> {
     const days = await this.historyDays(key, from, to, now);
-    const lists = await eachLimited(days, READ_CONCURRENCY, (d) => this.history.day([key], d));
+    let lists: Array<readonly HistoryEntry[]> = [];
+    // Fetched again while this copy's archiving rounds finish meanwhile: a call such a round took out
+    // of memory would be neither held nor in a day fetched before its write.
+    for (let attempt = 0; attempt < ARCHIVING_REFETCHES; attempt++) {
+      const rounds = this.history.roundsFinished;
+      lists = await eachLimited(days, READ_CONCURRENCY, (d) => this.history.day([key], d));
+      if (this.history.roundsFinished === rounds) break;
+    }
     // From here on nothing waits: the calls held are the same for the live count and for the days'.
     const counts = noCounts();
     // Counted, not listed: no order needed.
