@@ -412,7 +412,7 @@ describe('bounded call index', () => {
     expect((await walk(tokens.command!, {}, 30)).ids.sort()).toEqual(all.sort());
     expect(await counters(tokens.command!, 'huangpu', new Date(NOW - 400 * DAY), new Date(NOW + DAY))).toMatchObject({ raised: fixture.length });
   });
-  it('counters and lists that read days while this copy archives a call into one of them count and list it once', async () => {
+  it('counters and lists that read days while this copy archives a call into one of them, or holds an archived one again, count and list it once', async () => {
     // A copy whose day reads wait, once done, until the test lets them go: an archiving round runs in between.
     class HeldHistory extends CallHistory {
       release: (() => void) | undefined;
@@ -490,5 +490,21 @@ describe('bounded call index', () => {
     const ids = (await listing).calls.map((call) => call._id);
     expect(ids.filter((id) => id === listed._id)).toHaveLength(1);
     expect(new Set(ids).size).toBe(ids.length);
+
+    // The other way round: archived when the page begins, held again during it (it changed): listed, as it is now.
+    history.hold();
+    const relisting = copy.findWithHistory(query);
+    await waitFor('the first days fetched', () => (history.held.size > 0 ? true : undefined));
+    const reopened = await app.store.system(listed._id, () => ({
+      set: { status: 'REOPENED' },
+      entry: { action: 'reopen', note: '复查发现问题', attachments: [] },
+      event: { type: 'call.reopened', data: {} },
+    }));
+    await copy.refresh([listed._id]);
+    expect(copy.holds(listed._id)).toBe(true);
+    history.letGo();
+    const again = (await relisting).calls;
+    expect(again.filter((call) => call._id === listed._id).map((call) => call.status)).toEqual([reopened!.status]);
+    expect(new Set(again.map((call) => call._id)).size).toBe(again.length);
   });
 });

@@ -222,6 +222,9 @@ export class CallHistory {
     const byDoc = groupBy(rows, (row) => `day|${row.key}|${row.day}`);
     // The days kept before this round's writes: brought up to date below rather than read again.
     const keptBefore = new Map([...byDoc.keys()].map((docId) => [docId, this.days.get(docId)]));
+    // Kept days are brought up to date only by a round that ran alone (one at a time, as the
+    // archiver runs them): a count one past the kept one could otherwise be another round's of this copy.
+    const finishedBefore = this.archiving.running === 0 ? this.archiving.finished : undefined;
     this.archiving.running++;
     try {
       await eachLimited([...byDoc], 16, ([docId, group]) =>
@@ -245,6 +248,7 @@ export class CallHistory {
         .lean<HistoryDoc>();
       return { key, days, writes: first?.writes ?? {} };
     });
+    const alone = finishedBefore !== undefined && this.archiving.running === 0 && this.archiving.finished === finishedBefore + 1;
     for (const { key, days, writes } of counted) {
       const known = this.firstDays.get(key);
       const earliest = days[0] as string;
@@ -257,7 +261,7 @@ export class CallHistory {
         const count = writes[day] ?? 0;
         const docId = `day|${key}|${day}`;
         const kept = keptBefore.get(docId);
-        if (kept?.writes !== count - 1) continue;
+        if (!alone || kept?.writes !== count - 1) continue;
         const added = (byDoc.get(docId) ?? []).map((row) => decodeEntry(row.entry));
         this.days.set(docId, { entries: latestOf([...kept.entries, ...added]), writes: count });
         if (known && (known.writes[day] ?? 0) < count) known.writes[day] = count;

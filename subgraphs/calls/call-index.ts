@@ -351,7 +351,7 @@ export class CallIndex {
       reads += days.length * keys.length;
       for (const list of lists) {
         const candidates = list
-          .filter((e) => !this.calls.has(e.id))
+          .filter((e) => !shown.has(e.id))
           .filter((e) => (!from || e.raisedAt >= from.getTime()) && (!to || e.raisedAt < to.getTime()))
           .map((e) => ({ at: e.raisedAt, id: e.id, version: e.version }))
           .filter((p) => !after || newer(after, p))
@@ -366,9 +366,10 @@ export class CallIndex {
           i += slice.length;
           reads += slice.length;
           examined += slice.length;
-          const docs = await eachLimited(slice, READ_CONCURRENCY, (p) => this.archivedCall(p.id, p.version));
-          // Not held now, nor when the page began (a call archived meanwhile is in `live` already).
-          for (const doc of docs) if (doc && !this.calls.has(doc._id) && !shown.has(doc._id) && matches(doc)) found.push(doc);
+          // A call held now (it changed again since it was archived, perhaps during this page) as
+          // held; one shown from memory when the page began (archived since) is there already.
+          const docs = await eachLimited(slice, READ_CONCURRENCY, (p) => Promise.resolve(this.calls.get(p.id) ?? this.archivedCall(p.id, p.version)));
+          for (const doc of docs) if (doc && !shown.has(doc._id) && matches(doc)) found.push(doc);
           if (found.length >= limit) break scan;
         }
       }
