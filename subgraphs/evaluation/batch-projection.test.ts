@@ -17,7 +17,7 @@ import { contributions, mergeObservations, type Observation, observe } from './d
 import { MonthClosing } from './domain/period.ts';
 import { Projector, type RawRecord } from './projector.ts';
 import { inLogOrder, scriptedMonth } from './scripted-calls.ts';
-import { type BatchResult, callKey, EvaluationStore, evaluationModels } from './store.ts';
+import { type BatchResult, callKey, COMPACT_AFTER_CHUNKS, contributionsIn, encodeChunk, EvaluationStore, evaluationModels } from './store.ts';
 
 const scope = testScope('batchprojection');
 const logger = createLogger('test', 'warn');
@@ -67,7 +67,9 @@ async function freshStore(name: string): Promise<EvaluationStore> {
 
 /** Every document of both collections, without write times, by `_id`. */
 async function contents(store: EvaluationStore) {
-  const ledgers = await store.models.Ledger.find({}).lean();
+  // As read: a batch delivered again appends its contributions again, and reads the same.
+  const ids = (await store.models.Ledger.find({}, { _id: 1 }).lean()).map((doc) => doc._id);
+  const ledgers = [...(await store.loadLedgers(ids)).values()].map(({ appended: _appended, ...doc }) => doc);
   const calls = await store.models.Call.find({}).lean();
   const byId = <T extends { _id: string }>(docs: T[]) => Object.fromEntries(docs.map((d): [string, T] => [d._id, d]).sort(([a], [b]) => a.localeCompare(b)));
   return {
@@ -165,6 +167,35 @@ describe('the batch projection', () => {
       await new Projector(await freshStoreOn(store), producer, dlq, logger).project(records(split, log.length));
       expect(await contents(store), `killed after write ${point}`).toEqual(reference);
     }
+  });
+
+  it('reads contributions appended as text over the fields of an older document, and compacts a long one without losing any', async () => {
+    const store = await freshStore('chunks');
+    const id = 'perf|dept-test|2026-04';
+    // Written before chunks: contributions as fields.
+    await store.models.Ledger.updateOne({ _id: id }, { $set: { calls: { a: { dispatched: 1 }, b: { dispatched: 1, signed: 1 } } } }, { upsert: true });
+    const append = (chunk: string) => store.models.Ledger.updateOne({ _id: id }, { $push: { chunks: chunk }, $inc: { appended: 1 } });
+    // A later entry replaces an earlier one; `key=` removes; corrections are negative.
+    await append(encodeChunk([['b', null], ['~Yy9k', { dispatched: 1, lateEntries: -1 }]]));
+    await append(encodeChunk([['c', { completed: 2 }], ['c', { completed: 1 }]]));
+    const expected = { a: { dispatched: 1 }, '~Yy9k': { dispatched: 1, lateEntries: -1 }, c: { completed: 1 } };
+    expect((await store.loadLedgers([id])).get(id)?.calls).toEqual(expected);
+    expect((await store.totals([id])).get(id)).toMatchObject({ totals: { dispatched: 2, lateEntries: -1, completed: 1 }, calls: 3 });
+
+    // A compaction read before another chunk was appended leaves the document as it is.
+    const stale = (await store.models.Ledger.findById(id).lean())!;
+    await append(encodeChunk([['d', { urged: 1 }]]));
+    await (store as unknown as { compact: (doc: unknown, calls: unknown) => Promise<void> }).compact(stale, expected);
+    expect((await store.loadLedgers([id])).get(id)?.calls).toEqual({ ...expected, d: { urged: 1 } });
+
+    // More chunks than COMPACT_AFTER_CHUNKS: a read writes them back as one, fields included.
+    for (let i = 0; i < COMPACT_AFTER_CHUNKS; i++) await append(encodeChunk([[`e${i}`, { entries: i + 1 }]]));
+    const read = (await store.loadLedgers([id])).get(id)?.calls;
+    const stored = (await store.models.Ledger.findById(id).lean())!;
+    expect(stored.chunks).toHaveLength(1);
+    expect(stored.calls).toBeUndefined();
+    expect(contributionsIn(stored)).toEqual(read);
+    expect(Object.keys(read ?? {})).toHaveLength(4 + COMPACT_AFTER_CHUNKS);
   });
 
   it('keeps no ledger totals read before a consumer-group change, since another copy may have written meanwhile', async () => {
