@@ -121,7 +121,7 @@ export async function runDrills(options: DrillOptions): Promise<DrillRow[]> {
         name,
         spawnIt: () => {
           const log = openSync(join(logDir, `${name}.log`), 'a');
-          return spawn(process.execPath, ['--import', 'tsx', 'scripts/service.ts', name], { env: { ...env, PORT: String(port) }, stdio: ['ignore', log, log] });
+          return spawn(process.execPath, ['--import', 'tsx', 'scripts/service.ts', name], { env: { ...env, PORT: String(port), METRICS_PORT: '0' }, stdio: ['ignore', log, log] });
         },
         ready: (child: ChildProcess) =>
           until(`${name} ready`, async () => {

@@ -30,6 +30,8 @@ function start(name: string, env: Record<string, string> = {}) {
       NODE_ENV: 'production',
       LOG_LEVEL: 'info',
       PORT: '0',
+      // Any free port: PORT + 5000 (the default) may be taken by another file's process.
+      METRICS_PORT: '0',
       JWT_SECRET: 'shutdown-test-secret-0123456789',
       PERSONAL_DATA_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
       // Production requires the hub's own record-signing key (platform/audit/signing.ts).

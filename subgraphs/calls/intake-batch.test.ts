@@ -192,7 +192,8 @@ async function startCopy(): Promise<ChildProcess> {
   mkdirSync('.data/logs', { recursive: true });
   const log = `.data/logs/${scope.dbName}-copy-${children.length + 1}.log`;
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/service.ts', 'calls'], {
-    env: { ...process.env, ...scope.env, LOG_LEVEL: 'info', PORT: String(await freePort()), CALLS_DB: scope.dbName, SUPERVISION_INTERVAL_MS: '3600000' },
+    // METRICS_PORT 0: any free port (PORT + 5000, the default, was once taken by another file's process, and the copy never started).
+    env: { ...process.env, ...scope.env, LOG_LEVEL: 'info', PORT: String(await freePort()), METRICS_PORT: '0', CALLS_DB: scope.dbName, SUPERVISION_INTERVAL_MS: '3600000' },
     stdio: ['ignore', openSync(log, 'w'), 'inherit'],
   });
   children.push(child);
@@ -222,11 +223,14 @@ it('loses and doubles nothing when a copy is killed in the middle of a batch and
     const atKill = await stored();
     expect(atKill).toBeLessThan(total);
 
-    await startCopy();
+    const second = await startCopy();
     let progress = '';
     // Every event out first (counted from the topic, in memory), then every call recorded as published.
     const publishedAll = () => callIds.filter((id, i) => new Set(eventsOf(id).map((e) => e.sequence)).size === versionOf(i)).length;
-    await waitFor('every event published', () => (publishedAll() === total ? true : undefined), 280_000).catch((err: Error) => {
+    await waitFor('every event published', () => {
+      if (second.exitCode !== null) throw new Error(`the second copy exited with ${second.exitCode}; see .data/logs/${scope.dbName}-copy-2.log`);
+      return publishedAll() === total ? true : undefined;
+    }, 280_000).catch((err: Error) => {
       throw new Error(`${err.message} (at kill ${atKill}, published ${publishedAll()} of ${total})`);
     });
     const calls = await waitFor('every call stored, noted and recorded as published', async () => {
