@@ -122,7 +122,8 @@ export function encodeChunk(contributions: Iterable<[string, Vector | null]>): s
 
 /** Every call's contribution in a stored ledger document: its fields, then its chunks in order. */
 export function contributionsIn(doc: Pick<LedgerDoc, 'calls' | 'chunks'>): Record<string, Vector> {
-  const calls: Record<string, Vector> = { ...doc.calls };
+  // Without a prototype: a call whose id is `__proto__` is an entry like any other.
+  const calls: Record<string, Vector> = Object.assign(Object.create(null) as Record<string, Vector>, doc.calls);
   for (const chunk of doc.chunks ?? []) {
     if (chunk === '') continue;
     for (const entry of chunk.split(' ')) {
@@ -200,6 +201,8 @@ export class EvaluationStore {
     private readonly closing: MonthClosing,
     /** The counter scopes of a call raised at `originUnitId` (its path below the district). */
     private readonly scopesOf: (originUnitId: string) => string[],
+    /** Chunks a ledger document may hold before it is written back as one. */
+    private readonly compactAfterChunks = COMPACT_AFTER_CHUNKS,
   ) {}
 
   /**
@@ -304,15 +307,29 @@ export class EvaluationStore {
       const doc = await this.models.Ledger.findById(id).lean<LedgerDoc>();
       if (!doc) return null;
       const calls = contributionsIn(doc);
-      if ((doc.chunks?.length ?? 0) > COMPACT_AFTER_CHUNKS) await this.compact(doc, calls);
+      if ((doc.chunks?.length ?? 0) > this.compactAfterChunks) await this.compact(doc, calls);
       const { chunks: _read, ...rest } = doc;
       return { ...rest, calls };
     });
     return new Map(docs.filter((d): d is LedgerDoc => d !== null).map((d) => [d._id, d]));
   }
 
+  /** Counts a chunk appended to each of `ids`; reads (and so compacts) those this copy appended to past `compactAfterChunks`. */
+  private async compactLong(ids: string[]): Promise<void> {
+    const long: string[] = [];
+    for (const id of ids) {
+      const appended = (this.appendsUnread.get(id) ?? 0) + 1;
+      if (appended > this.compactAfterChunks) long.push(id);
+      else this.appendsUnread.set(id, appended);
+    }
+    if (this.appendsUnread.size > LEDGER_TOTALS_KEPT) this.appendsUnread.clear();
+    for (const id of long) this.appendsUnread.delete(id);
+    if (long.length > 0) await this.loadLedgers(long);
+  }
+
   /** Writes a ledger document's contributions back as one chunk, unless a chunk was appended since the read. */
   private async compact(doc: LedgerDoc, calls: Record<string, Vector>): Promise<void> {
+    this.appendsUnread.delete(doc._id);
     await this.models.Ledger.updateOne(
       { _id: doc._id, appended: doc.appended },
       { $set: { chunks: [encodeChunk(Object.entries(calls))] }, $unset: { calls: 1 } },
@@ -485,6 +502,11 @@ export class EvaluationStore {
    * Forgotten on every group change (`projectsEverything`); at most OWNED_CALLS, the most recent.
    */
   private readonly owned = new Map<string, CallDoc>();
+  /**
+   * Chunks this copy appended to each ledger document since it last compacted it: a document nobody
+   * reads (a grid's counters, its open calls) is read and compacted after COMPACT_AFTER_CHUNKS of them.
+   */
+  private readonly appendsUnread = new Map<string, number>();
   /** Ledger totals as last read, with this copy's changes since added (`totals`). */
   private readonly ledgerTotals = new Map<string, Totals & { at: number }>();
   /** Writes this copy made to each ledger, counted: a read that saw one start and another end is not kept. */
@@ -626,6 +648,7 @@ export class EvaluationStore {
         await between();
       });
       this.adjustTotals(written, now);
+      await this.compactLong([...changes.keys()]);
       await this.refreshRanks([...changes.keys()].filter((id) => id.startsWith('perf|')), now);
       await between();
     }
