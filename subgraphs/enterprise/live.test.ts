@@ -4,7 +4,7 @@
 import mongoose, { type Connection, Schema } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testScope } from '../../test/support/isolation.ts';
-import { CHANGES_FOLLOWED_MAX, CHANGES_PER_DOCUMENT, LiveCollection } from './live.ts';
+import { CHANGES_FOLLOWED_MAX, CHANGES_PER_DOCUMENT, LiveCollection, UNLANDED_POLLS_MAX } from './live.ts';
 import { type EnterpriseModels, enterpriseModels } from './model.ts';
 
 interface NoteDoc {
@@ -81,6 +81,29 @@ describe('another copy’s writes', () => {
     await writer.Note.create({ _id: 'late', seq: first, text: '迟到的笔记' });
     expect(await reader.notes.refresh()).toBe(1);
     expect(reader.notes.get('late')?.text).toBe('迟到的笔记');
+  });
+
+  it('a write whose change-log entry and document land several polls after its counter value is still found, and then no longer looked for', async () => {
+    // The counter value taken, nothing else yet (a writer held up by a busy store).
+    await writer.models.Counter.updateOne({ _id: 'notes' }, { $inc: { seq: 1 } });
+    const { seq } = (await writer.models.Counter.findById('notes').lean())!;
+    for (let poll = 0; poll < 5; poll++) expect(await reader.notes.refresh()).toBe(0);
+    await writer.models.ChangeLog.updateOne({ _id: `notes|${Math.floor(seq / CHANGES_PER_DOCUMENT)}` }, { $push: { entries: { seq, id: 'slow' } } }, { upsert: true });
+    expect(await reader.notes.refresh()).toBe(0);
+    await writer.Note.create({ _id: 'slow', seq, text: '很慢的笔记' });
+    expect(await reader.notes.refresh()).toBe(1);
+    expect(reader.notes.get('slow')?.text).toBe('很慢的笔记');
+    finds.length = 0;
+    expect(await reader.notes.refresh()).toBe(0);
+    expect(finds).toEqual([{ _id: 'notes' }]);
+  });
+
+  it('a counter value whose write never lands (its writer died) is given up after UNLANDED_POLLS_MAX polls', async () => {
+    await writer.models.Counter.updateOne({ _id: 'notes' }, { $inc: { seq: 1 } });
+    for (let poll = 0; poll <= UNLANDED_POLLS_MAX; poll++) await reader.notes.refresh();
+    finds.length = 0;
+    await reader.notes.refresh();
+    expect(finds).toEqual([{ _id: 'notes' }]);
   });
 
   it('writers opening the same new change-log document at once all land in it', async () => {

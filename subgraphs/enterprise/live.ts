@@ -4,9 +4,10 @@
 // once; other copies see it within a poll: they read the counter and, only when it moved, the change
 // log's documents covering the values since and then each changed document. Every read is by `_id`,
 // the one lookup FerretDB indexes: a poll costs what changed, not the collection (a filter on `seq`
-// would read and decode every document). A writer can take its `seq` a moment before its document
-// lands, so each poll re-reads from the counter value seen two polls back: a write is missed only if
-// it takes longer than a whole poll interval to land.
+// would read and decode every document). A writer takes its `seq` a moment before its change-log
+// entry and its document land (under load, seconds before): a value whose entry or document has not
+// landed is looked at again on every poll until it has, or for UNLANDED_POLLS_MAX polls (a writer
+// that died in between).
 import type { Model } from 'mongoose';
 import type { Logger } from '../../platform/logger.ts';
 import { eachLimited, groupBy } from '../../platform/mongo.ts';
@@ -19,6 +20,11 @@ export const CHANGES_PER_DOCUMENT = 200;
  * cut off for a while) reads the whole collection again, as at start.
  */
 export const CHANGES_FOLLOWED_MAX = 20_000;
+/**
+ * Polls a counter value is looked at again while its change-log entry or its document has not landed;
+ * then it is given up (its writer died after reserving it). With the default poll, a minute.
+ */
+export const UNLANDED_POLLS_MAX = 30;
 /** Concurrent reads by `_id` of one poll. */
 const READ_CONCURRENCY = 16;
 
@@ -29,8 +35,10 @@ export interface LiveDoc {
 
 export class LiveCollection<T extends LiveDoc> {
   readonly docs = new Map<string, T>();
-  /** Counter values seen at the last two polls (older first). */
-  private seen: [number, number] = [0, 0];
+  /** The counter value of the last poll: every value up to it has landed here, or is in `unlanded`. */
+  private seen = 0;
+  /** Counter values whose write had not landed at a poll, with the number of polls they were looked at. */
+  private readonly unlanded = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private running = false;
@@ -63,10 +71,22 @@ export class LiveCollection<T extends LiveDoc> {
   }
 
   async load(): Promise<void> {
-    const counter = await this.counter();
+    await this.readWhole(await this.counter());
+  }
+
+  /**
+   * Reads the whole collection, as of counter value `counter` (read before): the writes of the last
+   * values may still land after the read, so those are looked at on the next polls (most are found
+   * in memory at once).
+   */
+  private async readWhole(counter: number): Promise<number> {
     const docs = await this.model.find({}, this.projection).lean<T[]>();
-    for (const doc of docs) this.apply(doc);
-    this.seen = [counter, counter];
+    let applied = 0;
+    for (const doc of docs) if (this.apply(doc)) applied++;
+    this.seen = counter;
+    this.unlanded.clear();
+    for (let value = Math.max(1, counter - CHANGES_PER_DOCUMENT + 1); value <= counter; value++) this.unlanded.set(value, 0);
+    return applied;
   }
 
   /**
@@ -106,33 +126,49 @@ export class LiveCollection<T extends LiveDoc> {
     return true;
   }
 
-  /** Reads what other copies wrote since the last polls. */
+  /** Reads what other copies wrote since the last poll, and what had not landed then. Returns the documents taken. */
   async refresh(): Promise<number> {
     const counter = await this.counter();
-    const [older, last] = this.seen;
-    if (counter === last && last === older) return 0;
-    let docs: T[];
-    if (counter - older > CHANGES_FOLLOWED_MAX) {
-      docs = await this.model.find({}, this.projection).lean<T[]>();
-    } else {
-      const ids = await this.changedSince(older, counter);
-      docs = (await eachLimited(ids, READ_CONCURRENCY, (id) => this.model.findById(id, this.projection).lean<T>())).filter((doc): doc is T => doc !== null);
-    }
+    if (counter === this.seen && this.unlanded.size === 0) return 0;
+    if (counter - this.seen > CHANGES_FOLLOWED_MAX) return this.readWhole(counter);
+    const values = [...this.unlanded.keys()];
+    for (let value = this.seen + 1; value <= counter; value++) values.push(value);
+    const written = await this.changeLog(values);
+    // Only what this copy does not hold at that write or a later one is read.
+    const ids = [
+      ...new Set(
+        values.flatMap((value) => {
+          const id = written.get(value);
+          return id !== undefined && !this.holds(id, value) ? [id] : [];
+        }),
+      ),
+    ];
+    const docs = await eachLimited(ids, READ_CONCURRENCY, (id) => this.model.findById(id, this.projection).lean<T>());
     let applied = 0;
-    for (const doc of docs) if (this.apply(doc)) applied++;
-    this.seen = [last, counter];
+    for (const doc of docs) if (doc && this.apply(doc)) applied++;
+    for (const value of values) {
+      const id = written.get(value);
+      const polls = (this.unlanded.get(value) ?? 0) + 1;
+      if ((id !== undefined && this.holds(id, value)) || polls > UNLANDED_POLLS_MAX) this.unlanded.delete(value);
+      else this.unlanded.set(value, polls);
+    }
+    this.seen = counter;
     return applied;
   }
 
-  /** The ids written under counter values in (after, upTo], from the change log. */
-  private async changedSince(after: number, upTo: number): Promise<string[]> {
-    const from = Math.floor((after + 1) / CHANGES_PER_DOCUMENT);
-    const to = Math.floor(upTo / CHANGES_PER_DOCUMENT);
-    const logIds = Array.from({ length: to - from + 1 }, (_, i) => `${this.name}|${from + i}`);
+  /** Whether this copy holds document `id` as written under counter value `value`, or later. */
+  private holds(id: string, value: number): boolean {
+    return (this.docs.get(id)?.seq ?? 0) >= value;
+  }
+
+  /** The id written under each of `values` whose change-log entry has landed. */
+  private async changeLog(values: readonly number[]): Promise<Map<number, string>> {
+    const wanted = new Set(values);
+    const logIds = [...new Set(values.map((value) => `${this.name}|${Math.floor(value / CHANGES_PER_DOCUMENT)}`))];
     const logs = await eachLimited(logIds, READ_CONCURRENCY, (_id) => this.changes.findById(_id).lean<ChangeLogDoc>());
-    const ids = new Set<string>();
-    for (const log of logs) for (const { seq, id } of log?.entries ?? []) if (seq > after) ids.add(id);
-    return [...ids];
+    const written = new Map<number, string>();
+    for (const log of logs) for (const { seq, id } of log?.entries ?? []) if (wanted.has(seq)) written.set(seq, id);
+    return written;
   }
 
   startPolling(intervalMs: number, logger: Logger): void {
