@@ -130,6 +130,25 @@ function expectedCounters(calls: CallDoc[]) {
   };
 }
 
+/** Another copy's connection to this file's database, with the filter of every `find` it sends. */
+function watchedConnection() {
+  const watched = mongoose.createConnection(scope.config.MONGODB_URI, { dbName: scope.dbName, autoIndex: false, monitorCommands: true });
+  const finds: unknown[] = [];
+  watched.getClient().on('commandStarted', (event) => {
+    if (event.commandName === 'find') finds.push(event.command.filter);
+  });
+  return { watched, finds };
+}
+
+/** A fixture call archived by the tests below (the first one not live). */
+const archivedBase = () => fixture.find((c) => !isLive(c))!;
+
+/** A call like it listed under `unit` alone (a key of no fixture list, so the lists and counters checked here are untouched). */
+function archivedCallOf(unit: string, id: string): CallDoc {
+  const base = archivedBase();
+  return { ...base, _id: id, visibleTo: [unit], handlingUnitId: unit, coHandlingUnitIds: [], followers: [], raisedBy: { ...base.raisedBy, subject: unit } };
+}
+
 beforeAll(async () => {
   app = await startTestCalls(scope, ENV);
   url = `${app.url}/graphql`;
@@ -236,8 +255,8 @@ describe('bounded call index', () => {
     const history = CallHistory.on(app.models.Call.db, app.directory);
     // Keys of its own (no unit or person of the fixture, in this file's own database), so the lists and counters below are untouched.
     const unit = 'cache-test-unit';
-    const base = fixture.find((c) => !isLive(c))!;
-    const archivedCall = (id: string): CallDoc => ({ ...base, _id: id, visibleTo: [unit], handlingUnitId: unit, coHandlingUnitIds: [], followers: [], raisedBy: { ...base.raisedBy, subject: unit } });
+    const base = archivedBase();
+    const archivedCall = (id: string) => archivedCallOf(unit, id);
     const day = dayOf(base.raisedAt.getTime());
     await history.archive([archivedCall(`${unit}-1`)]);
     expect((await history.day([unit], day)).map((e) => e.id)).toEqual([`${unit}-1`]);
@@ -259,8 +278,8 @@ describe('bounded call index', () => {
     // Another copy of the service, on the same database.
     const other = new CallHistory(history.model, app.directory);
     const unit = 'cache-test-unit-2';
-    const base = fixture.find((c) => !isLive(c))!;
-    const archivedCall = (id: string): CallDoc => ({ ...base, _id: id, visibleTo: [unit], handlingUnitId: unit, coHandlingUnitIds: [], followers: [], raisedBy: { ...base.raisedBy, subject: unit } });
+    const base = archivedBase();
+    const archivedCall = (id: string) => archivedCallOf(unit, id);
     const day = dayOf(base.raisedAt.getTime());
     await other.archive([archivedCall(`${unit}-1`)]);
     await history.firstDay([unit]);
@@ -276,17 +295,13 @@ describe('bounded call index', () => {
   });
 
   it('a kept day this copy archives into is brought up to date without a read, unless another copy\'s round was counted in between', async () => {
-    const watched = mongoose.createConnection(scope.config.MONGODB_URI, { dbName: scope.dbName, autoIndex: false, monitorCommands: true });
-    const finds: unknown[] = [];
-    watched.getClient().on('commandStarted', (event) => {
-      if (event.commandName === 'find') finds.push(event.command.filter);
-    });
+    const { watched, finds } = watchedConnection();
     try {
       const history = CallHistory.on(watched, app.directory);
       const other = new CallHistory(app.models.Call.db.models.CallHistory!, app.directory);
       const unit = 'cache-test-unit-3';
-      const base = fixture.find((c) => !isLive(c))!;
-      const archivedCall = (id: string): CallDoc => ({ ...base, _id: id, visibleTo: [unit], handlingUnitId: unit, coHandlingUnitIds: [], followers: [], raisedBy: { ...base.raisedBy, subject: unit } });
+      const base = archivedBase();
+      const archivedCall = (id: string) => archivedCallOf(unit, id);
       const day = dayOf(base.raisedAt.getTime());
       const ids = async () => (await history.day([unit], day)).map((e) => e.id).sort();
       await history.archive([archivedCall(`${unit}-1`)]);
@@ -372,12 +387,7 @@ describe('bounded call index', () => {
   });
 
   it('a copy reads the district\'s days of the last CALL_HISTORY_WARM_DAYS before it serves, and its first counters over them read no day document', async () => {
-    // Another copy on a connection of its own, whose commands are watched.
-    const watched = mongoose.createConnection(scope.config.MONGODB_URI, { dbName: scope.dbName, autoIndex: false, monitorCommands: true });
-    const finds: unknown[] = [];
-    watched.getClient().on('commandStarted', (event) => {
-      if (event.commandName === 'find') finds.push(event.command.filter);
-    });
+    const { watched, finds } = watchedConnection();
     try {
       const fresh = new CallIndex(app.models, CallHistory.on(watched, app.directory), { recentDays: 7 });
       await fresh.load();
