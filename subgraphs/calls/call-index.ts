@@ -399,6 +399,11 @@ export class CallIndex {
     return days;
   }
 
+  /** The archived calls each of `days` lists for `key` (kept days from memory, the rest read side by side). */
+  private readDays(key: string, days: readonly string[]): Promise<Array<readonly HistoryEntry[]>> {
+    return eachLimited(days, READ_CONCURRENCY, (d) => this.history.day([key], d));
+  }
+
   /**
    * Reads the day documents of `keys` for the last `days` days, so they are kept (call-history.ts)
    * before the first request: at a district's size a month of its days is read in a few hundred ms,
@@ -407,8 +412,7 @@ export class CallIndex {
   async warmHistory(keys: readonly string[], days: number, now = Date.now()): Promise<number> {
     let entries = 0;
     for (const key of days > 0 ? keys : []) {
-      const lists = await eachLimited(await this.historyDays(key, new Date(now - days * DAY_MS), new Date(now), now), READ_CONCURRENCY, (d) => this.history.day([key], d));
-      for (const list of lists) entries += list.length;
+      for (const list of await this.readDays(key, await this.historyDays(key, new Date(now - days * DAY_MS), new Date(now), now))) entries += list.length;
     }
     return entries;
   }
@@ -425,7 +429,7 @@ export class CallIndex {
     // of memory would be neither held nor in a day fetched before its write.
     for (let attempt = 0; attempt < ARCHIVING_REFETCHES; attempt++) {
       const rounds = this.history.roundsFinished;
-      lists = await eachLimited(days, READ_CONCURRENCY, (d) => this.history.day([key], d));
+      lists = await this.readDays(key, days);
       if (this.history.roundsFinished === rounds) break;
     }
     // From here on nothing waits: the calls held are the same for the live count and for the days'.
