@@ -17,7 +17,7 @@ import { contributions, mergeObservations, type Observation, observe } from './d
 import { MonthClosing } from './domain/period.ts';
 import { Projector, type RawRecord } from './projector.ts';
 import { inLogOrder, scriptedMonth } from './scripted-calls.ts';
-import { type BatchResult, callKey, COMPACT_AFTER_CHUNKS, contributionsIn, encodeChunk, EvaluationStore, evaluationModels } from './store.ts';
+import { type BatchResult, callKey, callOf, COMPACT_AFTER_CHUNKS, contributionsIn, encodeChunk, EvaluationStore, evaluationModels } from './store.ts';
 
 const scope = testScope('batchprojection');
 const logger = createLogger('test', 'warn');
@@ -73,7 +73,7 @@ async function contents(store: EvaluationStore) {
   const ledgers = [...(await store.loadLedgers(ids)).values()]
     .filter((doc) => doc.calls === undefined || Object.keys(doc.calls).length > 0 || !/^(perf|ctr|open)\|/.test(doc._id))
     .map(({ appended: _appended, ...doc }) => doc);
-  const calls = await store.models.Call.find({}).lean();
+  const calls = (await store.models.Call.find({}).lean()).map(callOf);
   const byId = <T extends { _id: string }>(docs: T[]) => Object.fromEntries(docs.map((d): [string, T] => [d._id, d]).sort(([a], [b]) => a.localeCompare(b)));
   return {
     ledgers: byId(ledgers.map(({ updatedAt: _ignored, ...doc }) => doc)),
@@ -215,6 +215,21 @@ describe('the batch projection', () => {
     expect(stored.calls).toBeUndefined();
     expect(contributionsIn(stored)).toEqual(read);
     expect(Object.keys(read ?? {})).toHaveLength(4 + COMPACT_AFTER_CHUNKS);
+  });
+
+  it('reads calls stored by an older copy (observations as an array) and continues them as text', async () => {
+    const store = await freshStore('older_calls');
+    const split = 60;
+    await new Projector(store, producer, dlq, logger).project(records(0, split));
+    // What an older copy wrote: the same calls with their observations as an array of fields.
+    const stored = await store.models.Call.find({}).lean();
+    expect(stored.every((doc) => typeof doc.obs === 'string')).toBe(true);
+    for (const doc of stored) await store.models.Call.replaceOne({ _id: doc._id }, callOf(doc));
+    await new Projector(await freshStoreOn(store), producer, dlq, logger).project(records(split, log.length));
+    expect(await contents(store)).toEqual(reference);
+    // A call given later events is written back as text; one without stays as the older copy left it.
+    const after = await store.models.Call.find({}).lean();
+    expect(after.some((doc) => typeof doc.obs === 'string') && after.some((doc) => Array.isArray(doc.obs))).toBe(true);
   });
 
   it('keeps no ledger totals read before a consumer-group change, since another copy may have written meanwhile', async () => {

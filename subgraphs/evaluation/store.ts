@@ -1,7 +1,7 @@
 // Evaluation's own database. Two collections, both addressed by deterministic `_id`s (FerretDB uses
 // an index only for a filter of exactly {_id}):
-// - `calls`: per call, its observations (unit ids, instants, counts, stars — no call details) and the
-//   scopes its counters go to;
+// - `calls`: per call, its observations (unit ids, instants, counts, stars — no call details; one
+//   JSON text, `StoredCall`) and the scopes its counters go to;
 // - `ledgers`: per (unit, month) of scores `perf|unit|month`, of counters `ctr|unit|month`, and per
 //   unit its open overdue calls `open|unit`: each call's contribution by its call key (appended as
 //   text, below). A figure is the sum of the contributions; appending one again changes nothing.
@@ -32,6 +32,26 @@ export interface CallDoc {
   /** Units below the district on the origin's path (grid, community, street): counter scopes. */
   scopes: string[];
 }
+
+/**
+ * A call as stored: its observations as one JSON text. FerretDB's cost to write a document grows with
+ * its fields; a call's ~150 (six observations of ~25) made its insert 4–5 times slower than the same
+ * content as one string (docs/performance.md), and inserting them bounded a replay. Documents written
+ * before hold the array: read as it is.
+ */
+export interface StoredCall {
+  _id: string;
+  obs: string | Observation[];
+  scopes: string[];
+}
+
+export const storedCall = (doc: CallDoc): StoredCall => ({ _id: doc._id, obs: JSON.stringify(doc.obs), scopes: doc.scopes });
+
+export const callOf = (doc: StoredCall): CallDoc => ({
+  _id: doc._id,
+  obs: typeof doc.obs === 'string' ? (JSON.parse(doc.obs) as Observation[]) : doc.obs,
+  scopes: doc.scopes,
+});
 
 export interface LedgerDoc {
   _id: string;
@@ -68,15 +88,15 @@ export interface SchemeSeenDoc {
 }
 
 export interface EvaluationModels {
-  Call: Model<CallDoc>;
+  Call: Model<StoredCall>;
   Ledger: Model<LedgerDoc>;
   SchemeSeen: Model<SchemeSeenDoc>;
 }
 
 export function evaluationModels(conn: Connection): EvaluationModels {
-  const call = new Schema<CallDoc>(
-    // Observations are plain values written as they are (no casting).
-    { _id: String, obs: { type: Schema.Types.Mixed, default: [] }, scopes: { type: [String], default: [] } },
+  const call = new Schema<StoredCall>(
+    // Observations are written as they are (no casting): text, or the array of older documents.
+    { _id: String, obs: { type: Schema.Types.Mixed }, scopes: { type: [String], default: [] } },
     { versionKey: false, minimize: false },
   );
   const ledger = new Schema<LedgerDoc>(
@@ -94,7 +114,7 @@ export function evaluationModels(conn: Connection): EvaluationModels {
     { versionKey: false, minimize: false },
   );
   return {
-    Call: conn.model<CallDoc>('EvaluationCall', call, 'calls'),
+    Call: conn.model<StoredCall>('EvaluationCall', call, 'calls'),
     Ledger: conn.model<LedgerDoc>('Ledger', ledger, 'ledgers'),
     SchemeSeen: conn.model<SchemeSeenDoc>(
       'SchemeSeen',
@@ -297,8 +317,8 @@ export class EvaluationStore {
   }
 
   async loadCalls(ids: string[]): Promise<Map<string, CallDoc>> {
-    const docs = await eachLimited(ids, 16, (id) => this.models.Call.findById(id).lean<CallDoc>());
-    return new Map(docs.filter((d): d is CallDoc => d !== null).map((d) => [d._id, d]));
+    const docs = await eachLimited(ids, 16, (id) => this.models.Call.findById(id).lean<StoredCall>());
+    return new Map(docs.filter((d): d is StoredCall => d !== null).map((d) => [d._id, callOf(d)]));
   }
 
   /** Ledger documents by id, each with its contributions read (`calls`); long ones compacted. */
@@ -538,7 +558,7 @@ export class EvaluationStore {
     for (let i = 0; i < docs.length; i += INSERT_SLICE) {
       const slice = docs.slice(i, i + INSERT_SLICE);
       try {
-        await this.models.Call.db.collection<CallDoc>(this.models.Call.collection.collectionName).insertMany(slice, { ordered: false });
+        await this.models.Call.db.collection<StoredCall>(this.models.Call.collection.collectionName).insertMany(slice.map(storedCall), { ordered: false });
       } catch (err) {
         for (const index of duplicatesOf(err)) existing.push((slice[index] as CallDoc)._id);
       }
@@ -629,7 +649,7 @@ export class EvaluationStore {
       }
       // A call inserted above is stored already; a known one is written after its ledger entries.
       if (doc && merged.length > prior.length) updated += merged.length - prior.length;
-      if (doc && merged.length > prior.length) callWrites.push({ updateOne: { filter: { _id: callId }, update: { $set: { obs: merged, scopes } }, upsert: true } });
+      if (doc && merged.length > prior.length) callWrites.push({ updateOne: { filter: { _id: callId }, update: { $set: { obs: JSON.stringify(merged), scopes } }, upsert: true } });
       stored.push({ _id: callId, obs: merged, scopes });
     }
     if (changes.size > 0) {
