@@ -232,6 +232,25 @@ describe('the batch projection', () => {
     expect(after.some((doc) => typeof doc.obs === 'string') && after.some((doc) => Array.isArray(doc.obs))).toBe(true);
   });
 
+  it('keeps no ledger totals read while its own batch is writing them, so its changes are not added twice', async () => {
+    const store = await freshStore('totals-in-flight');
+    await new Projector(store, producer, dlq, logger).project(records(0, 60));
+    const appended = async () => new Map((await store.models.Ledger.find({}, { _id: 1, appended: 1 }).lean()).map((doc) => [doc._id, doc.appended ?? 0]));
+    const before = await appended();
+    // Paused after each write of the next batch: once its ledger appends have landed, a reader (a
+    // ranking, the counters) reads their totals before the batch goes on.
+    let landed: string[] = [];
+    await new Projector(store, producer, dlq, logger).project(records(60, log.length), async () => {
+      if (landed.length > 0) return;
+      landed = [...(await appended())].filter(([id, n]) => /^(perf|ctr)\|/.test(id) && n > (before.get(id) ?? 0)).map(([id]) => id);
+      if (landed.length > 0) await store.totals(landed);
+    });
+    expect(landed.length).toBeGreaterThan(0);
+    const figures = (totals: Map<string, { totals: object; calls: number }>) => Object.fromEntries([...totals].map(([id, t]) => [id, [t.totals, t.calls]]));
+    const stored = figures(await (await freshStoreOn(store)).totals(landed));
+    expect(figures(await store.totals(landed))).toEqual(stored);
+  });
+
   it('keeps no ledger totals read before a consumer-group change, since another copy may have written meanwhile', async () => {
     const store = await freshStore('totals-epoch');
     const id = 'perf|dept-test|2026-03';

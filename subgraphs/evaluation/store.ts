@@ -373,7 +373,7 @@ export class EvaluationStore {
     }
     if (reread.length === 0) return out;
     // A change written while the read is out may or may not be in what it returns: then it is not kept.
-    const changes = new Map(reread.map((id) => [id, this.ledgerChanges.get(id) ?? 0]));
+    const changes = new Map(reread.map((id) => [id, this.ledgerWriting.has(id) ? undefined : (this.ledgerChanges.get(id) ?? 0)]));
     const epoch = this.totalsEpoch;
     const docs = await this.loadLedgers(reread);
     for (const id of reread) {
@@ -532,6 +532,11 @@ export class EvaluationStore {
   /** Writes this copy made to each ledger, counted: a read that saw one start and another end is not kept. */
   private readonly ledgerChanges = new Map<string, number>();
   /**
+   * Ledgers this copy is writing now (appended, totals not yet adjusted): a read begun meanwhile may
+   * hold the append already, and the adjustment would add it a second time, so it is not kept.
+   */
+  private readonly ledgerWriting = new Map<string, number>();
+  /**
    * Increased whenever the totals kept are forgotten (a group change: another copy may have written;
    * a failed batch) or the counts of changes are reset: a read begun before is then not kept.
    */
@@ -661,13 +666,24 @@ export class EvaluationStore {
           upsert: true,
         },
       }));
-      // Counted before and after: a read of these ledgers overlapping the writes is not kept.
-      for (const id of changes.keys()) this.ledgerChanges.set(id, (this.ledgerChanges.get(id) ?? 0) + 1);
-      await inSlices(ops, async (slice) => {
-        await this.models.Ledger.bulkWrite(slice, { ordered: false });
-        await between();
-      });
-      this.adjustTotals(written, now);
+      // Counted before and after, and marked while written: a read of these ledgers overlapping the writes is not kept.
+      for (const id of changes.keys()) {
+        this.ledgerChanges.set(id, (this.ledgerChanges.get(id) ?? 0) + 1);
+        this.ledgerWriting.set(id, (this.ledgerWriting.get(id) ?? 0) + 1);
+      }
+      try {
+        await inSlices(ops, async (slice) => {
+          await this.models.Ledger.bulkWrite(slice, { ordered: false });
+          await between();
+        });
+        this.adjustTotals(written, now);
+      } finally {
+        for (const id of changes.keys()) {
+          const writing = (this.ledgerWriting.get(id) ?? 1) - 1;
+          if (writing > 0) this.ledgerWriting.set(id, writing);
+          else this.ledgerWriting.delete(id);
+        }
+      }
       await this.compactLong([...changes.keys()]);
       await this.refreshRanks([...changes.keys()].filter((id) => id.startsWith('perf|')), now);
       await between();
