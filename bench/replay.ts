@@ -68,9 +68,13 @@ let reported = start;
 const residentMb = () => Math.round(process.memoryUsage().rss / 1_048_576);
 const residentBefore = residentMb();
 let residentPeak = residentBefore;
+// When the first batch was stored (to within the 200 ms poll): the start-up (connections, the group
+// join, the first fetch) before it does not grow with the events.
+let firstStored: number | undefined;
 while (!(await caughtUp()) && performance.now() < deadline) {
   await new Promise((r) => setTimeout(r, 200));
   residentPeak = Math.max(residentPeak, residentMb());
+  if (firstStored === undefined && app.projector.projected > 0) firstStored = performance.now();
   if (performance.now() - reported > 10_000) {
     reported = performance.now();
     say(`projected ${app.projector.projected} of ${events.length}`);
@@ -106,6 +110,7 @@ console.log(
       projected,
       ledger_documents: ledgers,
       seconds: Number(seconds.toFixed(1)),
+      seconds_to_first_batch_stored: firstStored === undefined ? null : Number(((firstStored - start) / 1000).toFixed(1)),
       events_per_s: eventsPerSecond,
       share_of_raw_bulk_insert: Number((eventsPerSecond / rawPerSecond).toFixed(2)),
       resident_mb: { before: residentBefore, peak: residentPeak },
