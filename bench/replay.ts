@@ -1,7 +1,8 @@
 // `npm run bench:replay`: the evaluation projection replaying an existing hub.call-events topic into
 // an empty database, on the local Kafka and FerretDB (or KAFKA_BROKERS / MONGODB_URI). First writes
 // BENCH_EVENTS events (default 100,000: a month of department calls of the demo district, each
-// raised, dispatched, signed, answered, completed and rated, in the order they happened) to the
+// raised, dispatched, signed, answered, completed and rated, in the order they happened; more events
+// span more months, BENCH_EVENTS_PER_MONTH each) to the
 // topic in bulk; then starts the evaluation subgraph on an empty database and times it until every
 // event is projected. Beside it, the raw bulk-insert rate of the same FerretDB in the same run
 // (copies of a stored call, 1,000 per command; and of the same call with its observations as fields,
@@ -19,6 +20,12 @@ import { callOf, type StoredCall } from '../subgraphs/evaluation/store.ts';
 import { benchRun, dropRun, say } from './stats.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
+/**
+ * Events of one month (BENCH_EVENTS_PER_MONTH): 100,000 is about 16,000 department calls, the demo
+ * district's month at 黄埔's rate (over 2 million appeals over the years). More events span more
+ * months, as a real history does; all of them in one month makes each month's ledgers that much longer.
+ */
+const EVENTS_PER_MONTH = Number(process.env.BENCH_EVENTS_PER_MONTH ?? 100_000);
 /** The issue's target: 12 million events in 20 minutes. */
 const TARGET_EVENTS_PER_S = 10_000;
 const RAW_DOCS = 4000;
@@ -39,12 +46,16 @@ const callEvents = topicName(config, TOPICS.callEvents);
 await ensureTopics(admin, [{ topic: callEvents, numPartitions: 6 }]);
 const streets = demoUnits().filter((u) => u.kind === 'street').map((u) => u.id);
 const departments = DEPARTMENTS.map((d) => d.id);
-const lastMonth = (() => {
+// The months, oldest first, ending with last month (UTC+8): as many as EVENTS_PER_MONTH asks for.
+const months = Array.from({ length: Math.ceil(EVENTS / EVENTS_PER_MONTH) }, (_, back) => {
   const now = new Date(Date.now() + 8 * 3600_000);
-  return now.getUTCMonth() === 0 ? `${now.getUTCFullYear() - 1}-12` : `${now.getUTCFullYear()}-${String(now.getUTCMonth()).padStart(2, '0')}`;
-})();
+  const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1 - back, 1));
+  return `${first.getUTCFullYear()}-${String(first.getUTCMonth() + 1).padStart(2, '0')}`;
+}).reverse();
+const lastMonth = months.at(-1) as string;
 const perCall = scriptedMonth('probe', 7, lastMonth, departments, streets).length / 7;
-const events = inLogOrder(scriptedMonth(`R${run}`, Math.ceil(EVENTS / perCall), lastMonth, departments, streets)).slice(0, EVENTS);
+const callsPerMonth = Math.ceil(Math.min(EVENTS, EVENTS_PER_MONTH) / perCall);
+const events = inLogOrder(months.flatMap((month) => scriptedMonth(`R${run}-${month}`, callsPerMonth, month, departments, streets))).slice(0, EVENTS);
 const calls = new Set(events.map((e) => e.callId)).size;
 for (let i = 0; i < events.length; i += 2000) {
   await producer.send({ topic: callEvents, messages: events.slice(i, i + 2000).map((e) => ({ key: e.callId, value: JSON.stringify(e) })) });
@@ -106,6 +117,7 @@ console.log(
     batch_bytes: config.EVALUATION_BATCH_BYTES,
     replay: {
       events: events.length,
+      months: months.length,
       calls,
       projected,
       ledger_documents: ledgers,
