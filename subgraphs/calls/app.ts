@@ -184,6 +184,13 @@ export async function startCalls(config: CallsConfig) {
   await joined;
   await index.load();
   log.info({ live: index.size }, 'call index loaded (live calls only)');
+  // Calls that passed the recent window while no copy ran are archived before serving (one round, at
+  // most ARCHIVE_BATCH), not beside the first requests: at 2,000,000 calls such a round took 4 s of
+  // reads and writes right after the copy was ready (docs/performance.md).
+  await index.archiveDue().then(
+    (archived) => log.info({ archived }, 'calls past the recent window archived before serving'),
+    (err: unknown) => log.warn({ err }, 'archiving calls before serving failed; the archiver tries again'),
+  );
   const districts = directory.ofKind('district').map((unit) => unit.id);
   // Only a head start: should a read fail, the days are read when first asked for.
   await index.warmHistory(districts, config.CALL_HISTORY_WARM_DAYS).then(
@@ -216,7 +223,7 @@ export async function startCalls(config: CallsConfig) {
   service.onShutdown('outbox publishers', () => Promise.all([callPublisher.stop(), orderPublisher.stop()]));
   scheduler.start();
   service.onShutdown('supervision', () => scheduler.stop());
-  const archiver = repeat(config.CALL_ARCHIVE_INTERVAL_MS, () => index.archiveDue(), (err) => log.warn({ err }, 'archiving calls failed; will retry'));
+  const archiver = repeat(config.CALL_ARCHIVE_INTERVAL_MS, () => index.archiveDue(), (err) => log.warn({ err }, 'archiving calls failed; will retry'), { first: 'after an interval' });
   service.onShutdown('call archiver', () => archiver.stop());
   const keyExpiry = repeat(3_600_000, () => keys.expire(), (err) => log.warn({ err }, 'expiring idempotency keys failed; will retry'));
   service.onShutdown('idempotency key expiry', () => keyExpiry.stop());
@@ -300,8 +307,11 @@ export function callRules(
   };
 }
 
-/** Runs `work` now and then every `intervalMs` after the previous run ends; `stop` waits for a run in progress. */
-function repeat(intervalMs: number, work: () => Promise<unknown>, onError: (err: unknown) => void) {
+/**
+ * Runs `work` now (or, with `first: 'after an interval'`, once `intervalMs` has passed) and then every
+ * `intervalMs` after the previous run ends; `stop` waits for a run in progress.
+ */
+function repeat(intervalMs: number, work: () => Promise<unknown>, onError: (err: unknown) => void, options: { first: 'now' | 'after an interval' } = { first: 'now' }) {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
@@ -312,7 +322,8 @@ function repeat(intervalMs: number, work: () => Promise<unknown>, onError: (err:
         if (!stopped) timer = setTimeout(run, intervalMs);
       });
   };
-  run();
+  if (options.first === 'now') run();
+  else timer = setTimeout(run, intervalMs);
   return {
     stop: async () => {
       stopped = true;

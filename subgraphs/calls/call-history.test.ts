@@ -517,4 +517,18 @@ describe('bounded call index', () => {
     expect(again.filter((call) => call._id === listed._id).map((call) => call.status)).toEqual([reopened!.status]);
     expect(new Set(again.map((call) => call._id)).size).toBe(again.length);
   });
+
+  it('a copy that starts archives the calls that passed the window while no round ran, before it serves', async () => {
+    // Closed months ago and still held by the running copy, whose archiver runs only hourly here.
+    const late = archivedCallOf('unit-late-at-start', 'late-at-start');
+    await app.store.insertMany([late]);
+    expect(app.index.holds(late._id)).toBe(true);
+    const started = await startTestCalls(scope, ENV);
+    try {
+      expect(started.index.holds(late._id)).toBe(false);
+      expect(await CallHistory.on(app.models.Call.db, app.directory).liveIds()).not.toContain(late._id);
+    } finally {
+      await started.service.shutdown('test');
+    }
+  });
 });
