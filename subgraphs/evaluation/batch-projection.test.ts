@@ -197,9 +197,13 @@ describe('the batch projection', () => {
     // A later entry replaces an earlier one; `key=` removes; corrections are negative.
     await append(encodeChunk([['b', null], ['~Yy9k', { dispatched: 1, lateEntries: -1 }]]));
     await append(encodeChunk([['c', { completed: 2 }], ['c', { completed: 1 }]]));
-    const expected = { a: { dispatched: 1 }, '~Yy9k': { dispatched: 1, lateEntries: -1 }, c: { completed: 1 } };
+    // Calls with the same contribution are one group; a call given twice counts as its last.
+    expect(encodeChunk([['x', { raised: 1 }], ['z', { raised: 2 }], ['y', { raised: 1 }], ['z', null]])).toBe('|raised:1=x y|=z');
+    // A chunk as written before grouping: one `key=…` entry per call.
+    await append('e=urged:1 f=signed:1 e=');
+    const expected = { a: { dispatched: 1 }, '~Yy9k': { dispatched: 1, lateEntries: -1 }, c: { completed: 1 }, f: { signed: 1 } };
     expect((await store.loadLedgers([id])).get(id)?.calls).toEqual(expected);
-    expect((await store.totals([id])).get(id)).toMatchObject({ totals: { dispatched: 2, lateEntries: -1, completed: 1 }, calls: 3 });
+    expect((await store.totals([id])).get(id)).toMatchObject({ totals: { dispatched: 2, lateEntries: -1, completed: 1, signed: 1 }, calls: 4 });
 
     // A compaction read before another chunk was appended leaves the document as it is.
     const stale = (await store.models.Ledger.findById(id).lean())!;
@@ -214,7 +218,7 @@ describe('the batch projection', () => {
     expect(stored.chunks).toHaveLength(1);
     expect(stored.calls).toBeUndefined();
     expect(contributionsIn(stored)).toEqual(read);
-    expect(Object.keys(read ?? {})).toHaveLength(4 + COMPACT_AFTER_CHUNKS);
+    expect(Object.keys(read ?? {})).toHaveLength(5 + COMPACT_AFTER_CHUNKS);
   });
 
   it('reads calls stored by an older copy (observations as an array) and continues them as text', async () => {

@@ -13,8 +13,9 @@
 // observations and appending the ones that changed (bulk writes), then storing the observations (more
 // bulk writes; see BULK_SLICE for why they are sliced). Crash between the two and the batch comes again: the same contributions are appended again.
 //
-// Contributions are appended to a ledger document as text (`chunks`, one string a batch: `key=name:n,…`
-// entries, `key=` for none; a later entry of a call replaces an earlier one), not set as fields:
+// Contributions are appended to a ledger document as text (`chunks`, one string a batch: calls grouped
+// by contribution, `|name:n,…=key key`, `|=key` for none, `encodeChunk`; a later entry of a call
+// replaces an earlier one), not set as fields:
 // FerretDB rewrites a whole document on every update, and its cost grows with the document's fields.
 // A month's ledger of 16,000 calls as fields took 1.2 s for any update and 0.6 s to read; as text,
 // 40–60 ms and 30 ms (docs/performance.md). A document read with more than COMPACT_AFTER_CHUNKS
@@ -131,35 +132,64 @@ const PROJECTION_META = 'meta|projection';
 /** Chunks a ledger document may hold before a read writes it back as one. */
 export const COMPACT_AFTER_CHUNKS = 32;
 
-/** Contributions as one chunk: `key=name:n,name:n` entries, `key=` where a call has none. */
+/**
+ * Contributions as one chunk, calls grouped by their contribution: `|name:n,name:n=key key|=key`, a
+ * group `|=keys` for calls that no longer contribute. Most calls of a ledger contribute the same few
+ * vectors, so a month's ledger is mostly call keys: about a fifth of the size of one entry per call,
+ * which FerretDB reads and rewrites whole (docs/performance.md). A call given twice counts as its last.
+ */
 export function encodeChunk(contributions: Iterable<[string, Vector | null]>): string {
-  const entries: string[] = [];
+  const last = new Map<string, Vector | null>();
   for (const [key, v] of contributions) {
-    entries.push(`${key}=${v ? Object.entries(v).map(([name, n]) => `${name}:${n}`).join(',') : ''}`);
+    last.delete(key);
+    last.set(key, v);
   }
-  return entries.join(' ');
+  const groups = new Map<string, string[]>();
+  for (const [key, v] of last) {
+    const vector = v ? Object.entries(v).map(([name, n]) => `${name}:${n}`).join(',') : '';
+    const keys = groups.get(vector);
+    if (keys) keys.push(key);
+    else groups.set(vector, [key]);
+  }
+  return [...groups].map(([vector, keys]) => `|${vector}=${keys.join(' ')}`).join('');
 }
 
-/** Every call's contribution in a stored ledger document: its fields, then its chunks in order. */
+/**
+ * Every call's contribution in a stored ledger document: its fields, then its chunks in order. A chunk
+ * is grouped (`encodeChunk`, starting with `|`: no call key does) or, as written before, one entry per
+ * call: `key=name:n,…`, `key=` for none.
+ */
 export function contributionsIn(doc: Pick<LedgerDoc, 'calls' | 'chunks'>): Record<string, Vector> {
   // Without a prototype: a call whose id is `__proto__` is an entry like any other.
   const calls: Record<string, Vector> = Object.assign(Object.create(null) as Record<string, Vector>, doc.calls);
+  const vectorOf = (text: string): Vector => {
+    const v: Vector = {};
+    for (const pair of text.split(',')) {
+      const colon = pair.indexOf(':');
+      v[pair.slice(0, colon)] = Number(pair.slice(colon + 1));
+    }
+    return v;
+  };
   for (const chunk of doc.chunks ?? []) {
     if (chunk === '') continue;
+    if (chunk.startsWith('|')) {
+      for (const group of chunk.slice(1).split('|')) {
+        const at = group.indexOf('=');
+        const text = group.slice(0, at);
+        const v = text === '' ? null : vectorOf(text);
+        for (const key of group.slice(at + 1).split(' ')) {
+          if (v) calls[key] = { ...v };
+          else delete calls[key];
+        }
+      }
+      continue;
+    }
     for (const entry of chunk.split(' ')) {
       const at = entry.indexOf('=');
       const key = entry.slice(0, at);
       const text = entry.slice(at + 1);
-      if (text === '') {
-        delete calls[key];
-        continue;
-      }
-      const v: Vector = {};
-      for (const pair of text.split(',')) {
-        const colon = pair.indexOf(':');
-        v[pair.slice(0, colon)] = Number(pair.slice(colon + 1));
-      }
-      calls[key] = v;
+      if (text === '') delete calls[key];
+      else calls[key] = vectorOf(text);
     }
   }
   return calls;
