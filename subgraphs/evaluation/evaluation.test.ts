@@ -19,6 +19,7 @@ import type { CallEvent } from '../../platform/call-event.ts';
 import { DEPT, marchCalls, STREET } from './domain/month.fixture.ts';
 import { CallScript } from './scripted-calls.ts';
 import { periodOf } from './domain/period.ts';
+import { PROJECTION_VERSION } from './store.ts';
 
 const scope = testScope('evaluation');
 let app: EvaluationApp;
@@ -402,9 +403,22 @@ describe('replays', () => {
   it('rebuild the rank documents once for a database projected before they existed', async () => {
     const before = await ledgers(app);
     await app.models.Ledger.deleteMany({ _id: { $regex: '^(rank|meta)\\|' } });
-    expect(await app.store.upgrade()).toEqual({ from: 1, to: 2 });
+    expect(await app.store.upgrade()).toEqual({ from: 1, to: PROJECTION_VERSION });
     expect(await ledgers(app)).toBe(before);
-    expect(await app.store.upgrade()).toEqual({ from: 2, to: 2 });
+    expect(await app.store.upgrade()).toEqual({ from: PROJECTION_VERSION, to: PROJECTION_VERSION });
+    // A database of version 2 (before text observations and grouped lines) is read as it is.
+    await app.models.Ledger.updateOne({ _id: 'meta|projection' }, { $set: { version: 2 } });
+    expect(await app.store.upgrade()).toEqual({ from: 2, to: PROJECTION_VERSION });
+  });
+
+  it('refuse a database a later projection version wrote, and leave it as it is', async () => {
+    await app.models.Ledger.updateOne({ _id: 'meta|projection' }, { $set: { version: PROJECTION_VERSION + 1 } });
+    try {
+      await expect(app.store.upgrade()).rejects.toThrow(`projection version ${PROJECTION_VERSION + 1}, later than this copy's ${PROJECTION_VERSION}`);
+      expect((await app.models.Ledger.findById('meta|projection').lean())?.version).toBe(PROJECTION_VERSION + 1);
+    } finally {
+      await app.models.Ledger.updateOne({ _id: 'meta|projection' }, { $set: { version: PROJECTION_VERSION } });
+    }
   });
 
   it('give identical figures when each call\'s events arrive shuffled and repeated, and dead-letter what fails the contract', async () => {

@@ -125,8 +125,12 @@ export function evaluationModels(conn: Connection): EvaluationModels {
   };
 }
 
-/** The projection's version: 2 added the `rank|month` documents. Kept in the `meta|projection` document. */
-export const PROJECTION_VERSION = 2;
+/**
+ * The projection's version, kept in the `meta|projection` document: 2 added the `rank|month`
+ * documents; 3 stores a call's observations as text and groups ledger lines by contribution (read by
+ * this version alongside what 2 wrote; not by 2). A copy refuses a database of a later version.
+ */
+export const PROJECTION_VERSION = 3;
 const PROJECTION_META = 'meta|projection';
 
 /** Chunks a ledger document may hold before a read writes it back as one. */
@@ -478,6 +482,12 @@ export class EvaluationStore {
    */
   async upgrade(): Promise<{ from: number; to: number }> {
     const meta = await this.models.Ledger.findById(PROJECTION_META).lean<LedgerDoc>();
+    if ((meta?.version ?? 0) > PROJECTION_VERSION) {
+      // What a later version wrote may not read here as it was meant (a rollback needs a replay).
+      throw new Error(
+        `the evaluation database is at projection version ${meta?.version}, later than this copy's ${PROJECTION_VERSION}: run the later version, or replay hub.call-events into an empty database`,
+      );
+    }
     const from = meta?.version ?? ((await this.models.Ledger.estimatedDocumentCount()) > 0 ? 1 : PROJECTION_VERSION);
     if (from < 2) {
       const perf = await this.models.Ledger.find({ _id: { $regex: '^perf\\|' } }, { _id: 1 }).lean<Array<{ _id: string }>>();
