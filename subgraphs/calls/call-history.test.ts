@@ -427,7 +427,9 @@ describe('bounded call index', () => {
     class HeldHistory extends CallHistory {
       release: (() => void) | undefined;
       held = new Set<string>();
+      readDays: string[] = [];
       override async day(keys: readonly string[], day: string) {
+        this.readDays.push(day);
         const list = await super.day(keys, day);
         if (this.release) {
           this.held.add(day);
@@ -485,6 +487,25 @@ describe('bounded call index', () => {
     expect(copy.holds(counted._id)).toBe(false);
     history.letGo();
     expect((await counting).raised).toBe(before.raised);
+
+    // Several rounds while one counters request reads its days, each taking a call out of memory:
+    // every call is counted, and no day is read twice.
+    const several = [3, 4, 5, 6].map(due);
+    await app.store.insertMany(several);
+    await copy.refresh(several.map((call) => call._id));
+    const withSeveral = await copy.countRange('huangpu', from, to, tierOf);
+    expect(withSeveral.raised).toBe(before.raised + several.length);
+    history.hold();
+    const reads = history.readDays.length;
+    const countingSeveral = copy.countRange('huangpu', from, to, tierOf);
+    await waitFor('a day fetched', () => (history.held.size > 0 ? true : undefined));
+    for (let round = 0; round < several.length; round++) expect(await copy.archiveDue(Date.now(), 1)).toBe(1);
+    expect(several.filter((call) => copy.holds(call._id))).toEqual([]);
+    history.letGo();
+    expect((await countingSeveral).raised).toBe(withSeveral.raised);
+    const read = history.readDays.slice(reads);
+    expect(read.length).toBeGreaterThan(0);
+    expect(new Set(read).size).toBe(read.length);
 
     // Lists: the call is on the page from memory when the page begins, and in its day once archived.
     expect(dayOf(listed.raisedAt.getTime()) < dayOf(NOW - 9 * DAY)).toBe(true);

@@ -158,15 +158,6 @@ export class CallHistory {
   /** Archiving rounds running and finished: a day read while one ran is not kept (it may predate its write). */
   private readonly archiving = { running: 0, finished: 0 };
 
-  /**
-   * Archiving rounds of this copy finished so far. A round takes its calls out of memory after it
-   * finishes: a reader that fetched days before a round finished may hold days without calls that
-   * are no longer held either, and fetches them again (CallIndex.countRange).
-   */
-  get roundsFinished(): number {
-    return this.archiving.finished;
-  }
-
   constructor(
     readonly model: Model<HistoryDoc>,
     private readonly directory: UnitDirectory,

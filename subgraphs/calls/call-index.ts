@@ -45,8 +45,6 @@ export const ARCHIVE_BATCH = 500;
  * 2,000,000-call district (docs/performance.md).
  */
 export const HISTORY_WARM_DAYS = 62;
-/** How often counters fetch their days at most while this copy's archiving rounds keep finishing. */
-const ARCHIVING_REFETCHES = 3;
 /** Concurrent reads by `_id` (FerretDB's pool is shared with every other request). */
 const READ_CONCURRENCY = 16;
 /**
@@ -107,6 +105,8 @@ const byNewest = (a: CallDoc, b: CallDoc) => {
 
 export class CallIndex {
   private readonly calls = new Map<string, CallDoc>();
+  /** For each counters request reading days now: the calls this copy's archiving took out of memory meanwhile. */
+  private readonly countsReading = new Set<Map<string, CallDoc>>();
   /**
    * The held calls of each category, oldest first (by raisedAt, then _id): the duplicate check lists
    * the newest of one category for every new call, and reads them from the end until it has enough.
@@ -423,14 +423,17 @@ export class CallIndex {
    * totals (kept with the day), less the entries of calls held in memory (counted as live).
    */
   async countRange(key: string, from: Date, to: Date, tierOf: (unitId: string) => Tier | undefined, now = Date.now()): Promise<RangeCounts> {
-    const days = await this.historyDays(key, from, to, now);
-    let lists: Array<readonly HistoryEntry[]> = [];
-    // Fetched again while this copy's archiving rounds finish meanwhile: a call such a round took out
-    // of memory would be neither held nor in a day fetched before its write.
-    for (let attempt = 0; attempt < ARCHIVING_REFETCHES; attempt++) {
-      const rounds = this.history.roundsFinished;
+    // A call this copy's archiving takes out of memory while the days are read would be neither held
+    // nor, in a day fetched before its write, listed: such calls are noted here and counted below.
+    const removed = new Map<string, CallDoc>();
+    this.countsReading.add(removed);
+    let days: string[];
+    let lists: Array<readonly HistoryEntry[]>;
+    try {
+      days = await this.historyDays(key, from, to, now);
       lists = await this.readDays(key, days);
-      if (this.history.roundsFinished === rounds) break;
+    } finally {
+      this.countsReading.delete(removed);
     }
     // From here on nothing waits: the calls held are the same for the live count and for the days'.
     const counts = noCounts();
@@ -454,6 +457,12 @@ export class CallIndex {
         tally(counts, e.status, e.originTier, e.reachedDepartment, e.satisfaction);
       }
     });
+    const listed = new Map(days.map((day, i) => [day, lists[i] as readonly HistoryEntry[]]));
+    for (const call of removed.values()) {
+      if (this.calls.has(call._id) || !live(call)) continue;
+      const list = listed.get(dayOf(new Date(call.raisedAt).getTime()));
+      if (!list || !entryOf(list, call._id)) tally(counts, call.status, tierOf(call.originUnitId), call.reachedDepartment, call.rating?.satisfaction);
+    }
     if (whole.size > 0) {
       for (const call of this.calls.values()) {
         const at = new Date(call.raisedAt).getTime();
@@ -487,6 +496,7 @@ export class CallIndex {
       const held = this.calls.get(call._id);
       if (held?.version !== call.version) continue;
       this.calls.delete(call._id);
+      for (const reading of this.countsReading) reading.set(call._id, held);
       this.unlistCategory(held);
       this.listUnits(call._id, []);
     }
