@@ -429,7 +429,6 @@ export class EvaluationStore {
   /** Adds what this copy just wrote to ledgers to the totals kept (null: rewritten whole, read again). */
   private adjustTotals(written: Map<string, { delta: Vector; calls: number } | null>, now: Date): void {
     for (const [id, change] of written) {
-      this.ledgerChanges.set(id, (this.ledgerChanges.get(id) ?? 0) + 1);
       const kept = this.ledgerTotals.get(id);
       if (!kept) continue;
       if (!change) {
@@ -569,7 +568,7 @@ export class EvaluationStore {
   private readonly appendsUnread = new Map<string, number>();
   /** Ledger totals as last read, with this copy's changes since added (`totals`). */
   private readonly ledgerTotals = new Map<string, Totals & { at: number }>();
-  /** Writes this copy made to each ledger, counted: a read that saw one start and another end is not kept. */
+  /** Writes this copy began on each ledger, counted: a read during which one began is not kept. */
   private readonly ledgerChanges = new Map<string, number>();
   /**
    * Ledgers this copy is writing now (appended, totals not yet adjusted): a read begun meanwhile may
@@ -706,7 +705,7 @@ export class EvaluationStore {
           upsert: true,
         },
       }));
-      // Counted before and after, and marked while written: a read of these ledgers overlapping the writes is not kept.
+      // Counted, and marked until the totals are adjusted: a read of these ledgers overlapping the writes is not kept.
       for (const id of changes.keys()) {
         this.ledgerChanges.set(id, (this.ledgerChanges.get(id) ?? 0) + 1);
         this.ledgerWriting.set(id, (this.ledgerWriting.get(id) ?? 0) + 1);
