@@ -440,9 +440,8 @@ export class CallIndex {
     // Counted, not listed: no order needed.
     const liveFilter = { visibleTo: key, raisedAt: { $gte: from, $lt: to } };
     const live = matcherOf(liveFilter);
-    for (const call of this.candidatesOf(liveFilter)) {
-      if (live(call)) tally(counts, call.status, tierOf(call.originUnitId), call.reachedDepartment, call.rating?.satisfaction);
-    }
+    const countCall = (call: CallDoc) => tally(counts, call.status, tierOf(call.originUnitId), call.reachedDepartment, call.rating?.satisfaction);
+    for (const call of this.candidatesOf(liveFilter)) if (live(call)) countCall(call);
     const whole = new Map<string, readonly HistoryEntry[]>();
     days.forEach((day, i) => {
       const list = lists[i] as readonly HistoryEntry[];
@@ -461,7 +460,7 @@ export class CallIndex {
     for (const call of removed.values()) {
       if (this.calls.has(call._id) || !live(call)) continue;
       const list = listed.get(dayOf(new Date(call.raisedAt).getTime()));
-      if (!list || !entryOf(list, call._id)) tally(counts, call.status, tierOf(call.originUnitId), call.reachedDepartment, call.rating?.satisfaction);
+      if (!list || !entryOf(list, call._id)) countCall(call);
     }
     if (whole.size > 0) {
       for (const call of this.calls.values()) {
