@@ -2,7 +2,7 @@
 // service builds: visibility, inbox boxes, list filters, history bounds.
 import sift from 'sift';
 import { describe, expect, it } from 'vitest';
-import { matcherOf } from './call-filter.ts';
+import { earliestTime, matcherOf } from './call-filter.ts';
 import type { CallDoc } from './model.ts';
 
 const call = (fields: Record<string, unknown>) => fields as unknown as CallDoc;
@@ -58,5 +58,28 @@ describe('matcherOf', () => {
     const ours = calls.filter(matcherOf(filter)).map((c) => c._id);
     const theirs = calls.filter(sift.default(filter)).map((c) => c._id);
     expect(ours).toEqual(theirs);
+  });
+});
+
+describe('earliestTime', () => {
+  it('is the latest lower bound a filter puts on a date, in any of its $ands', () => {
+    const nov = new Date('2026-11-01T00:00:00Z');
+    const dec = new Date('2026-12-01T00:00:00Z');
+    expect(earliestTime({ raisedAt: { $gte: nov } }, 'raisedAt')).toBe(nov.getTime());
+    expect(earliestTime({ $and: [{ raisedAt: { $gt: nov } }, { $and: [{ raisedAt: { $gte: dec, $lte: dec } }] }] }, 'raisedAt')).toBe(dec.getTime());
+    // No bound: an upper one only, one on another field, one inside an $or (not every call's), not a date.
+    expect(earliestTime({ raisedAt: { $lte: dec } }, 'raisedAt')).toBeUndefined();
+    expect(earliestTime({ updatedAt: { $gte: dec } }, 'raisedAt')).toBeUndefined();
+    expect(earliestTime({ $or: [{ raisedAt: { $gte: dec } }, { status: 'RAISED' }] }, 'raisedAt')).toBeUndefined();
+    expect(earliestTime({ raisedAt: { $gte: '2026-12-01' } }, 'raisedAt')).toBeUndefined();
+  });
+
+  it('lets no call older than it match (a scan newest first may stop there)', () => {
+    for (const filter of filters) {
+      const earliest = earliestTime(filter, 'raisedAt');
+      if (earliest === undefined) continue;
+      const older = calls.filter((c) => (c.raisedAt as Date).getTime() < earliest);
+      expect(older.filter(sift.default(filter))).toEqual([]);
+    }
   });
 });

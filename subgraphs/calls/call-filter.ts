@@ -33,6 +33,23 @@ export function requiredValue(filter: Filter, key: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The earliest time (ms) a filter lets a date field be (a `$gte` or `$gt` date in any of its
+ * `$and`s), if it bounds it: a scan of calls in time order, newest first, stops below it.
+ */
+export function earliestTime(filter: Filter, key: string): number | undefined {
+  let earliest: number | undefined;
+  for (const condition of conditionsOf(filter)) {
+    const range = condition[key];
+    if (typeof range !== 'object' || range === null) continue;
+    for (const op of ['$gte', '$gt'] as const) {
+      const bound = (range as Record<string, unknown>)[op];
+      if (bound instanceof Date && (earliest === undefined || bound.getTime() > earliest)) earliest = bound.getTime();
+    }
+  }
+  return earliest;
+}
+
 /** The fields that name the units a call appears on: CallIndex keeps each unit's held calls. */
 export const UNIT_FIELDS: ReadonlySet<string> = new Set(['visibleTo', 'handlingUnitId', 'coHandlingUnitIds']);
 

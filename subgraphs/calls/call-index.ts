@@ -12,7 +12,7 @@
 import { LRUCache } from 'lru-cache';
 import { eachLimited } from '../../platform/mongo.ts';
 import { CST_OFFSET_MS, type CallHistory, DAY_MS, dayOf, FINAL_STATUSES, FIRST_DAY_TTL_MS, type HistoryEntry, previousDay } from './call-history.ts';
-import { matcherOf, requiredUnit, requiredValue, UNIT_FIELDS } from './call-filter.ts';
+import { earliestTime, matcherOf, requiredUnit, requiredValue, UNIT_FIELDS } from './call-filter.ts';
 import type { CallDoc, CallsModels, Tier } from './model.ts';
 
 
@@ -290,11 +290,15 @@ export class CallIndex {
     const matches = matcherOf(filter);
     const category = requiredValue(filter, 'category');
     if (category !== undefined) {
-      // Newest first already: read from the end of the category's list until `limit` match.
+      // Newest first already: read from the end of the category's list until `limit` match, or
+      // until the calls are older than the filter lets them be.
       const list = this.byCategory.get(category) ?? [];
+      const earliest = earliestTime(filter, 'raisedAt') ?? Number.NEGATIVE_INFINITY;
       const newest: CallDoc[] = [];
       for (let i = list.length - 1; i >= 0 && newest.length < limit; i--) {
-        const call = this.calls.get((list[i] as { id: string }).id) as CallDoc;
+        const entry = list[i] as { at: number; id: string };
+        if (entry.at < earliest) break;
+        const call = this.calls.get(entry.id) as CallDoc;
         if (matches(call)) newest.push(call);
       }
       return newest;

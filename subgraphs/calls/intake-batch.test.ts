@@ -171,6 +171,46 @@ describe('batched intake', () => {
     expect(JSON.stringify(callIds.flatMap(eventsOf))).not.toMatch(/13812345678|李小明/);
   });
 
+  it('merges a call into an earlier call from another source even when more than five calls from its own source are more like it', async () => {
+    const run = randomUUID().slice(0, 8);
+    const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
+    // Three points on one street, west to east: the 信访 site, the new call 184 m east of it, and the
+    // 12345 calls 184 m further (368 m from the 信访 site: too far to be its duplicates).
+    const at = (lng: number) => ({ lng, lat: 23.1 });
+    const [west, middle, east] = [at(113.45), at(113.4518), at(113.4536)];
+    const sourceCall = (source: string, externalId: string, location: { lng: number; lat: number }, receivedAt: string) => ({
+      commandId: randomUUID(),
+      source,
+      externalId,
+      kind: 'create_call',
+      occurredAt: new Date().toISOString(),
+      call: { title: '工地夜间施工噪音', description: '科学城某工地夜间施工噪音扰民，凌晨还在打桩。', category: '城市管理', priority: 'NORMAL', unitId: GRIDS[0], location, receivedAt },
+    });
+    // Scores against the new call (domain/similarity.ts; same text, so 0.5 + 0.3 × closeness + 0.2 × recency):
+    // each 12345 call 0.5 + 0.116 + 0.197 = 0.813, the 信访 call 0.5 + 0.116 + 0.172 = 0.788: the 信访
+    // call ranks seventh, behind the six 12345 calls, yet above CROSS_SOURCE_MERGE_SCORE (0.6).
+    await send([sourceCall('petition', `M${run}-P`, west, hoursAgo(10))]);
+    const petition = sourceCallId('petition', `M${run}-P`);
+    await waitFor('the 信访 call stored', () => app.models.Call.findById(petition).lean<CallDoc>());
+    const hotline = Array.from({ length: 6 }, (_, i) => `M${run}-H${i}`);
+    await send(hotline.map((externalId) => sourceCall('hotline', externalId, east, hoursAgo(1))));
+    await waitFor('the 12345 calls stored', async () => ((await app.models.Call.countDocuments({ 'sourceRef.externalId': { $in: hotline } })) === 6 ? true : undefined));
+    await send([sourceCall('hotline', `M${run}-N`, middle, new Date().toISOString())]);
+
+    const merged = await waitFor('the new call merged', async () => {
+      const call = await app.models.Call.findById(sourceCallId('hotline', `M${run}-N`)).lean<CallDoc>();
+      return call?.status === 'MERGED' ? call : undefined;
+    });
+    expect(merged.mergedInto).toBe(petition);
+    await waitFor('the 信访 call told of the merge', async () => {
+      const call = await app.models.Call.findById(petition).lean<CallDoc>();
+      return call?.mergedCallIds.includes(merged._id) ? true : undefined;
+    });
+    // The 12345 calls are nobody's duplicates: too far from the 信访 call, and one source with each other.
+    const others = await app.models.Call.find({ 'sourceRef.externalId': { $in: hotline } }).lean<CallDoc[]>();
+    expect(others.map((call) => call.status)).toEqual(hotline.map(() => 'RAISED'));
+  });
+
   it('signs every event it publishes in a batch (Ed25519 headers, #18)', async () => {
     const headers = await collectHeaders(scope, app.topics.callEvents);
     try {

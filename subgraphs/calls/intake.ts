@@ -368,13 +368,11 @@ export class IntakeProcessor {
     const earlier = (other: CallDoc) =>
       new Date(other.raisedAt).getTime() < new Date(call.raisedAt).getTime() ||
       (new Date(other.raisedAt).getTime() === new Date(call.raisedAt).getTime() && other._id < call._id);
-    // Only into an earlier call, so two copies merging two new calls at once never merge them into each other.
-    const match = (await this.duplicates.candidatesFor(call, this.identity(command))).find(
-      (c) =>
-        c.score >= CROSS_SOURCE_MERGE_SCORE &&
-        c.call.sourceRef?.system !== command.source &&
-        c.call.status !== 'MERGED' &&
-        earlier(c.call),
+    // Only into an earlier call, so two copies merging two new calls at once never merge them into
+    // each other; only calls from another source are compared (a burst from one source compares none).
+    const intoCandidate = (other: CallDoc) => other.sourceRef?.system !== command.source && other.status !== 'MERGED' && earlier(other);
+    const match = (await this.duplicates.candidatesFor(call, this.identity(command), intoCandidate)).find(
+      (c) => c.score >= CROSS_SOURCE_MERGE_SCORE,
     );
     if (!match) return;
     const into = match.call._id;
