@@ -78,7 +78,7 @@ describe('earliestTime', () => {
     for (const filter of filters) {
       const earliest = earliestTime(filter, 'raisedAt');
       if (earliest === undefined) continue;
-      const older = calls.filter((c) => (c.raisedAt as Date).getTime() < earliest);
+      const older = calls.filter((c) => c.raisedAt.getTime() < earliest);
       expect(older.filter(sift.default(filter))).toEqual([]);
     }
   });

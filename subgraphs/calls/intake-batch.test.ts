@@ -211,6 +211,18 @@ describe('batched intake', () => {
     expect(others.map((call) => call.status)).toEqual(hotline.map(() => 'RAISED'));
   });
 
+  it('stores none of a slice with a call the schema refuses, and says which (never the rest without it)', async () => {
+    const run = randomUUID().slice(0, 8);
+    const draft = (i: number) =>
+      app.store.draft(
+        { title: '路灯不亮', description: `第${i}处路灯不亮。`, category: '城市管理', priority: 'NORMAL', source: 'HOTLINE', originUnitId: GRIDS[0]!, raisedBy: { subject: 'hotline-connector', unitId: 'huangpu', role: 'service_account' } },
+        `V${run}-${i}`,
+      );
+    const refused = { ...draft(1), priority: 'SOMEDAY' } as unknown as CallDoc;
+    await expect(app.store.createMany([draft(0), refused, draft(2)])).rejects.toThrow(`call V${run}-1 does not fit the calls schema`);
+    expect(await app.models.Call.countDocuments({ _id: { $in: [0, 1, 2].map((i) => `V${run}-${i}`) } })).toBe(0);
+  });
+
   it('signs every event it publishes in a batch (Ed25519 headers, #18)', async () => {
     const headers = await collectHeaders(scope, app.topics.callEvents);
     try {
