@@ -27,7 +27,7 @@ import { TOPICS } from '../platform/topics.ts';
 import { UnitDirectory } from '../platform/unit-directory.ts';
 import { loadCalendar, loadRulesFile } from '../rules/files.ts';
 import { callRules } from '../subgraphs/calls/app.ts';
-import { CallHistory, dayOf, encodeEntry, FINAL_STATUSES, historyKeysOf } from '../subgraphs/calls/call-history.ts';
+import { archivedCopy, CallHistory, dayOf, encodeEntry, FINAL_STATUSES, historyKeysOf } from '../subgraphs/calls/call-history.ts';
 import { RECENT_WINDOW_DAYS } from '../subgraphs/calls/call-index.ts';
 import { CallableItems } from '../subgraphs/calls/items.ts';
 import type { CallAction } from '../subgraphs/calls/lifecycle.ts';
@@ -165,6 +165,7 @@ export async function generateHistory(options: HistoryOptions, say: (line: strin
   let currentDay = '';
   let dayEntries = new Map<string, string[]>();
   let batch: CallDoc[] = [];
+  const archivedIds = new Set<string>();
 
   const insert = async (collection: { insertMany: (docs: object[], options: { ordered: boolean }) => Promise<unknown> }, docs: object[]) => {
     const t = Date.now();
@@ -198,6 +199,10 @@ export async function generateHistory(options: HistoryOptions, say: (line: strin
     // As the outbox publisher leaves a call once its events are out.
     const docs = batch.map((call) => ({ ...call, outbox: [], outboxPending: false, publishedSeq: call.version }));
     await insert(models.Call.collection, docs);
+    // The archived ones' copies, which their day entries say are there (call-history.ts).
+    const copies = docs.filter((call) => archivedIds.has(call._id)).map((call) => archivedCopy(call as CallDoc));
+    if (copies.length) await insert(history.model.collection, copies);
+    archivedIds.clear();
     batch = [];
   };
 
@@ -262,7 +267,8 @@ export async function generateHistory(options: HistoryOptions, say: (line: strin
     const final = FINAL_STATUSES.includes(call.status) && new Date(call.closedAt ?? call.updatedAt).getTime() < cutoff;
     if (final) {
       archived++;
-      const entry = encodeEntry(call, directory);
+      archivedIds.add(call._id);
+      const entry = encodeEntry(call, directory, true);
       for (const key of historyKeysOf(call)) {
         const list = dayEntries.get(key);
         if (list) list.push(entry);

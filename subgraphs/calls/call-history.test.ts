@@ -10,8 +10,8 @@ import { testScope } from '../../test/support/isolation.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import type { CallsApp } from './app.ts';
 import { CallIndex, HISTORY_WARM_DAYS } from './call-index.ts';
-import { CallHistory, dayOf, decodeEntry, encodeEntry, FIRST_DAY_TTL_MS, historyKeysOf } from './call-history.ts';
-import type { CallDoc } from './model.ts';
+import { archivedCopy, CallHistory, dayOf, decodeEntry, encodeEntry, FIRST_DAY_TTL_MS, historyKeysOf } from './call-history.ts';
+import { type CallDoc, INDEX_PROJECTION } from './model.ts';
 
 const scope = testScope('calls-history');
 let app: CallsApp;
@@ -168,7 +168,7 @@ afterAll(async () => {
 describe('bounded call index', () => {
   it('day entries keep what counters need, and each call is listed under its units and people', () => {
     const call = fixture.find((c) => c.rating && c.reachedDepartment)!;
-    const entry = decodeEntry(encodeEntry(call, app.directory));
+    const entry = decodeEntry(encodeEntry(call, app.directory, true));
     expect(entry).toEqual({
       id: call._id,
       raisedAt: call.raisedAt.getTime(),
@@ -177,7 +177,9 @@ describe('bounded call index', () => {
       reachedDepartment: true,
       satisfaction: call.rating!.satisfaction,
       version: call.version,
+      copied: true,
     });
+    expect(decodeEntry(encodeEntry(call, app.directory, false))).toEqual({ ...entry, copied: false });
     expect(historyKeysOf(call)).toEqual(expect.arrayContaining(['huangpu', 'changzhou', call.originUnitId, `p:${call.raisedBy.subject}`]));
     // Days are China Standard Time: 16:00 UTC is the next day in Guangzhou.
     expect(dayOf(Date.parse('2026-03-01T15:59:59Z'))).toBe('2026-03-01');
@@ -195,6 +197,34 @@ describe('bounded call index', () => {
     expect(await app.index.archiveDue()).toBe(0);
     const history = CallHistory.on(app.models.Call.db, app.directory);
     expect((await history.liveIds()).sort()).toEqual(live.map((c) => c._id).sort());
+  });
+
+  it('writes each archived call\'s copy, equal to a read of the call, and a list reads the copy when its day says there is one', async () => {
+    const history = CallHistory.on(app.models.Call.db, app.directory);
+    const archived = fixture.filter((c) => !isLive(c));
+    for (const call of archived) {
+      const read = await app.models.Call.findById(call._id, INDEX_PROJECTION).lean<CallDoc>();
+      expect(await history.copyOf(call._id, call.version)).toEqual(read);
+      // A copy of another version is no copy of this one.
+      expect(await history.copyOf(call._id, call.version + 1)).toBeUndefined();
+    }
+    // Which one a list reads: a copy altered here shows through a new copy's list (nothing kept yet);
+    // with its copy gone, the call is read instead.
+    const [altered, missing] = archived.filter((c) => c.visibleTo.includes(GRID_A)).sort(newestFirst);
+    await history.model.updateOne({ _id: `call|${altered!._id}` }, { $set: { copy: Buffer.from(mongoose.mongo.BSON.serialize({ ...(await history.copyOf(altered!._id, altered!.version)), title: '（副本）' })) } });
+    await history.model.deleteOne({ _id: `call|${missing!._id}` });
+    const copy = new CallIndex(app.models, history, { recentDays: 7 });
+    const page = await copy.findWithHistory({ filter: { visibleTo: GRID_A }, keys: [GRID_A], limit: 1_000 });
+    const shown = new Map(page.calls.map((c) => [c._id, c]));
+    expect(shown.get(altered!._id)?.title).toBe('（副本）');
+    expect(shown.get(missing!._id)).toEqual(await app.models.Call.findById(missing!._id, INDEX_PROJECTION).lean<CallDoc>());
+    // Nothing loaded into this copy's memory: the page is the archived calls, every one.
+    expect(page.calls.map((c) => c._id).sort()).toEqual(archived.filter((c) => c.visibleTo.includes(GRID_A)).map((c) => c._id).sort());
+    // Put back as the archiver wrote them, for the tests below.
+    for (const call of [altered!, missing!]) {
+      const { _id, ...fields } = archivedCopy((await app.models.Call.findById(call._id, INDEX_PROJECTION).lean<CallDoc>())!);
+      await history.model.updateOne({ _id }, { $set: fields }, { upsert: true });
+    }
   });
 
   it('a list pinned to one category (the duplicate check\'s) gives what a scan of every held call gives, after archiving too', () => {

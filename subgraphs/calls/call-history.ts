@@ -15,6 +15,12 @@
 //   for counters without reading the call; lists read the calls themselves by `_id`. Entries are
 //   appended in chunks (one string per archiving round); a repeated or later archiving of the same
 //   call appends again, and readers keep each call's highest version, so archiving is idempotent.
+// - `call|<id>`: an archived call as lists read it (without INDEX_PROJECTION's fields), as one BSON
+//   value, with its version: written by the archiving round before the day entries that list the call,
+//   which then carry a flag (`copied`) so a list reads the copy instead of the call. FerretDB's cost
+//   to read a document follows its fields: a call's ~44 took 1.7–2.7 ms a read, 85–90 ms for each of
+//   four pages of 20 read at once; the copy, one field, 0.9 ms and ~30 ms (docs/performance.md). Days
+//   written before copies existed list calls without the flag: those are read from the calls.
 // - `first|<key>`: the earliest day with history for a key, so a list knows where to stop, and how
 //   many archiving rounds have written into each of its days (`writes`): a copy keeps the day
 //   documents it read for as long as that number stands, and reads a day again only once it moved.
@@ -22,11 +28,11 @@
 // On MongoDB the same documents serve the same reads; the Call collection declares real indexes as
 // well (model.ts), for anyone querying it directly.
 import { LRUCache } from 'lru-cache';
-import { eachLimited, groupBy } from '../../platform/mongo.ts';
-import { type Connection, type Model, Schema } from 'mongoose';
+import { eachLimited, groupBy, inSlices } from '../../platform/mongo.ts';
+import { type Connection, type Model, mongo, Schema } from 'mongoose';
 import { CALL_STATUSES } from '../../platform/call-event.ts';
 import type { UnitDirectory } from '../../platform/unit-directory.ts';
-import { type CallDoc, type CallStatus, TIERS, type Tier } from './model.ts';
+import { type CallDoc, type CallStatus, INDEX_PROJECTION, TIERS, type Tier } from './model.ts';
 
 /** How many documents hold the live set (each a few hundred ids at a district's open work). */
 export const LIVE_SHARDS = 32;
@@ -55,6 +61,9 @@ interface HistoryDoc {
   /** Archiving rounds that wrote into each day of a key (`first|<key>` only; absent: none since the history was written). */
   writes?: Record<string, number>;
   liveSetSince?: Date;
+  /** `call|<id>` only: the archived call (BSON) and its version. */
+  copy?: mongo.Binary;
+  version?: number;
 }
 
 const historySchema = new Schema<HistoryDoc>(
@@ -65,6 +74,8 @@ const historySchema = new Schema<HistoryDoc>(
     day: String,
     writes: { type: Schema.Types.Mixed, default: undefined },
     liveSetSince: Date,
+    copy: Buffer,
+    version: Number,
   },
   { versionKey: false, collection: 'call_history' },
 );
@@ -78,6 +89,8 @@ export interface HistoryEntry {
   reachedDepartment: boolean;
   satisfaction?: 'VERY_SATISFIED' | 'SATISFIED' | 'BASIC' | 'UNSATISFIED';
   version: number;
+  /** Its copy (`call|<id>`) was written before this entry. */
+  copied: boolean;
 }
 
 const SATISFACTIONS = ['VERY_SATISFIED', 'SATISFIED', 'BASIC', 'UNSATISFIED'] as const;
@@ -92,14 +105,16 @@ export function previousDay(day: string): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) - DAY_MS).toISOString().slice(0, 10);
 }
 
-export function encodeEntry(call: CallDoc, directory: UnitDirectory): string {
+/** A day's entry for an archived call; `copied` once its copy (`archivedCopy`) is written. */
+export function encodeEntry(call: CallDoc, directory: UnitDirectory, copied: boolean): string {
   const tier = directory.tierOf(call.originUnitId);
   const satisfaction = call.rating?.satisfaction;
   const flags =
     CALL_STATUSES.indexOf(call.status) |
     ((tier ? TIERS.indexOf(tier) + 1 : 0) << 4) |
     ((call.reachedDepartment ? 1 : 0) << 7) |
-    ((satisfaction ? SATISFACTIONS.indexOf(satisfaction) + 1 : 0) << 8);
+    ((satisfaction ? SATISFACTIONS.indexOf(satisfaction) + 1 : 0) << 8) |
+    ((copied ? 1 : 0) << 11);
   return `${call._id}~${new Date(call.raisedAt).getTime()}~${flags}~${call.version}`;
 }
 
@@ -116,7 +131,15 @@ export function decodeEntry(text: string): HistoryEntry {
     reachedDepartment: ((flags >> 7) & 1) === 1,
     satisfaction: satisfaction ? SATISFACTIONS[satisfaction - 1] : undefined,
     version: Number(version),
+    copied: ((flags >> 11) & 1) === 1,
   };
+}
+
+/** The `call|<id>` document of an archived call: the call as lists read it, as one BSON value. */
+export function archivedCopy(call: CallDoc): { _id: string; version: number; copy: Buffer } {
+  const listed = Object.fromEntries(Object.entries(call).filter(([field]) => !(field in INDEX_PROJECTION)));
+  // A field left undefined is stored as null, as the driver stores it in the call (its default).
+  return { _id: `call|${call._id}`, version: call.version, copy: Buffer.from(mongo.BSON.serialize(listed, { ignoreUndefined: false })) };
 }
 
 /** The keys whose lists hold a call: its units and the people it belongs to. */
@@ -205,8 +228,16 @@ export class CallHistory {
    */
   async archive(calls: readonly CallDoc[]): Promise<void> {
     if (calls.length === 0) return;
+    // The copies before the entries that say they are there.
+    await inSlices(
+      calls.map((call) => {
+        const { _id, ...fields } = archivedCopy(call);
+        return { updateOne: { filter: { _id }, update: { $set: fields }, upsert: true } };
+      }),
+      (slice) => this.model.bulkWrite(slice, { ordered: false }),
+    );
     const rows = calls.flatMap((call) => {
-      const entry = encodeEntry(call, this.directory);
+      const entry = encodeEntry(call, this.directory, true);
       const day = dayOf(new Date(call.raisedAt).getTime());
       return historyKeysOf(call).map((key) => ({ key, day, entry }));
     });
@@ -259,6 +290,12 @@ export class CallHistory {
       }
     }
     await this.unmarkLive(calls.map((call) => call._id));
+  }
+
+  /** An archived call from its copy, if the copy holds that version of it. */
+  async copyOf(id: string, version: number): Promise<CallDoc | undefined> {
+    const doc = await this.model.findById(`call|${id}`).lean<HistoryDoc>();
+    return doc?.copy && doc.version === version ? (mongo.BSON.deserialize(doc.copy.buffer) as CallDoc) : undefined;
   }
 
   /**

@@ -148,6 +148,9 @@ export interface CallDoc extends Outboxed {
   appliedKeys: string[];
 }
 
+/** What the call index leaves out: only appended to, and read per call by `_id` when asked for. */
+export const INDEX_PROJECTION = { timeline: 0, outbox: 0, appliedKeys: 0 } as const;
+
 const actor = new Schema<ActorRef>({ subject: String, unitId: String, role: String }, { _id: false });
 const timelineEntry = new Schema<TimelineEntry>(
   { at: Date, action: String, actor, note: String, attachments: [String], fromUnitId: String, toUnitId: String, status: String, prevHash: String, hash: String },
