@@ -31,14 +31,29 @@ export function createLogger(service: string, level = 'info', destination?: pino
           method: req.method,
           path: req.url?.split('?')[0],
         }),
-        err: (err: unknown) => {
-          const serialized = pino.stdSerializers.err(err as Error);
-          if (serialized.message) serialized.message = scrubText(serialized.message);
-          if (serialized.stack) serialized.stack = scrubText(serialized.stack);
-          return serialized;
-        },
+        err: serializeError,
       },
     },
     destination,
   );
+}
+
+/**
+ * An error as logged: its message and stack scrubbed, its other fields only where they are plain
+ * values. A driver's bulk write error carries every failed statement's document or update (`writeErrors[].err.op`,
+ * `result`): a call with its citizen in clear, a call copy as BSON. Of those only each failure's index
+ * and code are kept.
+ */
+function serializeError(err: unknown): Record<string, unknown> {
+  const serialized = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  const logged: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(serialized)) {
+    if (typeof value === 'string') logged[key] = scrubText(value);
+    else if (typeof value === 'number' || typeof value === 'boolean') logged[key] = value;
+    else if (key === 'writeErrors' && Array.isArray(value)) {
+      logged.writeErrors = value.map((e: { index?: unknown; code?: unknown; err?: { index?: unknown; code?: unknown } }) => ({ index: e.index ?? e.err?.index, code: e.code ?? e.err?.code }));
+    } else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) logged[key] = value.map((v: string) => scrubText(v));
+    else if (key === 'cause' && value && typeof value === 'object') logged.cause = serializeError(value);
+  }
+  return logged;
 }

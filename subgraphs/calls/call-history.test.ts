@@ -2,8 +2,10 @@
 // or closed within the recent window), older ones are archived into day documents, and lists,
 // cursors and counters over history answer exactly what a scan of every call would, through a
 // restart that loads only the live set, and with a read budget small enough to cut pages short.
+import { Writable } from 'node:stream';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../platform/logger.ts';
 import { startTestCalls } from '../../test/support/calls.ts';
 import { codeOf, gql, ok, tokenFor } from '../../test/support/graphql.ts';
 import { testScope } from '../../test/support/isolation.ts';
@@ -225,6 +227,27 @@ describe('bounded call index', () => {
       const { _id, ...fields } = archivedCopy((await app.models.Call.findById(call._id, INDEX_PROJECTION).lean<CallDoc>())!);
       await history.model.updateOne({ _id }, { $set: fields }, { upsert: true });
     }
+  });
+
+  it('logs a failed bulk write of calls or of their copies without the citizen in it', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('test', 'info', new Writable({ write: (chunk, _enc, done) => void (lines.push(String(chunk)), done()) }));
+    const [call] = fixture.filter((c) => !isLive(c));
+    const withCitizen = { ...call!, _id: `LOG-${Date.now()}`, citizen: { name: '陈大文', phone: '13812345678' } };
+    // Each written twice in one insert: the second fails, with the driver's bulk write error, which holds the document.
+    const failures = [
+      await app.models.Call.db.db!.collection<{ _id: string }>('calls').insertMany([withCitizen, withCitizen], { ordered: false }).catch((err: unknown) => err),
+      await app.models.Call.db.db!.collection<{ _id: string }>('call_history').insertMany([archivedCopy(withCitizen), archivedCopy(withCitizen)], { ordered: false }).catch((err: unknown) => err),
+    ];
+    for (const err of failures) {
+      expect(err).toBeInstanceOf(Error);
+      logger.warn({ err }, 'write failed');
+    }
+    const text = lines.join('');
+    expect(text).not.toMatch(/陈大文|13812345678/);
+    // What a reader needs is still there: which statement failed, and why.
+    expect(lines.map((line) => JSON.parse(line).err.writeErrors)).toEqual([[{ index: 1, code: 11000 }], [{ index: 1, code: 11000 }]]);
+    await app.models.Call.deleteOne({ _id: withCitizen._id });
   });
 
   it('a list pinned to one category (the duplicate check\'s) gives what a scan of every held call gives, after archiving too', () => {

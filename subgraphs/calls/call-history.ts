@@ -12,15 +12,16 @@
 //   list: every unit in the call's `visibleTo` (its origin's ancestors and every unit it was assigned
 //   to), and `p:<subject>` for the person who raised it and each follower. Each entry is
 //   `id~raisedAtMs~flags~version` (flags: status, origin tier, reached a department, rating), enough
-//   for counters without reading the call; lists read the calls themselves by `_id`. Entries are
+//   for counters without reading the call; lists read each call's copy (below) by `_id`. Entries are
 //   appended in chunks (one string per archiving round); a repeated or later archiving of the same
 //   call appends again, and readers keep each call's highest version, so archiving is idempotent.
 // - `call|<id>`: an archived call as lists read it (without INDEX_PROJECTION's fields), as one BSON
 //   value, with its version: written by the archiving round before the day entries that list the call,
 //   which then carry a flag (`copied`) so a list reads the copy instead of the call. FerretDB's cost
-//   to read a document follows its fields: a call's ~44 took 1.7–2.7 ms a read, 85–90 ms for each of
-//   four pages of 20 read at once; the copy, one field, 0.9 ms and ~30 ms (docs/performance.md). Days
-//   written before copies existed list calls without the flag: those are read from the calls.
+//   to read a document follows its fields: a call's ~44 took 1.7–2.7 ms a read, 77–102 ms for each
+//   of four pages of 20 read at once; the copy, one field, 0.8–1.0 ms and 28–36 ms
+//   (docs/performance.md). Days written before copies existed list calls without the flag: those are
+//   read from the calls.
 // - `first|<key>`: the earliest day with history for a key, so a list knows where to stop, and how
 //   many archiving rounds have written into each of its days (`writes`): a copy keeps the day
 //   documents it read for as long as that number stands, and reads a day again only once it moved.

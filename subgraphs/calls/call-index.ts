@@ -15,8 +15,6 @@ import { CST_OFFSET_MS, type CallHistory, DAY_MS, dayOf, FINAL_STATUSES, FIRST_D
 import { earliestTime, matcherOf, requiredUnit, requiredValue, UNIT_FIELDS } from './call-filter.ts';
 import { type CallDoc, type CallsModels, INDEX_PROJECTION, type Tier } from './model.ts';
 
-
-
 /**
  * Days a closed or withdrawn call stays in memory after it closed: the caller's confirmation, the
  * 12345 call-back (回访) and a week's lists all happen inside it. A named default (DESIGN.md: every
