@@ -605,4 +605,59 @@ describe('bounded call index', () => {
       await started.service.shutdown('test');
     }
   });
+
+  it('an archived call changed and still closed (followed) is live again, and lists show it as it now is once archived again', async () => {
+    const history = CallHistory.on(app.models.Call.db, app.directory);
+    const followed = archivedCallOf('unit-followed', 'followed-after-archive');
+    await app.store.insertMany([followed]);
+    expect(await app.index.archiveDue()).toBeGreaterThan(0);
+    expect(await history.liveIds()).not.toContain(followed._id);
+    const changed = await app.store.system(followed._id, () => ({
+      set: { followers: ['zhang-follower'] },
+      entry: { action: 'follow', note: '', attachments: [] },
+      event: { type: 'call.followed', data: {} },
+    }));
+    expect(changed).toMatchObject({ status: 'CLOSED', version: followed.version + 1 });
+    // Live again: a copy started now holds it, and the next round archives it again, copy and all.
+    expect(await history.liveIds()).toContain(followed._id);
+    // Archived again once its events are out (a call with events waiting stays).
+    await waitFor('the change published', async () => ((await app.models.Call.findById(followed._id).lean<CallDoc>())?.outboxPending === false ? true : undefined));
+    expect(await app.index.archiveDue()).toBeGreaterThan(0);
+    expect(app.index.holds(followed._id)).toBe(false);
+    const fresh = new CallIndex(app.models, history, { recentDays: 7 });
+    const page = await fresh.findWithHistory({ filter: { visibleTo: 'unit-followed' }, keys: ['unit-followed'], limit: 10 });
+    expect(page.calls).toHaveLength(1);
+    expect(page.calls[0]).toMatchObject({ version: changed!.version, followers: ['zhang-follower'] });
+  });
+
+  it('a call another copy changes while this copy archives it stays live (the round takes it out after the change put it back)', async () => {
+    class ChangedMeanwhile extends CallHistory {
+      change: (() => Promise<void>) | undefined;
+      override async archive(calls: readonly CallDoc[]) {
+        await this.change?.();
+        return super.archive(calls);
+      }
+    }
+    const history = new ChangedMeanwhile(app.models.Call.db.models.CallHistory!, app.directory);
+    const copy = new CallIndex(app.models, history, { recentDays: 7 });
+    const reopened = archivedCallOf('unit-reopened', 'reopened-while-archived');
+    await app.store.insertMany([reopened]);
+    await copy.load();
+    expect(copy.holds(reopened._id)).toBe(true);
+    // Another copy reopens it between this round's read of the call and its removal from the live
+    // set: marked live, changed, marked live again, all before the round's removal.
+    history.change = async () => {
+      history.change = undefined;
+      await history.markLive([reopened._id]);
+      await app.models.Call.updateOne({ _id: reopened._id }, { $set: { status: 'REOPENED' }, $inc: { version: 1 } });
+      await history.markLive([reopened._id]);
+    };
+    await copy.archiveDue();
+    expect(await history.liveIds()).toContain(reopened._id);
+    expect(copy.holds(reopened._id)).toBe(true);
+    const restarted = new CallIndex(app.models, history, { recentDays: 7 });
+    await restarted.load();
+    expect(restarted.holds(reopened._id)).toBe(true);
+    expect(restarted.find({ filter: { visibleTo: 'unit-reopened', status: 'REOPENED' } }).map((c) => c._id)).toEqual([reopened._id]);
+  });
 });

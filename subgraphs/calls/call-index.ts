@@ -492,6 +492,15 @@ export class CallIndex {
       else this.put(call);
     }
     await this.history.archive(archivable);
+    // A call changed while the round archived it was taken out of the live set perhaps after its
+    // change put it back (CallStore marks a changed final call live before and after its update):
+    // read again once out, a call that moved on is live again, and held as it now is.
+    const after = await eachLimited(archivable, READ_CONCURRENCY, (call) => this.models.Call.findById(call._id, INDEX_PROJECTION).lean<CallDoc>());
+    const movedOn = after.filter((call, i): call is CallDoc => call !== null && call.version !== archivable[i]!.version);
+    if (movedOn.length > 0) {
+      await this.markLive(movedOn.map((call) => call._id));
+      for (const call of movedOn) this.put(call);
+    }
     for (const call of archivable) {
       const held = this.calls.get(call._id);
       if (held?.version !== call.version) continue;

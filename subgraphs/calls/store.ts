@@ -463,11 +463,15 @@ export class CallStore {
       const transition = decideOn(call);
       if (!transition) return call;
       const { update, next } = this.updateFor(call, transition, actor, appliedKey);
-      // A final call may have left memory for history: it changes again, so it is live again (first,
-      // so that a crash after the update still finds it at the next start).
-      if (FINAL_STATUSES.includes(call.status) && !FINAL_STATUSES.includes(next.status)) await this.index?.markLive([id]);
+      // A final call may have left memory for history: it changes again (reopened, followed, rated),
+      // so it is live again, and the next archiving round lists it again as it now is. Marked first,
+      // so that a crash after the update still finds it at the next start, and again after, in case
+      // an archiving round took it out of the live set in between (CallIndex.archiveDue).
+      const wasFinal = FINAL_STATUSES.includes(call.status);
+      if (wasFinal) await this.index?.markLive([id]);
       const result = await this.models.Call.updateOne({ _id: id, version: call.version }, update);
       if (result.modifiedCount === 1) {
+        if (wasFinal) await this.index?.markLive([id]);
         this.index?.put(next);
         this.onChanged(id);
         return next;
