@@ -260,6 +260,13 @@ describe('bounded call index', () => {
       }
       const pinned = app.index.find({ filter: { category } });
       if (category !== '无此类别') expect(pinned.length).toBeGreaterThan(0);
+      // A lower bound on raisedAt ends the scan early: exactly at a held call's time, inclusive or not.
+      for (const bound of pinned.map((c) => c.raisedAt)) {
+        for (const op of ['$gte', '$gt']) {
+          const since = app.index.find({ filter: { category, raisedAt: { [op]: bound } } }).map((c) => c._id);
+          expect(since).toEqual(app.index.find({ filter: { $or: [{ category }], raisedAt: { [op]: bound } } }).map((c) => c._id));
+        }
+      }
     }
   });
 
