@@ -211,6 +211,22 @@ describe('batched intake', () => {
     expect(others.map((call) => call.status)).toEqual(hotline.map(() => 'RAISED'));
   });
 
+  it('stores a call of a slice field for field as a mongoose document of it would be stored', async () => {
+    const run = randomUUID().slice(0, 8);
+    const draft = app.store.draft(
+      { title: '井盖缺失', description: '路口井盖缺失，市民来电13812345678。', category: '城市管理', priority: 'URGENT', source: 'HOTLINE', sourceRef: { system: 'hotline', externalId: `D${run}` }, originUnitId: GRIDS[1]!, raisedBy: { subject: 'hotline-connector', unitId: 'huangpu', role: 'service_account' }, location: { lng: 113.45, lat: 23.1 }, citizen: { name: '李小明', phone: '13812345678' } },
+      `D${run}-lean`,
+    );
+    const asDocument = { ...structuredClone(draft), _id: `D${run}-document` };
+    await app.models.Call.create(asDocument);
+    await app.store.createMany([draft]);
+    const raw = app.models.Call.db.db!.collection<{ _id: string }>('calls');
+    const [lean, document] = await Promise.all([raw.findOne({ _id: draft._id }), raw.findOne({ _id: asDocument._id })]);
+    // The same fields in the same order, the same values; the outbox lease is this copy's publisher's.
+    expect({ ...lean, _id: undefined, outboxLease: undefined }).toEqual({ ...document, _id: undefined, outboxLease: undefined });
+    expect(Object.keys(lean!)).toEqual(Object.keys(document!));
+  });
+
   it('stores none of a slice with a call the schema refuses, and says which (never the rest without it)', async () => {
     const run = randomUUID().slice(0, 8);
     const draft = (i: number) =>
