@@ -172,21 +172,24 @@ export class IntakeProcessor {
    * call already made. Then offers each to the cross-source merge, in order.
    */
   private async createCalls(slice: Array<{ record: SourceRecord; command: IntakeCommand }>): Promise<void> {
-    const drafts = new Map<string, { command: IntakeCommand; call: CallDoc }>();
+    const drafts = new Map<string, { record: SourceRecord; command: IntakeCommand; call: CallDoc }>();
     for (const { record, command } of slice) {
       const id = sourceCallId(command.source, command.externalId);
       if (drafts.has(id)) continue;
       try {
-        drafts.set(id, { command, call: this.store.draft(await this.newCall(command), id) });
+        drafts.set(id, { record, command, call: this.store.draft(await this.newCall(command), id) });
       } catch (err) {
         await this.refuse(record, err);
       }
     }
     if (drafts.size === 0) return;
-    const stored = await this.store.createMany([...drafts.values()].map(({ call }) => call));
+    const { stored, refused } = await this.store.createMany([...drafts.values()].map(({ call }) => call));
+    // A draft the schema refuses is this service's fault, not the record's: a dead letter to re-drive once fixed.
+    for (const [id, err] of refused) await this.refuse(drafts.get(id)!.record, new Rejected('schema', err.message));
     // A repeat of the record offers it again, so a crash between create and merge loses nothing.
     for (const [id, { command }] of drafts) {
-      if (CITIZEN_SOURCES.has(command.source)) await this.mergeCrossSource(stored.get(id)!.call, command);
+      const call = stored.get(id)?.call;
+      if (call && CITIZEN_SOURCES.has(command.source)) await this.mergeCrossSource(call, command);
     }
   }
 
